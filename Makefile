@@ -1,0 +1,43 @@
+# The two commands of the README's Quick start are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+RELEASE_BIN := build/release/src/app/todo
+CI_BIN := build/ci/src/app/todo
+# Debian's own python3: it sees python3-pytest and friends even when another python3 is on PATH.
+PYTHON := /usr/bin/python3
+PORT ?= 8000
+
+.PHONY: deps build build-ci run test unit-test system-test bench format clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+
+build-ci: deps
+	@cmake --preset ci >/dev/null
+	@cmake --build --preset ci
+
+run: build
+	@mkdir -p data
+	$(RELEASE_BIN) serve --port $(PORT) --data-dir ./data
+
+unit-test: build-ci
+	ctest --preset ci -j2
+
+system-test: build-ci
+	TODO_BIN=$(abspath $(CI_BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
+
+test: unit-test system-test
+
+bench: build
+	@bash bench/run.sh $(abspath $(RELEASE_BIN))
+
+format:
+	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,87 @@
+// Expected failures as values: every module reports them with Error, and the HTTP layer turns them
+// into application/problem+json in exactly one place (http/problem.cpp).
+#pragma once
+
+#include <boost/system/result.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace todo::domain {
+
+// One stable code per kind of failure. http/problem.cpp maps each to its slug, status and title.
+enum class ErrorCode {
+  kValidation,            // 422 validation-error: `fields` says which and why
+  kBadRequest,            // 400 bad-request: a malformed query parameter, header or cursor
+  kMalformedJson,         // 400 malformed-json
+  kInvalidUtf8,           // 400 invalid-utf8
+  kUnsupportedMediaType,  // 415 unsupported-media-type
+  kPayloadTooLarge,       // 413 payload-too-large
+  kHeadersTooLarge,       // 431 headers-too-large
+  kRouteNotFound,         // 404 not-found
+  kMethodNotAllowed,      // 405 method-not-allowed
+  kEmailTaken,            // 409 email-taken
+  kInvalidCredentials,    // 401 invalid-credentials
+  kTokenMissing,          // 401 token-missing
+  kTokenMalformed,        // 401 token-malformed
+  kTokenAlgorithm,        // 401 token-algorithm-not-allowed
+  kTokenSignature,        // 401 token-signature-invalid
+  kTokenExpired,          // 401 token-expired
+  kTokenNotYetValid,      // 401 token-not-yet-valid
+  kTokenIssuer,           // 401 token-issuer-invalid
+  kTokenAudience,         // 401 token-audience-invalid
+  kRefreshTokenInvalid,   // 401 refresh-token-invalid (unknown, expired or revoked)
+  kRefreshTokenReused,    // 401 refresh-token-reused (its whole family is now revoked)
+  kForbidden,             // 403 forbidden
+  kUserNotFound,          // 404 user-not-found
+  kTaskNotFound,          // 404 task-not-found
+  kVersionConflict,       // 412 version-conflict
+  kIdempotencyMismatch,   // 422 idempotency-key-reused
+  kResyncRequired,        // 410 resync-required
+  kRateLimited,           // 429 rate-limited (with retry_after_seconds)
+  kOverloaded,            // 503 overloaded (a bounded queue is full)
+  kUnavailable,           // 503 unavailable (database or bus unreachable)
+  kInternal,              // 500 internal-error (details are logged, never returned)
+};
+
+struct FieldError {
+  std::string field;   // JSON name of the field, e.g. "email" or "tags[2]"
+  std::string reason;  // human-readable, e.g. "must be 8 to 256 characters"
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string detail;
+  std::vector<FieldError> fields;
+  std::optional<int> retry_after_seconds;  // for kRateLimited
+};
+
+inline Error make_error(ErrorCode code, std::string detail) {
+  return Error{code, std::move(detail), {}, std::nullopt};
+}
+
+inline Error validation_error(std::vector<FieldError> fields) {
+  return Error{ErrorCode::kValidation, "The request has invalid fields.", std::move(fields),
+               std::nullopt};
+}
+
+// Required by boost::system::result<T, Error> for value() on an error.
+class ErrorException : public std::exception {
+ public:
+  explicit ErrorException(Error error) : error_(std::move(error)) {}
+  const Error& error() const noexcept { return error_; }
+  const char* what() const noexcept override { return error_.detail.c_str(); }
+
+ private:
+  Error error_;
+};
+
+[[noreturn]] inline void throw_exception_from_error(const Error& e, const boost::source_location&) {
+  throw ErrorException(e);
+}
+
+template <class T>
+using Result = boost::system::result<T, Error>;
+
+}  // namespace todo::domain

@@ -1,0 +1,23 @@
+// RFC 3339 rendering and parsing of instants.
+#pragma once
+
+#include "domain/clock.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace todo::domain {
+
+// "2026-11-27T09:30:00.123Z": UTC, millisecond precision, always with Z.
+std::string format_rfc3339(Timestamp t);
+
+// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; nullopt when malformed or out of range.
+// Input without an offset is not an instant and is rejected here (wall times are resolved in a
+// time zone elsewhere).
+std::optional<Timestamp> parse_rfc3339(std::string_view text);
+
+std::int64_t to_micros(Timestamp t);
+Timestamp from_micros(std::int64_t micros);
+
+}  // namespace todo::domain

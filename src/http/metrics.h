@@ -1,0 +1,34 @@
+// Prometheus metrics of the HTTP server: requests by route and status, latency by route.
+#pragma once
+
+#include "http/message.h"
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace todo::http {
+
+class Metrics {
+ public:
+  void observe(std::string_view route, Method method, int status, double seconds);
+  // Extra text appended by other parts (e.g. the bus later); each returns Prometheus text lines.
+  void add_collector(std::function<std::string()> collector);
+  std::string render() const;
+
+ private:
+  struct Histogram {
+    std::vector<std::uint64_t> buckets;  // cumulative counts rendered; raw per-bucket stored
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+  std::vector<std::function<std::string()>> collectors_;
+};
+
+}  // namespace todo::http

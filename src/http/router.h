@@ -1,0 +1,46 @@
+// Routes requests by method and path pattern ("/api/tasks/{id}") to handlers. Wiring is explicit:
+// app/ adds every route in one place.
+#pragma once
+
+#include "http/message.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace todo::http {
+
+// Where a handler runs. Handlers are plain synchronous functions; the server moves them off the
+// I/O threads when they block.
+enum class Executor {
+  kInline,    // cheap, never blocks: runs on the I/O thread (health, metrics)
+  kDatabase,  // touches the database: bounded database pool
+  kCpuHeavy,  // password hashing: small bounded pool of its own
+};
+
+using Handler = std::function<Response(Request&)>;
+
+struct Route {
+  Method method;
+  std::string pattern;
+  Executor executor;
+  Handler handler;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;   // nullptr: see allowed
+  Params path_params;
+  std::vector<Method> allowed;    // non-empty when the path exists under other methods (405)
+};
+
+class Router {
+ public:
+  void add(Method method, std::string pattern, Executor executor, Handler handler);
+  RouteMatch match(Method method, std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace todo::http

@@ -1,0 +1,52 @@
+// The HTTP/1.1 server (Boost.Beast, C++20 coroutines). Asio stays inside server.cpp.
+#pragma once
+
+#include "http/metrics.h"
+#include "http/router.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace todo::http {
+
+struct ServerOptions {
+  std::string address = "0.0.0.0";
+  unsigned short port = 8000;  // 0 picks a free port
+  int io_threads = 0;          // 0 = one per core
+  std::size_t body_limit = 1024 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::seconds read_timeout{10};   // to receive one whole request once it started
+  std::chrono::seconds idle_timeout{60};   // keep-alive connection without a request
+  int database_threads = 8;
+  int database_queue_limit = 1024;  // waiting requests beyond this get 503 overloaded
+  int cpu_threads = 2;
+  int cpu_queue_limit = 64;
+  std::vector<std::string> cors_origins;  // exact origins allowed; empty = same origin only
+  std::chrono::seconds shutdown_grace{10};
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, Metrics& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; throws std::system_error when the address is taken.
+  void listen();
+  unsigned short port() const;  // the bound port, after listen()
+
+  // Serves until stop() or SIGTERM/SIGINT, then stops accepting, finishes in-flight requests
+  // (up to shutdown_grace) and returns.
+  void run();
+  void stop();  // thread-safe
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace todo::http

@@ -1,0 +1,111 @@
+// The one small database interface every repository is written against. No SQLite or libpq type
+// appears here, so a PostgreSQL backend joins without any repository or service changing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace todo::store {
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A SQL value: NULL, integer, real or text (text also carries blobs, byte for byte).
+using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
+
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+  std::size_t size() const { return values_.size(); }
+  bool is_null(std::size_t i) const;
+  std::int64_t integer(std::size_t i) const;  // throws DatabaseError on NULL or wrong type
+  double real(std::size_t i) const;
+  const std::string& text(std::size_t i) const;
+  std::optional<std::int64_t> optional_integer(std::size_t i) const;
+  std::optional<std::string> optional_text(std::size_t i) const;
+
+ private:
+  std::vector<Value> values_;
+};
+
+// An unexpected database failure (I/O error, corrupt file, SQL bug). Not for expected outcomes.
+class DatabaseError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A UNIQUE, FOREIGN KEY, CHECK or NOT NULL constraint refused a write. Repositories catch it to
+// turn e.g. a duplicate e-mail into a domain error.
+class ConstraintViolation : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
+};
+
+// The view of one transaction. Statements use $1..$N placeholders in both dialects.
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual Dialect dialect() const = 0;
+  virtual std::vector<Row> query(std::string_view sql, std::span<const Value> params) = 0;
+  // Returns the number of rows changed.
+  virtual std::int64_t execute(std::string_view sql, std::span<const Value> params) = 0;
+
+  std::vector<Row> query(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return execute(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  std::optional<Row> query_one(std::string_view sql, std::initializer_list<Value> params = {}) {
+    auto rows = query(sql, params);
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+  }
+};
+
+enum class Durability {
+  kFull,    // an acknowledged write survives power loss (fsync on every group commit)
+  kNormal,  // survives a process crash; the last commits may be lost on power loss
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs `work` in one read-only transaction (a consistent snapshot). Blocks the calling thread;
+  // call it from a blocking pool, never from an I/O thread.
+  virtual void read(const std::function<void(Session&)>& work) = 0;
+
+  // Runs `work` in a write transaction and returns once it is durably committed. Concurrent
+  // writes may share one commit (group commit); each runs in its own savepoint, so when `work`
+  // throws, only its own effects are rolled back and the exception reaches this caller.
+  virtual void write(const std::function<void(Session&)>& work) = 0;
+
+  // True when the database answers a trivial query.
+  virtual bool ping() = 0;
+};
+
+// Convenience: return a value from a read or write.
+template <class Work>
+auto read_value(Database& db, Work&& work) {
+  std::optional<decltype(work(std::declval<Session&>()))> out;
+  db.read([&](Session& s) { out.emplace(work(s)); });
+  return std::move(*out);
+}
+
+template <class Work>
+auto write_value(Database& db, Work&& work) {
+  std::optional<decltype(work(std::declval<Session&>()))> out;
+  db.write([&](Session& s) { out.emplace(work(s)); });
+  return std::move(*out);
+}
+
+}  // namespace todo::store
