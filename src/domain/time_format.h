@@ -17,7 +17,9 @@ std::string format_rfc3339(Timestamp t);
 // time zone elsewhere).
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 
-std::int64_t to_micros(Timestamp t);
-Timestamp from_micros(std::int64_t micros);
+inline std::int64_t to_micros(Timestamp t) { return t.time_since_epoch().count(); }
+inline Timestamp from_micros(std::int64_t micros) {
+  return Timestamp(std::chrono::microseconds(micros));
+}
 
 }  // namespace todo::domain
