@@ -4,6 +4,6 @@ find_package(Boost 1.81 REQUIRED COMPONENTS json url)
 find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
-find_package(fmt REQUIRED)
-find_package(spdlog REQUIRED)
+
+
 find_package(GTest REQUIRED)

@@ -1,0 +1,75 @@
+// Prometheus text exposition of request counts and latency histograms.
+#include "http/metrics.h"
+
+#include <array>
+#include <cstdio>
+
+namespace todo::http {
+namespace {
+
+constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                             0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
+
+void Metrics::observe(std::string_view route, Method method, int status, double seconds) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{std::string(route), std::string(to_string(method)), status}];
+  auto& h = latency_[std::string(route)];
+  if (h.buckets.empty()) h.buckets.assign(kBuckets.size(), 0);
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) {
+      ++h.buckets[i];
+      break;
+    }
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+void Metrics::add_collector(std::function<std::string()> collector) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collector));
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::vector<std::function<std::string()>> collectors;
+  {
+    std::lock_guard lock(mutex_);
+    out += "# HELP todo_http_requests_total HTTP requests by route pattern, method and status.\n";
+    out += "# TYPE todo_http_requests_total counter\n";
+    for (const auto& [key, count] : requests_) {
+      const auto& [route, method, status] = key;
+      out += "todo_http_requests_total{route=\"" + route + "\",method=\"" + method +
+             "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    }
+    out += "# HELP todo_http_request_duration_seconds Time from request read to response ready.\n";
+    out += "# TYPE todo_http_request_duration_seconds histogram\n";
+    for (const auto& [route, h] : latency_) {
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        cumulative += h.buckets[i];
+        out += "todo_http_request_duration_seconds_bucket{route=\"" + route + "\",le=\"" +
+               format_double(kBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
+      }
+      out += "todo_http_request_duration_seconds_bucket{route=\"" + route + "\",le=\"+Inf\"} " +
+             std::to_string(h.count) + "\n";
+      out += "todo_http_request_duration_seconds_sum{route=\"" + route + "\"} " +
+             format_double(h.sum) + "\n";
+      out += "todo_http_request_duration_seconds_count{route=\"" + route + "\"} " +
+             std::to_string(h.count) + "\n";
+    }
+    collectors = collectors_;
+  }
+  for (const auto& c : collectors) out += c();
+  return out;
+}
+
+}  // namespace todo::http

@@ -1,0 +1,87 @@
+// Maps every domain::ErrorCode to its problem type, status and title (RFC 9457).
+#include "http/problem.h"
+
+#include <boost/json.hpp>
+
+namespace todo::http {
+
+ProblemKind problem_kind(domain::ErrorCode code) {
+  using domain::ErrorCode;
+  switch (code) {
+    case ErrorCode::kValidation: return {"validation-error", 422, "Validation failed"};
+    case ErrorCode::kBadRequest: return {"bad-request", 400, "Bad request"};
+    case ErrorCode::kMalformedJson: return {"malformed-json", 400, "Malformed JSON"};
+    case ErrorCode::kInvalidUtf8: return {"invalid-utf8", 400, "Invalid UTF-8"};
+    case ErrorCode::kUnsupportedMediaType:
+      return {"unsupported-media-type", 415, "Unsupported media type"};
+    case ErrorCode::kPayloadTooLarge: return {"payload-too-large", 413, "Payload too large"};
+    case ErrorCode::kHeadersTooLarge:
+      return {"headers-too-large", 431, "Request header fields too large"};
+    case ErrorCode::kRouteNotFound: return {"not-found", 404, "Not found"};
+    case ErrorCode::kMethodNotAllowed: return {"method-not-allowed", 405, "Method not allowed"};
+    case ErrorCode::kEmailTaken: return {"email-taken", 409, "E-mail already registered"};
+    case ErrorCode::kInvalidCredentials:
+      return {"invalid-credentials", 401, "Invalid e-mail or password"};
+    case ErrorCode::kTokenMissing: return {"token-missing", 401, "Authentication required"};
+    case ErrorCode::kTokenMalformed: return {"token-malformed", 401, "Malformed token"};
+    case ErrorCode::kTokenAlgorithm:
+      return {"token-algorithm-not-allowed", 401, "Token algorithm not allowed"};
+    case ErrorCode::kTokenSignature:
+      return {"token-signature-invalid", 401, "Invalid token signature"};
+    case ErrorCode::kTokenExpired: return {"token-expired", 401, "Token expired"};
+    case ErrorCode::kTokenNotYetValid: return {"token-not-yet-valid", 401, "Token not yet valid"};
+    case ErrorCode::kTokenIssuer: return {"token-issuer-invalid", 401, "Invalid token issuer"};
+    case ErrorCode::kTokenAudience:
+      return {"token-audience-invalid", 401, "Invalid token audience"};
+    case ErrorCode::kRefreshTokenInvalid:
+      return {"refresh-token-invalid", 401, "Invalid refresh token"};
+    case ErrorCode::kRefreshTokenReused:
+      return {"refresh-token-reused", 401, "Refresh token reused"};
+    case ErrorCode::kForbidden: return {"forbidden", 403, "Forbidden"};
+    case ErrorCode::kUserNotFound: return {"user-not-found", 404, "User not found"};
+    case ErrorCode::kTaskNotFound: return {"task-not-found", 404, "Task not found"};
+    case ErrorCode::kVersionConflict: return {"version-conflict", 412, "Version conflict"};
+    case ErrorCode::kIdempotencyMismatch:
+      return {"idempotency-key-reused", 422, "Idempotency key reused with another request"};
+    case ErrorCode::kResyncRequired: return {"resync-required", 410, "Full resync required"};
+    case ErrorCode::kRateLimited: return {"rate-limited", 429, "Too many requests"};
+    case ErrorCode::kOverloaded: return {"overloaded", 503, "Server overloaded"};
+    case ErrorCode::kUnavailable: return {"unavailable", 503, "Service unavailable"};
+    case ErrorCode::kInternal: return {"internal-error", 500, "Internal server error"};
+  }
+  return {"internal-error", 500, "Internal server error"};
+}
+
+Response problem_response(const domain::Error& error, std::string_view instance) {
+  ProblemKind kind = problem_kind(error.code);
+  boost::json::object body;
+  body["type"] = kind.slug;
+  body["title"] = kind.title;
+  body["status"] = kind.status;
+  body["detail"] = error.detail.empty() ? kind.title : std::string_view(error.detail);
+  body["instance"] = instance;
+  if (!error.fields.empty()) {
+    boost::json::array errors;
+    for (const auto& f : error.fields) {
+      errors.push_back(boost::json::object{{"field", f.field}, {"reason", f.reason}});
+    }
+    body["errors"] = std::move(errors);
+  }
+  Response res;
+  res.status = kind.status;
+  res.body = boost::json::serialize(body);
+  res.set_header("content-type", "application/problem+json");
+  if (error.retry_after_seconds) {
+    res.set_header("retry-after", std::to_string(*error.retry_after_seconds));
+  }
+  if (error.code == domain::ErrorCode::kTokenMissing) {
+    res.set_header("www-authenticate", "Bearer");
+  } else if (kind.status == 401 && error.code != domain::ErrorCode::kInvalidCredentials &&
+             error.code != domain::ErrorCode::kRefreshTokenInvalid &&
+             error.code != domain::ErrorCode::kRefreshTokenReused) {
+    res.set_header("www-authenticate", "Bearer error=\"invalid_token\"");
+  }
+  return res;
+}
+
+}  // namespace todo::http

@@ -1,0 +1,490 @@
+// HTTP/1.1 server on Boost.Beast with C++20 coroutines: one strand per connection, handlers moved
+// to bounded pools when they block, limits and timeouts on every read, graceful drain on stop.
+#include "http/server.h"
+
+#include "http/problem.h"
+#include "log/log.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace todo::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
+
+// A bounded pool for blocking work: more than `limit` waiting jobs → 503 overloaded.
+struct BlockingPool {
+  BlockingPool(int threads, int queue_limit)
+      : pool(static_cast<std::size_t>(std::max(1, threads))), limit(queue_limit) {}
+  asio::thread_pool pool;
+  int limit;
+  std::atomic<int> pending{0};
+};
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t v = rng();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    id[static_cast<std::size_t>(i)] = kHex[v & 0xf];
+    v >>= 4;
+  }
+  return id;
+}
+
+bool is_sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string join_methods(const std::vector<Method>& methods) {
+  std::string out;
+  for (Method m : methods) {
+    if (!out.empty()) out += ", ";
+    out += to_string(m);
+  }
+  return out;
+}
+
+// State of one connection that stop() needs to see.
+struct Connection {
+  beast::tcp_stream* stream = nullptr;
+  std::atomic<bool> idle{true};
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions opts, const Router& r, Metrics& m)
+      : options(std::move(opts)),
+        router(r),
+        metrics(m),
+        io_threads(options.io_threads > 0
+                       ? options.io_threads
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        ioc(io_threads),
+        acceptor(ioc),
+        signals(ioc, SIGINT, SIGTERM),
+        database_pool(options.database_threads, options.database_queue_limit),
+        cpu_pool(options.cpu_threads, options.cpu_queue_limit),
+        control(asio::make_strand(ioc)),
+        grace_timer(control) {}
+
+  ServerOptions options;
+  const Router& router;
+  Metrics& metrics;
+  int io_threads;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  BlockingPool database_pool;
+  BlockingPool cpu_pool;
+  asio::strand<asio::io_context::executor_type> control;  // serialises stop and the grace timer
+  asio::steady_timer grace_timer;
+  std::atomic<bool> stopping{false};
+  std::mutex connections_mutex;
+  std::list<std::shared_ptr<Connection>> connections;
+
+  void begin_stop();
+  void finish_stop_if_drained();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve_connection(tcp::socket socket);
+  asio::awaitable<Response> handle(Request& request);
+  asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
+  void apply_cors(const Request& request, Response& response) const;
+  std::optional<Response> preflight(const Request& request) const;
+};
+
+void Server::Impl::begin_stop() {
+  if (stopping.exchange(true)) return;
+  log::info("shutting down", {{"grace_seconds", static_cast<std::int64_t>(
+                                                    options.shutdown_grace.count())}});
+  boost::system::error_code ignored;
+  acceptor.close(ignored);
+  signals.cancel(ignored);
+  {
+    std::lock_guard lock(connections_mutex);
+    for (auto& c : connections) {
+      // Idle keep-alive connections are closed now; busy ones close after their response.
+      if (c->idle.load()) {
+        auto conn = c;
+        asio::post(c->stream->get_executor(), [conn] {
+          if (conn->stream && conn->idle.load()) conn->stream->cancel();
+        });
+      }
+    }
+  }
+  grace_timer.expires_after(options.shutdown_grace);
+  grace_timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) {
+      log::warn("shutdown grace period over; closing remaining connections");
+      ioc.stop();
+    }
+  });
+}
+
+// Once stopping and the last connection is gone, the grace timer is the only work left: cancel it
+// so run() returns at once.
+void Server::Impl::finish_stop_if_drained() {
+  asio::post(control, [this] {
+    if (!stopping.load()) return;
+    std::lock_guard lock(connections_mutex);
+    if (connections.empty()) grace_timer.cancel();
+  });
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  while (!stopping.load()) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kUseAwaitable);
+    if (ec) {
+      if (stopping.load() || ec == asio::error::operation_aborted) break;
+      log::warn("accept failed", {{"error", ec.message()}});
+      continue;
+    }
+    auto executor = socket.get_executor();
+    auto session = [this, s = std::move(socket)]() mutable {
+      return serve_connection(std::move(s));
+    };
+    asio::co_spawn(executor, std::move(session), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("connection failed", {{"error", ex.what()}});
+      }
+    });
+  }
+  // Nothing left to accept; when the last connection ends, run() returns.
+  finish_stop_if_drained();
+  co_return;
+}
+
+asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
+  boost::system::error_code ec;
+  std::string client = socket.remote_endpoint(ec).address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  auto conn = std::make_shared<Connection>();
+  conn->stream = &stream;
+  std::list<std::shared_ptr<Connection>>::iterator registration;
+  {
+    std::lock_guard lock(connections_mutex);
+    registration = connections.insert(connections.end(), conn);
+  }
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    if (stopping.load()) break;
+    conn->idle.store(true);
+    if (buffer.size() == 0) {
+      // Wait for the first byte of the next request under the idle timeout.
+      stream.expires_after(options.idle_timeout);
+      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kUseAwaitable);
+      if (read_ec) break;
+      buffer.commit(n);
+    }
+    conn->idle.store(false);
+    auto started = Clock::now();
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(options.body_limit);
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    // The whole request must arrive within the read timeout: a slow client cannot hold us.
+    stream.expires_after(options.read_timeout);
+    auto [parse_ec, parsed_bytes] = co_await bhttp::async_read(stream, buffer, parser, kUseAwaitable);
+    (void)parsed_bytes;
+
+    Response response;
+    Request request;
+    bool keep_alive = false;
+    if (parse_ec) {
+      if (parse_ec == bhttp::error::end_of_stream || parse_ec == beast::error::timeout ||
+          parse_ec == asio::error::operation_aborted || parse_ec == asio::error::eof ||
+          parse_ec == asio::error::connection_reset) {
+        break;
+      }
+      domain::ErrorCode code = domain::ErrorCode::kBadRequest;
+      std::string detail = "The request could not be parsed: " + parse_ec.message() + ".";
+      if (parse_ec == bhttp::error::body_limit) {
+        code = domain::ErrorCode::kPayloadTooLarge;
+        detail = "The body exceeds " + std::to_string(options.body_limit) + " bytes.";
+      } else if (parse_ec == bhttp::error::header_limit) {
+        code = domain::ErrorCode::kHeadersTooLarge;
+        detail = "The request line and headers exceed " + std::to_string(options.header_limit) +
+                 " bytes.";
+      }
+      request.request_id = new_request_id();
+      request.client_address = client;
+      if (parser.is_header_done()) {
+        const auto& h = parser.get();
+        request.method = parse_method(h.method_string());
+        request.target = std::string(h.target());
+        request.path = request.target.substr(0, request.target.find('?'));
+      }
+      request.route = "unmatched";
+      response = problem_response(domain::make_error(code, detail), request.path);
+    } else {
+      auto message = parser.release();
+      keep_alive = message.keep_alive();
+      request.method = parse_method(message.method_string());
+      request.target = std::string(message.target());
+      request.client_address = client;
+      for (const auto& field : message) {
+        request.headers.push_back(Header{lower(field.name_string()), std::string(field.value())});
+      }
+      request.body = std::move(message.body());
+      auto rid = request.header("x-request-id");
+      request.request_id = rid && is_sane_request_id(*rid) ? std::string(*rid) : new_request_id();
+      response = co_await handle(request);
+    }
+    if (stopping.load()) keep_alive = false;
+
+    response.set_header("x-request-id", request.request_id);
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), 11};
+    out.set(bhttp::field::server, "todo");
+    for (const auto& h : response.headers) out.set(h.name, h.value);
+    if (request.method == Method::kHead) {
+      out.content_length(response.body.size());
+    } else {
+      out.body() = std::move(response.body);
+      out.prepare_payload();
+    }
+    out.keep_alive(keep_alive);
+
+    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    metrics.observe(request.route.empty() ? "unmatched" : request.route, request.method,
+                    response.status, seconds);
+    if (log::enabled(log::Level::kInfo)) {
+      log::info("request", {{"request_id", request.request_id},
+                            {"method", to_string(request.method)},
+                            {"path", request.path},
+                            {"route", request.route},
+                            {"status", response.status},
+                            {"duration_ms", seconds * 1000.0},
+                            {"client", client}});
+    }
+
+    stream.expires_after(options.read_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
+    (void)written;
+    if (write_ec || !keep_alive) {
+      if (!write_ec && parse_ec) {
+        // The client may still be sending a body we refused: stop sending, drain briefly, so it
+        // reads our answer instead of a connection reset.
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.expires_after(std::chrono::seconds(2));
+        std::size_t drained = 0;
+        while (drained < 8 * options.body_limit) {
+          buffer.clear();
+          auto [drain_ec, n] = co_await stream.async_read_some(buffer.prepare(65536), kUseAwaitable);
+          if (drain_ec) break;
+          drained += n;
+        }
+      }
+      break;
+    }
+  }
+
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.close();
+  {
+    std::lock_guard lock(connections_mutex);
+    conn->stream = nullptr;
+    connections.erase(registration);
+  }
+  finish_stop_if_drained();
+}
+
+std::optional<Response> Server::Impl::preflight(const Request& request) const {
+  if (request.method != Method::kOptions) return std::nullopt;
+  auto origin = request.header("origin");
+  auto wanted = request.header("access-control-request-method");
+  if (!origin || !wanted) return std::nullopt;
+  Response res;
+  res.status = 204;
+  bool allowed = std::find(options.cors_origins.begin(), options.cors_origins.end(), *origin) !=
+                 options.cors_origins.end();
+  if (allowed) {
+    res.set_header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    res.set_header("access-control-allow-headers",
+                   "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
+                   "X-Request-Id");
+    res.set_header("access-control-max-age", "600");
+  }
+  return res;
+}
+
+void Server::Impl::apply_cors(const Request& request, Response& response) const {
+  auto origin = request.header("origin");
+  if (!origin) return;
+  bool allowed = std::find(options.cors_origins.begin(), options.cors_origins.end(), *origin) !=
+                 options.cors_origins.end();
+  if (!allowed) return;
+  response.set_header("access-control-allow-origin", std::string(*origin));
+  response.set_header("vary", "Origin");
+  response.set_header("access-control-expose-headers",
+                      "ETag, Location, Retry-After, X-Request-Id");
+}
+
+asio::awaitable<Response> Server::Impl::run_blocking(BlockingPool& pool, const Route& route,
+                                                     Request& request) {
+  if (pool.pending.fetch_add(1) >= pool.limit) {
+    pool.pending.fetch_sub(1);
+    co_return problem_response(
+        domain::make_error(domain::ErrorCode::kOverloaded, "Too many requests are waiting."),
+        request.path);
+  }
+  const Handler* handler = &route.handler;
+  Request* req = &request;
+  auto work = [handler, req]() -> asio::awaitable<Response> { co_return (*handler)(*req); };
+  auto [error, response] =
+      co_await asio::co_spawn(pool.pool.get_executor(), std::move(work), kUseAwaitable);
+  pool.pending.fetch_sub(1);
+  if (error) std::rethrow_exception(error);
+  co_return response;
+}
+
+asio::awaitable<Response> Server::Impl::handle(Request& request) {
+  using domain::ErrorCode;
+  Response response;
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  request.path = request.target.substr(0, request.target.find('?'));
+  if (!parsed) {
+    request.route = "unmatched";
+    response = problem_response(domain::make_error(ErrorCode::kBadRequest,
+                                                   "The request target is not a valid path."),
+                                request.path);
+    co_return response;
+  }
+  request.path = parsed->path();
+  for (const auto& param : parsed->params()) {
+    request.query.emplace_back(param.key, param.value);
+  }
+
+  if (auto pre = preflight(request)) {
+    request.route = "preflight";
+    response = std::move(*pre);
+    apply_cors(request, response);
+    co_return response;
+  }
+
+  RouteMatch match = router.match(request.method, request.path);
+  if (!match.route) {
+    request.route = "unmatched";
+    if (!match.allowed.empty()) {
+      response = problem_response(
+          domain::make_error(ErrorCode::kMethodNotAllowed,
+                             std::string(to_string(request.method)) + " is not allowed here."),
+          request.path);
+      response.set_header("allow", join_methods(match.allowed));
+    } else {
+      response = problem_response(
+          domain::make_error(ErrorCode::kRouteNotFound, "No route matches " + request.path + "."),
+          request.path);
+    }
+    apply_cors(request, response);
+    co_return response;
+  }
+
+  request.route = match.route->pattern;
+  request.path_params = std::move(match.path_params);
+  try {
+    switch (match.route->executor) {
+      case Executor::kInline: response = match.route->handler(request); break;
+      case Executor::kDatabase:
+        response = co_await run_blocking(database_pool, *match.route, request);
+        break;
+      case Executor::kCpuHeavy:
+        response = co_await run_blocking(cpu_pool, *match.route, request);
+        break;
+    }
+  } catch (const domain::ErrorException& e) {
+    response = problem_response(e.error(), request.path);
+  } catch (const std::exception& e) {
+    log::error("handler failed", {{"request_id", request.request_id},
+                                  {"route", request.route},
+                                  {"error", e.what()}});
+    response = problem_response(
+        domain::make_error(ErrorCode::kInternal, "An unexpected error occurred; see the logs."),
+        request.path);
+  }
+  apply_cors(request, response);
+  co_return response;
+}
+
+Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+
+Server::~Server() {
+  impl_->database_pool.pool.join();
+  impl_->cpu_pool.pool.join();
+}
+
+void Server::listen() {
+  auto& im = *impl_;
+  auto address = asio::ip::make_address(im.options.address);
+  tcp::endpoint endpoint(address, im.options.port);
+  im.acceptor.open(endpoint.protocol());
+  im.acceptor.set_option(asio::socket_base::reuse_address(true));
+  im.acceptor.bind(endpoint);
+  im.acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+unsigned short Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::run() {
+  auto& im = *impl_;
+  im.signals.async_wait([&im](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log::info("signal received", {{"signal", signal}});
+    asio::post(im.control, [&im] { im.begin_stop(); });
+  });
+  asio::co_spawn(im.ioc, im.accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("accept loop failed", {{"error", ex.what()}});
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int i = 1; i < im.io_threads; ++i) threads.emplace_back([&im] { im.ioc.run(); });
+  im.ioc.run();
+  for (auto& t : threads) t.join();
+  im.database_pool.pool.join();
+  im.cpu_pool.pool.join();
+}
+
+void Server::stop() {
+  asio::post(impl_->control, [im = impl_.get()] { im->begin_stop(); });
+}
+
+}  // namespace todo::http

@@ -1,0 +1,48 @@
+// Structured logs: one JSON object per line on stderr. Every module but domain may log.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+namespace todo::log {
+
+enum class Level { kTrace, kDebug, kInfo, kWarn, kError };
+
+std::optional<Level> parse_level(std::string_view text);
+void set_level(Level level);
+bool enabled(Level level);
+
+struct Field {
+  using Value = std::variant<std::string_view, std::int64_t, double, bool>;
+  Field(std::string_view k, std::string_view v) : key(k), value(v) {}
+  Field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
+  Field(std::string_view k, std::int64_t v) : key(k), value(v) {}
+  Field(std::string_view k, int v) : key(k), value(std::int64_t{v}) {}
+  Field(std::string_view k, unsigned v) : key(k), value(std::int64_t{v}) {}
+  Field(std::string_view k, std::uint64_t v) : key(k), value(static_cast<std::int64_t>(v)) {}
+  Field(std::string_view k, double v) : key(k), value(v) {}
+  Field(std::string_view k, bool v) : key(k), value(v) {}
+  std::string_view key;
+  Value value;
+};
+
+// Writes {"ts":…,"level":…,"msg":…,<fields>} as one line, atomically with respect to other lines.
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+
+inline void debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
+  if (enabled(Level::kDebug)) write(Level::kDebug, msg, fields);
+}
+inline void info(std::string_view msg, std::initializer_list<Field> fields = {}) {
+  if (enabled(Level::kInfo)) write(Level::kInfo, msg, fields);
+}
+inline void warn(std::string_view msg, std::initializer_list<Field> fields = {}) {
+  if (enabled(Level::kWarn)) write(Level::kWarn, msg, fields);
+}
+inline void error(std::string_view msg, std::initializer_list<Field> fields = {}) {
+  if (enabled(Level::kError)) write(Level::kError, msg, fields);
+}
+
+}  // namespace todo::log

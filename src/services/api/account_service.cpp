@@ -1,0 +1,242 @@
+// Account rules: NIST-style passwords, constant-shape login failures, refresh-token rotation with
+// reuse detection (a replayed token revokes its whole family).
+#include "services/api/account_service.h"
+
+#include "auth/tokens.h"
+#include "domain/ids.h"
+
+#include <algorithm>
+
+namespace todo::services::api {
+namespace {
+
+using domain::ErrorCode;
+
+std::vector<domain::FieldError> validate_reminders(const std::vector<std::int64_t>& offsets,
+                                                   std::vector<int>& normalized) {
+  std::vector<domain::FieldError> errors;
+  if (offsets.size() > domain::kMaxReminders) {
+    errors.push_back({"default_reminders", "at most 10 reminders"});
+    return errors;
+  }
+  for (std::int64_t m : offsets) {
+    if (m < 0 || m > domain::kMaxReminderOffsetMinutes) {
+      errors.push_back({"default_reminders", "each offset must be 0 to 40320 minutes"});
+      return errors;
+    }
+    int v = static_cast<int>(m);
+    if (std::find(normalized.begin(), normalized.end(), v) == normalized.end()) {
+      normalized.push_back(v);
+    }
+  }
+  return errors;
+}
+
+domain::Error invalid_credentials() {
+  return domain::make_error(ErrorCode::kInvalidCredentials, "The e-mail or password is wrong.");
+}
+
+domain::Error rate_limited(std::chrono::seconds retry_after, std::string_view what) {
+  domain::Error e = domain::make_error(
+      ErrorCode::kRateLimited,
+      "Too many login attempts " + std::string(what) + "; try again later.");
+  e.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(1, retry_after.count()));
+  return e;
+}
+
+}  // namespace
+
+std::vector<domain::FieldError> AccountService::validate(const RegisterInput& input) const {
+  std::vector<domain::FieldError> errors;
+  if (auto email = domain::normalize_email(input.email); !email) {
+    errors.insert(errors.end(), email.error().fields.begin(), email.error().fields.end());
+  }
+  if (auto pw = deps_.policy.check(input.password); !pw) {
+    errors.insert(errors.end(), pw.error().fields.begin(), pw.error().fields.end());
+  }
+  if (input.display_name) {
+    if (auto name = domain::normalize_display_name(*input.display_name); !name) {
+      errors.insert(errors.end(), name.error().fields.begin(), name.error().fields.end());
+    }
+  }
+  if (input.timezone && !deps_.zones.contains(*input.timezone)) {
+    errors.push_back({"timezone", "is not a known IANA time zone"});
+  }
+  return errors;
+}
+
+Session AccountService::open_session(store::Session& s, const domain::User& user,
+                                     std::optional<std::string> family_id) {
+  auto now = deps_.clock.now();
+  store::RefreshToken token;
+  std::string secret = auth::new_opaque_token(deps_.random);
+  token.id = domain::new_uuid_v7(now, deps_.random);
+  token.user_id = user.id;
+  token.token_hash = auth::sha256_hex(secret);
+  token.family_id = family_id ? *family_id : token.id;
+  token.created_at = now;
+  token.expires_at = now + std::chrono::duration_cast<std::chrono::microseconds>(
+                               deps_.refresh_lifetime);
+  refresh_tokens_.insert(s, token);
+  auto issued = deps_.jwt.issue(user.id, user.email, user.role);
+  return Session{user, issued.token, deps_.jwt.lifetime().count(), secret};
+}
+
+domain::Result<Session> AccountService::register_user(const RegisterInput& input) {
+  if (auto errors = validate(input); !errors.empty()) return domain::validation_error(errors);
+  domain::User user;
+  user.email = domain::normalize_email(input.email).value();
+  user.display_name =
+      input.display_name ? domain::normalize_display_name(*input.display_name).value() : "";
+  user.timezone = input.timezone.value_or("UTC");
+
+  bool taken = store::read_value(deps_.database, [&](store::Session& s) {
+    return users_.find_by_email(s, user.email).has_value();
+  });
+  if (taken) {
+    return domain::make_error(ErrorCode::kEmailTaken, "An account with this e-mail exists.");
+  }
+  user.password_hash = deps_.hasher.hash(input.password);
+  user.created_at = deps_.clock.now();
+  user.id = domain::new_uuid_v7(user.created_at, deps_.random);
+  try {
+    return store::write_value(deps_.database, [&](store::Session& s) {
+      users_.insert(s, user);
+      return open_session(s, user, std::nullopt);
+    });
+  } catch (const store::ConstraintViolation&) {
+    // Another registration with the same e-mail committed between our check and our insert.
+    return domain::make_error(ErrorCode::kEmailTaken, "An account with this e-mail exists.");
+  }
+}
+
+domain::Result<Session> AccountService::login(const LoginInput& input) {
+  if (auto wait = deps_.login_per_address.try_acquire(input.client_address)) {
+    return rate_limited(*wait, "from this address");
+  }
+  auto email = domain::normalize_email(input.email);
+  std::string account_key = email ? *email : domain::trim(input.email);
+  if (auto wait = deps_.login_per_account.try_acquire(account_key)) {
+    return rate_limited(*wait, "for this account");
+  }
+
+  std::optional<domain::User> user;
+  if (email) {
+    user = store::read_value(deps_.database,
+                             [&](store::Session& s) { return users_.find_by_email(s, *email); });
+  }
+  // Unknown accounts verify against a decoy hash so both failures take the same time.
+  const std::string& hash = user ? user->password_hash : deps_.hasher.decoy_hash();
+  bool verified = deps_.hasher.verify(hash, input.password);
+  if (!user || !verified) return invalid_credentials();
+
+  deps_.login_per_account.reset(account_key);
+  auto now = deps_.clock.now();
+  return store::write_value(deps_.database, [&](store::Session& s) {
+    users_.record_login(s, user->id, now);
+    user->last_login_at = now;
+    return open_session(s, *user, std::nullopt);
+  });
+}
+
+domain::Result<Session> AccountService::refresh(const std::string& refresh_token) {
+  auto now = deps_.clock.now();
+  std::string hash = auth::sha256_hex(refresh_token);
+  return store::write_value(deps_.database, [&](store::Session& s) -> domain::Result<Session> {
+    auto token = refresh_tokens_.find_by_hash(s, hash);
+    if (!token) {
+      return domain::make_error(ErrorCode::kRefreshTokenInvalid, "Unknown refresh token.");
+    }
+    if (token->revoked_at) {
+      if (token->replaced_by) {
+        // A rotated token came back: it was stolen or replayed. End the whole family; the
+        // revocation commits even though the request fails.
+        refresh_tokens_.revoke_family(s, token->family_id, now);
+        return domain::make_error(ErrorCode::kRefreshTokenReused,
+                                  "This refresh token was already used; every session of this "
+                                  "login has been revoked. Log in again.");
+      }
+      return domain::make_error(ErrorCode::kRefreshTokenInvalid, "The refresh token is revoked.");
+    }
+    if (token->expires_at <= now) {
+      return domain::make_error(ErrorCode::kRefreshTokenInvalid, "The refresh token expired.");
+    }
+    auto user = users_.find_by_id(s, token->user_id);
+    if (!user) {
+      return domain::make_error(ErrorCode::kRefreshTokenInvalid, "The account no longer exists.");
+    }
+    Session session = open_session(s, *user, token->family_id);
+    auto fresh = refresh_tokens_.find_by_hash(s, auth::sha256_hex(session.refresh_token));
+    if (!refresh_tokens_.mark_rotated(s, token->id, fresh->id, now)) {
+      throw store::DatabaseError("refresh token rotated concurrently");
+    }
+    return session;
+  });
+}
+
+void AccountService::logout(const std::string& refresh_token) {
+  auto now = deps_.clock.now();
+  std::string hash = auth::sha256_hex(refresh_token);
+  deps_.database.write([&](store::Session& s) {
+    if (auto token = refresh_tokens_.find_by_hash(s, hash)) {
+      refresh_tokens_.revoke_family(s, token->family_id, now);
+    }
+  });
+}
+
+domain::Result<domain::User> AccountService::get_user(const std::string& user_id) {
+  auto user = store::read_value(deps_.database,
+                                [&](store::Session& s) { return users_.find_by_id(s, user_id); });
+  if (!user) return domain::make_error(ErrorCode::kUserNotFound, "The account no longer exists.");
+  return *user;
+}
+
+domain::Result<domain::User> AccountService::update_profile(
+    const std::string& user_id, const ProfileChanges& changes,
+    std::vector<domain::FieldError> errors) {
+  std::optional<std::string> display_name;
+  if (changes.display_name) {
+    auto name = domain::normalize_display_name(*changes.display_name);
+    if (name) {
+      display_name = *name;
+    } else {
+      errors.insert(errors.end(), name.error().fields.begin(), name.error().fields.end());
+    }
+  }
+  if (changes.timezone && !deps_.zones.contains(*changes.timezone)) {
+    errors.push_back({"timezone", "is not a known IANA time zone"});
+  }
+  std::vector<int> reminders;
+  if (changes.default_reminders) {
+    auto e = validate_reminders(*changes.default_reminders, reminders);
+    errors.insert(errors.end(), e.begin(), e.end());
+  }
+  std::optional<std::optional<std::string>> reminder_email;
+  if (changes.reminder_email) {
+    if (!*changes.reminder_email) {
+      reminder_email = std::optional<std::string>{};
+    } else if (auto e = domain::normalize_email(**changes.reminder_email); e) {
+      reminder_email = std::optional<std::string>{*e};
+    } else {
+      errors.push_back({"reminder_email", "must be a valid e-mail address or null"});
+    }
+  }
+  if (!errors.empty()) return domain::validation_error(std::move(errors));
+
+  return store::write_value(deps_.database,
+                            [&](store::Session& s) -> domain::Result<domain::User> {
+                              auto user = users_.find_by_id(s, user_id);
+                              if (!user) {
+                                return domain::make_error(ErrorCode::kUserNotFound,
+                                                          "The account no longer exists.");
+                              }
+                              if (display_name) user->display_name = *display_name;
+                              if (changes.timezone) user->timezone = *changes.timezone;
+                              if (changes.default_reminders) user->default_reminders = reminders;
+                              if (reminder_email) user->reminder_email = *reminder_email;
+                              users_.update_profile(s, *user);
+                              return *user;
+                            });
+}
+
+}  // namespace todo::services::api
