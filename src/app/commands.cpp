@@ -1,0 +1,46 @@
+// `todo serve` and `todo migrate`.
+#include "app/commands.h"
+
+#include "app/embedded_app.h"
+#include "http/server.h"
+#include "log/log.h"
+#include "store/sqlite/sqlite_database.h"
+
+#include <chrono>
+
+namespace todo::app {
+
+int run_migrate(const Config& config) {
+  store::SqliteOptions options;
+  options.path = config.data_dir / "todo.db";
+  options.durability = config.durability;
+  auto database = store::open_sqlite(options);  // applies pending migrations
+  log::info("database is current", {{"path", options.path.string()}});
+  return 0;
+}
+
+int run_serve(const Config& config) {
+  auto started = std::chrono::steady_clock::now();
+  EmbeddedApp app(config);
+
+  http::ServerOptions options;
+  options.address = config.address;
+  options.port = config.port;
+  options.io_threads = config.threads;
+  options.cors_origins = config.cors_origins;
+  options.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
+  options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  http::Server server(options, app.router(), app.metrics());
+  server.listen();
+  auto startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                              started).count();
+  log::info("listening", {{"address", config.address},
+                          {"port", static_cast<int>(server.port())},
+                          {"data_dir", config.data_dir.string()},
+                          {"startup_ms", startup_ms}});
+  server.run();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace todo::app

@@ -1,0 +1,12 @@
+// The commands of the `todo` binary, each wiring what it needs explicitly.
+#pragma once
+
+#include "app/config.h"
+
+namespace todo::app {
+
+// Each returns the process exit code.
+int run_serve(const Config& config);
+int run_migrate(const Config& config);
+
+}  // namespace todo::app

@@ -1,0 +1,69 @@
+// Wiring of the embedded mode: clock, randomness, SQLite, auth, services and their routes.
+#include "app/embedded_app.h"
+
+#include "app/secret.h"
+#include "app/system_zones.h"
+#include "auth/jwt.h"
+#include "auth/password.h"
+#include "auth/rate_limiter.h"
+#include "auth/tokens.h"
+#include "services/api/account_routes.h"
+#include "services/api/account_service.h"
+#include "services/api/authenticator.h"
+#include "services/api/operations_routes.h"
+#include "store/sqlite/sqlite_database.h"
+
+namespace todo::app {
+namespace {
+
+store::SqliteOptions sqlite_options(const Config& config) {
+  store::SqliteOptions options;
+  options.path = config.data_dir / "todo.db";
+  options.durability = config.durability;
+  return options;
+}
+
+auth::JwtSettings jwt_settings(const Config& config, domain::RandomSource& random) {
+  auth::JwtSettings settings;
+  settings.secret =
+      config.jwt_secret ? *config.jwt_secret : load_or_create_secret(config.data_dir, random);
+  return settings;
+}
+
+}  // namespace
+
+// Members are declared in dependency order: each is built from the ones above it.
+struct EmbeddedApp::Parts {
+  explicit Parts(const Config& config)
+      : database(store::open_sqlite(sqlite_options(config))),
+        jwt(jwt_settings(config, random), clock, random),
+        login_per_address({config.login_limit_address, std::chrono::minutes(1)}, clock),
+        login_per_account({config.login_limit_account, std::chrono::minutes(15)}, clock),
+        accounts({*database, jwt, hasher, auth::PasswordPolicy::shipped(), zones,
+                  login_per_address, login_per_account, clock, random}),
+        authenticator(jwt) {
+    services::api::add_operations_routes(router, *database, metrics);
+    services::api::add_account_routes(router, accounts, authenticator);
+  }
+
+  domain::SystemClock clock;
+  auth::SodiumRandom random;
+  SystemZoneCatalog zones;
+  std::unique_ptr<store::Database> database;
+  auth::JwtCodec jwt;
+  auth::PasswordHasher hasher;
+  auth::RateLimiter login_per_address;
+  auth::RateLimiter login_per_account;
+  services::api::AccountService accounts;
+  services::api::Authenticator authenticator;
+  http::Metrics metrics;
+  http::Router router;
+};
+
+EmbeddedApp::EmbeddedApp(const Config& config) : parts_(std::make_unique<Parts>(config)) {}
+EmbeddedApp::~EmbeddedApp() = default;
+
+const http::Router& EmbeddedApp::router() const { return parts_->router; }
+http::Metrics& EmbeddedApp::metrics() { return parts_->metrics; }
+
+}  // namespace todo::app

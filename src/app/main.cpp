@@ -1,0 +1,36 @@
+// The `todo` command line: parse and validate the configuration, then run one command.
+#include "app/commands.h"
+#include "app/config.h"
+#include "log/log.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace todo;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = app::parse_config(args, [](const char* name) { return std::getenv(name); });
+  if (auto* error = std::get_if<app::ConfigError>(&parsed)) {
+    std::cerr << "todo: " << error->message << "\n";
+    return 2;
+  }
+  const auto& config = std::get<app::Config>(parsed);
+  if (config.command == "help" || config.help) {
+    std::cout << app::help_text(config.command == "help" ? "" : config.command);
+    return 0;
+  }
+  if (config.command == "version") {
+    std::cout << "todo " << TODO_VERSION << "\n";
+    return 0;
+  }
+  log::set_level(config.log_level);
+  try {
+    if (config.command == "migrate") return app::run_migrate(config);
+    return app::run_serve(config);
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"command", config.command}, {"error", e.what()}});
+    return 1;
+  }
+}
