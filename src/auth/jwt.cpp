@@ -241,7 +241,8 @@ domain::Result<Claims> JwtCodec::verify(std::string_view token) const {
   }
   auto decoded = decode_payload(parts->payload);
   if (!decoded) return decoded.error();
-  Claims& claims = decoded->claims;
+  DecodedPayload& payload = decoded.value();
+  Claims& claims = payload.claims;
 
   const std::int64_t now =
       std::chrono::floor<std::chrono::seconds>(clock_.now()).time_since_epoch().count();
@@ -250,13 +251,13 @@ domain::Result<Claims> JwtCodec::verify(std::string_view token) const {
   if (claims.exp <= now - leeway) {
     return make_error(ErrorCode::kTokenExpired, "The token has expired.");
   }
-  if ((decoded->nbf && *decoded->nbf > now + leeway) || claims.iat > now + leeway) {
+  if ((payload.nbf && *payload.nbf > now + leeway) || claims.iat > now + leeway) {
     return make_error(ErrorCode::kTokenNotYetValid, "The token is not valid yet.");
   }
   if (claims.iss != settings_.issuer) {
     return make_error(ErrorCode::kTokenIssuer, "The token was issued by someone else.");
   }
-  const auto& audiences = decoded->audiences;
+  const auto& audiences = payload.audiences;
   if (std::find(audiences.begin(), audiences.end(), settings_.audience) == audiences.end()) {
     return make_error(ErrorCode::kTokenAudience, "The token is meant for another audience.");
   }

@@ -96,14 +96,14 @@ TEST_F(JwtTest, IssuedTokenVerifiesWithTheSameClaims) {
 
   const auto verified = codec_.verify(issued.token);
   ASSERT_TRUE(verified.has_value()) << verified.error().detail;
-  EXPECT_EQ(verified->sub, issued.claims.sub);
-  EXPECT_EQ(verified->email, issued.claims.email);
-  EXPECT_EQ(verified->role, issued.claims.role);
-  EXPECT_EQ(verified->iat, issued.claims.iat);
-  EXPECT_EQ(verified->exp, issued.claims.exp);
-  EXPECT_EQ(verified->iss, issued.claims.iss);
-  EXPECT_EQ(verified->aud, issued.claims.aud);
-  EXPECT_EQ(verified->jti, issued.claims.jti);
+  EXPECT_EQ(verified.value().sub, issued.claims.sub);
+  EXPECT_EQ(verified.value().email, issued.claims.email);
+  EXPECT_EQ(verified.value().role, issued.claims.role);
+  EXPECT_EQ(verified.value().iat, issued.claims.iat);
+  EXPECT_EQ(verified.value().exp, issued.claims.exp);
+  EXPECT_EQ(verified.value().iss, issued.claims.iss);
+  EXPECT_EQ(verified.value().aud, issued.claims.aud);
+  EXPECT_EQ(verified.value().jti, issued.claims.jti);
 }
 
 TEST_F(JwtTest, IssuedTokenHasTheStandardHeaderAndClaims) {
@@ -136,9 +136,9 @@ TEST_F(JwtTest, EveryTokenGetsItsOwnId) {
 TEST_F(JwtTest, HandMadeTokenVerifies) {
   const auto verified = codec_.verify(sign_claims(valid_claims()));
   ASSERT_TRUE(verified.has_value()) << verified.error().detail;
-  EXPECT_EQ(verified->sub, kUserId);
-  EXPECT_EQ(verified->role, domain::Role::kUser);
-  EXPECT_EQ(verified->exp, kNow + 900);
+  EXPECT_EQ(verified.value().sub, kUserId);
+  EXPECT_EQ(verified.value().role, domain::Role::kUser);
+  EXPECT_EQ(verified.value().exp, kNow + 900);
 }
 
 TEST_F(JwtTest, TypIsOptionalAndCaseInsensitive) {
@@ -401,7 +401,7 @@ TEST_F(JwtTest, AcceptsAnAudienceArrayContainingOurs) {
     c["aud"] = json::array{"other-api", "todo-api"};
   }));
   ASSERT_TRUE(verified.has_value()) << verified.error().detail;
-  EXPECT_EQ(verified->aud, "todo-api");
+  EXPECT_EQ(verified.value().aud, "todo-api");
 }
 
 TEST_F(JwtTest, ChecksInTheDocumentedOrder) {
