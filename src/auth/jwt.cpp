@@ -98,8 +98,9 @@ domain::Result<void> check_header(std::string_view encoded) {
   const auto decoded = base64url_decode(encoded);
   if (!decoded) return make_error(ErrorCode::kTokenMalformed, "The token header is not base64url.");
   const auto header = parse_object(*decoded);
-  if (!header)
+  if (!header) {
     return make_error(ErrorCode::kTokenMalformed, "The token header is not a JSON object.");
+  }
   const json::string* alg = string_member(*header, "alg");
   if (alg == nullptr || *alg != "HS256") {
     return make_error(ErrorCode::kTokenAlgorithm, "Only HS256 tokens are accepted.");
