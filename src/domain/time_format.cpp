@@ -1,0 +1,108 @@
+// RFC 3339 rendering (UTC, milliseconds, Z) and strict parsing of instants with any offset.
+#include "domain/time_format.h"
+
+#include <array>
+#include <cstdio>
+
+namespace todo::domain {
+
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// Reads exactly `count` decimal digits at `pos`; nullopt when any is not a digit or text ends.
+std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size_t count) {
+  if (pos + count > text.size()) return std::nullopt;
+  int value = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+bool char_at(std::string_view text, std::size_t pos, char expected) {
+  return pos < text.size() && text[pos] == expected;
+}
+
+// Parses "(Z|z|±HH:MM)" that must end the text; returns the offset east of UTC.
+std::optional<minutes> parse_offset(std::string_view rest) {
+  if (rest == "Z" || rest == "z") return minutes{0};
+  if (rest.size() != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':') {
+    return std::nullopt;
+  }
+  const auto hh = read_digits(rest, 1, 2);
+  const auto mm = read_digits(rest, 4, 2);
+  if (!hh || !mm || *hh > 23 || *mm > 59) return std::nullopt;
+  const minutes offset = hours{*hh} + minutes{*mm};
+  return rest[0] == '-' ? -offset : offset;
+}
+
+}  // namespace
+
+std::string format_rfc3339(Timestamp t) {
+  const auto ms = std::chrono::floor<milliseconds>(t);
+  const auto day = std::chrono::floor<days>(ms);
+  const std::chrono::year_month_day ymd{day};
+  const std::chrono::hh_mm_ss time{ms - day};
+  std::array<char, 48> buffer{};
+  const int length = std::snprintf(
+      buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+      unsigned(ymd.month()), unsigned(ymd.day()), int(time.hours().count()),
+      int(time.minutes().count()), int(time.seconds().count()), int(time.subseconds().count()));
+  return std::string(buffer.data(), static_cast<std::size_t>(length));
+}
+
+std::optional<Timestamp> parse_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS is 19 characters, at fixed positions.
+  const auto year = read_digits(text, 0, 4);
+  const auto month = read_digits(text, 5, 2);
+  const auto day = read_digits(text, 8, 2);
+  const auto hour = read_digits(text, 11, 2);
+  const auto minute = read_digits(text, 14, 2);
+  const auto second = read_digits(text, 17, 2);
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  if (!char_at(text, 4, '-') || !char_at(text, 7, '-') ||
+      !(char_at(text, 10, 'T') || char_at(text, 10, 't')) || !char_at(text, 13, ':') ||
+      !char_at(text, 16, ':')) {
+    return std::nullopt;
+  }
+
+  const std::chrono::year_month_day date{std::chrono::year{*year},
+                                         std::chrono::month{static_cast<unsigned>(*month)},
+                                         std::chrono::day{static_cast<unsigned>(*day)}};
+  // ok() rejects month 0 or 13 and days the month does not have (Feb 30, Feb 29 of 2025).
+  // A leap second (:60) cannot be represented by a Unix timestamp, so it is rejected too.
+  if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
+
+  std::size_t pos = 19;
+  microseconds fraction{0};
+  if (char_at(text, pos, '.')) {
+    ++pos;
+    const std::size_t start = pos;
+    std::int64_t micros = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (pos - start < 6) micros = micros * 10 + (text[pos] - '0');  // truncate beyond µs
+      ++pos;
+    }
+    const std::size_t digits = pos - start;
+    if (digits == 0 || digits > 9) return std::nullopt;
+    for (std::size_t i = digits; i < 6; ++i) micros *= 10;
+    fraction = microseconds{micros};
+  }
+
+  const auto offset = parse_offset(text.substr(pos));
+  if (!offset) return std::nullopt;
+
+  const std::chrono::sys_days midnight{date};
+  return Timestamp{midnight} + hours{*hour} + minutes{*minute} + seconds{*second} + fraction -
+         *offset;
+}
+
+}  // namespace todo::domain
