@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes data/common-passwords.txt: well-known weak passwords of 8 or more characters.
+"""Writes src/auth/common-passwords.txt: well-known weak passwords of 8 or more characters.
 
 Shorter ones are refused by the length rule anyway. The password policy treats every non-blank
 line as a password (compared case-insensitively), so the output has no comments. The output is
@@ -193,7 +193,7 @@ def main():
             continue
         seen.add(key)
         lines.append(key)
-    path = pathlib.Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+    path = pathlib.Path(__file__).resolve().parent.parent / "src" / "auth" / "common-passwords.txt"
     path.parent.mkdir(exist_ok=True)
     text = "\n".join(lines) + "\n"
     assert len(text) < 65536, "too long for one string literal"

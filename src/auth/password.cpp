@@ -15,7 +15,7 @@ namespace todo::auth {
 
 namespace {
 
-// data/common-passwords.txt, turned into a raw string literal by src/auth/CMakeLists.txt.
+// src/auth/common-passwords.txt, turned into a raw string literal by src/auth/CMakeLists.txt.
 constexpr char kShippedList[] =
 #include "common_passwords.inc"
     ;

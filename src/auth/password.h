@@ -21,7 +21,7 @@ class PasswordPolicy {
  public:
   // One password a line; blank lines ignored; compared case-insensitively.
   static PasswordPolicy from_list(std::string_view list_text);
-  // The list shipped with the project (compiled in from data/common-passwords.txt).
+  // The list shipped with the project (compiled in from src/auth/common-passwords.txt).
   static const PasswordPolicy& shipped();
 
   // 8–256 code points of valid UTF-8, not in the common list. The error is kValidation with the
