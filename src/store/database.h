@@ -32,6 +32,8 @@ class Row {
   std::optional<std::string> optional_text(std::size_t i) const;
 
  private:
+  const Value& at(std::size_t i) const;  // throws DatabaseError when out of range
+
   std::vector<Value> values_;
 };
 
@@ -68,6 +70,10 @@ class Session {
     if (rows.empty()) return std::nullopt;
     return std::move(rows.front());
   }
+
+  // Runs several parameterless statements separated by semicolons (a migration file). The
+  // default throws DatabaseError; each backend overrides it.
+  virtual void execute_script(std::string_view sql);
 };
 
 enum class Durability {

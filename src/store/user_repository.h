@@ -17,6 +17,8 @@ class UserRepository {
   void insert(Session& s, const domain::User& user) const;
   std::optional<domain::User> find_by_id(Session& s, std::string_view id) const;
   std::optional<domain::User> find_by_email(Session& s, std::string_view email) const;
+  // update_profile, set_role and record_login throw DatabaseError when no user has the id:
+  // look the user up first (in the same transaction) to answer "not found".
   // Writes display_name, timezone, role, default_reminders, reminder_email.
   void update_profile(Session& s, const domain::User& user) const;
   void set_role(Session& s, std::string_view id, domain::Role role) const;

@@ -3,8 +3,10 @@
 
 #include "store/database.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 namespace todo::store {
 
@@ -18,5 +20,15 @@ struct SqliteOptions {
 
 // Opens (creating when needed) and applies pending migrations. Throws DatabaseError on failure.
 std::unique_ptr<Database> open_sqlite(const SqliteOptions& options);
+
+// Counters of the writer thread since open, for metrics and for tests of group commit.
+struct SqliteStats {
+  std::int64_t commits = 0;  // group commits that succeeded
+  std::int64_t writes = 0;   // write() calls the writer thread has run, committed or not
+  std::int64_t pending = 0;  // write() calls waiting for the writer thread right now
+};
+
+// nullopt when `db` was not opened by open_sqlite.
+std::optional<SqliteStats> sqlite_stats(const Database& db);
 
 }  // namespace todo::store

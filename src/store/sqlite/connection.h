@@ -1,0 +1,74 @@
+// One SQLite connection with its prepared-statement cache; used by one thread at a time.
+// Internal to the SQLite backend: nothing outside src/store/sqlite includes it.
+#pragma once
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/database.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace todo::store::sqlite {
+
+// The writer creates the file and sets WAL mode; readers are query_only.
+enum class Access { kWrite, kRead };
+
+struct ConnectionOptions {
+  Access access = Access::kRead;
+  Durability durability = Durability::kFull;
+  int busy_timeout_ms = 5000;
+};
+
+class Connection {
+ public:
+  // Opens and applies the PRAGMAs of its access mode. Throws DatabaseError.
+  Connection(const std::filesystem::path& path, const ConnectionOptions& options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  std::vector<Row> query(std::string_view sql, std::span<const Value> params);
+  std::int64_t execute(std::string_view sql, std::span<const Value> params);
+  void execute_script(std::string_view sql);
+
+  // Runs a transaction-control statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE). Only
+  // this path may: the same statements sent through query/execute/execute_script are refused,
+  // so the work inside a transaction cannot end it (or a whole group commit) behind our back.
+  void control(std::string_view sql);
+  // ROLLBACK if a transaction is open. For cleanup while another error is already on its way:
+  // a failure here is not reported, and the next BEGIN on this connection would surface it.
+  void rollback_if_open() noexcept;
+  // True outside a transaction (SQLite's autocommit mode); SQLite ends a transaction itself on
+  // some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM).
+  bool autocommit() const;
+
+ private:
+  // A cached statement and, for each $k, the SQLite parameter index it was given.
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> index_of;  // index_of[k - 1] is the index of $k
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  static int authorize(void* self, int action, const char*, const char*, const char*, const char*);
+  Prepared& prepare(std::string_view sql);
+  void bind(const Prepared& p, std::string_view sql, std::span<const Value> params);
+  void clear_cache();
+  [[noreturn]] void fail(int rc, std::string_view sql) const;
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, Prepared, StringHash, std::equal_to<>> cache_;
+  std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> control_cache_;
+  bool allow_control_ = false;  // set only while control() prepares and steps
+};
+
+}  // namespace todo::store::sqlite

@@ -1,0 +1,279 @@
+// SQLite Database: a pool of query_only reader connections, and one writer thread that runs
+// queued writes in group commits (one BEGIN IMMEDIATE ... COMMIT, and one fsync, per batch).
+#include "store/sqlite/sqlite_database.h"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "store/migrations.h"
+#include "store/sqlite/connection.h"
+
+namespace todo::store {
+namespace {
+
+using sqlite::Access;
+using sqlite::Connection;
+
+class SqliteSession final : public Session {
+ public:
+  explicit SqliteSession(Connection& connection) : connection_(connection) {}
+  using Session::execute;
+  using Session::query;
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  std::vector<Row> query(std::string_view sql, std::span<const Value> params) override {
+    return connection_.query(sql, params);
+  }
+  std::int64_t execute(std::string_view sql, std::span<const Value> params) override {
+    return connection_.execute(sql, params);
+  }
+  void execute_script(std::string_view sql) override { connection_.execute_script(sql); }
+
+ private:
+  Connection& connection_;
+};
+
+void check_and_create_directory(const SqliteOptions& options) {
+  if (options.reader_connections < 1) throw DatabaseError("reader_connections must be >= 1");
+  if (options.max_batch < 1) throw DatabaseError("max_batch must be >= 1");
+  if (options.busy_timeout_ms < 0) throw DatabaseError("busy_timeout_ms must be >= 0");
+  const auto dir = options.path.parent_path();
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw DatabaseError("cannot create " + dir.string() + ": " + ec.message());
+}
+
+class SqliteDatabase final : public Database {
+ public:
+  explicit SqliteDatabase(const SqliteOptions& options)
+      : writer_(open(options, Access::kWrite)),
+        max_batch_(static_cast<std::size_t>(options.max_batch)) {
+    for (int i = 0; i < options.reader_connections; ++i) {
+      readers_.push_back(open(options, Access::kRead));
+      free_readers_.push_back(readers_.back().get());
+    }
+    // Last: nothing below may throw, or the destructor that joins it would never run.
+    writer_thread_ = std::thread([this] { writer_loop(); });
+  }
+
+  ~SqliteDatabase() override {
+    {
+      std::lock_guard lock(jobs_mutex_);
+      stopping_ = true;
+    }
+    jobs_ready_.notify_all();
+    writer_thread_.join();  // the loop runs every queued job before it returns
+    {
+      // Their callers may still be waking up; they need jobs_mutex_ to return from write().
+      std::unique_lock lock(jobs_mutex_);
+      callers_left_.wait(lock, [&] { return waiting_callers_ == 0; });
+    }
+    try {
+      writer_->execute_script("PRAGMA optimize");
+    } catch (const DatabaseError&) {  // an optimisation hint only; closing goes on regardless
+    }
+  }
+
+  SqliteDatabase(const SqliteDatabase&) = delete;
+  SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  void read(const std::function<void(Session&)>& work) override {
+    // A read inside a read would wait for a second connection, forever once the pool is busy.
+    if (reading_ == this) throw DatabaseError("nested read");
+    Connection& connection = acquire_reader();
+    struct Release {
+      SqliteDatabase& db;
+      Connection& connection;
+      const SqliteDatabase* outer;  // another database this thread was already reading
+      ~Release() {
+        reading_ = outer;
+        db.release_reader(connection);
+      }
+    } release{*this, connection, reading_};
+    reading_ = this;
+
+    connection.control("BEGIN");
+    try {
+      SqliteSession session(connection);
+      work(session);
+      connection.control("COMMIT");
+    } catch (...) {
+      connection.rollback_if_open();
+      throw;
+    }
+  }
+
+  void write(const std::function<void(Session&)>& work) override {
+    // The writer thread would wait for itself forever.
+    if (std::this_thread::get_id() == writer_thread_.get_id()) throw DatabaseError("nested write");
+    Job job{&work, nullptr, false};
+    std::unique_lock lock(jobs_mutex_);
+    if (stopping_) throw DatabaseError("the database is closing");
+    queue_.push_back(&job);
+    ++waiting_callers_;
+    jobs_ready_.notify_one();
+    jobs_done_.wait(lock, [&] { return job.done; });
+    if (--waiting_callers_ == 0 && stopping_) callers_left_.notify_all();
+    lock.unlock();
+    if (job.error) std::rethrow_exception(job.error);
+  }
+
+  bool ping() override {
+    try {
+      read([](Session& s) { s.query("SELECT 1"); });
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  SqliteStats stats() const {
+    std::lock_guard lock(jobs_mutex_);
+    return SqliteStats{commits_, writes_, static_cast<std::int64_t>(queue_.size())};
+  }
+
+ private:
+  struct Job {
+    const std::function<void(Session&)>* work;
+    std::exception_ptr error;  // set by the writer thread when this job failed
+    bool done = false;         // guarded by jobs_mutex_
+  };
+
+  static std::unique_ptr<Connection> open(const SqliteOptions& options, Access access) {
+    return std::make_unique<Connection>(
+        options.path,
+        sqlite::ConnectionOptions{access, options.durability, options.busy_timeout_ms});
+  }
+
+  Connection& acquire_reader() {
+    std::unique_lock lock(readers_mutex_);
+    reader_free_.wait(lock, [&] { return !free_readers_.empty(); });
+    Connection* connection = free_readers_.back();
+    free_readers_.pop_back();
+    return *connection;
+  }
+
+  void release_reader(Connection& connection) {
+    {
+      std::lock_guard lock(readers_mutex_);
+      free_readers_.push_back(&connection);
+    }
+    reader_free_.notify_one();
+  }
+
+  void writer_loop() {
+    std::vector<Job*> batch;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(jobs_mutex_);
+        jobs_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and every queued job has run
+        while (!queue_.empty() && batch.size() < max_batch_) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      const bool committed = run_batch(batch);
+      {
+        std::lock_guard lock(jobs_mutex_);
+        writes_ += static_cast<std::int64_t>(batch.size());
+        if (committed) ++commits_;
+        // After this a waiting caller may return and destroy its Job: touch none afterwards.
+        for (Job* job : batch) job->done = true;
+      }
+      jobs_done_.notify_all();
+    }
+  }
+
+  // One transaction for the whole batch, one savepoint per job. Returns whether it committed.
+  bool run_batch(const std::vector<Job*>& batch) noexcept {
+    try {
+      writer_->control("BEGIN IMMEDIATE");
+    } catch (const std::exception& e) {
+      writer_->rollback_if_open();
+      fail_all(batch, std::string("cannot begin the write transaction: ") + e.what());
+      return false;
+    }
+    try {
+      SqliteSession session(*writer_);
+      for (Job* job : batch) run_job(session, *job);
+      writer_->control("COMMIT");
+      return true;
+    } catch (const std::exception& e) {
+      writer_->rollback_if_open();
+      fail_all(batch, std::string("the group commit failed: ") + e.what());
+      return false;
+    }
+  }
+
+  // A job's own exception stays its own; a failure of the savepoint machinery throws and so
+  // fails the whole batch.
+  void run_job(SqliteSession& session, Job& job) {
+    writer_->control("SAVEPOINT w");
+    try {
+      (*job.work)(session);
+    } catch (...) {
+      job.error = std::current_exception();
+    }
+    if (writer_->autocommit()) {
+      throw DatabaseError("SQLite ended the transaction after an error in a write");
+    }
+    if (job.error) writer_->control("ROLLBACK TO w");
+    writer_->control("RELEASE w");
+  }
+
+  // Nothing of the batch was committed, so nobody in it may return normally.
+  // One exception object per job: callers on different threads must not share one.
+  static void fail_all(const std::vector<Job*>& batch, const std::string& message) {
+    for (Job* job : batch) job->error = std::make_exception_ptr(DatabaseError(message));
+  }
+
+  std::unique_ptr<Connection> writer_;  // used only by writer_thread_ (after construction)
+  const std::size_t max_batch_;
+
+  std::vector<std::unique_ptr<Connection>> readers_;
+  std::mutex readers_mutex_;
+  std::condition_variable reader_free_;
+  std::vector<Connection*> free_readers_;
+
+  mutable std::mutex jobs_mutex_;
+  std::condition_variable jobs_ready_;
+  std::condition_variable jobs_done_;
+  std::condition_variable callers_left_;  // the destructor waits for waiting_callers_ == 0
+  std::deque<Job*> queue_;
+  int waiting_callers_ = 0;
+  bool stopping_ = false;
+  std::int64_t commits_ = 0;
+  std::int64_t writes_ = 0;
+
+  std::thread writer_thread_;
+
+  static thread_local const SqliteDatabase* reading_;  // the database this thread reads from
+};
+
+thread_local const SqliteDatabase* SqliteDatabase::reading_ = nullptr;
+
+}  // namespace
+
+std::unique_ptr<Database> open_sqlite(const SqliteOptions& options) {
+  check_and_create_directory(options);
+  auto db = std::make_unique<SqliteDatabase>(options);
+  apply_migrations(*db);
+  return db;
+}
+
+std::optional<SqliteStats> sqlite_stats(const Database& db) {
+  const auto* sqlite = dynamic_cast<const SqliteDatabase*>(&db);
+  if (sqlite == nullptr) return std::nullopt;
+  return sqlite->stats();
+}
+
+}  // namespace todo::store

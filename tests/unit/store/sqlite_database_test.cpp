@@ -1,0 +1,700 @@
+// The SQLite backend against real files: binding, value round trips, errors, transactions,
+// group commit with per-write savepoints, concurrent readers, nesting and shutdown.
+#include "store/sqlite/sqlite_database.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store_test_support.h"
+
+namespace todo::store {
+namespace {
+
+using testing::eventually;
+using ::testing::HasSubstr;
+using testing::TempDir;
+using namespace std::string_literals;
+
+// The exception a test write throws on purpose, so it cannot be mistaken for a database error.
+struct Refused : std::runtime_error {
+  explicit Refused(int n) : std::runtime_error("refused " + std::to_string(n)), number(n) {}
+  int number;
+};
+
+class SqliteDatabaseTest : public ::testing::Test {
+ protected:
+  SqliteOptions options() const {
+    SqliteOptions o;
+    o.path = dir_.path() / "nested" / "dir" / "todo.db";
+    return o;
+  }
+
+  std::unique_ptr<Database> open(SqliteOptions o) {
+    auto db = open_sqlite(o);
+    db->write([](Session& s) {
+      s.execute("CREATE TABLE IF NOT EXISTS items (k INTEGER PRIMARY KEY, v TEXT)");
+    });
+    return db;
+  }
+  std::unique_ptr<Database> open() { return open(options()); }
+
+  static std::int64_t count_items(Database& db) {
+    return read_value(
+        db, [](Session& s) { return s.query_one("SELECT COUNT(*) FROM items")->integer(0); });
+  }
+
+  static void insert(Session& s, std::int64_t k) {
+    s.execute("INSERT INTO items (k, v) VALUES ($1, $2)", {k, "v" + std::to_string(k)});
+  }
+
+  static SqliteStats stats(const Database& db) { return *sqlite_stats(db); }
+
+  TempDir dir_;
+};
+
+// ---- opening -------------------------------------------------------------------------------
+
+TEST_F(SqliteDatabaseTest, CreatesTheDirectoryAndSetsThePragmas) {
+  auto db = open();
+  EXPECT_TRUE(std::filesystem::exists(options().path));
+  EXPECT_EQ(db->dialect(), Dialect::kSqlite);
+  write_value(*db, [](Session& s) {
+    EXPECT_EQ(s.query_one("PRAGMA journal_mode")->text(0), "wal");
+    EXPECT_EQ(s.query_one("PRAGMA synchronous")->integer(0), 2);  // FULL
+    EXPECT_EQ(s.query_one("PRAGMA foreign_keys")->integer(0), 1);
+    EXPECT_EQ(s.query_one("PRAGMA temp_store")->integer(0), 2);  // MEMORY
+    EXPECT_EQ(s.query_one("PRAGMA busy_timeout")->integer(0), 5000);
+    EXPECT_EQ(s.query_one("PRAGMA query_only")->integer(0), 0);
+    return 0;
+  });
+  db->read([](Session& s) {
+    EXPECT_EQ(s.query_one("PRAGMA journal_mode")->text(0), "wal");
+    EXPECT_EQ(s.query_one("PRAGMA synchronous")->integer(0), 2);
+    EXPECT_EQ(s.query_one("PRAGMA query_only")->integer(0), 1);
+    EXPECT_EQ(s.query_one("PRAGMA temp_store")->integer(0), 2);
+  });
+}
+
+TEST_F(SqliteDatabaseTest, NormalDurabilityOpensAndWorks) {
+  auto o = options();
+  o.durability = Durability::kNormal;
+  auto db = open(o);
+  db->write([](Session& s) { insert(s, 1); });
+  EXPECT_EQ(count_items(*db), 1);
+  EXPECT_EQ(
+      write_value(*db, [](Session& s) { return s.query_one("PRAGMA synchronous")->integer(0); }),
+      1);
+  EXPECT_EQ(
+      read_value(*db, [](Session& s) { return s.query_one("PRAGMA synchronous")->integer(0); }), 1);
+}
+
+TEST_F(SqliteDatabaseTest, RejectsNonsensicalOptions) {
+  auto o = options();
+  o.reader_connections = 0;
+  EXPECT_THROW(open_sqlite(o), DatabaseError);
+  o = options();
+  o.max_batch = 0;
+  EXPECT_THROW(open_sqlite(o), DatabaseError);
+}
+
+TEST_F(SqliteDatabaseTest, UnopenableFileIsADatabaseError) {
+  auto o = options();
+  std::filesystem::create_directories(o.path);  // a directory where the file should be
+  EXPECT_THROW(open_sqlite(o), DatabaseError);
+}
+
+TEST_F(SqliteDatabaseTest, PingAnswers) {
+  auto db = open();
+  EXPECT_TRUE(db->ping());
+}
+
+TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
+  struct Other : Database {
+    Dialect dialect() const override { return Dialect::kPostgres; }
+    void read(const std::function<void(Session&)>&) override {}
+    void write(const std::function<void(Session&)>&) override {}
+    bool ping() override { return true; }
+  } other;
+  EXPECT_EQ(sqlite_stats(other), std::nullopt);
+}
+
+// ---- parameters and values -----------------------------------------------------------------
+
+TEST_F(SqliteDatabaseTest, BindsPlaceholdersByNumberInAnyOrderAndReused) {
+  auto db = open();
+  db->write([](Session& s) {
+    s.execute("CREATE TABLE pairs (a INTEGER, b TEXT)");
+    s.execute("INSERT INTO pairs (b, a) VALUES ($2, $1)", {std::int64_t{1}, "one"});
+    s.execute("INSERT INTO pairs (a, b) VALUES ($1, $2)", {std::int64_t{2}, "two"});
+  });
+  db->read([](Session& s) {
+    auto row =
+        s.query_one("SELECT a, b FROM pairs WHERE a = $2 AND b = $1", {"one", std::int64_t{1}});
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->integer(0), 1);
+    EXPECT_EQ(row->text(1), "one");
+    EXPECT_FALSE(
+        s.query_one("SELECT a FROM pairs WHERE a = $2 AND b = $1", {"one", std::int64_t{2}}));
+    EXPECT_EQ(s.query_one("SELECT $1 + $1 * 10", {std::int64_t{3}})->integer(0), 33);
+    EXPECT_EQ(s.query_one("SELECT $2 || $1 || $2", {"b", "a"})->text(0), "aba");
+  });
+}
+
+TEST_F(SqliteDatabaseTest, TheSameSqlWithOtherParametersUsesFreshBindings) {
+  auto db = open();
+  db->write([](Session& s) {
+    for (std::int64_t k = 1; k <= 3; ++k) insert(s, k);
+  });
+  db->read([](Session& s) {
+    for (std::int64_t k = 1; k <= 3; ++k) {
+      EXPECT_EQ(s.query_one("SELECT v FROM items WHERE k = $1", {k})->text(0),
+                "v" + std::to_string(k));
+    }
+  });
+}
+
+TEST_F(SqliteDatabaseTest, RejectsParameterMismatches) {
+  auto db = open();
+  db->read([](Session& s) {
+    EXPECT_THROW(s.query("SELECT $1, $2", {std::int64_t{1}}), DatabaseError);
+    EXPECT_THROW(s.query("SELECT $1", {std::int64_t{1}, std::int64_t{2}}), DatabaseError);
+    EXPECT_THROW(s.query("SELECT $1, $3", {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}}),
+                 DatabaseError);
+    EXPECT_THROW(s.query("SELECT ?", {std::int64_t{1}}), DatabaseError);
+    EXPECT_THROW(s.query("SELECT :name", {std::int64_t{1}}), DatabaseError);
+    // The statement stays usable after a failed bind.
+    EXPECT_EQ(s.query_one("SELECT $1, $2", {std::int64_t{1}, std::int64_t{2}})->integer(1), 2);
+  });
+}
+
+TEST_F(SqliteDatabaseTest, RoundTripsEveryValueType) {
+  auto db = open();
+  const std::vector<Value> values = {
+      std::monostate{},
+      std::int64_t{0},
+      std::numeric_limits<std::int64_t>::max(),
+      std::numeric_limits<std::int64_t>::min(),
+      0.1,
+      -1.5e300,
+      ""s,
+      "a\0b\0"s,
+      "emoji \xF0\x9F\x98\x80 and \xE2\x9C\x93"s,
+      "\xFF\xFE not UTF-8"s,
+  };
+  db->write([&](Session& s) {
+    s.execute("CREATE TABLE anything (n INTEGER PRIMARY KEY, x)");
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      s.execute("INSERT INTO anything (n, x) VALUES ($1, $2)",
+                {static_cast<std::int64_t>(i), values[i]});
+    }
+  });
+  const auto rows =
+      read_value(*db, [](Session& s) { return s.query("SELECT x FROM anything ORDER BY n"); });
+  ASSERT_EQ(rows.size(), values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(rows[i].size(), 1u);
+    if (std::holds_alternative<std::monostate>(values[i])) {
+      EXPECT_TRUE(rows[i].is_null(0)) << i;
+    } else if (const auto* n = std::get_if<std::int64_t>(&values[i])) {
+      EXPECT_EQ(rows[i].integer(0), *n) << i;
+    } else if (const auto* d = std::get_if<double>(&values[i])) {
+      EXPECT_EQ(rows[i].real(0), *d) << i;
+    } else {
+      EXPECT_EQ(rows[i].text(0), std::get<std::string>(values[i])) << i;
+    }
+  }
+  // The empty string stays text, not NULL; the text with NUL bytes keeps its length.
+  db->read([](Session& s) {
+    EXPECT_EQ(
+        s.query_one("SELECT typeof(x), length(CAST(x AS BLOB)) FROM anything WHERE n = 6")->text(0),
+        "text");
+    EXPECT_EQ(s.query_one("SELECT length(CAST(x AS BLOB)) FROM anything WHERE n = 7")->integer(0),
+              4);
+  });
+}
+
+TEST_F(SqliteDatabaseTest, ReadsBlobsByteForByte) {
+  auto db = open();
+  db->read([](Session& s) {
+    EXPECT_EQ(s.query_one("SELECT X'00FF10'")->text(0), "\x00\xFF\x10"s);
+    EXPECT_EQ(s.query_one("SELECT X''")->text(0), "");
+    EXPECT_EQ(s.query_one("SELECT CAST($1 AS BLOB)", {"a\0b"s})->text(0), "a\0b"s);
+  });
+}
+
+// ---- statements and errors -----------------------------------------------------------------
+
+TEST_F(SqliteDatabaseTest, ExecuteReturnsTheRowsThisStatementChanged) {
+  auto db = open();
+  db->write([](Session& s) {
+    for (std::int64_t k = 1; k <= 3; ++k) insert(s, k);
+    EXPECT_EQ(s.execute("UPDATE items SET v = 'x' WHERE k >= $1", {std::int64_t{2}}), 2);
+    EXPECT_EQ(s.execute("CREATE TABLE other (a INTEGER)"), 0);  // not the previous UPDATE's 2
+    EXPECT_EQ(s.execute("UPDATE items SET v = 'y' WHERE k > 100"), 0);
+    EXPECT_EQ(s.execute("DELETE FROM items"), 3);
+  });
+}
+
+TEST_F(SqliteDatabaseTest, ExecuteRunsExactlyOneStatement) {
+  auto db = open();
+  db->write([](Session& s) {
+    EXPECT_THROW(s.execute("INSERT INTO items (k) VALUES (1); INSERT INTO items (k) VALUES (2)"),
+                 DatabaseError);
+    EXPECT_THROW(s.execute("SELECT 1; garbage"), DatabaseError);
+    EXPECT_THROW(s.execute("  -- nothing"), DatabaseError);
+    s.execute("INSERT INTO items (k) VALUES (3);  -- a trailing semicolon and comment are fine");
+  });
+  EXPECT_EQ(count_items(*db), 1);
+}
+
+TEST_F(SqliteDatabaseTest, ExecuteScriptRunsSeveralStatements) {
+  auto db = open();
+  db->write([](Session& s) {
+    s.execute_script(
+        "-- a script\n"
+        "INSERT INTO items (k) VALUES (1);\n"
+        "INSERT INTO items (k, v) VALUES (2, 'semi;colon');\n"
+        "/* done */");
+    EXPECT_THROW(s.execute_script("INSERT INTO items (k) VALUES ($1)"), DatabaseError);
+  });
+  EXPECT_EQ(count_items(*db), 2);
+}
+
+TEST_F(SqliteDatabaseTest, SyntaxErrorNamesTheSqlAndTheReason) {
+  auto db = open();
+  try {
+    db->read([](Session& s) { s.query("SELEKT 1 FROM items"); });
+    FAIL() << "no exception";
+  } catch (const ConstraintViolation&) {
+    FAIL() << "not a constraint violation";
+  } catch (const DatabaseError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("SELEKT 1 FROM items"));
+    EXPECT_THAT(e.what(), HasSubstr("syntax error"));
+  }
+}
+
+TEST_F(SqliteDatabaseTest, LongSqlIsShortenedInMessages) {
+  auto db = open();
+  const std::string sql = "SELEKT '" + std::string(500, 'x') + "'";
+  try {
+    db->read([&](Session& s) { s.query(sql); });
+    FAIL() << "no exception";
+  } catch (const DatabaseError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("SELEKT 'xxx"));
+    EXPECT_LT(std::string(e.what()).size(), 300u);
+  }
+}
+
+TEST_F(SqliteDatabaseTest, ConstraintsThrowConstraintViolation) {
+  auto db = open();
+  db->write([](Session& s) {
+    s.execute_script(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, email TEXT UNIQUE);"
+        "CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id));"
+        "INSERT INTO parent (id, email) VALUES (1, 'a@example.com')");
+  });
+  auto violation = [&](std::string_view sql) -> std::string {
+    try {
+      db->write([&](Session& s) { s.execute(sql); });
+    } catch (const ConstraintViolation& e) {
+      return e.what();
+    }
+    return "no ConstraintViolation";
+  };
+  EXPECT_THAT(violation("INSERT INTO parent (id, email) VALUES (2, 'a@example.com')"),
+              HasSubstr("UNIQUE constraint failed: parent.email"));
+  EXPECT_THAT(violation("INSERT INTO child (parent_id) VALUES (99)"), HasSubstr("FOREIGN KEY"));
+  EXPECT_THAT(violation("INSERT INTO child (parent_id) VALUES (NULL)"), HasSubstr("NOT NULL"));
+}
+
+TEST_F(SqliteDatabaseTest, ReadsCannotWrite) {
+  auto db = open();
+  EXPECT_THROW(db->read([](Session& s) { insert(s, 1); }), DatabaseError);
+  EXPECT_EQ(count_items(*db), 0);
+}
+
+TEST_F(SqliteDatabaseTest, WorkCannotControlTheTransaction) {
+  auto db = open();
+  for (const char* sql : {"COMMIT", "ROLLBACK", "BEGIN", "SAVEPOINT x", "RELEASE w", "END"}) {
+    EXPECT_THROW(db->write([&](Session& s) {
+      insert(s, 1);
+      s.execute(sql);
+    }),
+                 DatabaseError)
+        << sql;
+    EXPECT_THROW(db->read([&](Session& s) { s.execute(sql); }), DatabaseError) << sql;
+    EXPECT_THROW(db->write([&](Session& s) { s.execute_script(sql); }), DatabaseError) << sql;
+  }
+  EXPECT_EQ(count_items(*db), 0);
+  db->write([](Session& s) { insert(s, 2); });  // the writer is still in order
+  EXPECT_EQ(count_items(*db), 1);
+}
+
+// ---- read transactions ---------------------------------------------------------------------
+
+TEST_F(SqliteDatabaseTest, ReadRethrowsTheWorksExceptionAndFreesTheConnection) {
+  auto o = options();
+  o.reader_connections = 1;
+  auto db = open(o);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THROW(db->read([&](Session& s) {
+      s.query("SELECT * FROM items");
+      throw Refused(i);
+    }),
+                 Refused);
+  }
+  EXPECT_EQ(count_items(*db), 0);  // the single connection is free and outside a transaction
+}
+
+TEST_F(SqliteDatabaseTest, NestedReadIsDetected) {
+  auto db = open();
+  try {
+    db->read([&](Session&) { db->read([](Session&) {}); });
+    FAIL() << "no exception";
+  } catch (const DatabaseError& e) {
+    EXPECT_STREQ(e.what(), "nested read");
+  }
+  EXPECT_TRUE(db->ping());
+}
+
+TEST_F(SqliteDatabaseTest, AReadSeesThePreCommitSnapshotWhileAWriteIsInProgress) {
+  auto db = open();
+  db->write([](Session& s) { insert(s, 1); });
+  std::promise<void> inserted;
+  std::promise<void> checked;
+  auto writer = std::async(std::launch::async, [&] {
+    db->write([&](Session& s) {
+      insert(s, 2);
+      inserted.set_value();
+      checked.get_future().wait();
+    });
+  });
+  inserted.get_future().wait();
+  // The write transaction is open and holds row 2; readers are not blocked by it.
+  EXPECT_EQ(count_items(*db), 1);
+  checked.set_value();
+  writer.get();
+  EXPECT_EQ(count_items(*db), 2);
+}
+
+TEST_F(SqliteDatabaseTest, ReadsUseSeveralConnectionsAtOnce) {
+  auto o = options();
+  o.reader_connections = 2;
+  auto db = open(o);
+  std::promise<void> first_inside;
+  std::promise<void> second_done;
+  auto second_done_future = second_done.get_future().share();
+  auto first = std::async(std::launch::async, [&] {
+    db->read([&](Session& s) {
+      s.query("SELECT 1");
+      first_inside.set_value();
+      second_done_future.wait();
+    });
+  });
+  first_inside.get_future().wait();
+  auto second = std::async(std::launch::async, [&] { return count_items(*db); });
+  const bool concurrent = second.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  second_done.set_value();  // release the first read either way
+  first.get();
+  EXPECT_TRUE(concurrent) << "the second read waited for the first";
+  EXPECT_EQ(second.get(), 0);
+}
+
+TEST_F(SqliteDatabaseTest, ManyReadersAlwaysSeeWholeWrites) {
+  auto o = options();
+  o.reader_connections = 2;  // fewer than the reading threads: they queue for connections
+  auto db = open(o);
+  // Every write moves 1 from row 1 to row 2 in two statements; the sum is always 100.
+  db->write([](Session& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '100'), (2, '0')"); });
+  std::atomic<bool> writing{true};
+  std::atomic<int> torn{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 6; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 50 || writing; ++i) {
+        const auto sum = read_value(*db, [](Session& s) {
+          const auto a =
+              s.query_one("SELECT CAST(v AS INTEGER) FROM items WHERE k = 1")->integer(0);
+          const auto b =
+              s.query_one("SELECT CAST(v AS INTEGER) FROM items WHERE k = 2")->integer(0);
+          return a + b;
+        });
+        if (sum != 100) ++torn;
+        if (i > 10000) break;
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        db->write([](Session& s) {
+          s.execute("UPDATE items SET v = CAST(v AS INTEGER) - 1 WHERE k = 1");
+          s.execute("UPDATE items SET v = CAST(v AS INTEGER) + 1 WHERE k = 2");
+        });
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  writing = false;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(torn, 0);
+  db->read([](Session& s) {
+    EXPECT_EQ(s.query_one("SELECT v FROM items WHERE k = 2")->text(0), "100");
+  });
+}
+
+// ---- writes and group commit ---------------------------------------------------------------
+
+TEST_F(SqliteDatabaseTest, AWriteThatThrowsIsRolledBackAndItsExceptionReachesTheCaller) {
+  auto db = open();
+  try {
+    db->write([](Session& s) {
+      insert(s, 1);
+      throw Refused(7);
+    });
+    FAIL() << "no exception";
+  } catch (const Refused& e) {
+    EXPECT_EQ(e.number, 7);
+  }
+  EXPECT_EQ(count_items(*db), 0);
+  db->write([](Session& s) { insert(s, 1); });  // the savepoint was released; the key is free
+  EXPECT_EQ(count_items(*db), 1);
+}
+
+TEST_F(SqliteDatabaseTest, AWriteMayRecoverFromItsOwnConstraintViolation) {
+  auto db = open();
+  db->write([](Session& s) { insert(s, 1); });
+  db->write([](Session& s) {
+    insert(s, 2);
+    EXPECT_THROW(insert(s, 1), ConstraintViolation);
+    insert(s, 3);
+  });
+  EXPECT_EQ(count_items(*db), 3);
+}
+
+TEST_F(SqliteDatabaseTest, WriteValueReturnsTheWorksResult) {
+  auto db = open();
+  EXPECT_EQ(write_value(*db,
+                        [](Session& s) {
+                          insert(s, 5);
+                          return std::string("done");
+                        }),
+            "done");
+}
+
+// Holds the writer thread inside a write until `queued` more writes wait behind it, so the next
+// batch is known exactly: no timing decides what shares a commit.
+class WriterGate {
+ public:
+  WriterGate(Database& db, std::int64_t queued) : db_(db) {
+    thread_ = std::thread([this, queued] {
+      db_.write([&](Session&) {
+        inside_.set_value();
+        reached_ = eventually([&] { return sqlite_stats(db_)->pending >= queued; });
+      });
+    });
+    inside_.get_future().wait();
+  }
+  ~WriterGate() { join(); }
+  // Waits until the gated write committed; true when the queue filled up before the deadline.
+  bool join() {
+    if (thread_.joinable()) thread_.join();
+    return reached_;
+  }
+
+ private:
+  Database& db_;
+  std::promise<void> inside_;
+  bool reached_ = false;
+  std::thread thread_;
+};
+
+TEST_F(SqliteDatabaseTest, QueuedWritesShareOneCommit) {
+  auto db = open();
+  const auto before = stats(*db);
+  std::vector<std::thread> threads;
+  {
+    WriterGate gate(*db, 10);
+    for (std::int64_t k = 0; k < 10; ++k) {
+      threads.emplace_back([&, k] { db->write([&](Session& s) { insert(s, k); }); });
+    }
+    EXPECT_TRUE(gate.join());
+  }
+  for (auto& t : threads) t.join();
+  const auto after = stats(*db);
+  EXPECT_EQ(after.writes - before.writes, 11);
+  EXPECT_EQ(after.commits - before.commits, 2);  // the gate's own, then all ten together
+  EXPECT_EQ(after.pending, 0);
+  EXPECT_EQ(count_items(*db), 10);
+}
+
+TEST_F(SqliteDatabaseTest, ABatchHoldsAtMostMaxBatchWrites) {
+  auto o = options();
+  o.max_batch = 4;
+  auto db = open(o);
+  const auto before = stats(*db);
+  std::vector<std::thread> threads;
+  {
+    WriterGate gate(*db, 10);
+    for (std::int64_t k = 0; k < 10; ++k) {
+      threads.emplace_back([&, k] { db->write([&](Session& s) { insert(s, k); }); });
+    }
+    EXPECT_TRUE(gate.join());
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(stats(*db).commits - before.commits, 1 + 3);  // the gate, then 4 + 4 + 2
+  EXPECT_EQ(count_items(*db), 10);
+}
+
+TEST_F(SqliteDatabaseTest, AFailedWriteInABatchLeavesTheOthersCommitted) {
+  auto db = open();
+  const auto before = stats(*db);
+  std::vector<std::future<void>> results;
+  {
+    WriterGate gate(*db, 6);
+    for (std::int64_t k = 0; k < 6; ++k) {
+      results.push_back(std::async(std::launch::async, [&, k] {
+        db->write([&](Session& s) {
+          insert(s, k);
+          if (k % 2 == 1) throw Refused(static_cast<int>(k));
+        });
+      }));
+    }
+    EXPECT_TRUE(gate.join());
+  }
+  for (std::int64_t k = 0; k < 6; ++k) {
+    if (k % 2 == 1) {
+      try {
+        results[k].get();
+        ADD_FAILURE() << k << " returned normally";
+      } catch (const Refused& e) {
+        EXPECT_EQ(e.number, k);
+      }
+    } else {
+      EXPECT_NO_THROW(results[k].get()) << k;
+    }
+  }
+  EXPECT_EQ(stats(*db).commits - before.commits, 2);  // all six shared one commit
+  const auto keys =
+      read_value(*db, [](Session& s) { return s.query("SELECT k FROM items ORDER BY k"); });
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0].integer(0), 0);
+  EXPECT_EQ(keys[1].integer(0), 2);
+  EXPECT_EQ(keys[2].integer(0), 4);
+}
+
+TEST_F(SqliteDatabaseTest, ConcurrentWritesCommitExactlyThoseThatDidNotThrow) {
+  auto db = open();
+  constexpr int kThreads = 16;
+  constexpr int kWrites = 50;
+  std::atomic<int> refused{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        const std::int64_t k = t * kWrites + i;
+        try {
+          db->write([&](Session& s) {
+            // No work sees another's half-applied or rolled-back rows: its key is still free.
+            if (s.query_one("SELECT COUNT(*) FROM items WHERE k = $1", {k})->integer(0) != 0)
+              ++wrong;
+            insert(s, k);
+            if (k % 2 == 1) throw Refused(static_cast<int>(k));
+          });
+          if (k % 2 == 1) ++wrong;
+        } catch (const Refused& e) {
+          if (e.number != k) ++wrong;
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(refused, kThreads * kWrites / 2);
+  const auto rows = read_value(*db, [](Session& s) { return s.query("SELECT k FROM items"); });
+  std::set<std::int64_t> keys;
+  for (const auto& row : rows) keys.insert(row.integer(0));
+  std::set<std::int64_t> expected;
+  for (std::int64_t k = 0; k < kThreads * kWrites; k += 2) expected.insert(k);
+  EXPECT_EQ(keys, expected);
+  const auto s = stats(*db);
+  EXPECT_EQ(s.pending, 0);
+  EXPECT_LE(s.commits, s.writes);
+}
+
+TEST_F(SqliteDatabaseTest, NestedWriteIsDetected) {
+  auto db = open();
+  try {
+    db->write([&](Session& s) {
+      insert(s, 1);
+      db->write([](Session& inner) { insert(inner, 2); });
+    });
+    FAIL() << "no exception";
+  } catch (const DatabaseError& e) {
+    EXPECT_STREQ(e.what(), "nested write");
+  }
+  EXPECT_EQ(count_items(*db), 0);
+}
+
+TEST_F(SqliteDatabaseTest, AReadInsideAWriteSeesTheLastCommit) {
+  auto db = open();
+  db->write([](Session& s) { insert(s, 1); });
+  db->write([&](Session& s) {
+    insert(s, 2);
+    EXPECT_EQ(count_items(*db), 1);
+  });
+  EXPECT_EQ(count_items(*db), 2);
+}
+
+// ---- lifetime ------------------------------------------------------------------------------
+
+TEST_F(SqliteDatabaseTest, DataSurvivesReopening) {
+  {
+    auto db = open();
+    db->write([](Session& s) { insert(s, 1); });
+  }
+  auto db = open();
+  EXPECT_EQ(count_items(*db), 1);
+}
+
+TEST_F(SqliteDatabaseTest, ClosingFinishesQueuedWrites) {
+  auto db = open();
+  std::vector<std::thread> threads;
+  std::promise<void> inside;
+  std::promise<void> closing;
+  std::thread gated([&] {
+    db->write([&](Session&) {
+      inside.set_value();
+      closing.get_future().wait();
+    });
+  });
+  inside.get_future().wait();  // the writer thread is held; the next five writes queue up
+  for (std::int64_t k = 0; k < 5; ++k) {
+    threads.emplace_back([&, k] { db->write([&](Session& s) { insert(s, k); }); });
+  }
+  EXPECT_TRUE(eventually([&] { return sqlite_stats(*db)->pending >= 5; }));
+  std::thread closer([&] {
+    closing.set_value();
+    db.reset();  // returns once every queued write ran and its caller got its answer
+  });
+  closer.join();
+  gated.join();
+  for (auto& t : threads) t.join();
+  db = open();
+  EXPECT_EQ(count_items(*db), 5);
+}
+
+}  // namespace
+}  // namespace todo::store
