@@ -4,6 +4,7 @@ Standard library only (plus pytest for failing with a message). Imported by conf
 the test modules (pytest puts this directory on sys.path: rootdir-less "prepend" import mode).
 """
 
+import atexit
 import base64
 import hashlib
 import hmac
@@ -238,6 +239,19 @@ def assert_validation(resp, fields, instance=None):
 # --------------------------------------------------------------------------------------------
 # the server process
 
+_ALL_PROCESSES = []  # safety net: whatever the fixtures did not stop is killed at exit
+
+
+@atexit.register
+def _kill_leftovers():
+    for proc in _ALL_PROCESSES:
+        if proc.poll() is None:
+            try:
+                proc.kill()
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
 
 class TodoServer:
     """One `todo serve` process. Use start() (done by the factories), then request()/stop()."""
@@ -268,6 +282,7 @@ class TodoServer:
             stderr=subprocess.PIPE,
             env=self.env,
         )
+        _ALL_PROCESSES.append(self.proc)
         for stream, is_stderr in ((self.proc.stderr, True), (self.proc.stdout, False)):
             t = threading.Thread(target=self._pump, args=(stream, is_stderr), daemon=True)
             t.start()
