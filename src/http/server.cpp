@@ -243,8 +243,8 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
       }
       request.request_id = new_request_id();
       request.client_address = client;
-      if (parser.is_header_done()) {
-        const auto& h = parser.get();
+      // The start line is parsed before any limit can trip, so the target is known here.
+      if (const auto& h = parser.get(); !h.target().empty()) {
         request.method = parse_method(h.method_string());
         request.target = std::string(h.target());
         request.path = request.target.substr(0, request.target.find('?'));

@@ -32,6 +32,11 @@ std::vector<domain::FieldError> validate_reminders(const std::vector<std::int64_
   return errors;
 }
 
+// result::error() returns a copy: take the fields from one object.
+void append_fields(std::vector<domain::FieldError>& errors, const domain::Error& error) {
+  errors.insert(errors.end(), error.fields.begin(), error.fields.end());
+}
+
 domain::Error invalid_credentials() {
   return domain::make_error(ErrorCode::kInvalidCredentials, "The e-mail or password is wrong.");
 }
@@ -49,14 +54,14 @@ domain::Error rate_limited(std::chrono::seconds retry_after, std::string_view wh
 std::vector<domain::FieldError> AccountService::validate(const RegisterInput& input) const {
   std::vector<domain::FieldError> errors;
   if (auto email = domain::normalize_email(input.email); !email) {
-    errors.insert(errors.end(), email.error().fields.begin(), email.error().fields.end());
+    append_fields(errors, email.error());
   }
   if (auto pw = deps_.policy.check(input.password); !pw) {
-    errors.insert(errors.end(), pw.error().fields.begin(), pw.error().fields.end());
+    append_fields(errors, pw.error());
   }
   if (input.display_name) {
     if (auto name = domain::normalize_display_name(*input.display_name); !name) {
-      errors.insert(errors.end(), name.error().fields.begin(), name.error().fields.end());
+      append_fields(errors, name.error());
     }
   }
   if (input.timezone && !deps_.zones.contains(*input.timezone)) {
@@ -200,7 +205,7 @@ domain::Result<domain::User> AccountService::update_profile(
     if (name) {
       display_name = *name;
     } else {
-      errors.insert(errors.end(), name.error().fields.begin(), name.error().fields.end());
+      append_fields(errors, name.error());
     }
   }
   if (changes.timezone && !deps_.zones.contains(*changes.timezone)) {
