@@ -24,6 +24,8 @@ class UserRepository {
   void set_role(Session& s, std::string_view id, domain::Role role) const;
   void record_login(Session& s, std::string_view id, domain::Timestamp at) const;
   std::int64_t count(Session& s) const;
+  // Increments and returns the user's change counter (inside the caller's write transaction).
+  std::int64_t next_change_seq(Session& s, std::string_view id) const;
 };
 
 struct RefreshToken {

@@ -89,23 +89,27 @@ Response handle_login(AccountService& accounts, Request& req) {
   return http::json_response(200, token_json(*session));
 }
 
-Response handle_refresh(AccountService& accounts, Request& req) {
+// The body of refresh and logout: {"refresh_token": "..."}.
+domain::Result<std::string> read_refresh_token(const Request& req) {
   auto body = http::parse_json_object(req);
-  if (!body) return problem(req, body.error());
+  if (!body) return body.error();
   http::FieldReader fields(*body);
   auto token = fields.string("refresh_token", true);
-  if (!fields.ok()) return invalid(req, fields.take_errors());
+  if (!fields.ok()) return domain::validation_error(fields.take_errors());
+  return *token;
+}
+
+Response handle_refresh(AccountService& accounts, Request& req) {
+  auto token = read_refresh_token(req);
+  if (!token) return problem(req, token.error());
   auto session = accounts.refresh(*token);
   if (!session) return problem(req, session.error());
   return http::json_response(200, token_json(*session));
 }
 
 Response handle_logout(AccountService& accounts, Request& req) {
-  auto body = http::parse_json_object(req);
-  if (!body) return problem(req, body.error());
-  http::FieldReader fields(*body);
-  auto token = fields.string("refresh_token", true);
-  if (!fields.ok()) return invalid(req, fields.take_errors());
+  auto token = read_refresh_token(req);
+  if (!token) return problem(req, token.error());
   accounts.logout(*token);
   Response res;
   res.status = 204;

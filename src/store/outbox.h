@@ -1,0 +1,44 @@
+// The outbox, which is also the embedded event log: messages appended in the writer's transaction,
+// with gapless offsets per (topic, partition) in commit order.
+#pragma once
+
+#include "domain/clock.h"
+#include "store/database.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace todo::store {
+
+struct OutboxMessage {
+  std::string topic;
+  int partition = 0;
+  std::string key;
+  std::string event_id;
+  std::string payload;  // the CloudEvent JSON
+};
+
+struct LoggedMessage {
+  std::string topic;
+  int partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string event_id;
+  std::string payload;
+  domain::Timestamp created_at{};
+  std::optional<domain::Timestamp> shipped_at;
+};
+
+class OutboxRepository {
+ public:
+  // Appends in the caller's transaction and returns the offset given: the partition's next one.
+  std::int64_t append(Session& s, const OutboxMessage& message, domain::Timestamp now) const;
+  // Messages of one partition with offset >= from, ascending, at most limit.
+  std::vector<LoggedMessage> read(Session& s, std::string_view topic, int partition,
+                                  std::int64_t from, int limit) const;
+  // The offset the next append to this partition will get (0 for an empty partition).
+  std::int64_t next_offset(Session& s, std::string_view topic, int partition) const;
+};
+
+}  // namespace todo::store

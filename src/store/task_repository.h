@@ -1,0 +1,62 @@
+// Tasks of one user: writes, lookups, filtered and sorted pages, and the delta for sync.
+#pragma once
+
+#include "domain/task.h"
+#include "store/database.h"
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace todo::store {
+
+enum class TaskSort { kCreatedAt, kDueDate, kPriority, kTitle, kUpdatedAt };
+
+// Keyset position: the sort value of the last row of the previous page and its id.
+// The sort value is an integer (timestamps in µs, priority rank), a text (folded title) or NULL
+// (a task without due date: these sort last in both directions).
+struct TaskPosition {
+  std::variant<std::monostate, std::int64_t, std::string> value;
+  std::string id;
+};
+
+struct TaskQuery {
+  std::string user_id;
+  std::optional<domain::TaskStatus> status;  // nullopt: all
+  std::optional<domain::Priority> priority;
+  std::vector<std::string> tags;             // every one must be present (AND)
+  std::optional<std::string> folded_text;    // domain::casefold(q): substring of title or description
+  std::optional<domain::Timestamp> due_before;  // inclusive
+  std::optional<domain::Timestamp> due_after;   // inclusive
+  std::optional<domain::Timestamp> overdue_at;  // pending and due_at < this
+  TaskSort sort = TaskSort::kCreatedAt;
+  bool descending = false;
+  std::optional<TaskPosition> after;  // start after this position
+  int limit = 50;
+};
+
+class TaskRepository {
+ public:
+  void insert(Session& s, const domain::Task& task) const;
+  // Writes every column of the task (the row must exist), including deleted_at.
+  void update(Session& s, const domain::Task& task) const;
+  // The owner's task; tombstones only when include_deleted.
+  std::optional<domain::Task> find(Session& s, std::string_view user_id, std::string_view id,
+                                   bool include_deleted = false) const;
+  // At most query.limit tasks, never tombstones, in the query's order (ties broken by id in the
+  // same direction).
+  std::vector<domain::Task> list(Session& s, const TaskQuery& query) const;
+  // The sort value of a task under `sort`, to build the next page's position.
+  static TaskPosition position_of(const domain::Task& task, TaskSort sort);
+  // Tasks (tombstones included) with change_seq > since, ascending by change_seq, at most limit.
+  std::vector<domain::Task> changed_since(Session& s, std::string_view user_id, std::int64_t since,
+                                          int limit) const;
+  // Deletes tombstones older than `before`; records per user the highest change_seq purged.
+  std::int64_t purge_tombstones(Session& s, domain::Timestamp before) const;
+  // The highest change_seq of this user's purged tombstones (0 when none): a sync cursor below it
+  // cannot be served as a delta.
+  std::int64_t purged_through(Session& s, std::string_view user_id) const;
+};
+
+}  // namespace todo::store
