@@ -4,6 +4,7 @@ find_package(Boost 1.81 REQUIRED COMPONENTS json url)
 find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 
 find_package(GTest REQUIRED)
