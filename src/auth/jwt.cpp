@@ -25,24 +25,6 @@ using domain::make_error;
 
 constexpr std::string_view kHeader = R"({"alg":"HS256","typ":"JWT"})";
 
-using Mac = std::array<unsigned char, crypto_auth_hmacsha256_BYTES>;
-
-// HMAC-SHA-256 with a key of any length (crypto_auth_hmacsha256 itself wants exactly 32 bytes).
-Mac hmac_sha256(std::string_view key, std::string_view data) {
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()),
-                              key.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()),
-                                data.size());
-  Mac mac{};
-  crypto_auth_hmacsha256_final(&state, mac.data());
-  sodium_memzero(&state, sizeof state);
-  return mac;
-}
-
-std::string_view as_text(const Mac& mac) {
-  return std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size());
-}
 
 std::optional<json::object> parse_object(std::string_view text) {
   boost::system::error_code ec;
@@ -125,9 +107,7 @@ domain::Result<void> check_signature(const Parts& parts, std::string_view secret
   if (!signature) {
     return make_error(ErrorCode::kTokenMalformed, "The token signature is not base64url.");
   }
-  const Mac expected = hmac_sha256(secret, parts.signing_input);
-  if (signature->size() != expected.size() ||
-      sodium_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
+  if (!constant_time_equal(*signature, hmac_sha256(secret, parts.signing_input))) {
     return make_error(ErrorCode::kTokenSignature, "The token signature does not match.");
   }
   return {};
@@ -225,9 +205,9 @@ IssuedToken JwtCodec::issue(std::string_view user_id, std::string_view email,
   std::string token = base64url_encode(kHeader);
   token += '.';
   token += base64url_encode(json::serialize(payload));
-  const Mac mac = hmac_sha256(settings_.secret, token);
+  const std::string mac = hmac_sha256(settings_.secret, token);
   token += '.';
-  token += base64url_encode(as_text(mac));
+  token += base64url_encode(mac);
   return IssuedToken{std::move(token), std::move(claims)};
 }
 

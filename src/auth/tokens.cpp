@@ -44,6 +44,23 @@ std::string new_opaque_token(domain::RandomSource& random) {
       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  detail::ensure_sodium();
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()),
+                              key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
+  std::string mac(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_final(&state, reinterpret_cast<unsigned char*>(mac.data()));
+  sodium_memzero(&state, sizeof state);
+  return mac;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string sha256_hex(std::string_view input) {
   detail::ensure_sodium();
   std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};

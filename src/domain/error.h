@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace todo::domain {
@@ -55,6 +56,9 @@ struct Error {
   std::string detail;
   std::vector<FieldError> fields;
   std::optional<int> retry_after_seconds;  // for kRateLimited
+  // Extra members of the problem document: name → JSON text (e.g. "task" with the current task on
+  // a version conflict).
+  std::vector<std::pair<std::string, std::string>> extensions;
 };
 
 inline Error make_error(ErrorCode code, std::string detail) {

@@ -67,6 +67,11 @@ Response problem_response(const domain::Error& error, std::string_view instance)
     }
     body["errors"] = std::move(errors);
   }
+  for (const auto& [name, json_text] : error.extensions) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(json_text, ec);
+    if (!ec) body[name] = std::move(value);
+  }
   Response res;
   res.status = kind.status;
   res.body = boost::json::serialize(body);
