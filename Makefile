@@ -34,7 +34,7 @@ system-test: build-ci
 test: unit-test system-test
 
 bench: build
-	@bash bench/run.sh $(abspath $(RELEASE_BIN))
+	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN))
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -1,6 +1,7 @@
 // Wiring of the embedded mode: clock, randomness, SQLite, auth, services and their routes.
 #include "app/embedded_app.h"
 
+#include "app/periodic_job.h"
 #include "app/secret.h"
 #include "app/system_zones.h"
 #include "auth/jwt.h"
@@ -10,7 +11,10 @@
 #include "services/api/account_routes.h"
 #include "services/api/account_service.h"
 #include "services/api/authenticator.h"
+#include "services/api/list_cursor.h"
 #include "services/api/operations_routes.h"
+#include "services/api/task_routes.h"
+#include "services/api/task_service.h"
 #include "store/sqlite/sqlite_database.h"
 
 namespace todo::app {
@@ -23,11 +27,8 @@ store::SqliteOptions sqlite_options(const Config& config) {
   return options;
 }
 
-auth::JwtSettings jwt_settings(const Config& config, domain::RandomSource& random) {
-  auth::JwtSettings settings;
-  settings.secret =
-      config.jwt_secret ? *config.jwt_secret : load_or_create_secret(config.data_dir, random);
-  return settings;
+std::string jwt_secret_of(const Config& config, domain::RandomSource& random) {
+  return config.jwt_secret ? *config.jwt_secret : load_or_create_secret(config.data_dir, random);
 }
 
 }  // namespace
@@ -36,28 +37,43 @@ auth::JwtSettings jwt_settings(const Config& config, domain::RandomSource& rando
 struct EmbeddedApp::Parts {
   explicit Parts(const Config& config)
       : database(store::open_sqlite(sqlite_options(config))),
-        jwt(jwt_settings(config, random), clock, random),
+        jwt_secret(jwt_secret_of(config, random)),
+        jwt(auth::JwtSettings{jwt_secret}, clock, random),
         login_per_address({config.login_limit_address, std::chrono::minutes(1)}, clock),
         login_per_account({config.login_limit_account, std::chrono::minutes(15)}, clock),
         accounts({*database, jwt, hasher, auth::PasswordPolicy::shipped(), zones,
                   login_per_address, login_per_account, clock, random}),
-        authenticator(jwt) {
+        authenticator(jwt),
+        tasks({*database, zones, clock, random}),
+        cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")) {
     services::api::add_operations_routes(router, *database, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
+    services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
+  }
+
+  // Housekeeping: tombstones after 30 days, idempotency keys after a day, expired refresh tokens.
+  void purge_old_rows() {
+    tasks.purge(std::chrono::hours(24 * 30));
+    auto now = clock.now();
+    database->write([&](store::Session& s) { store::RefreshTokenRepository{}.purge_expired(s, now); });
   }
 
   domain::SystemClock clock;
   auth::SodiumRandom random;
   SystemZoneCatalog zones;
   std::unique_ptr<store::Database> database;
+  std::string jwt_secret;
   auth::JwtCodec jwt;
   auth::PasswordHasher hasher;
   auth::RateLimiter login_per_address;
   auth::RateLimiter login_per_account;
   services::api::AccountService accounts;
   services::api::Authenticator authenticator;
+  services::api::TaskService tasks;
+  services::api::ListCursorCodec cursors;
   http::Metrics metrics;
   http::Router router;
+  PeriodicJob housekeeping{"housekeeping", std::chrono::hours(1), [this] { purge_old_rows(); }};
 };
 
 EmbeddedApp::EmbeddedApp(const Config& config) : parts_(std::make_unique<Parts>(config)) {}

@@ -82,6 +82,10 @@ struct TaskInput {
   Patch<std::vector<std::int64_t>> reminders;
 };
 
+// A tag as stored: trimmed and lower-cased; nullopt when empty, longer than 50 code points, not
+// valid UTF-8 or containing control characters. Also used for tag filters.
+std::optional<std::string> normalize_tag(std::string_view tag);
+
 // The names of fields as the API and events spell them.
 using ChangedFields = std::vector<std::string>;
 

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""make bench: starts `todo serve` (release build) on a temporary data dir, seeds users and tasks,
+runs wrk for each scenario (2 threads, 64 connections) and prints req/s, p50, p99 and the ratio to
+/health measured in the same run. Writes the figures to bench/results/<timestamp>.json."""
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+RESULTS_DIR = os.path.join(BENCH_DIR, "results")
+DURATION = os.environ.get("TODO_BENCH_DURATION", "10s")
+THREADS, CONNECTIONS = 2, 64
+USERS, TASKS_PER_USER = 8, 250
+SCENARIOS = ["health", "get_one", "list", "create", "complete", "mix"]
+
+
+def start_server(binary, data_dir):
+    proc = subprocess.Popen(
+        [binary, "serve", "--port", "0", "--address", "127.0.0.1", "--data-dir", data_dir,
+         "--log-level", "warn", "--login-limit-address", "1000000"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TODO_")} | {"TODO_LOG_LEVEL": "info"})
+    port = None
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("msg") == "listening":
+            port = entry["port"]
+            break
+    if port is None:
+        proc.kill()
+        sys.exit("bench: the server did not start")
+    # Keep draining stderr so the pipe never blocks the server.
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+    return proc, port
+
+
+def call(port, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req) as resp:
+        text = resp.read()
+        return json.loads(text) if text else None
+
+
+def seed(port, path):
+    run_id = int(time.time())
+    lines = []
+    for u in range(USERS):
+        reg = call(port, "POST", "/api/auth/register",
+                   {"email": f"bench{u}-{run_id}@example.com", "password": "bench-password-4711"})
+        token = reg["access_token"]
+        for t in range(TASKS_PER_USER):
+            task = call(port, "POST", "/api/tasks",
+                        {"title": f"Seed task {t}", "priority": ["low", "medium", "high"][t % 3],
+                         "tags": ["seed", f"t{t % 5}"], "due_date": f"2030-01-{1 + t % 28:02d}T09:00:00Z"},
+                        token)
+            lines.append(f"{token} {task['id']}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return float(m.group(1)) * UNITS[m.group(2)] if m else None
+
+
+def run_wrk(port, scenario, seed_path):
+    path = "/health" if scenario == "health" else "/"
+    cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", DURATION, "--latency",
+           "-s", os.path.join(BENCH_DIR, "wrk", "scenario.lua"), f"http://127.0.0.1:{port}{path}"]
+    env = os.environ | {"TODO_BENCH_SCENARIO": scenario, "TODO_BENCH_SEED": seed_path,
+                        "TODO_BENCH_DIR": os.path.join(BENCH_DIR, "wrk")}
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"requests_per_second": rps, "p50_ms": p50, "p99_ms": p99,
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def main():
+    binary = sys.argv[1]
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="todo-bench-") as data_dir:
+        proc, port = start_server(binary, data_dir)
+        try:
+            time.sleep(0.5)  # let the process settle before reading its idle memory
+            idle_rss = rss_kib(proc.pid)
+            seed_path = os.path.join(RESULTS_DIR, "seed.txt")
+            seed(port, seed_path)
+            results = {}
+            for scenario in SCENARIOS:
+                results[scenario] = run_wrk(port, scenario, seed_path)
+            loaded_rss = rss_kib(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    base = results["health"]["requests_per_second"]
+    print(f"todo bench — wrk {THREADS} threads, {CONNECTIONS} connections, {DURATION} each, "
+          f"same machine ({os.cpu_count()} cores)")
+    print(f"{'scenario':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'× health':>9} {'non-2xx':>8}")
+    for name, r in results.items():
+        r["ratio_to_health"] = r["requests_per_second"] / base if base else 0
+        print(f"{name:<10} {r['requests_per_second']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+              f"{r['ratio_to_health']:>9.2f} {r['non_2xx']:>8}")
+    print(f"idle RSS {idle_rss / 1024:.1f} MiB; after load {loaded_rss / 1024:.1f} MiB")
+    report = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+              "duration": DURATION, "threads": THREADS, "connections": CONNECTIONS,
+              "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss, "scenarios": results}
+    name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
+    with open(os.path.join(RESULTS_DIR, name), "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"written to bench/results/{name}")
+
+
+if __name__ == "__main__":
+    main()

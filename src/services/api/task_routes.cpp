@@ -1,0 +1,519 @@
+// Handlers of the task routes: request parsing (bodies, query parameters, If-Match,
+// Idempotency-Key), the TaskService call, and JSON rendering with ETag and Location.
+#include "services/api/task_routes.h"
+
+#include "auth/tokens.h"
+#include "domain/task_json.h"
+#include "domain/text.h"
+#include "domain/time_format.h"
+#include "domain/time_zone.h"
+#include "http/json.h"
+#include "http/problem.h"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace todo::services::api {
+namespace {
+
+namespace json = boost::json;
+using domain::ErrorCode;
+using domain::FieldError;
+using domain::Patch;
+using http::Request;
+using http::Response;
+
+Response problem(const Request& req, const domain::Error& error) {
+  return http::problem_response(error, req.path);
+}
+
+std::string etag(const domain::Task& task) { return "\"" + std::to_string(task.version) + "\""; }
+
+Response task_response(int status, const domain::Task& task) {
+  Response res = http::json_response(status, domain::task_to_json(task));
+  res.set_header("etag", etag(task));
+  return res;
+}
+
+domain::Error bad_parameters(std::vector<FieldError> fields) {
+  domain::Error e = domain::make_error(ErrorCode::kBadRequest, "Some query parameters are invalid.");
+  e.fields = std::move(fields);
+  return e;
+}
+
+// ---- request bodies -------------------------------------------------------------------------
+
+// Reads the task fields of a JSON body into a TaskInput, noting each field of the wrong type.
+class TaskBodyReader {
+ public:
+  explicit TaskBodyReader(const json::object& body) : body_(body) {}
+
+  domain::TaskInput read() {
+    domain::TaskInput in;
+    in.title = text("title");
+    in.description = text("description");
+    in.status = text("status");
+    in.priority = text("priority");
+    in.tags = text_list("tags");
+    in.due_date = text("due_date");
+    in.all_day = boolean("all_day");
+    in.timezone = text("timezone");
+    in.recurrence = text("recurrence");
+    in.recurrence_mode = text("recurrence_mode");
+    in.reminders = integer_list("reminders");
+    return in;
+  }
+  std::vector<FieldError> take_errors() { return std::move(errors_); }
+
+ private:
+  Patch<std::string> text(std::string_view name) {
+    auto* v = body_.if_contains(name);
+    if (!v) return Patch<std::string>::absent();
+    if (v->is_null()) return Patch<std::string>::null();
+    if (!v->is_string()) {
+      errors_.push_back({std::string(name), "must be a string"});
+      return Patch<std::string>::absent();
+    }
+    return Patch<std::string>::of(std::string(v->as_string()));
+  }
+  Patch<bool> boolean(std::string_view name) {
+    auto* v = body_.if_contains(name);
+    if (!v) return Patch<bool>::absent();
+    if (v->is_null()) return Patch<bool>::null();
+    if (!v->is_bool()) {
+      errors_.push_back({std::string(name), "must be true or false"});
+      return Patch<bool>::absent();
+    }
+    return Patch<bool>::of(v->as_bool());
+  }
+  Patch<std::vector<std::string>> text_list(std::string_view name) {
+    auto* v = body_.if_contains(name);
+    if (!v) return Patch<std::vector<std::string>>::absent();
+    if (v->is_null()) return Patch<std::vector<std::string>>::null();
+    std::vector<std::string> out;
+    if (v->is_array()) {
+      for (const auto& item : v->as_array()) {
+        if (!item.is_string()) {
+          errors_.push_back({std::string(name), "must be an array of strings"});
+          return Patch<std::vector<std::string>>::absent();
+        }
+        out.emplace_back(item.as_string());
+      }
+      return Patch<std::vector<std::string>>::of(std::move(out));
+    }
+    errors_.push_back({std::string(name), "must be an array of strings"});
+    return Patch<std::vector<std::string>>::absent();
+  }
+  Patch<std::vector<std::int64_t>> integer_list(std::string_view name) {
+    auto* v = body_.if_contains(name);
+    if (!v) return Patch<std::vector<std::int64_t>>::absent();
+    if (v->is_null()) return Patch<std::vector<std::int64_t>>::null();
+    std::vector<std::int64_t> out;
+    if (v->is_array()) {
+      for (const auto& item : v->as_array()) {
+        if (item.is_int64()) {
+          out.push_back(item.as_int64());
+        } else if (item.is_uint64()) {
+          out.push_back(static_cast<std::int64_t>(std::min<std::uint64_t>(item.as_uint64(), INT64_MAX)));
+        } else {
+          errors_.push_back({std::string(name), "must be an array of integers"});
+          return Patch<std::vector<std::int64_t>>::absent();
+        }
+      }
+      return Patch<std::vector<std::int64_t>>::of(std::move(out));
+    }
+    errors_.push_back({std::string(name), "must be an array of integers"});
+    return Patch<std::vector<std::int64_t>>::absent();
+  }
+
+  const json::object& body_;
+  std::vector<FieldError> errors_;
+};
+
+// The body as a TaskInput, or the problem (media type, UTF-8, syntax, field types).
+domain::Result<domain::TaskInput> read_task_body(const Request& req) {
+  auto body = http::parse_json_object(req);
+  if (!body) return body.error();
+  TaskBodyReader reader(*body);
+  domain::TaskInput input = reader.read();
+  auto errors = reader.take_errors();
+  if (!errors.empty()) return domain::validation_error(std::move(errors));
+  return input;
+}
+
+// ---- headers ----------------------------------------------------------------------------------
+
+// If-Match: "3", W/"3" or 3 → 3; * or absent → no condition.
+domain::Result<std::optional<std::int64_t>> if_match(const Request& req) {
+  auto header = req.header("if-match");
+  if (!header) return std::optional<std::int64_t>{};
+  std::string_view v = *header;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v == "*") return std::optional<std::int64_t>{};
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  std::int64_t version = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (ec != std::errc() || p != v.data() + v.size() || version < 1) {
+    domain::Error e = domain::make_error(ErrorCode::kBadRequest, "If-Match must be an ETag like \"3\".");
+    e.fields.push_back({"If-Match", "must be a version ETag such as \"3\""});
+    return e;
+  }
+  return std::optional<std::int64_t>{version};
+}
+
+// ---- query parameters -------------------------------------------------------------------------
+
+std::optional<std::int64_t> parse_integer(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<domain::LocalDate> parse_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  auto y = parse_integer(text.substr(0, 4));
+  auto m = parse_integer(text.substr(5, 2));
+  auto d = parse_integer(text.substr(8, 2));
+  if (!y || !m || !d || *m < 1 || *m > 12 || *d < 1 ||
+      *d > domain::days_in_month(static_cast<int>(*y), static_cast<int>(*m))) {
+    return std::nullopt;
+  }
+  return domain::LocalDate{static_cast<int>(*y), static_cast<int>(*m), static_cast<int>(*d)};
+}
+
+class ListQueryParser {
+ public:
+  ListQueryParser(const Request& req, const TaskRouteDependencies& deps, std::string user_id)
+      : req_(req), deps_(deps), user_id_(std::move(user_id)) {}
+
+  domain::Result<store::TaskQuery> parse() {
+    store::TaskQuery q;
+    q.user_id = user_id_;
+    if (auto v = req_.query_param("status")) {
+      if (*v == "pending") q.status = domain::TaskStatus::kPending;
+      else if (*v == "completed") q.status = domain::TaskStatus::kCompleted;
+      else if (*v != "all") add("status", "must be all, pending or completed");
+    }
+    if (auto v = req_.query_param("priority")) {
+      q.priority = domain::parse_priority(*v);
+      if (!q.priority) add("priority", "must be high, medium or low");
+    }
+    for (auto tag : req_.query_params("tag")) {
+      auto normalized = domain::normalize_tag(tag);
+      if (!normalized) add("tag", "must be a tag of 1 to 50 characters");
+      else q.tags.push_back(std::move(*normalized));
+    }
+    if (auto v = req_.query_param("q"); v && !v->empty()) {
+      if (!domain::is_valid_utf8(*v)) add("q", "must be valid UTF-8");
+      else q.folded_text = domain::casefold(*v);
+    }
+    q.due_after = bound("due_after", false);
+    q.due_before = bound("due_before", true);
+    if (auto v = req_.query_param("overdue")) {
+      if (*v == "true") q.overdue_at = deps_.clock.now();
+      else if (*v != "false") add("overdue", "must be true or false");
+    }
+    if (auto v = req_.query_param("sort")) {
+      if (*v == "created_at") q.sort = store::TaskSort::kCreatedAt;
+      else if (*v == "due_date") q.sort = store::TaskSort::kDueDate;
+      else if (*v == "priority") q.sort = store::TaskSort::kPriority;
+      else if (*v == "title") q.sort = store::TaskSort::kTitle;
+      else if (*v == "updated_at") q.sort = store::TaskSort::kUpdatedAt;
+      else add("sort", "must be created_at, due_date, priority, title or updated_at");
+    }
+    if (auto v = req_.query_param("order")) {
+      if (*v == "desc") q.descending = true;
+      else if (*v != "asc") add("order", "must be asc or desc");
+    }
+    if (auto v = req_.query_param("limit")) {
+      auto n = parse_integer(*v);
+      if (!n || *n < 1 || *n > 500) add("limit", "must be an integer from 1 to 500");
+      else q.limit = static_cast<int>(*n);
+    }
+    if (!errors_.empty()) return bad_parameters(std::move(errors_));
+    if (auto v = req_.query_param("cursor"); v && !v->empty()) {
+      auto position = deps_.cursors.decode(*v, q.sort, q.descending);
+      if (!position) return position.error();
+      q.after = std::move(*position);
+    }
+    return q;
+  }
+
+ private:
+  void add(std::string field, std::string reason) {
+    errors_.push_back({std::move(field), std::move(reason)});
+  }
+
+  // An instant, or a date meaning the start (or end) of that day in the user's time zone.
+  std::optional<domain::Timestamp> bound(std::string_view name, bool end_of_day) {
+    auto v = req_.query_param(name);
+    if (!v) return std::nullopt;
+    if (auto instant = domain::parse_rfc3339(*v)) return instant;
+    if (auto date = parse_date(*v)) {
+      auto zone = user_zone();
+      if (!zone) return std::nullopt;
+      domain::LocalDate day = *date;
+      if (end_of_day) {
+        auto next = domain::civil_from_days(domain::days_from_civil(day.year, day.month, day.day) + 1);
+        auto start_next = zone->to_utc({next.year, next.month, next.day, 0, 0, 0, 0});
+        return start_next - std::chrono::microseconds(1);
+      }
+      return zone->to_utc({day.year, day.month, day.day, 0, 0, 0, 0});
+    }
+    add(std::string(name), "must be an RFC 3339 instant or a date YYYY-MM-DD");
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const domain::TimeZone> user_zone() {
+    auto user = deps_.accounts.get_user(user_id_);
+    std::string name = user ? user->timezone : "UTC";
+    auto zone = deps_.zones.find(name);
+    return zone ? zone : deps_.zones.find("UTC");
+  }
+
+  const Request& req_;
+  const TaskRouteDependencies& deps_;
+  std::string user_id_;
+  std::vector<FieldError> errors_;
+};
+
+}  // namespace
+}  // namespace todo::services::api
+
+namespace todo::services::api {
+namespace {
+
+// ---- handlers ---------------------------------------------------------------------------------
+
+// Runs `handle` with the authenticated user's id, or answers with the token problem.
+template <class Handle>
+Response with_user(const TaskRouteDependencies& deps, Request& req, Handle&& handle) {
+  auto claims = deps.authenticator.authenticate(req);
+  if (!claims) return problem(req, claims.error());
+  return handle(claims->sub);
+}
+
+Response render_created(const CreatedTask& created) {
+  if (created.replay) {
+    Response res;
+    res.status = created.replay->status;
+    res.body = created.replay->body;
+    std::string_view headers = created.replay->headers;
+    while (!headers.empty()) {
+      auto end = headers.find('\n');
+      std::string_view line = headers.substr(0, end);
+      if (auto colon = line.find(": "); colon != std::string_view::npos) {
+        res.set_header(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+      }
+      if (end == std::string_view::npos) break;
+      headers.remove_prefix(end + 1);
+    }
+    res.set_header("idempotent-replayed", "true");
+    return res;
+  }
+  Response res = task_response(201, created.task);
+  res.set_header("location", "/api/tasks/" + created.task.id);
+  return res;
+}
+
+Response create_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  auto input = read_task_body(req);
+  if (!input) return problem(req, input.error());
+  std::optional<IdempotencyKey> key;
+  if (auto header = req.header("idempotency-key")) {
+    if (header->empty() || header->size() > 200 || !domain::is_valid_utf8(*header)) {
+      domain::Error e = domain::make_error(ErrorCode::kBadRequest, "Idempotency-Key is invalid.");
+      e.fields.push_back({"Idempotency-Key", "must be 1 to 200 characters"});
+      return problem(req, e);
+    }
+    key = IdempotencyKey{std::string(*header),
+                         auth::sha256_hex("POST " + req.path + "\n" + req.body)};
+  }
+  auto render = [](const domain::Task& task) {
+    store::StoredResponse r;
+    r.status = 201;
+    r.body = json::serialize(domain::task_to_json(task));
+    r.headers = "content-type: application/json\netag: " + etag(task) +
+                "\nlocation: /api/tasks/" + task.id;
+    return r;
+  };
+  auto created = deps.tasks.create(user_id, *input, key, render);
+  if (!created) return problem(req, created.error());
+  return render_created(*created);
+}
+
+Response get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  auto task = deps.tasks.get(user_id, std::string(req.path_param("id")));
+  if (!task) return problem(req, task.error());
+  if (auto none_match = req.header("if-none-match"); none_match && *none_match == etag(*task)) {
+    Response res;
+    res.status = 304;
+    res.set_header("etag", etag(*task));
+    return res;
+  }
+  return task_response(200, *task);
+}
+
+Response update_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                     bool replace) {
+  auto condition = if_match(req);
+  if (!condition) return problem(req, condition.error());
+  auto input = read_task_body(req);
+  if (!input) return problem(req, input.error());
+  auto task = deps.tasks.update(user_id, std::string(req.path_param("id")), *input, replace,
+                                *condition);
+  if (!task) return problem(req, task.error());
+  return task_response(200, *task);
+}
+
+Response set_status(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                    domain::TaskStatus status) {
+  auto condition = if_match(req);
+  if (!condition) return problem(req, condition.error());
+  auto task = deps.tasks.set_status(user_id, std::string(req.path_param("id")), status, *condition);
+  if (!task) return problem(req, task.error());
+  return task_response(200, *task);
+}
+
+Response delete_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  auto condition = if_match(req);
+  if (!condition) return problem(req, condition.error());
+  auto removed = deps.tasks.remove(user_id, std::string(req.path_param("id")), *condition);
+  if (!removed) return problem(req, removed.error());
+  Response res;
+  res.status = 204;
+  return res;
+}
+
+Response list_tasks(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  auto query = ListQueryParser(req, deps, user_id).parse();
+  if (!query) return problem(req, query.error());
+  TaskPage page = deps.tasks.list(*query);
+  json::array items;
+  items.reserve(page.items.size());
+  for (const auto& task : page.items) items.push_back(domain::task_to_json(task));
+  json::value next = nullptr;
+  if (page.has_more) {
+    next = json::value(deps.cursors.encode(
+        query->sort, query->descending,
+        store::TaskRepository::position_of(page.items.back(), query->sort)));
+  }
+  return http::json_response(200, json::object{{"items", std::move(items)}, {"next_cursor", next}});
+}
+
+Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  std::vector<FieldError> errors;
+  std::int64_t since = 0;
+  if (auto v = req.query_param("since"); v && !v->empty()) {
+    auto n = parse_integer(*v);
+    if (!n || *n < 0) errors.push_back({"since", "must be a cursor returned by this route"});
+    else since = *n;
+  }
+  int limit = 500;
+  if (auto v = req.query_param("limit")) {
+    auto n = parse_integer(*v);
+    if (!n || *n < 1 || *n > 1000) errors.push_back({"limit", "must be an integer from 1 to 1000"});
+    else limit = static_cast<int>(*n);
+  }
+  if (!errors.empty()) return problem(req, bad_parameters(std::move(errors)));
+  auto page = deps.tasks.sync(user_id, since, limit);
+  if (!page) return problem(req, page.error());
+  json::array items;
+  items.reserve(page->items.size());
+  for (const auto& task : page->items) {
+    if (task.deleted_at) {
+      items.push_back(json::object{{"id", task.id}, {"deleted", true}});
+    } else {
+      items.push_back(domain::task_to_json(task));
+    }
+  }
+  return http::json_response(200, json::object{{"items", std::move(items)},
+                                                {"cursor", std::to_string(page->cursor)},
+                                                {"has_more", page->has_more}});
+}
+
+// ---- seed-compatible routes: /api/{user_id}/tasks… ------------------------------------------
+
+// The path's user must be the token's subject; another user's collection does not exist.
+template <class Handle>
+Response with_path_user(const TaskRouteDependencies& deps, Request& req, Handle&& handle) {
+  return with_user(deps, req, [&](const std::string& user_id) {
+    if (req.path_param("user_id") != user_id) {
+      return problem(req, domain::make_error(ErrorCode::kUserNotFound, "No such user."));
+    }
+    return handle(user_id);
+  });
+}
+
+Response seed_list(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  json::array items;
+  store::TaskQuery query;
+  query.user_id = user_id;
+  query.limit = 500;
+  for (;;) {
+    TaskPage page = deps.tasks.list(query);
+    for (const auto& task : page.items) items.push_back(domain::task_to_json(task));
+    if (!page.has_more) break;
+    query.after = store::TaskRepository::position_of(page.items.back(), query.sort);
+  }
+  (void)req;
+  return http::json_response(200, items);
+}
+
+Response seed_toggle(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  auto task = deps.tasks.toggle(user_id, std::string(req.path_param("id")));
+  if (!task) return problem(req, task.error());
+  return task_response(200, *task);
+}
+
+}  // namespace
+
+void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
+  using http::Executor;
+  using http::Method;
+  // Each route: the method, the pattern and the handler that runs for an authenticated user.
+  auto route = [&router, &deps](Method method, std::string pattern, auto handler) {
+    router.add(method, std::move(pattern), Executor::kDatabase,
+               [&deps, handler](Request& req) {
+                 return with_user(deps, req,
+                                  [&](const std::string& user) { return handler(deps, req, user); });
+               });
+  };
+  auto seed_route = [&router, &deps](Method method, std::string pattern, auto handler) {
+    router.add(method, std::move(pattern), Executor::kDatabase,
+               [&deps, handler](Request& req) {
+                 return with_path_user(
+                     deps, req, [&](const std::string& user) { return handler(deps, req, user); });
+               });
+  };
+  using D = const TaskRouteDependencies&;
+  route(Method::kGet, "/api/tasks", list_tasks);
+  route(Method::kPost, "/api/tasks", create_task);
+  route(Method::kGet, "/api/tasks/{id}", get_task);
+  route(Method::kPatch, "/api/tasks/{id}",
+        [](D d, Request& r, const std::string& u) { return update_task(d, r, u, false); });
+  route(Method::kPut, "/api/tasks/{id}",
+        [](D d, Request& r, const std::string& u) { return update_task(d, r, u, true); });
+  route(Method::kDelete, "/api/tasks/{id}", delete_task);
+  route(Method::kPost, "/api/tasks/{id}/complete", [](D d, Request& r, const std::string& u) {
+    return set_status(d, r, u, domain::TaskStatus::kCompleted);
+  });
+  route(Method::kPost, "/api/tasks/{id}/reopen", [](D d, Request& r, const std::string& u) {
+    return set_status(d, r, u, domain::TaskStatus::kPending);
+  });
+  route(Method::kGet, "/api/sync", sync_tasks);
+
+  seed_route(Method::kGet, "/api/{user_id}/tasks", seed_list);
+  seed_route(Method::kPost, "/api/{user_id}/tasks", create_task);
+  seed_route(Method::kGet, "/api/{user_id}/tasks/{id}", get_task);
+  seed_route(Method::kPut, "/api/{user_id}/tasks/{id}",
+             [](D d, Request& r, const std::string& u) { return update_task(d, r, u, true); });
+  seed_route(Method::kDelete, "/api/{user_id}/tasks/{id}", delete_task);
+  seed_route(Method::kPatch, "/api/{user_id}/tasks/{id}/complete", seed_toggle);
+}
+
+}  // namespace todo::services::api
