@@ -62,12 +62,16 @@ struct Error {
 };
 
 inline Error make_error(ErrorCode code, std::string detail) {
-  return Error{code, std::move(detail), {}, std::nullopt};
+  Error e;
+  e.code = code;
+  e.detail = std::move(detail);
+  return e;
 }
 
 inline Error validation_error(std::vector<FieldError> fields) {
-  return Error{ErrorCode::kValidation, "The request has invalid fields.", std::move(fields),
-               std::nullopt};
+  Error e = make_error(ErrorCode::kValidation, "The request has invalid fields.");
+  e.fields = std::move(fields);
+  return e;
 }
 
 // Required by boost::system::result<T, Error> for value() on an error.
