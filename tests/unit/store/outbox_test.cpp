@@ -38,6 +38,12 @@ std::vector<std::int64_t> offsets_of(const std::vector<LoggedMessage>& messages)
 
 using Offsets = std::vector<std::int64_t>;
 
+// prefix + n, spelled with += because GCC 12 at -O3 reports a false -Wrestrict for "e" + string.
+std::string numbered(std::string prefix, std::int64_t n) {
+  prefix += std::to_string(n);
+  return prefix;
+}
+
 class OutboxTest : public ::testing::Test {
  protected:
   void SetUp() override { db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
@@ -60,7 +66,7 @@ class OutboxTest : public ::testing::Test {
 };
 
 TEST_F(OutboxTest, OffsetsAreGaplessPerPartitionAcrossTransactions) {
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(append(message("a" + std::to_string(i))), i);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(append(message(numbered("a", i))), i);
   EXPECT_EQ(append(message("p1-0", 1)), 0);  // another partition counts on its own
   EXPECT_EQ(append(message("r-0", 0, "reminders")), 0);
   EXPECT_EQ(append(message("a5")), 5);
@@ -74,7 +80,7 @@ TEST_F(OutboxTest, AppendsInOneTransactionAreConsecutive) {
   const auto offsets = write_value(*db_, [&](Session& s) {
     Offsets out;
     for (int i = 0; i < 4; ++i) {
-      out.push_back(outbox_.append(s, message("e" + std::to_string(i)), from_micros(kT0)));
+      out.push_back(outbox_.append(s, message(numbered("e", i)), from_micros(kT0)));
     }
     return out;
   });
@@ -84,7 +90,7 @@ TEST_F(OutboxTest, AppendsInOneTransactionAreConsecutive) {
 TEST_F(OutboxTest, ReadReturnsARangeWithEveryField) {
   db_->write([&](Session& s) {
     for (int i = 0; i < 5; ++i) {
-      outbox_.append(s, message("e" + std::to_string(i)), from_micros(kT0 + i * 1'000'001));
+      outbox_.append(s, message(numbered("e", i)), from_micros(kT0 + i * 1'000'001));
     }
     outbox_.append(s, message("other", 1), from_micros(kT0));
   });
@@ -137,7 +143,7 @@ TEST_F(OutboxTest, ARolledBackAppendLeavesNoGap) {
 }
 
 TEST_F(OutboxTest, OffsetsAreNotReusedAfterOldRowsAreDeleted) {
-  for (int i = 0; i < 3; ++i) append(message("e" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i) append(message(numbered("e", i)));
   db_->write([](Session& s) { s.execute("DELETE FROM outbox"); });
   EXPECT_TRUE(read("task-events", 0).empty());
   EXPECT_EQ(next_offset("task-events", 0), 3);
@@ -190,7 +196,7 @@ TEST_F(OutboxTest, ConcurrentWritersGetGaplessOffsets) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kWritesPerThread; ++i) {
-        const auto id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const auto id = numbered(numbered("t", t) + "-", i);
         const int partition = (t + i) % kPartitions;
         const bool fails = i % 7 == 3;
         try {
