@@ -1,21 +1,25 @@
 // Tasks of one user: writes, lookups, filtered and sorted pages, and the delta for sync.
 #pragma once
 
-#include "domain/task.h"
-#include "store/database.h"
-
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
+
+#include "domain/task.h"
+#include "store/database.h"
 
 namespace todo::store {
 
 enum class TaskSort { kCreatedAt, kDueDate, kPriority, kTitle, kUpdatedAt };
 
 // Keyset position: the sort value of the last row of the previous page and its id.
-// The sort value is an integer (timestamps in µs, priority rank), a text (folded title) or NULL
-// (a task without due date: these sort last in both directions).
+// The sort value is an integer (timestamps in µs, priority rank), a text (the title: the list folds
+// it into the sort key itself) or NULL (a task without due date: these sort last in both
+// directions).
 struct TaskPosition {
   std::variant<std::monostate, std::int64_t, std::string> value;
   std::string id;
@@ -25,8 +29,8 @@ struct TaskQuery {
   std::string user_id;
   std::optional<domain::TaskStatus> status;  // nullopt: all
   std::optional<domain::Priority> priority;
-  std::vector<std::string> tags;             // every one must be present (AND)
-  std::optional<std::string> folded_text;    // domain::casefold(q): substring of title or description
+  std::vector<std::string> tags;           // every one must be present (AND)
+  std::optional<std::string> folded_text;  // domain::casefold(q): substring of title or description
   std::optional<domain::Timestamp> due_before;  // inclusive
   std::optional<domain::Timestamp> due_after;   // inclusive
   std::optional<domain::Timestamp> overdue_at;  // pending and due_at < this
@@ -36,8 +40,22 @@ struct TaskQuery {
   int limit = 50;
 };
 
+// The folded texts stored beside a task: the title sort key and the text `q` searches.
+struct TaskSearchKeys {
+  std::string title_key;    // fold(title)
+  std::string search_text;  // fold(title) + "\n" + fold(description or "")
+};
+
 class TaskRepository {
  public:
+  // `fold` is domain::casefold in the application; the same function must fold TaskQuery's text.
+  // Throws std::invalid_argument when it is empty.
+  explicit TaskRepository(std::function<std::string(std::string_view)> fold);
+
+  TaskSearchKeys search_keys(const domain::Task& task) const;
+
+  // insert and update throw std::invalid_argument for a tag that is empty or holds a line feed:
+  // the tags column separates tags with line feeds.
   void insert(Session& s, const domain::Task& task) const;
   // Writes every column of the task (the row must exist), including deleted_at.
   void update(Session& s, const domain::Task& task) const;
@@ -47,7 +65,8 @@ class TaskRepository {
   // At most query.limit tasks, never tombstones, in the query's order (ties broken by id in the
   // same direction).
   std::vector<domain::Task> list(Session& s, const TaskQuery& query) const;
-  // The sort value of a task under `sort`, to build the next page's position.
+  // The sort value of a task under `sort`, to build the next page's position (for kTitle the
+  // title itself, which list() folds).
   static TaskPosition position_of(const domain::Task& task, TaskSort sort);
   // Tasks (tombstones included) with change_seq > since, ascending by change_seq, at most limit.
   std::vector<domain::Task> changed_since(Session& s, std::string_view user_id, std::int64_t since,
@@ -57,6 +76,9 @@ class TaskRepository {
   // The highest change_seq of this user's purged tombstones (0 when none): a sync cursor below it
   // cannot be served as a delta.
   std::int64_t purged_through(Session& s, std::string_view user_id) const;
+
+ private:
+  std::function<std::string(std::string_view)> fold_;
 };
 
 }  // namespace todo::store

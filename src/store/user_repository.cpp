@@ -1,10 +1,9 @@
 // Users and refresh tokens: portable SQL with $N placeholders, run through Session only.
 #include "store/user_repository.h"
 
-#include <charconv>
 #include <string>
 
-#include "domain/time_format.h"
+#include "store/sql_values.h"
 
 namespace todo::store {
 namespace {
@@ -26,6 +25,8 @@ constexpr std::string_view kUpdateProfile =
 constexpr std::string_view kSetRole = "UPDATE users SET role = $2 WHERE id = $1";
 constexpr std::string_view kRecordLogin = "UPDATE users SET last_login_at = $2 WHERE id = $1";
 constexpr std::string_view kCountUsers = "SELECT COUNT(*) FROM users";
+constexpr std::string_view kNextChangeSeq =
+    "UPDATE users SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq";
 
 constexpr std::string_view kInsertRefreshToken =
     "INSERT INTO refresh_tokens (id, user_id, token_hash, family_id, expires_at, revoked_at, "
@@ -40,48 +41,10 @@ constexpr std::string_view kRevokeFamily =
     "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL";
 constexpr std::string_view kPurgeExpired = "DELETE FROM refresh_tokens WHERE expires_at < $1";
 
-Value text(std::string_view s) { return std::string(s); }
-Value micros(domain::Timestamp t) { return domain::to_micros(t); }
-
-template <class T, class F>
-Value optional_value(const std::optional<T>& v, F&& convert) {
-  if (!v) return std::monostate{};
-  return convert(*v);
-}
-
-std::optional<domain::Timestamp> optional_time(const Row& row, std::size_t i) {
-  const auto v = row.optional_integer(i);
-  if (!v) return std::nullopt;
-  return domain::from_micros(*v);
-}
-
-// {15, 60} <-> "15,60"; the column is NOT NULL, so no reminders is the empty string.
-std::string format_reminders(const std::vector<int>& minutes) {
-  std::string out;
-  for (int m : minutes) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(m);
-  }
-  return out;
-}
-
-std::vector<int> parse_reminders(std::string_view text) {
-  std::vector<int> out;
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    const auto item = text.substr(0, comma);
-    int m = 0;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), m);
-    if (ec != std::errc() || end != item.data() + item.size()) {
-      throw DatabaseError("users.default_reminders holds a malformed list: " + std::string(text));
-    }
-    out.push_back(m);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-    if (text.empty()) throw DatabaseError("users.default_reminders ends with a comma");
-  }
-  return out;
-}
+using sql::micros;
+using sql::optional_time;
+using sql::optional_value;
+using sql::text;
 
 domain::Role role_from(const std::string& text) {
   const auto role = domain::parse_role(text);
@@ -98,7 +61,7 @@ domain::User user_from_row(const Row& row) {
   u.timezone = row.text(4);
   u.role = role_from(row.text(5));
   u.change_seq = row.integer(6);
-  u.default_reminders = parse_reminders(row.text(7));
+  u.default_reminders = sql::parse_minutes(row.text(7), "users.default_reminders");
   u.reminder_email = row.optional_text(8);
   u.created_at = domain::from_micros(row.integer(9));
   u.last_login_at = optional_time(row, 10);
@@ -132,7 +95,7 @@ void UserRepository::insert(Session& s, const domain::User& user) const {
   s.execute(kInsertUser,
             {user.id, user.email, user.password_hash, user.display_name, user.timezone,
              text(domain::to_string(user.role)), user.change_seq,
-             format_reminders(user.default_reminders), optional_value(user.reminder_email, text),
+             sql::format_minutes(user.default_reminders), optional_value(user.reminder_email, text),
              micros(user.created_at), optional_value(user.last_login_at, micros)});
 }
 
@@ -152,7 +115,7 @@ std::optional<domain::User> UserRepository::find_by_email(Session& s,
 void UserRepository::update_profile(Session& s, const domain::User& user) const {
   expect_one_user(s.execute(kUpdateProfile, {user.id, user.display_name, user.timezone,
                                              text(domain::to_string(user.role)),
-                                             format_reminders(user.default_reminders),
+                                             sql::format_minutes(user.default_reminders),
                                              optional_value(user.reminder_email, text)}),
                   "update_profile", user.id);
 }
@@ -167,6 +130,12 @@ void UserRepository::record_login(Session& s, std::string_view id, domain::Times
 
 std::int64_t UserRepository::count(Session& s) const {
   return s.query_one(kCountUsers)->integer(0);
+}
+
+std::int64_t UserRepository::next_change_seq(Session& s, std::string_view id) const {
+  auto row = s.query_one(kNextChangeSeq, {text(id)});
+  if (!row) throw DatabaseError("next_change_seq: no user with id " + std::string(id));
+  return row.value().integer(0);
 }
 
 void RefreshTokenRepository::insert(Session& s, const RefreshToken& token) const {

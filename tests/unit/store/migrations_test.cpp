@@ -73,11 +73,15 @@ TEST_F(MigrationsTest, AppliesWhatIsMissingFromAnOlderSchema) {
     auto db = open();
     // Pretend the database predates every migration (an empty schema, as in a fresh file).
     db->write([](Session& s) {
-      s.execute_script(
-          "DROP TABLE refresh_tokens; DROP TABLE users; DELETE FROM schema_migrations");
+      const auto tables = s.query(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+          "AND name <> 'schema_migrations'");
+      ASSERT_FALSE(tables.empty());
+      for (const auto& table : tables) s.execute_script("DROP TABLE \"" + table.text(0) + "\"");
+      s.execute("DELETE FROM schema_migrations");
     });
   }
-  auto db = open();  // re-applies 0001
+  auto db = open();  // re-applies every migration
   EXPECT_EQ(recorded(*db).size(), migrations_for(Dialect::kSqlite).size());
   EXPECT_EQ(
       read_value(*db,

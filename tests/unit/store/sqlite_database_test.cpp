@@ -157,7 +157,7 @@ TEST_F(SqliteDatabaseTest, TheSameSqlWithOtherParametersUsesFreshBindings) {
   db->read([](Session& s) {
     for (std::int64_t k = 1; k <= 3; ++k) {
       EXPECT_EQ(s.query_one("SELECT v FROM items WHERE k = $1", {k})->text(0),
-                "v" + std::to_string(k));
+                std::string("v").append(std::to_string(k)));  // "v" + ...: GCC 12 -Wrestrict
     }
   });
 }

@@ -170,6 +170,42 @@ TEST_F(UserRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
   EXPECT_THROW(by_id(bob().id), DatabaseError);
 }
 
+TEST_F(UserRepositoryTest, NextChangeSeqIncrementsEachUsersOwnCounter) {
+  db_->write([&](Session& s) {
+    users_.insert(s, alice());  // change_seq 17
+    users_.insert(s, bob());    // change_seq 0
+  });
+  const auto next = [&](std::string_view id) {
+    return write_value(*db_, [&](Session& s) { return users_.next_change_seq(s, id); });
+  };
+  EXPECT_EQ(next(alice().id), 18);
+  EXPECT_EQ(next(alice().id), 19);
+  EXPECT_EQ(next(bob().id), 1);
+  EXPECT_EQ(next(alice().id), 20);
+  EXPECT_EQ(write_value(*db_,
+                        [&](Session& s) {
+                          users_.next_change_seq(s, bob().id);
+                          return users_.next_change_seq(s, bob().id);
+                        }),
+            3);
+  EXPECT_EQ(by_id(alice().id)->change_seq, 20);
+  EXPECT_EQ(by_id(bob().id)->change_seq, 3);
+}
+
+TEST_F(UserRepositoryTest, NextChangeSeqOfAMissingUserIsAnError) {
+  EXPECT_THROW(db_->write([&](Session& s) { users_.next_change_seq(s, "nobody"); }), DatabaseError);
+}
+
+TEST_F(UserRepositoryTest, NextChangeSeqIsRolledBackWithItsWrite) {
+  db_->write([&](Session& s) { users_.insert(s, bob()); });
+  EXPECT_THROW(db_->write([&](Session& s) {
+    users_.next_change_seq(s, bob().id);
+    throw std::runtime_error("the rest of the change failed");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(by_id(bob().id)->change_seq, 0);
+}
+
 TEST_F(UserRepositoryTest, RefreshTokenRoundTrip) {
   db_->write([&](Session& s) {
     users_.insert(s, bob());

@@ -1,0 +1,79 @@
+// The outbox: each append takes the partition's next offset from log_heads in the caller's
+// transaction, so offsets are gapless, commit-ordered and never reused.
+#include "store/outbox.h"
+
+#include <string>
+
+#include "store/sql_values.h"
+
+namespace todo::store {
+namespace {
+
+using sql::text;
+
+// Creates the partition's head at 1 (offset 0 taken) or moves it on by one, returning the offset
+// taken. The row lock this takes also orders concurrent appenders in PostgreSQL.
+constexpr std::string_view kTakeOffset =
+    "INSERT INTO log_heads (topic, \"partition\", next_offset) VALUES ($1, $2, 1) "
+    "ON CONFLICT (topic, \"partition\") DO UPDATE SET next_offset = log_heads.next_offset + 1 "
+    "RETURNING next_offset - 1";
+constexpr std::string_view kEventIdTaken = "SELECT 1 FROM outbox WHERE event_id = $1";
+constexpr std::string_view kInsertMessage =
+    "INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, created_at, "
+    "shipped_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
+constexpr std::string_view kReadMessages =
+    "SELECT topic, \"partition\", \"offset\", key, event_id, payload, created_at, shipped_at "
+    "FROM outbox WHERE topic = $1 AND \"partition\" = $2 AND \"offset\" >= $3 "
+    "ORDER BY \"offset\" LIMIT $4";
+constexpr std::string_view kNextOffset =
+    "SELECT next_offset FROM log_heads WHERE topic = $1 AND \"partition\" = $2";
+
+LoggedMessage message_from_row(const Row& row) {
+  LoggedMessage m;
+  m.topic = row.text(0);
+  m.partition = static_cast<int>(row.integer(1));
+  m.offset = row.integer(2);
+  m.key = row.text(3);
+  m.event_id = row.text(4);
+  m.payload = row.text(5);
+  m.created_at = domain::from_micros(row.integer(6));
+  m.shipped_at = sql::optional_time(row, 7);
+  return m;
+}
+
+}  // namespace
+
+std::int64_t OutboxRepository::append(Session& s, const OutboxMessage& message,
+                                      domain::Timestamp now) const {
+  // Checked before the head moves: in SQLite a failed statement does not end the transaction, so
+  // a caller that catches the violation and commits would otherwise leave a gap in the offsets.
+  if (s.query_one(kEventIdTaken, {message.event_id})) {
+    throw ConstraintViolation("outbox: event_id " + message.event_id + " was already appended");
+  }
+  const std::int64_t partition = message.partition;
+  auto head = s.query_one(kTakeOffset, {message.topic, partition});
+  if (!head) throw DatabaseError("outbox: taking an offset returned no row");
+  const std::int64_t offset = head.value().integer(0);
+  s.execute(kInsertMessage, {message.topic, partition, offset, message.key, message.event_id,
+                             message.payload, sql::micros(now)});
+  return offset;
+}
+
+std::vector<LoggedMessage> OutboxRepository::read(Session& s, std::string_view topic, int partition,
+                                                  std::int64_t from, int limit) const {
+  if (limit <= 0) return {};
+  const auto rows =
+      s.query(kReadMessages, {text(topic), std::int64_t{partition}, from, std::int64_t{limit}});
+  std::vector<LoggedMessage> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(message_from_row(row));
+  return out;
+}
+
+std::int64_t OutboxRepository::next_offset(Session& s, std::string_view topic,
+                                           int partition) const {
+  auto row = s.query_one(kNextOffset, {text(topic), std::int64_t{partition}});
+  return row ? row.value().integer(0) : 0;
+}
+
+}  // namespace todo::store

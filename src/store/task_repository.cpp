@@ -1,0 +1,403 @@
+// Tasks: portable SQL with $N placeholders, run through Session only. The list query is built from
+// the filters present, with every value passed as a parameter.
+#include "store/task_repository.h"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "store/sql_values.h"
+
+namespace todo::store {
+namespace {
+
+using sql::micros;
+using sql::optional_time;
+using sql::optional_value;
+using sql::text;
+
+// The columns task_from_row reads, in its order; task_values writes them in the same order as
+// $1..$21, followed by the folded texts as $22 and $23.
+#define TODO_TASK_COLUMNS                                                                      \
+  "id, user_id, title, description, status, priority, tags, due_at, all_day, timezone, "       \
+  "recurrence, recurrence_mode, series_id, occurrence_index, reminders, version, change_seq, " \
+  "created_at, updated_at, completed_at, deleted_at"
+
+constexpr std::string_view kInsertTask =
+    "INSERT INTO tasks (" TODO_TASK_COLUMNS
+    ", title_key, search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+constexpr std::string_view kUpdateTask =
+    "UPDATE tasks SET title = $3, description = $4, status = $5, priority = $6, tags = $7, "
+    "due_at = $8, all_day = $9, timezone = $10, recurrence = $11, recurrence_mode = $12, "
+    "series_id = $13, occurrence_index = $14, reminders = $15, version = $16, change_seq = $17, "
+    "created_at = $18, updated_at = $19, completed_at = $20, deleted_at = $21, title_key = $22, "
+    "search_text = $23 WHERE id = $1 AND user_id = $2";
+constexpr std::string_view kFindTask =
+    "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
+constexpr std::string_view kFindTaskOrTombstone =
+    "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE id = $1 AND user_id = $2";
+// The start of every list query; list() appends the filters, the position, ORDER BY and LIMIT.
+constexpr std::string_view kListTasks =
+    "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE user_id = $1 AND deleted_at IS NULL";
+constexpr std::string_view kChangedSince =
+    "SELECT " TODO_TASK_COLUMNS
+    " FROM tasks WHERE user_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3";
+#undef TODO_TASK_COLUMNS
+
+// Raises each user's mark to the highest change_seq among the tombstones about to be purged
+// (never lowers it), before kPurgeTombstones deletes them.
+constexpr std::string_view kRecordPurge =
+    "INSERT INTO user_sync_state (user_id, purged_through) "
+    "SELECT user_id, MAX(change_seq) FROM tasks WHERE deleted_at IS NOT NULL AND deleted_at < $1 "
+    "GROUP BY user_id "
+    "ON CONFLICT (user_id) DO UPDATE SET purged_through = CASE "
+    "WHEN excluded.purged_through > user_sync_state.purged_through "
+    "THEN excluded.purged_through ELSE user_sync_state.purged_through END";
+constexpr std::string_view kPurgeTombstones = "DELETE FROM tasks WHERE deleted_at < $1";
+constexpr std::string_view kPurgedThrough =
+    "SELECT purged_through FROM user_sync_state WHERE user_id = $1";
+
+constexpr char kTagSeparator = '\n';
+
+std::string_view status_text(domain::TaskStatus status) {
+  switch (status) {
+    case domain::TaskStatus::kPending:
+      return "pending";
+    case domain::TaskStatus::kCompleted:
+      return "completed";
+  }
+  throw std::invalid_argument("unknown task status");
+}
+
+domain::TaskStatus status_from(const std::string& text) {
+  if (text == "pending") return domain::TaskStatus::kPending;
+  if (text == "completed") return domain::TaskStatus::kCompleted;
+  throw DatabaseError("tasks.status holds an unknown status: " + text);
+}
+
+std::int64_t priority_rank(domain::Priority priority) {
+  return static_cast<std::int64_t>(priority);
+}
+
+domain::Priority priority_from(std::int64_t rank) {
+  if (rank < 1 || rank > 3) {
+    throw DatabaseError("tasks.priority holds an unknown rank: " + std::to_string(rank));
+  }
+  return static_cast<domain::Priority>(rank);
+}
+
+std::string_view mode_text(domain::RecurrenceMode mode) {
+  switch (mode) {
+    case domain::RecurrenceMode::kDue:
+      return "due";
+    case domain::RecurrenceMode::kStrict:
+      return "strict";
+    case domain::RecurrenceMode::kCompletion:
+      return "completion";
+  }
+  throw std::invalid_argument("unknown recurrence mode");
+}
+
+domain::RecurrenceMode mode_from(const std::string& text) {
+  if (text == "due") return domain::RecurrenceMode::kDue;
+  if (text == "strict") return domain::RecurrenceMode::kStrict;
+  if (text == "completion") return domain::RecurrenceMode::kCompletion;
+  throw DatabaseError("tasks.recurrence_mode holds an unknown mode: " + text);
+}
+
+bool storable_tag(std::string_view tag) {
+  return !tag.empty() && tag.find(kTagSeparator) == std::string_view::npos;
+}
+
+// {"home", "work"} -> "\nhome\nwork\n", {} -> "": every tag is enclosed in separators, so
+// "\n" + tag + "\n" is a substring exactly when the task has that tag.
+std::string format_tags(const std::vector<std::string>& tags) {
+  if (tags.empty()) return {};
+  std::string out(1, kTagSeparator);
+  for (const auto& tag : tags) {
+    if (!storable_tag(tag)) {
+      throw std::invalid_argument("a tag must be non-empty and hold no line feed");
+    }
+    out += tag;
+    out += kTagSeparator;
+  }
+  return out;
+}
+
+std::vector<std::string> parse_tags(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  if (text.size() < 3 || text.front() != kTagSeparator || text.back() != kTagSeparator) {
+    throw DatabaseError("tasks.tags is malformed: " + std::string(text));
+  }
+  text.remove_prefix(1);
+  while (!text.empty()) {
+    const auto end = text.find(kTagSeparator);
+    if (end == 0) throw DatabaseError("tasks.tags holds an empty tag");
+    out.emplace_back(text.substr(0, end));
+    text.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+std::string tag_needle(std::string_view tag) {
+  std::string needle(1, kTagSeparator);
+  needle += tag;
+  needle += kTagSeparator;
+  return needle;
+}
+
+domain::Task task_from_row(const Row& row) {
+  domain::Task t;
+  t.id = row.text(0);
+  t.user_id = row.text(1);
+  t.title = row.text(2);
+  t.description = row.optional_text(3);
+  t.status = status_from(row.text(4));
+  t.priority = priority_from(row.integer(5));
+  t.tags = parse_tags(row.text(6));
+  t.due_at = optional_time(row, 7);
+  t.all_day = row.integer(8) != 0;
+  t.timezone = row.text(9);
+  t.recurrence = row.optional_text(10);
+  t.recurrence_mode = mode_from(row.text(11));
+  t.series_id = row.optional_text(12);
+  t.occurrence_index = row.integer(13);
+  t.reminders = sql::parse_minutes(row.text(14), "tasks.reminders");
+  t.version = row.integer(15);
+  t.change_seq = row.integer(16);
+  t.created_at = domain::from_micros(row.integer(17));
+  t.updated_at = domain::from_micros(row.integer(18));
+  t.completed_at = optional_time(row, 19);
+  t.deleted_at = optional_time(row, 20);
+  return t;
+}
+
+std::vector<domain::Task> tasks_from_rows(const std::vector<Row>& rows) {
+  std::vector<domain::Task> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(task_from_row(row));
+  return out;
+}
+
+// $1..$23 of kInsertTask and kUpdateTask.
+std::vector<Value> task_values(const domain::Task& t, TaskSearchKeys keys) {
+  return {t.id,
+          t.user_id,
+          t.title,
+          optional_value(t.description, text),
+          text(status_text(t.status)),
+          priority_rank(t.priority),
+          format_tags(t.tags),
+          optional_value(t.due_at, micros),
+          std::int64_t{t.all_day ? 1 : 0},
+          t.timezone,
+          optional_value(t.recurrence, text),
+          text(mode_text(t.recurrence_mode)),
+          optional_value(t.series_id, text),
+          t.occurrence_index,
+          sql::format_minutes(t.reminders),
+          t.version,
+          t.change_seq,
+          micros(t.created_at),
+          micros(t.updated_at),
+          optional_value(t.completed_at, micros),
+          optional_value(t.deleted_at, micros),
+          std::move(keys.title_key),
+          std::move(keys.search_text)};
+}
+
+std::string_view sort_column(TaskSort sort) {
+  switch (sort) {
+    case TaskSort::kCreatedAt:
+      return "created_at";
+    case TaskSort::kDueDate:
+      return "due_at";
+    case TaskSort::kPriority:
+      return "priority";
+    case TaskSort::kTitle:
+      return "title_key";
+    case TaskSort::kUpdatedAt:
+      return "updated_at";
+  }
+  throw std::invalid_argument("unknown task sort");
+}
+
+// Appends conditions to a WHERE clause, each value as the next $N.
+class Conditions {
+ public:
+  Conditions(std::string start, Value first, Dialect dialect)
+      : sql_(std::move(start)), dialect_(dialect) {
+    params_.push_back(std::move(first));
+  }
+
+  std::string param(Value v) {
+    params_.push_back(std::move(v));
+    // Appended rather than "$" + ...: GCC 12 at -O3 reports a false -Wrestrict for the latter.
+    std::string name = "$";
+    name += std::to_string(params_.size());
+    return name;
+  }
+  void add(std::string_view condition) {
+    sql_ += " AND ";
+    sql_ += condition;
+  }
+  // `column` contains the parameter as a literal substring (no LIKE wildcards).
+  void add_contains(std::string_view column, Value needle) {
+    const auto p = param(std::move(needle));
+    const std::string_view function = dialect_ == Dialect::kPostgres ? "strpos" : "instr";
+    add(std::string(function) + "(" + std::string(column) + ", " + p + ") > 0");
+  }
+  void append(std::string_view tail) { sql_ += tail; }
+
+  const std::string& sql() const { return sql_; }
+  const std::vector<Value>& params() const { return params_; }
+
+ private:
+  std::string sql_;
+  std::vector<Value> params_;
+  Dialect dialect_;
+};
+
+// The part of the query's order strictly after `after`: (value, id) compared in the order's
+// direction. For due_date, NULL due dates form a last group in both directions: a position with
+// a date continues through the later dates and then the whole NULL group; a position inside the
+// NULL group continues by id only.
+void add_position(Conditions& where, const TaskQuery& query, const TaskPosition& after,
+                  const std::function<std::string(std::string_view)>& fold) {
+  const std::string_view op = query.descending ? "<" : ">";
+  const auto column = std::string(sort_column(query.sort));
+  const auto* number = std::get_if<std::int64_t>(&after.value);
+  const auto* title = std::get_if<std::string>(&after.value);
+  const bool null = std::holds_alternative<std::monostate>(after.value);
+
+  if (query.sort == TaskSort::kDueDate && null) {
+    where.add("due_at IS NULL AND id " + std::string(op) + " " + where.param(after.id));
+    return;
+  }
+  Value value;
+  if (query.sort == TaskSort::kTitle && title != nullptr) {
+    value = fold(*title);
+  } else if (query.sort != TaskSort::kTitle && number != nullptr) {
+    value = *number;
+  } else {
+    throw std::invalid_argument("the task position does not fit the sort order");
+  }
+  const auto value_param = where.param(std::move(value));
+  const auto id_param = where.param(after.id);
+  const auto row_after =
+      "(" + column + ", id) " + std::string(op) + " (" + value_param + ", " + id_param + ")";
+  if (query.sort == TaskSort::kDueDate) {
+    where.add("(due_at IS NULL OR " + row_after + ")");
+  } else {
+    where.add(row_after);
+  }
+}
+
+}  // namespace
+
+TaskRepository::TaskRepository(std::function<std::string(std::string_view)> fold)
+    : fold_(std::move(fold)) {
+  if (!fold_) throw std::invalid_argument("TaskRepository needs a case-folding function");
+}
+
+TaskSearchKeys TaskRepository::search_keys(const domain::Task& task) const {
+  TaskSearchKeys keys;
+  keys.title_key = fold_(task.title);
+  keys.search_text = keys.title_key + "\n" + fold_(task.description.value_or(""));
+  return keys;
+}
+
+void TaskRepository::insert(Session& s, const domain::Task& task) const {
+  const auto values = task_values(task, search_keys(task));
+  s.execute(kInsertTask, values);
+}
+
+void TaskRepository::update(Session& s, const domain::Task& task) const {
+  const auto values = task_values(task, search_keys(task));
+  if (s.execute(kUpdateTask, values) != 1) {
+    // The caller read the task in this transaction; a missing row is a bug, not "not found".
+    throw DatabaseError("update: no task " + task.id + " of user " + task.user_id);
+  }
+}
+
+std::optional<domain::Task> TaskRepository::find(Session& s, std::string_view user_id,
+                                                 std::string_view id, bool include_deleted) const {
+  auto row =
+      s.query_one(include_deleted ? kFindTaskOrTombstone : kFindTask, {text(id), text(user_id)});
+  if (!row) return std::nullopt;
+  return task_from_row(row.value());
+}
+
+std::vector<domain::Task> TaskRepository::list(Session& s, const TaskQuery& query) const {
+  if (query.limit <= 0) return {};
+  // A tag that cannot be stored matches no task; as a needle it could match across two tags.
+  for (const auto& tag : query.tags) {
+    if (!storable_tag(tag)) return {};
+  }
+
+  Conditions where(std::string(kListTasks), query.user_id, s.dialect());
+  if (query.status) {
+    where.add("status = " + where.param(text(status_text(query.status.value()))));
+  }
+  if (query.priority) {
+    where.add("priority = " + where.param(priority_rank(query.priority.value())));
+  }
+  for (const auto& tag : query.tags) where.add_contains("tags", tag_needle(tag));
+  if (query.folded_text) where.add_contains("search_text", query.folded_text.value());
+  if (query.due_before) where.add("due_at <= " + where.param(micros(query.due_before.value())));
+  if (query.due_after) where.add("due_at >= " + where.param(micros(query.due_after.value())));
+  if (query.overdue_at) {
+    where.add("status = 'pending' AND due_at < " + where.param(micros(query.overdue_at.value())));
+  }
+  if (query.after) add_position(where, query, query.after.value(), fold_);
+
+  const std::string direction = query.descending ? " DESC" : " ASC";
+  const std::string nulls = query.sort == TaskSort::kDueDate ? " NULLS LAST" : "";
+  where.append(" ORDER BY " + std::string(sort_column(query.sort)) + direction + nulls + ", id" +
+               direction);
+  where.append(" LIMIT " + where.param(std::int64_t{query.limit}));
+  return tasks_from_rows(s.query(where.sql(), where.params()));
+}
+
+TaskPosition TaskRepository::position_of(const domain::Task& task, TaskSort sort) {
+  TaskPosition position;
+  position.id = task.id;
+  switch (sort) {
+    case TaskSort::kCreatedAt:
+      position.value = domain::to_micros(task.created_at);
+      break;
+    case TaskSort::kUpdatedAt:
+      position.value = domain::to_micros(task.updated_at);
+      break;
+    case TaskSort::kPriority:
+      position.value = priority_rank(task.priority);
+      break;
+    case TaskSort::kTitle:
+      position.value = task.title;
+      break;
+    case TaskSort::kDueDate:
+      if (task.due_at) position.value = domain::to_micros(task.due_at.value());
+      break;
+  }
+  return position;
+}
+
+std::vector<domain::Task> TaskRepository::changed_since(Session& s, std::string_view user_id,
+                                                        std::int64_t since, int limit) const {
+  if (limit <= 0) return {};
+  return tasks_from_rows(s.query(kChangedSince, {text(user_id), since, std::int64_t{limit}}));
+}
+
+std::int64_t TaskRepository::purge_tombstones(Session& s, domain::Timestamp before) const {
+  s.execute(kRecordPurge, {micros(before)});
+  return s.execute(kPurgeTombstones, {micros(before)});
+}
+
+std::int64_t TaskRepository::purged_through(Session& s, std::string_view user_id) const {
+  auto row = s.query_one(kPurgedThrough, {text(user_id)});
+  return row ? row.value().integer(0) : 0;
+}
+
+}  // namespace todo::store
