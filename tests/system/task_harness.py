@@ -390,16 +390,21 @@ def outbox_rows(server):
         conn = sqlite3.connect(uri, uri=True, timeout=10)
     except sqlite3.Error as e:
         pytest.fail(f"cannot open {path} read-only: {e}", pytrace=False)
+    error = None
     try:
         try:
             cur = conn.execute(f"SELECT rowid, {OUTBOX_COLUMNS} FROM outbox")
         except sqlite3.OperationalError as e:
             if "rowid" not in str(e):
-                pytest.fail(f"cannot read the outbox table of {path}: {e}", pytrace=False)
+                raise
             cur = conn.execute(f"SELECT NULL, {OUTBOX_COLUMNS} FROM outbox")  # WITHOUT ROWID
         rows = [OutboxRow(*r) for r in cur.fetchall()]
+    except sqlite3.Error as e:
+        error = f"cannot read the outbox table of {path}: {e}"
     finally:
         conn.close()
+    if error:
+        pytest.fail(error, pytrace=False)
     rows.sort(key=lambda r: (r.topic, r.partition, r.offset))
     return rows
 
