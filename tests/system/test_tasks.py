@@ -670,7 +670,6 @@ PATCH_INVALID = [
     ("title-201", {"title": "x" * 201}, {"title"}),
     ("description-2001", {"description": "d" * 2001}, {"description"}),
     ("priority-urgent", {"priority": "urgent"}, {"priority"}),
-    ("priority-null", {"priority": None}, {"priority"}),
     ("status-done", {"status": "done"}, {"status"}),
     ("tags-11", {"tags": [f"t{i}" for i in range(11)]}, {"tags"}),
     ("reminder-negative", {"reminders": [-1]}, {"reminders"}),
