@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from task_harness import new_api
 from todo_harness import ServerFactory, register
 
 
@@ -73,3 +74,16 @@ def register_user(server):
         return register(server, **kwargs)
 
     return _register
+
+
+@pytest.fixture
+def api(server):
+    """The tasks API (task_harness.TaskApi) of a user registered for this test on the module's
+    default server: time zone UTC, no default reminders."""
+    return new_api(server)
+
+
+@pytest.fixture
+def other_api(server):
+    """A second, unrelated user of the module's default server (for isolation tests)."""
+    return new_api(server)

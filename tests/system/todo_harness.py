@@ -433,6 +433,12 @@ class TodoServer:
     def patch(self, path, body=None, token=None, headers=None, raw_body=None):
         return self.request("PATCH", path, body=body, headers=auth(token, headers), raw_body=raw_body)
 
+    def put(self, path, body=None, token=None, headers=None, raw_body=None):
+        return self.request("PUT", path, body=body, headers=auth(token, headers), raw_body=raw_body)
+
+    def delete(self, path, token=None, headers=None):
+        return self.request("DELETE", path, headers=auth(token, headers))
+
 
 def auth(token, headers=None):
     h = dict(headers or {})
