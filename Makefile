@@ -15,7 +15,7 @@ deps:
 
 build: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release
+	@cmake --build --preset release --target todo
 
 build-ci: deps
 	@cmake --preset ci >/dev/null
