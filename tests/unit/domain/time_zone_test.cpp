@@ -11,6 +11,7 @@
 
 #include "domain/time_format.h"
 #include "support/tzdata.h"
+#include "support/tzdata_catalog.h"
 #include "support/tzif_builder.h"
 
 namespace todo::domain {
@@ -754,6 +755,19 @@ TEST(TzifBytes, CorruptFieldsAreRejectedWithAReason) {
   std::string missing_footer = build_tzif(two_type_spec());
   missing_footer.resize(missing_footer.size() - std::strlen("\nAAA-1\n"));
   EXPECT_FALSE(TimeZone::from_tzif("F", missing_footer).has_value());
+}
+
+// ---- ZoneCatalog ------------------------------------------------------------------------------
+
+TEST(ZoneCatalog, ContainsMeansFindsAZone) {
+  const testing::TzdataCatalog zones;
+  const auto sydney = zones.find("Australia/Sydney");
+  ASSERT_NE(sydney, nullptr);
+  EXPECT_EQ(sydney->name(), "Australia/Sydney");
+  EXPECT_EQ(sydney->utc_offset(at("2026-01-15T00:00:00Z")), seconds{39600});
+  EXPECT_TRUE(zones.contains("Australia/Sydney"));
+  EXPECT_EQ(zones.find("Mars/Olympus_Mons"), nullptr);
+  EXPECT_FALSE(zones.contains("Mars/Olympus_Mons"));
 }
 
 }  // namespace
