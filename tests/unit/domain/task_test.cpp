@@ -228,8 +228,7 @@ TEST_F(ApplyTaskInput, TagRules) {
 
 TEST_F(ApplyTaskInput, AtMostTenTagsAfterDeduplication) {
   TaskInput input = titled();
-  std::vector<std::string> tags;
-  for (int i = 0; i < 10; ++i) tags.push_back("t" + std::to_string(i));
+  std::vector<std::string> tags = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"};
   tags.push_back("T0");  // a duplicate does not count
   input.tags = Patch<std::vector<std::string>>::of(tags);
   EXPECT_EQ(created(input).tags.size(), 10u);
