@@ -2,12 +2,12 @@
 // rule, and the presets that stand for the simplest rules.
 #include "domain/recurrence_rule.h"
 
-#include "domain/user.h"
-
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
+
+#include "domain/user.h"
 
 namespace todo::domain {
 
@@ -93,8 +93,8 @@ void append_unique(std::vector<T>& list, const T& value) {
 // One NAME=VALUE part as written (name upper-cased), for messages.
 struct Part {
   std::string name;
-  std::string value;           // as written
-  std::string upper_value;     // for parsing: values are case-insensitive
+  std::string value;        // as written
+  std::string upper_value;  // for parsing: values are case-insensitive
   std::string where() const { return name + "=" + value; }
 };
 
@@ -364,10 +364,18 @@ std::string_view to_string(RecurrencePreset preset) {
 RecurrenceRule preset_rule(RecurrencePreset preset) {
   RecurrenceRule rule;
   switch (preset) {
-    case RecurrencePreset::kDaily: rule.freq = Frequency::kDaily; break;
-    case RecurrencePreset::kWeekly: rule.freq = Frequency::kWeekly; break;
-    case RecurrencePreset::kMonthly: rule.freq = Frequency::kMonthly; break;
-    case RecurrencePreset::kYearly: rule.freq = Frequency::kYearly; break;
+    case RecurrencePreset::kDaily:
+      rule.freq = Frequency::kDaily;
+      break;
+    case RecurrencePreset::kWeekly:
+      rule.freq = Frequency::kWeekly;
+      break;
+    case RecurrencePreset::kMonthly:
+      rule.freq = Frequency::kMonthly;
+      break;
+    case RecurrencePreset::kYearly:
+      rule.freq = Frequency::kYearly;
+      break;
   }
   return rule;
 }

@@ -1,15 +1,15 @@
 // Task enumerations, the validation of what a client sends for a task, and what a change changed.
 #include "domain/task.h"
 
-#include "domain/recurrence_rule.h"
-#include "domain/text.h"
-#include "domain/time_format.h"
-#include "domain/time_zone.h"
-
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <memory>
+
+#include "domain/recurrence_rule.h"
+#include "domain/text.h"
+#include "domain/time_format.h"
+#include "domain/time_zone.h"
 
 namespace todo::domain {
 
@@ -156,8 +156,8 @@ std::optional<WallTime> parse_wall_time(std::string_view text) {
 
   const auto hour = read_digits(text, 11, 2);
   const auto minute = read_digits(text, 14, 2);
-  if (!hour || !minute || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
-      *hour > 23 || *minute > 59) {
+  if (!hour || !minute || (text[10] != 'T' && text[10] != 't') || text[13] != ':' || *hour > 23 ||
+      *minute > 59) {
     return std::nullopt;
   }
   wall.hour = *hour;
@@ -184,7 +184,7 @@ std::optional<Timestamp> resolve_wall_time(const WallTime& wall, std::string_vie
                                            const ZoneCatalog& zones) {
   const std::shared_ptr<const TimeZone> zone = zones.find(zone_name);
   if (!zone) return std::nullopt;
-  const LocalDateTime local{wall.year, wall.month,  wall.day,        wall.hour,
+  const LocalDateTime local{wall.year,   wall.month,  wall.day,        wall.hour,
                             wall.minute, wall.second, wall.microsecond};
   return zone->to_utc(local, Ambiguity::kEarliest);
 }
@@ -272,9 +272,7 @@ std::string_view to_string(TaskStatus v) { return kStatusNames.at(static_cast<st
 std::string_view to_string(Priority v) {
   return kPriorityNames.at(static_cast<std::size_t>(v) - 1);
 }
-std::string_view to_string(RecurrenceMode v) {
-  return kModeNames.at(static_cast<std::size_t>(v));
-}
+std::string_view to_string(RecurrenceMode v) { return kModeNames.at(static_cast<std::size_t>(v)); }
 std::optional<TaskStatus> parse_task_status(std::string_view text) {
   return parse_name<TaskStatus>(kStatusNames, text, 0);
 }
@@ -304,14 +302,14 @@ Result<Task> apply_task_input(const Task& base, const TaskInput& input, bool rep
     task.description.reset();
   }
 
-  if (auto status = errors.take(apply_choice(input.status, base.status, TaskStatus::kPending,
-                                             replace, parse_task_status, "status",
-                                             "must be pending or completed"))) {
+  if (auto status =
+          errors.take(apply_choice(input.status, base.status, TaskStatus::kPending, replace,
+                                   parse_task_status, "status", "must be pending or completed"))) {
     task.status = *status;
   }
-  if (auto priority = errors.take(apply_choice(input.priority, base.priority, Priority::kMedium,
-                                               replace, parse_priority, "priority",
-                                               "must be high, medium or low"))) {
+  if (auto priority =
+          errors.take(apply_choice(input.priority, base.priority, Priority::kMedium, replace,
+                                   parse_priority, "priority", "must be high, medium or low"))) {
     task.priority = *priority;
   }
 
@@ -329,8 +327,8 @@ Result<Task> apply_task_input(const Task& base, const TaskInput& input, bool rep
     zone = input.timezone.value;
     if (!is_valid_utf8(*zone) || !rules.zones.contains(*zone)) zone.reset();
   }
-  if (auto due = errors.take(apply_due({base.due_at, base.all_day}, input, replace, zone,
-                                       rules.zones))) {
+  if (auto due =
+          errors.take(apply_due({base.due_at, base.all_day}, input, replace, zone, rules.zones))) {
     if (due->has_value()) {
       task.due_at = due->value().due_at;
       task.all_day = due->value().all_day;
@@ -349,10 +347,9 @@ Result<Task> apply_task_input(const Task& base, const TaskInput& input, bool rep
   } else if (input.recurrence.is_null() || replace) {
     task.recurrence.reset();
   }
-  if (auto mode = errors.take(apply_choice(input.recurrence_mode, base.recurrence_mode,
-                                           RecurrenceMode::kDue, replace, parse_recurrence_mode,
-                                           "recurrence_mode",
-                                           "must be due, strict or completion"))) {
+  if (auto mode = errors.take(apply_choice(
+          input.recurrence_mode, base.recurrence_mode, RecurrenceMode::kDue, replace,
+          parse_recurrence_mode, "recurrence_mode", "must be due, strict or completion"))) {
     task.recurrence_mode = *mode;
   }
 

@@ -2,15 +2,14 @@
 // task-updates (live sync) and, when the pending reminder instants moved, reminders.
 #include "domain/task_events.h"
 
+#include <array>
+#include <boost/json.hpp>
+#include <cstdint>
+
 #include "domain/ids.h"
 #include "domain/recurrence_rule.h"
 #include "domain/task_json.h"
 #include "domain/time_format.h"
-
-#include <boost/json.hpp>
-
-#include <array>
-#include <cstdint>
 
 namespace todo::domain {
 
@@ -20,8 +19,8 @@ namespace json = boost::json;
 
 // The API fields a change can touch, in the order of the task object.
 constexpr std::array<std::string_view, 11> kApiFields = {
-    "title",    "description", "status",     "priority",        "tags",     "due_date",
-    "all_day",  "timezone",    "recurrence", "recurrence_mode", "reminders"};
+    "title",   "description", "status",     "priority",        "tags",     "due_date",
+    "all_day", "timezone",    "recurrence", "recurrence_mode", "reminders"};
 
 // Kafka's Utils.murmur2 (MurmurHash2 with its fixed seed), on unsigned 32-bit words: the same
 // bits as Java's wrapping int arithmetic, with >>> as >>.
@@ -44,13 +43,18 @@ std::uint32_t murmur2(std::string_view key) {
   }
   const std::size_t tail = length & ~std::size_t{3};
   switch (length % 4) {
-    case 3: h ^= byte(tail + 2) << 16; [[fallthrough]];
-    case 2: h ^= byte(tail + 1) << 8; [[fallthrough]];
+    case 3:
+      h ^= byte(tail + 2) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= byte(tail + 1) << 8;
+      [[fallthrough]];
     case 1:
       h ^= byte(tail);
       h *= kM;
       break;
-    default: break;
+    default:
+      break;
   }
   h ^= h >> 13;
   h *= kM;
@@ -149,12 +153,9 @@ OutgoingEvent task_event(const TaskChange& change, RandomSource& random) {
                   "com.todo.task." + std::string(to_string(change.action)),
                   [&](const std::string& id) {
                     return json::object{
-                        {"task_id", after.id},
-                        {"user_id", after.user_id},
-                        {"sequence", after.version},
-                        {"idempotency_key", id},
-                        {"actor", change.actor},
-                        {"payload", event_payload(after, changed)},
+                        {"task_id", after.id},         {"user_id", after.user_id},
+                        {"sequence", after.version},   {"idempotency_key", id},
+                        {"actor", change.actor},       {"payload", event_payload(after, changed)},
                         {"before", std::move(before)},
                     };
                   });
@@ -193,22 +194,22 @@ std::optional<OutgoingEvent> reminder_event(const TaskChange& change, RandomSour
   const std::vector<Timestamp> next = reminder_instants(after);
   if (previous == next) return std::nullopt;
   const bool cancel = next.empty();
-  return envelope(
-      change, random, kRemindersTopic, kRemindersPartitions, after.id,
-      cancel ? "com.todo.reminder.cancel" : "com.todo.reminder.schedule",
-      [&](const std::string&) {
-        json::object data{{"task_id", after.id}, {"user_id", after.user_id}, {"title", after.title}};
-        if (after.due_at) data["due_date"] = format_rfc3339(after.due_at.value());
-        if (!cancel) data["reminder_time"] = format_rfc3339(next.front());
-        data["reminder_times"] = time_array(next);
-        data["notification_channels"] = json::array{"email"};
-        if (change.owner != nullptr) {
-          const User& owner = *change.owner;
-          data["user_email"] = owner.reminder_email.value_or(owner.email);
-        }
-        data["timezone"] = after.timezone;
-        return data;
-      });
+  return envelope(change, random, kRemindersTopic, kRemindersPartitions, after.id,
+                  cancel ? "com.todo.reminder.cancel" : "com.todo.reminder.schedule",
+                  [&](const std::string&) {
+                    json::object data{
+                        {"task_id", after.id}, {"user_id", after.user_id}, {"title", after.title}};
+                    if (after.due_at) data["due_date"] = format_rfc3339(after.due_at.value());
+                    if (!cancel) data["reminder_time"] = format_rfc3339(next.front());
+                    data["reminder_times"] = time_array(next);
+                    data["notification_channels"] = json::array{"email"};
+                    if (change.owner != nullptr) {
+                      const User& owner = *change.owner;
+                      data["user_email"] = owner.reminder_email.value_or(owner.email);
+                    }
+                    data["timezone"] = after.timezone;
+                    return data;
+                  });
 }
 
 }  // namespace
@@ -220,10 +221,14 @@ int partition_for(std::string_view key, int partitions) {
 
 std::string_view to_string(TaskAction action) {
   switch (action) {
-    case TaskAction::kCreated: return "created";
-    case TaskAction::kUpdated: return "updated";
-    case TaskAction::kCompleted: return "completed";
-    case TaskAction::kDeleted: return "deleted";
+    case TaskAction::kCreated:
+      return "created";
+    case TaskAction::kUpdated:
+      return "updated";
+    case TaskAction::kCompleted:
+      return "completed";
+    case TaskAction::kDeleted:
+      return "deleted";
   }
   return "updated";
 }

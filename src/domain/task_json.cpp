@@ -1,9 +1,9 @@
 // The task object of the API (docs/api/tasks.md), also the snapshot inside events.
 #include "domain/task_json.h"
 
-#include "domain/time_format.h"
-
 #include <boost/json.hpp>
+
+#include "domain/time_format.h"
 
 namespace todo::domain {
 

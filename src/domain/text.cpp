@@ -1,12 +1,12 @@
 // Unicode case folding and lower-casing through utf8proc.
 #include "domain/text.h"
 
-#include "domain/user.h"
-
 #include <utf8proc.h>
 
 #include <cstdlib>
 #include <memory>
+
+#include "domain/user.h"
 
 namespace todo::domain {
 
@@ -22,7 +22,7 @@ std::string casefold(std::string_view text) {
   if (!is_valid_utf8(text)) return std::string(text);
   utf8proc_uint8_t* raw = nullptr;
   const auto options = static_cast<utf8proc_option_t>(UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE |
-                                                       UTF8PROC_COMPAT | UTF8PROC_STABLE);
+                                                      UTF8PROC_COMPAT | UTF8PROC_STABLE);
   const utf8proc_ssize_t length =
       utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
                    static_cast<utf8proc_ssize_t>(text.size()), &raw, options);

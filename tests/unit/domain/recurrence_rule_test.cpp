@@ -40,8 +40,7 @@ TEST_P(ValidRule, ParsesToCanonicalText) {
 INSTANTIATE_TEST_SUITE_P(
     Rrule, ValidRule,
     ::testing::Values(
-        Valid{"FREQ=DAILY", "FREQ=DAILY"},
-        Valid{"FREQ=SECONDLY", "FREQ=SECONDLY"},
+        Valid{"FREQ=DAILY", "FREQ=DAILY"}, Valid{"FREQ=SECONDLY", "FREQ=SECONDLY"},
         Valid{"FREQ=MINUTELY;INTERVAL=15", "FREQ=MINUTELY;INTERVAL=15"},
         Valid{"FREQ=HOURLY;BYMINUTE=0,30", "FREQ=HOURLY;BYMINUTE=0,30"},
         Valid{"FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"},
@@ -95,14 +94,12 @@ TEST_P(InvalidRule, IsRejectedWithAReasonThatSaysWhere) {
 INSTANTIATE_TEST_SUITE_P(
     Rrule, InvalidRule,
     ::testing::Values(
-        Invalid{"", "FREQ is required"},
-        Invalid{"RRULE:", "FREQ is required"},
+        Invalid{"", "FREQ is required"}, Invalid{"RRULE:", "FREQ is required"},
         Invalid{"INTERVAL=2", "FREQ is required"},
         Invalid{"FREQ=FORTNIGHTLY",
                 "FREQ=FORTNIGHTLY: unknown frequency (expected SECONDLY, MINUTELY, HOURLY, "
                 "DAILY, WEEKLY, MONTHLY or YEARLY)"},
-        Invalid{"FREQ=", "FREQ=: must not be empty"},
-        Invalid{"FREQ", "FREQ: expected NAME=VALUE"},
+        Invalid{"FREQ=", "FREQ=: must not be empty"}, Invalid{"FREQ", "FREQ: expected NAME=VALUE"},
         Invalid{"=DAILY", "=DAILY: the part has no name"},
         Invalid{"FREQ=DAILY;;COUNT=2", "empty rule part between two ';'"},
         Invalid{"FREQ=DAILY;FREQ=WEEKLY", "FREQ=WEEKLY: FREQ is given more than once"},
@@ -136,8 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
         Invalid{"FREQ=WEEKLY;BYDAY=M", "BYDAY=M: unknown weekday"},
         Invalid{"FREQ=WEEKLY;BYDAY=MO,,TU", "BYDAY=MO,,TU: empty item in the list"},
         Invalid{"FREQ=MONTHLY;BYDAY=0MO", "BYDAY=0MO: the ordinal must be 1 to 53 or -53 to -1"},
-        Invalid{"FREQ=YEARLY;BYDAY=54MO",
-                "BYDAY=54MO: the ordinal must be 1 to 53 or -53 to -1"},
+        Invalid{"FREQ=YEARLY;BYDAY=54MO", "BYDAY=54MO: the ordinal must be 1 to 53 or -53 to -1"},
         Invalid{"FREQ=MONTHLY;BYDAY=XMO", "BYDAY=XMO: the ordinal must be 1 to 53 or -53 to -1"},
         Invalid{"FREQ=WEEKLY;BYDAY=1MO",
                 "BYDAY=1MO: an ordinal such as 1MO is only allowed with FREQ=MONTHLY or YEARLY"},

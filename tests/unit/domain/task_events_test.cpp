@@ -2,15 +2,15 @@
 // rule of the event payloads.
 #include "domain/task_events.h"
 
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <set>
+
 #include "domain/ids.h"
 #include "domain/task_json.h"
 #include "support/seeded_random.h"
 #include "support/task_samples.h"
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
-
-#include <set>
 
 namespace todo::domain {
 namespace {
@@ -25,9 +25,9 @@ using testing::at;
 // Modulo 2147483647 shows the positive hash itself, which is below that for every key here.
 TEST(PartitionFor, MatchesKafkasDefaultPartitioner) {
   constexpr int kAll = 2147483647;
-  EXPECT_EQ(partition_for("21", kAll), 1173551340);  // murmur2 = -973932308
-  EXPECT_EQ(partition_for("foobar", kAll), 1357151166);  // -790332482
-  EXPECT_EQ(partition_for("a-little-bit-long-string", kAll), 1161502112);  // -985981536
+  EXPECT_EQ(partition_for("21", kAll), 1173551340);                         // murmur2 = -973932308
+  EXPECT_EQ(partition_for("foobar", kAll), 1357151166);                     // -790332482
+  EXPECT_EQ(partition_for("a-little-bit-long-string", kAll), 1161502112);   // -985981536
   EXPECT_EQ(partition_for("a-little-bit-longer-string", kAll), 661178819);  // -1486304829
   EXPECT_EQ(partition_for("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", kAll),
             2088585677);  // -58897971
@@ -211,9 +211,8 @@ TEST_F(TaskEvents, OptionalMembersAreAbsentNotNull) {
   const auto out = events(change(TaskAction::kCreated, std::nullopt, task));
   ASSERT_EQ(out.size(), 2u);  // no due date: no reminders
   const json::object payload = data(out, kTaskEventsTopic).at("payload").as_object();
-  for (const char* name :
-       {"description", "due_date", "recurring_pattern", "recurring_interval", "rrule",
-        "series_id"}) {
+  for (const char* name : {"description", "due_date", "recurring_pattern", "recurring_interval",
+                           "rrule", "series_id"}) {
     EXPECT_FALSE(payload.contains(name)) << name;
   }
   for (const auto& member : payload) EXPECT_FALSE(member.value().is_null()) << member.key();

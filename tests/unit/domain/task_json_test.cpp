@@ -1,10 +1,11 @@
 // The task object of the API.
 #include "domain/task_json.h"
 
-#include "support/task_samples.h"
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+
+#include "support/task_samples.h"
 
 namespace todo::domain {
 namespace {

@@ -2,10 +2,10 @@
 // due-date forms in real time zones, changed fields and reminder instants.
 #include "domain/task.h"
 
+#include <gtest/gtest.h>
+
 #include "support/task_samples.h"
 #include "support/tzdata_catalog.h"
-
-#include <gtest/gtest.h>
 
 namespace todo::domain {
 namespace {
@@ -138,9 +138,12 @@ TEST_F(ApplyTaskInput, TitleIsRequiredOnReplace) {
 TEST_F(ApplyTaskInput, TitleRules) {
   EXPECT_EQ(errors(create(titled(""))), one("title: must not be empty"));
   EXPECT_EQ(errors(create(titled(" \t\xE3\x80\x80 "))), one("title: must not be empty"));
-  EXPECT_EQ(errors(create(titled("a\x01" "b"))), one("title: must not contain control characters"));
+  EXPECT_EQ(errors(create(titled("a\x01"
+                                 "b"))),
+            one("title: must not contain control characters"));
   EXPECT_EQ(errors(create(titled("a\nb"))), one("title: must not contain control characters"));
-  EXPECT_EQ(errors(create(titled("a\xC2\x85" "b"))),
+  EXPECT_EQ(errors(create(titled("a\xC2\x85"
+                                 "b"))),
             one("title: must not contain control characters"));  // U+0085 (C1)
   EXPECT_EQ(errors(create(titled("bad \xFF"))), one("title: must be valid UTF-8"));
   TaskInput null_title;
@@ -219,11 +222,10 @@ TEST_F(ApplyTaskInput, TagRules) {
   input.tags = Patch<std::vector<std::string>>::of(
       {"ok", fifty, "   ", fifty + "x", "a\tb", "\xFF", "x\xC2\x9F"});
   EXPECT_EQ(errors(create(input)),
-            (std::vector<std::string>{"tags[2]: must not be empty",
-                                      "tags[3]: must be at most 50 characters",
-                                      "tags[4]: must not contain control characters",
-                                      "tags[5]: must be valid UTF-8",
-                                      "tags[6]: must not contain control characters"}));
+            (std::vector<std::string>{
+                "tags[2]: must not be empty", "tags[3]: must be at most 50 characters",
+                "tags[4]: must not contain control characters", "tags[5]: must be valid UTF-8",
+                "tags[6]: must not contain control characters"}));
 }
 
 TEST_F(ApplyTaskInput, AtMostTenTagsAfterDeduplication) {
@@ -574,8 +576,7 @@ TEST(ChangedFields, NamesEveryDifferingApiFieldInOrder) {
   after.reminders = {15};
   EXPECT_EQ(changed_fields(before, after),
             (ChangedFields{"title", "description", "status", "priority", "tags", "due_date",
-                           "all_day", "timezone", "recurrence", "recurrence_mode",
-                           "reminders"}));
+                           "all_day", "timezone", "recurrence", "recurrence_mode", "reminders"}));
 }
 
 TEST(ChangedFields, IgnoresBookkeeping) {

@@ -26,14 +26,14 @@ TEST(Casefold, FullFoldingExpandsSharpS) {
 }
 
 TEST(Casefold, TitleCaseDigraph) {
-  EXPECT_EQ(casefold("\xC7\x85"), "d\xC5\xBE");  // ǅ (U+01C5) → ǆ → "dž" by NFKC
+  EXPECT_EQ(casefold("\xC7\x85"), "d\xC5\xBE");           // ǅ (U+01C5) → ǆ → "dž" by NFKC
   EXPECT_EQ(casefold("\xC7\x84"), casefold("\xC7\x86"));  // Ǆ and ǆ fold alike
 }
 
 TEST(Casefold, NormalisesComposition) {
   // "é" precomposed and as e + combining acute fold to the same text.
   EXPECT_EQ(casefold("\xC3\x89"), casefold("e\xCC\x81"));
-  EXPECT_EQ(casefold("\xEF\xAC\x81"), "fi");  // the ligature ﬁ (compatibility)
+  EXPECT_EQ(casefold("\xEF\xAC\x81"), "fi");                    // the ligature ﬁ (compatibility)
   EXPECT_EQ(casefold("\xCE\xA3\xCE\xA3"), "\xCF\x83\xCF\x83");  // ΣΣ → σσ
 }
 
@@ -49,7 +49,7 @@ TEST(Lowercase, LowerCasesEachCodePoint) {
   EXPECT_EQ(lowercase("Stra\xC3\x9F"
                       "e"),
             "stra\xC3\x9F"
-            "e");  // ß has no simple lower-case change
+            "e");                                  // ß has no simple lower-case change
   EXPECT_EQ(lowercase("e\xCC\x81"), "e\xCC\x81");  // no normalisation
   EXPECT_EQ(lowercase("A\xFF"), "A\xFF");
 }

@@ -1,10 +1,10 @@
 // Tasks and users for the domain tests.
 #pragma once
 
+#include <string_view>
+
 #include "domain/task.h"
 #include "domain/time_format.h"
-
-#include <string_view>
 
 namespace todo::testing {
 
