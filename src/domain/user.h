@@ -3,7 +3,9 @@
 
 #include "domain/clock.h"
 #include "domain/error.h"
+#include "domain/time_zone.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,11 +31,13 @@ struct User {
   std::optional<Timestamp> last_login_at;
 };
 
-// Knows which IANA time zone names exist (the system's tzdata). Injected so domain code does no I/O.
+// Knows the IANA time zones (the system's tzdata). Injected so domain code does no I/O.
 class ZoneCatalog {
  public:
   virtual ~ZoneCatalog() = default;
-  virtual bool contains(std::string_view name) const = 0;
+  // The zone called `name` ("Europe/Berlin", "UTC"), or nullptr when there is none.
+  virtual std::shared_ptr<const TimeZone> find(std::string_view name) const = 0;
+  virtual bool contains(std::string_view name) const { return find(name) != nullptr; }
 };
 
 inline constexpr int kMaxReminderOffsetMinutes = 40320;  // four weeks
