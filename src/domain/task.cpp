@@ -268,6 +268,13 @@ class Collector {
 
 }  // namespace
 
+std::optional<std::string> normalize_tag(std::string_view tag) {
+  if (!is_valid_utf8(tag)) return std::nullopt;
+  std::string normalized = lowercase(trim(tag));
+  if (tag_problem(normalized)) return std::nullopt;
+  return normalized;
+}
+
 std::string_view to_string(TaskStatus v) { return kStatusNames.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(Priority v) {
   return kPriorityNames.at(static_cast<std::size_t>(v) - 1);
@@ -363,6 +370,18 @@ Result<Task> apply_task_input(const Task& base, const TaskInput& input, bool rep
     task.reminders = sorted_unique(rules.owner.default_reminders);
   }
 
+  if (!input.type_errors.empty()) {
+    // A field of the wrong type is absent from `input`, so a rule may have complained about it
+    // missing: report the type error alone for that field.
+    std::vector<FieldError> all = input.type_errors;
+    for (FieldError& e : errors.release()) {
+      bool reported = std::any_of(all.begin(), all.end(), [&](const FieldError& t) {
+        return t.field == e.field || e.field.starts_with(t.field + "[");
+      });
+      if (!reported) all.push_back(std::move(e));
+    }
+    return validation_error(std::move(all));
+  }
   if (!errors.empty()) return validation_error(errors.release());
   return task;
 }

@@ -80,6 +80,9 @@ struct TaskInput {
   Patch<std::string> recurrence;       // preset none|daily|weekly|monthly|yearly, or RRULE
   Patch<std::string> recurrence_mode;  // due | strict | completion
   Patch<std::vector<std::int64_t>> reminders;
+  // Fields the transport could not read (wrong JSON type); they are absent above and are reported
+  // together with the value errors of the other fields.
+  std::vector<FieldError> type_errors;
 };
 
 // A tag as stored: trimmed and lower-cased; nullopt when empty, longer than 50 code points, not

@@ -145,7 +145,9 @@ OutgoingEvent task_event(const TaskChange& change, RandomSource& random) {
     if (change.before) {
       const json::object before_json = task_to_json(change.before.value());
       for (const std::string& name : changed) {
-        if (const json::value* old = before_json.if_contains(name)) before[name] = *old;
+        // An old value that was empty is left out, like every absent value in events.
+        const json::value* old = before_json.if_contains(name);
+        if (old && !old->is_null()) before[name] = *old;
       }
     }
   }

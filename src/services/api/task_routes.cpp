@@ -131,14 +131,14 @@ class TaskBodyReader {
   std::vector<FieldError> errors_;
 };
 
-// The body as a TaskInput, or the problem (media type, UTF-8, syntax, field types).
+// The body as a TaskInput (fields of the wrong type listed in type_errors), or the problem
+// (media type, UTF-8, syntax).
 domain::Result<domain::TaskInput> read_task_body(const Request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
   TaskBodyReader reader(*body);
   domain::TaskInput input = reader.read();
-  auto errors = reader.take_errors();
-  if (!errors.empty()) return domain::validation_error(std::move(errors));
+  input.type_errors = reader.take_errors();
   return input;
 }
 
@@ -472,20 +472,21 @@ Response seed_toggle(const TaskRouteDependencies& deps, Request& req, const std:
 
 }  // namespace
 
+// The handlers keep a copy of `deps` (references only), so a temporary may be passed.
 void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   using http::Executor;
   using http::Method;
   // Each route: the method, the pattern and the handler that runs for an authenticated user.
   auto route = [&router, &deps](Method method, std::string pattern, auto handler) {
     router.add(method, std::move(pattern), Executor::kDatabase,
-               [&deps, handler](Request& req) {
+               [deps, handler](Request& req) {
                  return with_user(deps, req,
                                   [&](const std::string& user) { return handler(deps, req, user); });
                });
   };
   auto seed_route = [&router, &deps](Method method, std::string pattern, auto handler) {
     router.add(method, std::move(pattern), Executor::kDatabase,
-               [&deps, handler](Request& req) {
+               [deps, handler](Request& req) {
                  return with_path_user(
                      deps, req, [&](const std::string& user) { return handler(deps, req, user); });
                });

@@ -5,6 +5,7 @@
 #include "domain/clock.h"
 #include "domain/error.h"
 #include "domain/task.h"
+#include "domain/task_events.h"
 #include "domain/user.h"
 #include "store/database.h"
 #include "store/idempotency_repository.h"
