@@ -687,6 +687,18 @@ TEST(TzifBytes, FooterTakesOverAfterTheLastTransition) {
   ASSERT_TRUE(zone.has_value()) << zone.error().detail;
   EXPECT_EQ(zone.value().abbreviation(at("2026-07-01T00:00:00Z")), "EDT");
   EXPECT_TRUE(zone.value().is_gap({2026, 3, 8, 2, 30}));
+  // RFC 8536 §3.2: the footer, not the last transition's type, rules from that instant on.
+  // (zic 2.36 -b slim writes America/Ojinaga with such a disagreement in 2022.)
+  spec.times = {-100, 1000};
+  spec.type_of_time = {0, 0};
+  spec.footer = "XXX5YYY,0/0,J365/25";  // daylight time all year
+  const auto disagreeing = TimeZone::from_tzif("Disagreeing", build_tzif(spec));
+  ASSERT_TRUE(disagreeing.has_value()) << disagreeing.error().detail;
+  EXPECT_EQ(disagreeing.value().abbreviation(Timestamp{} + seconds{999}), "EST");
+  EXPECT_EQ(disagreeing.value().abbreviation(Timestamp{} + seconds{1000}), "YYY");
+  EXPECT_EQ(utc_text(disagreeing.value().to_utc({1970, 1, 1, 0, 0})), "1970-01-01T04:00:00.000Z");
+  spec.times = {-100};
+  spec.type_of_time = {0};
   // An empty footer means no rule: the last type goes on.
   spec.footer = "";
   const auto no_rule = TimeZone::from_tzif("NoRule", build_tzif(spec));
