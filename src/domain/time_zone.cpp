@@ -505,17 +505,18 @@ void TimeZone::finish(std::optional<PosixRule> rule) {
 std::uint16_t TimeZone::rule_type_at(std::int64_t utc_seconds) const {
   const PosixRule& rule = rule_.value();
   if (!rule.has_dst) return rule_standard_;
-  // The latest transition at or before the instant among those of the years around it; on a
-  // tie the later year's wins, as in rule_transitions.
+  // The latest transition at or before the instant; on a tie the later year's wins, as in
+  // rule_transitions. A year's transitions fall within about 8 days of it (rule times reach
+  // ±167 h, offsets ±26 h, and day 365 of a common year is the next 1 January), so year - 2
+  // always has them before the instant and year + 2 after it.
   const int year = year_of(utc_seconds + rule.standard.utc_offset);
   std::optional<RuleTransition> latest;
-  for (int y = year - 1; y <= year + 1; ++y) {
+  for (int y = year - 2; y <= year + 1; ++y) {
     for (const RuleTransition& t : rule_transitions(rule, y)) {
       if (t.at <= utc_seconds && (!latest || t.at >= latest.value().at)) latest = t;
     }
   }
-  // Unreachable for a valid rule (a year's transitions lie within eight days of it).
-  if (!latest) return rule_standard_;
+  if (!latest) return rule_standard_;  // unreachable, see above
   return latest.value().to_daylight ? rule_daylight_ : rule_standard_;
 }
 

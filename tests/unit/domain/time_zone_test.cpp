@@ -168,6 +168,21 @@ TEST(PosixTz, ZeroBasedDayCountsTheLeapDay) {
   EXPECT_EQ(zone.abbreviation(at("2025-10-28T04:00:00Z")), "XXX");
 }
 
+// Day 365 counted from 0 is 31 December in a leap year but the next 1 January otherwise, so the
+// transition that decides an instant can lie two years back. (Found by the seeded fuzz test.)
+TEST(PosixTz, ZeroBasedDay365OfACommonYearIsTheNextFirstOfJanuary) {
+  const TimeZone zone = posix_zone("AAA0BBB,365/12,365/2");
+  // Daylight time began 1968-12-31T12:00Z (day 365 of 1968) and ends 1970-01-01T01:00Z (day
+  // 365 of 1969 at 02:00 BBB); glibc's `TZ=... date` also shows BBB at these instants.
+  const Timestamp t = at("1970-01-01T00:16:39Z");
+  EXPECT_EQ(zone.abbreviation(t), "BBB");
+  EXPECT_EQ(zone.to_local(t), (LocalDateTime{1970, 1, 1, 1, 16, 39}));
+  EXPECT_TRUE(zone.is_ambiguous({1970, 1, 1, 1, 16, 39}));
+  EXPECT_EQ(zone.to_utc({1970, 1, 1, 1, 16, 39}), t);
+  EXPECT_EQ(utc_text(zone.to_utc({1970, 1, 1, 1, 16, 39}, Ambiguity::kLatest)),
+            "1970-01-01T01:16:39.000Z");
+}
+
 TEST(PosixTz, NegativeAndLongRuleTimes) {
   // America/Nuuk's footer: -1 hour, i.e. 23:00 the day before. zdump -v -c 2024,2026 <string>.
   const TimeZone nuuk = posix_zone("<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
