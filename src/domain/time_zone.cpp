@@ -505,25 +505,26 @@ void TimeZone::finish(std::optional<PosixRule> rule) {
 std::uint16_t TimeZone::rule_type_at(std::int64_t utc_seconds) const {
   const PosixRule& rule = rule_.value();
   if (!rule.has_dst) return rule_standard_;
-  // The latest transition at or before the instant among those of the years around it; on a
-  // tie the later year's wins, as in rule_transitions.
+  // The latest transition at or before the instant; on a tie the later year's wins, as in
+  // rule_transitions. A year's transitions fall within about 8 days of it (rule times reach
+  // ±167 h, offsets ±26 h, and day 365 of a common year is the next 1 January), so year - 2
+  // always has them before the instant and year + 2 after it.
   const int year = year_of(utc_seconds + rule.standard.utc_offset);
   std::optional<RuleTransition> latest;
-  for (int y = year - 1; y <= year + 1; ++y) {
+  for (int y = year - 2; y <= year + 1; ++y) {
     for (const RuleTransition& t : rule_transitions(rule, y)) {
       if (t.at <= utc_seconds && (!latest || t.at >= latest.value().at)) latest = t;
     }
   }
-  // Unreachable for a valid rule (a year's transitions lie within eight days of it).
-  if (!latest) return rule_standard_;
+  if (!latest) return rule_standard_;  // unreachable, see above
   return latest.value().to_daylight ? rule_daylight_ : rule_standard_;
 }
 
 std::uint16_t TimeZone::type_index_at(std::int64_t utc_seconds) const {
   if (transitions_.empty()) return rule_ ? rule_type_at(utc_seconds) : 0;
-  // RFC 8536: type 0 before the first transition, the footer after the last.
+  // RFC 8536 §3.2: type 0 before the first transition, the footer on or after the last.
   if (utc_seconds < transitions_.front().at) return 0;
-  if (rule_ && utc_seconds > transitions_.back().at) return rule_type_at(utc_seconds);
+  if (rule_ && utc_seconds >= transitions_.back().at) return rule_type_at(utc_seconds);
   const auto after = std::upper_bound(
       transitions_.begin(), transitions_.end(), utc_seconds,
       [](std::int64_t t, const Transition& transition) { return t < transition.at; });
@@ -542,18 +543,16 @@ void TimeZone::for_each_transition(std::int64_t after, std::int64_t up_to, Visit
   auto it = std::upper_bound(
       transitions_.begin(), transitions_.end(), after,
       [](std::int64_t t, const Transition& transition) { return t < transition.at; });
-  for (; it != transitions_.end() && it->at <= up_to; ++it) visit(it->at, it->type);
+  for (; it != transitions_.end() && it->at <= up_to; ++it) {
+    // From the last transition on, the footer says which type applies (it normally agrees).
+    const bool last = std::next(it) == transitions_.end();
+    visit(it->at, rule_ && last ? rule_type_at(it->at) : it->type);
+  }
   if (!rule_) return;
   std::int64_t rule_after = after;  // rule transitions at or before this are already in effect
   if (!transitions_.empty()) {
-    const std::int64_t last = transitions_.back().at;
-    if (up_to <= last) return;
-    // The footer takes over just after the last transition; say so if it disagrees with it.
-    if (last + 1 > after) {
-      const std::uint16_t type = rule_type_at(last + 1);
-      if (type != transitions_.back().type) visit(last + 1, type);
-    }
-    rule_after = std::max(after, last + 1);
+    if (up_to <= transitions_.back().at) return;
+    rule_after = std::max(after, transitions_.back().at);
   }
   if (!rule_.value().has_dst) return;
   const RuleTransitions all =

@@ -41,7 +41,8 @@ class TimeZone {
   static TimeZone utc();
 
   // Parses TZif version 1 to 4 bytes: the 64-bit block when present, and its footer TZ string
-  // for instants after the last transition. Leap-second ("right/") files are refused.
+  // from the last transition on (RFC 8536 §3.2). Leap-second ("right/") files are refused.
+  // Malformed bytes give kValidation with a detail naming the zone and the problem.
   static Result<TimeZone> from_tzif(std::string name, std::string_view bytes);
 
   // A zone given by a POSIX TZ string alone, e.g. "CET-1CEST,M3.5.0,M10.5.0/3", with the
@@ -112,7 +113,7 @@ class TimeZone {
   std::string name_;
   std::vector<Type> types_;  // the file's types, then the rule's standard and daylight types
   std::vector<Transition> transitions_;  // ascending by `at`
-  std::optional<PosixRule> rule_;        // for instants after the last transition
+  std::optional<PosixRule> rule_;        // from the last transition on
   std::uint16_t rule_standard_ = 0;      // indexes of the rule's types in types_
   std::uint16_t rule_daylight_ = 0;
   std::int32_t min_offset_ = 0;  // over all types, bounds the search in to_utc

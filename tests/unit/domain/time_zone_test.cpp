@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <limits>
 
 #include "domain/time_format.h"
@@ -166,6 +167,21 @@ TEST(PosixTz, ZeroBasedDayCountsTheLeapDay) {
   EXPECT_EQ(zone.abbreviation(at("2024-10-27T04:00:00Z")), "XXX");
   EXPECT_EQ(zone.abbreviation(at("2025-10-28T03:59:59Z")), "YYY");
   EXPECT_EQ(zone.abbreviation(at("2025-10-28T04:00:00Z")), "XXX");
+}
+
+// Day 365 counted from 0 is 31 December in a leap year but the next 1 January otherwise, so the
+// transition that decides an instant can lie two years back. (Found by the seeded fuzz test.)
+TEST(PosixTz, ZeroBasedDay365OfACommonYearIsTheNextFirstOfJanuary) {
+  const TimeZone zone = posix_zone("AAA0BBB,365/12,365/2");
+  // Daylight time began 1968-12-31T12:00Z (day 365 of 1968) and ends 1970-01-01T01:00Z (day
+  // 365 of 1969 at 02:00 BBB); glibc's `TZ=... date` also shows BBB at these instants.
+  const Timestamp t = at("1970-01-01T00:16:39Z");
+  EXPECT_EQ(zone.abbreviation(t), "BBB");
+  EXPECT_EQ(zone.to_local(t), (LocalDateTime{1970, 1, 1, 1, 16, 39}));
+  EXPECT_TRUE(zone.is_ambiguous({1970, 1, 1, 1, 16, 39}));
+  EXPECT_EQ(zone.to_utc({1970, 1, 1, 1, 16, 39}), t);
+  EXPECT_EQ(utc_text(zone.to_utc({1970, 1, 1, 1, 16, 39}, Ambiguity::kLatest)),
+            "1970-01-01T01:16:39.000Z");
 }
 
 TEST(PosixTz, NegativeAndLongRuleTimes) {
@@ -501,6 +517,13 @@ TEST_P(RealZones, ToUtcUndoesToLocal) {
 // Slim files stop listing transitions once the footer can take over; fat ones list them until
 // 2037. Both must describe the same zone.
 TEST(TzdataFiles, SlimAndFatFilesAgree) {
+  // The fixtures were made from tzdata 2025b; a later release may rewrite some history.
+  std::ifstream source(testing::kSystemZoneinfo / "tzdata.zi");
+  std::string version;
+  std::getline(source, version);
+  if (version != "# version 2025b") {
+    GTEST_SKIP() << "installed tzdata is \"" << version << "\", the slim fixtures are 2025b";
+  }
   for (const char* name :
        {"America/New_York", "Europe/Berlin", "Australia/Sydney", "Pacific/Auckland",
         "Pacific/Chatham", "America/Sao_Paulo", "Asia/Kolkata", "Europe/London", "Europe/Dublin",
@@ -687,6 +710,18 @@ TEST(TzifBytes, FooterTakesOverAfterTheLastTransition) {
   ASSERT_TRUE(zone.has_value()) << zone.error().detail;
   EXPECT_EQ(zone.value().abbreviation(at("2026-07-01T00:00:00Z")), "EDT");
   EXPECT_TRUE(zone.value().is_gap({2026, 3, 8, 2, 30}));
+  // RFC 8536 §3.2: the footer, not the last transition's type, rules from that instant on.
+  // (zic 2.36 -b slim writes America/Ojinaga with such a disagreement in 2022.)
+  spec.times = {-100, 1000};
+  spec.type_of_time = {0, 0};
+  spec.footer = "XXX5YYY,0/0,J365/25";  // daylight time all year
+  const auto disagreeing = TimeZone::from_tzif("Disagreeing", build_tzif(spec));
+  ASSERT_TRUE(disagreeing.has_value()) << disagreeing.error().detail;
+  EXPECT_EQ(disagreeing.value().abbreviation(Timestamp{} + seconds{999}), "EST");
+  EXPECT_EQ(disagreeing.value().abbreviation(Timestamp{} + seconds{1000}), "YYY");
+  EXPECT_EQ(utc_text(disagreeing.value().to_utc({1970, 1, 1, 0, 0})), "1970-01-01T04:00:00.000Z");
+  spec.times = {-100};
+  spec.type_of_time = {0};
   // An empty footer means no rule: the last type goes on.
   spec.footer = "";
   const auto no_rule = TimeZone::from_tzif("NoRule", build_tzif(spec));
