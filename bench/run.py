@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
@@ -23,30 +22,28 @@ SCENARIOS = ["health", "get_one", "list", "create", "complete", "mix"]
 
 
 def start_server(binary, data_dir):
+    """Starts the server with its logs (access log included, as in production) going to a file,
+    and waits for its `listening` line."""
+    log_path = os.path.join(data_dir, "server.log")
+    log_file = open(log_path, "w")
     proc = subprocess.Popen(
         [binary, "serve", "--port", "0", "--address", "127.0.0.1", "--data-dir", data_dir,
-         "--log-level", "warn", "--login-limit-address", "1000000"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("TODO_")} | {"TODO_LOG_LEVEL": "info"})
-    port = None
+         "--login-limit-address", "1000000"],
+        stderr=log_file, stdout=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TODO_")})
     deadline = time.time() + 30
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("msg") == "listening":
-            port = entry["port"]
-            break
-    if port is None:
-        proc.kill()
-        sys.exit("bench: the server did not start")
-    # Keep draining stderr so the pipe never blocks the server.
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-    return proc, port
+    while time.time() < deadline and proc.poll() is None:
+        with open(log_path) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("msg") == "listening":
+                    return proc, entry["port"]
+        time.sleep(0.05)
+    proc.kill()
+    sys.exit("bench: the server did not start; see " + log_path)
 
 
 def call(port, method, path, body=None, token=None):

@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
   }
   log::set_level(config.log_level);
   try {
-    if (config.command == "migrate") return app::run_migrate(config);
-    return app::run_serve(config);
+    int code = config.command == "migrate" ? app::run_migrate(config) : app::run_serve(config);
+    log::flush();
+    return code;
   } catch (const std::exception& e) {
     log::error("fatal", {{"command", config.command}, {"error", e.what()}});
     return 1;

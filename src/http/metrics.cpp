@@ -18,19 +18,35 @@ std::string format_double(double v) {
 
 }  // namespace
 
-void Metrics::observe(std::string_view route, Method method, int status, double seconds) {
+Metrics::Shard& Metrics::local_shard() {
+  // A thread keeps the shard it got from each Metrics it records into.
+  thread_local std::map<const Metrics*, Shard*> mine;
+  auto it = mine.find(this);
+  if (it != mine.end()) return *it->second;
   std::lock_guard lock(mutex_);
-  ++requests_[{std::string(route), std::string(to_string(method)), status}];
-  auto& h = latency_[std::string(route)];
-  if (h.buckets.empty()) h.buckets.assign(kBuckets.size(), 0);
+  shards_.push_back(std::make_unique<Shard>());
+  mine[this] = shards_.back().get();
+  return *shards_.back();
+}
+
+void Metrics::observe(std::string_view route, Method method, int status, double seconds) {
+  Shard& shard = local_shard();
+  std::lock_guard lock(shard.mutex);
+  auto key = std::make_tuple(std::string(route), std::string(to_string(method)), status);
+  ++shard.requests[key];
+  auto h = shard.latency.find(route);
+  if (h == shard.latency.end()) {
+    h = shard.latency.emplace(std::string(route), Histogram{}).first;
+    h->second.buckets.assign(kBuckets.size(), 0);
+  }
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) {
-      ++h.buckets[i];
+      ++h->second.buckets[i];
       break;
     }
   }
-  ++h.count;
-  h.sum += seconds;
+  ++h->second.count;
+  h->second.sum += seconds;
 }
 
 void Metrics::add_collector(std::function<std::string()> collector) {
@@ -41,18 +57,31 @@ void Metrics::add_collector(std::function<std::string()> collector) {
 std::string Metrics::render() const {
   std::string out;
   std::vector<std::function<std::string()>> collectors;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
+  std::map<std::string, Histogram> latency;
   {
     std::lock_guard lock(mutex_);
+    for (const auto& shard : shards_) {
+      std::lock_guard shard_lock(shard->mutex);
+      for (const auto& [key, count] : shard->requests) requests[key] += count;
+      for (const auto& [route, h] : shard->latency) {
+        auto& sum = latency[route];
+        if (sum.buckets.empty()) sum.buckets.assign(kBuckets.size(), 0);
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) sum.buckets[i] += h.buckets[i];
+        sum.count += h.count;
+        sum.sum += h.sum;
+      }
+    }
     out += "# HELP todo_http_requests_total HTTP requests by route pattern, method and status.\n";
     out += "# TYPE todo_http_requests_total counter\n";
-    for (const auto& [key, count] : requests_) {
+    for (const auto& [key, count] : requests) {
       const auto& [route, method, status] = key;
       out += "todo_http_requests_total{route=\"" + route + "\",method=\"" + method +
              "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
     }
     out += "# HELP todo_http_request_duration_seconds Time from request read to response ready.\n";
     out += "# TYPE todo_http_request_duration_seconds histogram\n";
-    for (const auto& [route, h] : latency_) {
+    for (const auto& [route, h] : latency) {
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < kBuckets.size(); ++i) {
         cumulative += h.buckets[i];

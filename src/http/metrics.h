@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -21,13 +22,20 @@ class Metrics {
 
  private:
   struct Histogram {
-    std::vector<std::uint64_t> buckets;  // cumulative counts rendered; raw per-bucket stored
+    std::vector<std::uint64_t> buckets;  // per bucket; rendered cumulatively
     std::uint64_t count = 0;
     double sum = 0;
   };
-  mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
-  std::map<std::string, Histogram> latency_;
+  // Each I/O thread records into its own shard (its mutex is uncontended); render() sums them.
+  struct Shard {
+    std::mutex mutex;
+    std::map<std::tuple<std::string, std::string, int>, std::uint64_t, std::less<>> requests;
+    std::map<std::string, Histogram, std::less<>> latency;
+  };
+  Shard& local_shard();
+
+  mutable std::mutex mutex_;  // guards shards_ and collectors_
+  std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::function<std::string()>> collectors_;
 };
 

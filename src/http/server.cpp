@@ -91,7 +91,8 @@ struct Server::Impl {
         io_threads(options.io_threads > 0
                        ? options.io_threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
-        ioc(io_threads),
+        contexts(make_contexts(io_threads)),
+        ioc(*contexts.front()),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
         database_pool(options.database_threads, options.database_queue_limit),
@@ -103,7 +104,25 @@ struct Server::Impl {
   const Router& router;
   Metrics& metrics;
   int io_threads;
-  asio::io_context ioc;
+  // One single-threaded io_context per I/O thread: a connection lives on one of them, so its
+  // handlers never contend for a shared scheduler lock. The first also runs the acceptor,
+  // signals and shutdown.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  asio::io_context& ioc;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  std::atomic<std::size_t> next_context{0};
+
+  static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (int i = 0; i < n; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+  void release_contexts() {
+    for (auto& guard : keep_running) guard.reset();
+  }
+  void stop_contexts() {
+    for (auto& c : contexts) c->stop();
+  }
   tcp::acceptor acceptor;
   asio::signal_set signals;
   BlockingPool database_pool;
@@ -147,7 +166,7 @@ void Server::Impl::begin_stop() {
   grace_timer.async_wait([this](boost::system::error_code ec) {
     if (!ec) {
       log::warn("shutdown grace period over; closing remaining connections");
-      ioc.stop();
+      stop_contexts();
     }
   });
 }
@@ -158,13 +177,17 @@ void Server::Impl::finish_stop_if_drained() {
   asio::post(control, [this] {
     if (!stopping.load()) return;
     std::lock_guard lock(connections_mutex);
-    if (connections.empty()) grace_timer.cancel();
+    if (connections.empty()) {
+      grace_timer.cancel();
+      release_contexts();
+    }
   });
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   while (!stopping.load()) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kUseAwaitable);
+    auto& target = *contexts[next_context.fetch_add(1) % contexts.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(target, kUseAwaitable);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) break;
       log::warn("accept failed", {{"error", ec.message()}});
@@ -476,7 +499,10 @@ void Server::run() {
     }
   });
   std::vector<std::thread> threads;
-  for (int i = 1; i < im.io_threads; ++i) threads.emplace_back([&im] { im.ioc.run(); });
+  for (auto& c : im.contexts) im.keep_running.push_back(asio::make_work_guard(*c));
+  for (std::size_t i = 1; i < im.contexts.size(); ++i) {
+    threads.emplace_back([&im, i] { im.contexts[i]->run(); });
+  }
   im.ioc.run();
   for (auto& t : threads) t.join();
   im.database_pool.pool.join();

@@ -3,6 +3,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -12,6 +15,68 @@ namespace todo::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
+
+void write_all(std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Lines below warn are buffered and written by a background thread every 20 ms (or at 64 KiB), so
+// the access log costs no system call per request; warnings and errors are written at once,
+// after everything buffered before them. flush() runs at exit.
+class Sink {
+ public:
+  Sink() : thread_([this] { run(); }) {}
+  ~Sink() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    flush();
+  }
+  void add(std::string_view line, bool urgent) {
+    std::lock_guard lock(mutex_);
+    pending_ += line;
+    if (urgent) {
+      write_all(pending_);
+      pending_.clear();
+    } else if (pending_.size() >= kFlushBytes) {
+      wake_.notify_one();
+    }
+  }
+  void flush() {
+    std::lock_guard lock(mutex_);
+    write_all(pending_);
+    pending_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kFlushBytes = 64 * 1024;
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(20));
+      write_all(pending_);
+      pending_.clear();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::string pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+Sink& sink() {
+  static Sink instance;
+  return instance;
+}
 
 void append_escaped(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -100,13 +165,9 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     }
   }
   line += "}\n";
-  // One write(2) per line: lines from different threads never interleave.
-  std::size_t off = 0;
-  while (off < line.size()) {
-    ssize_t n = ::write(STDERR_FILENO, line.data() + off, line.size() - off);
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
+  sink().add(line, level >= Level::kWarn);
 }
+
+void flush() { sink().flush(); }
 
 }  // namespace todo::log

@@ -29,8 +29,12 @@ struct Field {
   Value value;
 };
 
-// Writes {"ts":…,"level":…,"msg":…,<fields>} as one line, atomically with respect to other lines.
+// Writes {"ts":…,"level":…,"msg":…,<fields>} as one line, never interleaved with other lines.
+// Lines below warn reach stderr within 20 ms; warnings and errors at once.
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+
+// Writes out every buffered line now (before exiting, or before a crash-prone step).
+void flush();
 
 inline void debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
   if (enabled(Level::kDebug)) write(Level::kDebug, msg, fields);
