@@ -14,7 +14,8 @@ namespace todo::http {
 // I/O threads when they block.
 enum class Executor {
   kInline,    // cheap, never blocks: runs on the I/O thread (health, metrics)
-  kDatabase,  // touches the database: bounded database pool
+  kDatabaseRead,   // reads the database: a pool about as large as the reader connections
+  kDatabaseWrite,  // writes: a larger pool, so concurrent writes can share one group commit
   kCpuHeavy,  // password hashing: small bounded pool of its own
 };
 

@@ -95,7 +95,8 @@ struct Server::Impl {
         ioc(*contexts.front()),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
-        database_pool(options.database_threads, options.database_queue_limit),
+        read_pool(options.read_threads, options.database_queue_limit),
+        write_pool(options.write_threads, options.database_queue_limit),
         cpu_pool(options.cpu_threads, options.cpu_queue_limit),
         control(asio::make_strand(ioc)),
         grace_timer(control) {}
@@ -125,7 +126,8 @@ struct Server::Impl {
   }
   tcp::acceptor acceptor;
   asio::signal_set signals;
-  BlockingPool database_pool;
+  BlockingPool read_pool;
+  BlockingPool write_pool;
   BlockingPool cpu_pool;
   asio::strand<asio::io_context::executor_type> control;  // serialises stop and the grace timer
   asio::steady_timer grace_timer;
@@ -442,8 +444,11 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
   try {
     switch (match.route->executor) {
       case Executor::kInline: response = match.route->handler(request); break;
-      case Executor::kDatabase:
-        response = co_await run_blocking(database_pool, *match.route, request);
+      case Executor::kDatabaseRead:
+        response = co_await run_blocking(read_pool, *match.route, request);
+        break;
+      case Executor::kDatabaseWrite:
+        response = co_await run_blocking(write_pool, *match.route, request);
         break;
       case Executor::kCpuHeavy:
         response = co_await run_blocking(cpu_pool, *match.route, request);
@@ -467,7 +472,8 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
 
 Server::~Server() {
-  impl_->database_pool.pool.join();
+  impl_->read_pool.pool.join();
+  impl_->write_pool.pool.join();
   impl_->cpu_pool.pool.join();
 }
 
@@ -505,7 +511,8 @@ void Server::run() {
   }
   im.ioc.run();
   for (auto& t : threads) t.join();
-  im.database_pool.pool.join();
+  im.read_pool.pool.join();
+  im.write_pool.pool.join();
   im.cpu_pool.pool.join();
 }
 

@@ -20,8 +20,9 @@ struct ServerOptions {
   std::size_t header_limit = 16 * 1024;
   std::chrono::seconds read_timeout{10};   // to receive one whole request once it started
   std::chrono::seconds idle_timeout{60};   // keep-alive connection without a request
-  int database_threads = 8;
-  int database_queue_limit = 1024;  // waiting requests beyond this get 503 overloaded
+  int read_threads = 4;    // as many as SQLite reader connections
+  int write_threads = 32;  // mostly waiting for the group commit: enough to fill one
+  int database_queue_limit = 1024;  // waiting requests beyond this (per pool) get 503 overloaded
   int cpu_threads = 2;
   int cpu_queue_limit = 64;
   std::vector<std::string> cors_origins;  // exact origins allowed; empty = same origin only

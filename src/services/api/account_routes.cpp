@@ -151,14 +151,14 @@ void add_account_routes(http::Router& router, AccountService& accounts,
              [&accounts](Request& r) { return handle_register(accounts, r); });
   router.add(Method::kPost, "/api/auth/login", Executor::kCpuHeavy,
              [&accounts](Request& r) { return handle_login(accounts, r); });
-  router.add(Method::kPost, "/api/auth/refresh", Executor::kDatabase,
+  router.add(Method::kPost, "/api/auth/refresh", Executor::kDatabaseWrite,
              [&accounts](Request& r) { return handle_refresh(accounts, r); });
-  router.add(Method::kPost, "/api/auth/logout", Executor::kDatabase,
+  router.add(Method::kPost, "/api/auth/logout", Executor::kDatabaseWrite,
              [&accounts](Request& r) { return handle_logout(accounts, r); });
-  router.add(Method::kGet, "/api/me", Executor::kDatabase, [&accounts, &authenticator](Request& r) {
+  router.add(Method::kGet, "/api/me", Executor::kDatabaseRead, [&accounts, &authenticator](Request& r) {
     return handle_get_me(accounts, authenticator, r);
   });
-  router.add(Method::kPatch, "/api/me", Executor::kDatabase,
+  router.add(Method::kPatch, "/api/me", Executor::kDatabaseWrite,
              [&accounts, &authenticator](Request& r) {
                return handle_patch_me(accounts, authenticator, r);
              });

@@ -27,7 +27,7 @@ void add_operations_routes(http::Router& router, store::Database& database,
     res.set_header("content-type", "application/json");
     return res;
   });
-  router.add(Method::kGet, "/ready", Executor::kDatabase, [&database](Request& req) {
+  router.add(Method::kGet, "/ready", Executor::kDatabaseRead, [&database](Request& req) {
     if (!database.ping()) {
       return http::problem_response(
           domain::make_error(domain::ErrorCode::kUnavailable, "The database does not answer."),

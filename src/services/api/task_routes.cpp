@@ -470,6 +470,12 @@ Response seed_toggle(const TaskRouteDependencies& deps, Request& req, const std:
   return task_response(200, *task);
 }
 
+// GET only reads; every other method writes.
+http::Executor executor_for(http::Method method) {
+  return method == http::Method::kGet ? http::Executor::kDatabaseRead
+                                      : http::Executor::kDatabaseWrite;
+}
+
 }  // namespace
 
 // The handlers keep a copy of `deps` (references only), so a temporary may be passed.
@@ -478,14 +484,14 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   using http::Method;
   // Each route: the method, the pattern and the handler that runs for an authenticated user.
   auto route = [&router, &deps](Method method, std::string pattern, auto handler) {
-    router.add(method, std::move(pattern), Executor::kDatabase,
+    router.add(method, std::move(pattern), executor_for(method),
                [deps, handler](Request& req) {
                  return with_user(deps, req,
                                   [&](const std::string& user) { return handler(deps, req, user); });
                });
   };
   auto seed_route = [&router, &deps](Method method, std::string pattern, auto handler) {
-    router.add(method, std::move(pattern), Executor::kDatabase,
+    router.add(method, std::move(pattern), executor_for(method),
                [deps, handler](Request& req) {
                  return with_path_user(
                      deps, req, [&](const std::string& user) { return handler(deps, req, user); });

@@ -16,8 +16,8 @@ Handler respond_with(int status) {
 
 TEST(Router, MatchesLiteralAndPlaceholderSegments) {
   Router router;
-  router.add(Method::kGet, "/api/tasks/{id}", Executor::kDatabase, respond_with(1));
-  router.add(Method::kGet, "/api/tasks/search", Executor::kDatabase, respond_with(2));
+  router.add(Method::kGet, "/api/tasks/{id}", Executor::kDatabaseRead, respond_with(1));
+  router.add(Method::kGet, "/api/tasks/search", Executor::kDatabaseRead, respond_with(2));
   auto m = router.match(Method::kGet, "/api/tasks/abc");
   ASSERT_NE(m.route, nullptr);
   EXPECT_EQ(m.route->pattern, "/api/tasks/{id}");
@@ -31,8 +31,8 @@ TEST(Router, MatchesLiteralAndPlaceholderSegments) {
 
 TEST(Router, ReportsAllowedMethodsForKnownPath) {
   Router router;
-  router.add(Method::kGet, "/api/me", Executor::kDatabase, respond_with(200));
-  router.add(Method::kPatch, "/api/me", Executor::kDatabase, respond_with(200));
+  router.add(Method::kGet, "/api/me", Executor::kDatabaseRead, respond_with(200));
+  router.add(Method::kPatch, "/api/me", Executor::kDatabaseRead, respond_with(200));
   auto m = router.match(Method::kDelete, "/api/me");
   EXPECT_EQ(m.route, nullptr);
   EXPECT_EQ(m.allowed, (std::vector<Method>{Method::kGet, Method::kPatch}));
@@ -40,7 +40,7 @@ TEST(Router, ReportsAllowedMethodsForKnownPath) {
 
 TEST(Router, UnknownPathHasNoMatchAndNoAllowedMethods) {
   Router router;
-  router.add(Method::kGet, "/api/me", Executor::kDatabase, respond_with(200));
+  router.add(Method::kGet, "/api/me", Executor::kDatabaseRead, respond_with(200));
   auto m = router.match(Method::kGet, "/api/you");
   EXPECT_EQ(m.route, nullptr);
   EXPECT_TRUE(m.allowed.empty());
@@ -50,7 +50,7 @@ TEST(Router, UnknownPathHasNoMatchAndNoAllowedMethods) {
 
 TEST(Router, EmptyPlaceholderSegmentDoesNotMatch) {
   Router router;
-  router.add(Method::kGet, "/api/tasks/{id}", Executor::kDatabase, respond_with(200));
+  router.add(Method::kGet, "/api/tasks/{id}", Executor::kDatabaseRead, respond_with(200));
   EXPECT_EQ(router.match(Method::kGet, "/api/tasks/").route, nullptr);
 }
 
