@@ -51,12 +51,31 @@ std::string format_rfc3339(Timestamp t) {
   const auto day = std::chrono::floor<days>(ms);
   const std::chrono::year_month_day ymd{day};
   const std::chrono::hh_mm_ss time{ms - day};
-  std::array<char, 48> buffer{};
-  const int length = std::snprintf(
-      buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
-      unsigned(ymd.month()), unsigned(ymd.day()), int(time.hours().count()),
-      int(time.minutes().count()), int(time.seconds().count()), int(time.subseconds().count()));
-  return std::string(buffer.data(), static_cast<std::size_t>(length));
+  const int year = int(ymd.year());
+  if (year < 0 || year > 9999) {
+    std::array<char, 48> buffer{};
+    const int length = std::snprintf(
+        buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+        unsigned(ymd.month()), unsigned(ymd.day()), int(time.hours().count()),
+        int(time.minutes().count()), int(time.seconds().count()), int(time.subseconds().count()));
+    return std::string(buffer.data(), static_cast<std::size_t>(length));
+  }
+  // The common case without snprintf: lists render several timestamps per task.
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](std::size_t at, int value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, year, 4);
+  put(5, int(unsigned(ymd.month())), 2);
+  put(8, int(unsigned(ymd.day())), 2);
+  put(11, int(time.hours().count()), 2);
+  put(14, int(time.minutes().count()), 2);
+  put(17, int(time.seconds().count()), 2);
+  put(20, int(time.subseconds().count()), 3);
+  return out;
 }
 
 std::optional<Timestamp> parse_rfc3339(std::string_view text) {
