@@ -1,0 +1,114 @@
+// TaskService on a real SQLite file with a manual clock: versions and change counters, no-op
+// writes, and the sync cursor that outlives the kept tombstones (410 resync-required).
+#include "services/api/task_service.h"
+
+#include "store/outbox.h"
+#include "store/sqlite/sqlite_database.h"
+#include "store/store_test_support.h"
+#include "support/seeded_random.h"
+#include "support/tzdata_catalog.h"
+
+#include <gtest/gtest.h>
+
+namespace todo::services::api {
+namespace {
+
+using domain::Patch;
+using std::chrono::hours;
+
+class TaskServiceTest : public ::testing::Test {
+ protected:
+  TaskServiceTest()
+      : database_(store::open_sqlite({dir_.path() / "todo.db"})),
+        tasks_({*database_, zones_, clock_, random_}) {
+    owner_.id = "01900000-0000-7000-8000-000000000001";
+    owner_.email = "owner@example.com";
+    owner_.password_hash = "x";
+    owner_.created_at = clock_.now();
+    database_->write([&](store::Session& s) { store::UserRepository{}.insert(s, owner_); });
+  }
+
+  domain::Task create(std::string title) {
+    domain::TaskInput input;
+    input.title = Patch<std::string>::of(std::move(title));
+    auto created = tasks_.create(owner_.id, input, std::nullopt,
+                                 [](const domain::Task&) { return store::StoredResponse{}; });
+    EXPECT_TRUE(created) << (created ? "" : created.error().detail);
+    return created.value().task;
+  }
+
+  std::int64_t outbox_size() {
+    return store::read_value(*database_, [](store::Session& s) {
+      return s.query_one("SELECT count(*) FROM outbox").value().integer(0);
+    });
+  }
+
+  store::testing::TempDir dir_;
+  domain::ManualClock clock_{domain::Timestamp{} + hours(24 * 365 * 56)};
+  todo::testing::SeededRandom random_;
+  todo::testing::TzdataCatalog zones_;
+  std::unique_ptr<store::Database> database_;
+  TaskService tasks_;
+  domain::User owner_;
+};
+
+TEST_F(TaskServiceTest, EveryChangeTakesTheNextVersionAndUserSeq) {
+  auto a = create("first");
+  auto b = create("second");
+  EXPECT_EQ(a.version, 1);
+  EXPECT_EQ(a.change_seq, 1);
+  EXPECT_EQ(b.change_seq, 2);
+  auto done = tasks_.set_status(owner_.id, a.id, domain::TaskStatus::kCompleted, std::nullopt);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done.value().version, 2);
+  EXPECT_EQ(done.value().change_seq, 3);
+  EXPECT_TRUE(done.value().completed_at.has_value());
+}
+
+TEST_F(TaskServiceTest, ANoOpChangeWritesNothing) {
+  auto a = create("same");
+  auto events_before = outbox_size();
+  auto again = tasks_.set_status(owner_.id, a.id, domain::TaskStatus::kPending, std::nullopt);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again.value().version, 1);
+  EXPECT_EQ(outbox_size(), events_before);
+}
+
+TEST_F(TaskServiceTest, StaleIfMatchIsAConflictCarryingTheCurrentTask) {
+  auto a = create("versioned");
+  auto stale = tasks_.set_status(owner_.id, a.id, domain::TaskStatus::kCompleted, 7);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, domain::ErrorCode::kVersionConflict);
+  ASSERT_EQ(stale.error().extensions.size(), 1u);
+  EXPECT_EQ(stale.error().extensions[0].first, "task");
+}
+
+TEST_F(TaskServiceTest, SyncBeforePurgedTombstonesRequiresAResync) {
+  auto a = create("to delete");
+  create("kept");
+  ASSERT_TRUE(tasks_.remove(owner_.id, a.id, std::nullopt));
+  auto before_purge = tasks_.sync(owner_.id, 0, 100);
+  ASSERT_TRUE(before_purge);
+  EXPECT_EQ(before_purge.value().items.size(), 2u);  // the tombstone and the kept task
+
+  clock_.advance(hours(24 * 31));
+  tasks_.purge(hours(24 * 30));
+  auto old_cursor = tasks_.sync(owner_.id, 0, 100);
+  ASSERT_FALSE(old_cursor);
+  EXPECT_EQ(old_cursor.error().code, domain::ErrorCode::kResyncRequired);
+
+  auto current = tasks_.sync(owner_.id, 3, 100);  // the cursor after the deletion
+  ASSERT_TRUE(current);
+  EXPECT_TRUE(current.value().items.empty());
+  EXPECT_EQ(current.value().cursor, 3);
+}
+
+TEST_F(TaskServiceTest, ACursorAheadOfTheServerRequiresAResync) {
+  create("one");
+  auto ahead = tasks_.sync(owner_.id, 99, 100);
+  ASSERT_FALSE(ahead);
+  EXPECT_EQ(ahead.error().code, domain::ErrorCode::kResyncRequired);
+}
+
+}  // namespace
+}  // namespace todo::services::api
