@@ -132,26 +132,10 @@ struct WallTime {
   bool date_only = false;
 };
 
-std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size_t count) {
-  if (pos + count > text.size()) return std::nullopt;
-  int value = 0;
-  for (std::size_t i = pos; i < pos + count; ++i) {
-    if (text[i] < '0' || text[i] > '9') return std::nullopt;
-    value = value * 10 + (text[i] - '0');
-  }
-  return value;
-}
-
 std::optional<WallTime> parse_wall_time(std::string_view text) {
-  const auto year = read_digits(text, 0, 4);
-  const auto month = read_digits(text, 5, 2);
-  const auto day = read_digits(text, 8, 2);
-  if (!year || !month || !day || text[4] != '-' || text[7] != '-') return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year{*year},
-                                         std::chrono::month{static_cast<unsigned>(*month)},
-                                         std::chrono::day{static_cast<unsigned>(*day)}};
-  if (!date.ok()) return std::nullopt;
-  WallTime wall{*year, *month, *day, 0, 0, 0, 0, text.size() == 10};
+  const auto date = parse_date(text.substr(0, 10));
+  if (!date) return std::nullopt;
+  WallTime wall{date->year, date->month, date->day, 0, 0, 0, 0, text.size() == 10};
   if (wall.date_only) return wall;
 
   const auto hour = read_digits(text, 11, 2);

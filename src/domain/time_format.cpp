@@ -15,18 +15,6 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-// Reads exactly `count` decimal digits at `pos`; nullopt when any is not a digit or text ends.
-std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size_t count) {
-  if (pos + count > text.size()) return std::nullopt;
-  int value = 0;
-  for (std::size_t i = pos; i < pos + count; ++i) {
-    const char c = text[i];
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  return value;
-}
-
 bool char_at(std::string_view text, std::size_t pos, char expected) {
   return pos < text.size() && text[pos] == expected;
 }
@@ -45,6 +33,29 @@ std::optional<minutes> parse_offset(std::string_view rest) {
 }
 
 }  // namespace
+
+std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size_t count) {
+  if (pos + count > text.size()) return std::nullopt;
+  int value = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+std::optional<LocalDate> parse_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto year = read_digits(text, 0, 4);
+  const auto month = read_digits(text, 5, 2);
+  const auto day = read_digits(text, 8, 2);
+  if (!year || !month || !day || *month < 1 || *month > 12 || *day < 1 ||
+      *day > days_in_month(*year, *month)) {
+    return std::nullopt;
+  }
+  return LocalDate{*year, *month, *day};
+}
 
 std::string format_rfc3339(Timestamp t) {
   const auto ms = std::chrono::floor<milliseconds>(t);

@@ -1,6 +1,7 @@
 // RFC 3339 rendering and parsing of instants.
 #pragma once
 
+#include "domain/civil.h"
 #include "domain/clock.h"
 
 #include <optional>
@@ -16,6 +17,12 @@ std::string format_rfc3339(Timestamp t);
 // Input without an offset is not an instant and is rejected here (wall times are resolved in a
 // time zone elsewhere).
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
+
+// Exactly `count` decimal digits at `pos`; nullopt when one is not a digit or the text ends.
+std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size_t count);
+
+// "YYYY-MM-DD", a real calendar date, and nothing more.
+std::optional<LocalDate> parse_date(std::string_view text);
 
 inline std::int64_t to_micros(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_micros(std::int64_t micros) {

@@ -173,18 +173,6 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
   return v;
 }
 
-std::optional<domain::LocalDate> parse_date(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  auto y = parse_integer(text.substr(0, 4));
-  auto m = parse_integer(text.substr(5, 2));
-  auto d = parse_integer(text.substr(8, 2));
-  if (!y || !m || !d || *m < 1 || *m > 12 || *d < 1 ||
-      *d > domain::days_in_month(static_cast<int>(*y), static_cast<int>(*m))) {
-    return std::nullopt;
-  }
-  return domain::LocalDate{static_cast<int>(*y), static_cast<int>(*m), static_cast<int>(*d)};
-}
-
 class ListQueryParser {
  public:
   ListQueryParser(const Request& req, const TaskRouteDependencies& deps, std::string user_id)
@@ -253,7 +241,7 @@ class ListQueryParser {
     auto v = req_.query_param(name);
     if (!v) return std::nullopt;
     if (auto instant = domain::parse_rfc3339(*v)) return instant;
-    if (auto date = parse_date(*v)) {
+    if (auto date = domain::parse_date(*v)) {
       auto zone = user_zone();
       if (!zone) return std::nullopt;
       domain::LocalDate day = *date;
