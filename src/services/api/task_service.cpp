@@ -49,15 +49,13 @@ TaskService::TaskService(TaskDependencies deps)
 
 void TaskService::record_change(store::Session& s, domain::TaskAction action,
                                 const std::optional<domain::Task>& before,
-                                const domain::Task& after, const domain::User& owner,
-                                domain::Timestamp now) {
+                                const domain::Task& after, domain::ChangedFields changed,
+                                const domain::User& owner, domain::Timestamp now) {
   domain::TaskChange change;
   change.action = action;
   change.before = before;
   change.after = after;
-  if (before && action != domain::TaskAction::kDeleted) {
-    change.changed = domain::changed_fields(*before, after);
-  }
+  change.changed = std::move(changed);
   change.actor = "user:" + owner.id;
   change.source = "todo-api";
   change.user_seq = after.change_seq;
@@ -103,7 +101,7 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
         settle(task, nullptr, now);
         task.change_seq = users_.next_change_seq(s, user_id);
         tasks_.insert(s, task);
-        record_change(s, domain::TaskAction::kCreated, std::nullopt, task, *owner, now);
+        record_change(s, domain::TaskAction::kCreated, std::nullopt, task, {}, *owner, now);
         if (idempotency) {
           store::StoredResponse first = render(task);
           first.user_id = user_id;
@@ -136,14 +134,16 @@ domain::Result<domain::Task> TaskService::mutate(const std::string& user_id, con
         auto next = change(*current, *owner);
         if (!next) return next.error();
         domain::Task after = std::move(*next);
-        if (domain::changed_fields(*current, after).empty()) return *current;  // nothing to do
+        domain::ChangedFields changed = domain::changed_fields(*current, after);
+        if (changed.empty()) return *current;  // nothing to do
         auto now = deps_.clock.now();
         after.version = current->version + 1;
         after.updated_at = now;
         settle(after, &*current, now);
         after.change_seq = users_.next_change_seq(s, user_id);
         tasks_.update(s, after);
-        record_change(s, action_for(*current, after), *current, after, *owner, now);
+        record_change(s, action_for(*current, after), *current, after, std::move(changed), *owner,
+                      now);
         return after;
       });
 }
@@ -196,7 +196,7 @@ domain::Result<void> TaskService::remove(const std::string& user_id, const std::
     tombstone.deleted_at = now;
     tombstone.change_seq = users_.next_change_seq(s, user_id);
     tasks_.update(s, tombstone);
-    record_change(s, domain::TaskAction::kDeleted, *current, tombstone, *owner, now);
+    record_change(s, domain::TaskAction::kDeleted, *current, tombstone, {}, *owner, now);
     return {};
   });
 }

@@ -85,10 +85,12 @@ class TaskService {
   // version, the change counter and the events.
   domain::Result<domain::Task> mutate(const std::string& user_id, const std::string& id,
                                       std::optional<std::int64_t> if_match, const Mutation& mutate);
-  // Writes the events of one change to the outbox (inside the transaction).
+  // Writes the events of one change to the outbox (inside the transaction); `changed` names the
+  // fields that differ from `before` (empty for created and deleted).
   void record_change(store::Session& s, domain::TaskAction action,
                      const std::optional<domain::Task>& before, const domain::Task& after,
-                     const domain::User& owner, domain::Timestamp now);
+                     domain::ChangedFields changed, const domain::User& owner,
+                     domain::Timestamp now);
 
   TaskDependencies deps_;
   store::TaskRepository tasks_;
