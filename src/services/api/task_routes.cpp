@@ -67,64 +67,64 @@ class TaskBodyReader {
   std::vector<FieldError> take_errors() { return std::move(errors_); }
 
  private:
-  Patch<std::string> text(std::string_view name) {
-    auto* v = body_.if_contains(name);
-    if (!v) return Patch<std::string>::absent();
-    if (v->is_null()) return Patch<std::string>::null();
-    if (!v->is_string()) {
-      errors_.push_back({std::string(name), "must be a string"});
-      return Patch<std::string>::absent();
+  // Absent → absent, null → null; otherwise `convert` reads the value, and a value it cannot
+  // read is noted as a type error (the field then counts as absent).
+  template <class T, class Convert>
+  Patch<T> read_field(std::string_view name, Convert convert, const char* expected) {
+    const json::value* v = body_.if_contains(name);
+    if (!v) return Patch<T>::absent();
+    if (v->is_null()) return Patch<T>::null();
+    std::optional<T> value = convert(*v);
+    if (!value) {
+      errors_.push_back({std::string(name), expected});
+      return Patch<T>::absent();
     }
-    return Patch<std::string>::of(std::string(v->as_string()));
+    return Patch<T>::of(std::move(*value));
+  }
+
+  // An array whose every item `convert` can read.
+  template <class T, class Convert>
+  static std::optional<std::vector<T>> read_array(const json::value& v, Convert convert) {
+    if (!v.is_array()) return std::nullopt;
+    std::vector<T> out;
+    for (const json::value& item : v.as_array()) {
+      std::optional<T> one = convert(item);
+      if (!one) return std::nullopt;
+      out.push_back(std::move(*one));
+    }
+    return out;
+  }
+
+  static std::optional<std::string> as_text(const json::value& v) {
+    if (!v.is_string()) return std::nullopt;
+    return std::string(v.as_string());
+  }
+  static std::optional<std::int64_t> as_integer(const json::value& v) {
+    if (v.is_int64()) return v.as_int64();
+    if (v.is_uint64()) {
+      return static_cast<std::int64_t>(std::min<std::uint64_t>(v.as_uint64(), INT64_MAX));
+    }
+    return std::nullopt;
+  }
+
+  Patch<std::string> text(std::string_view name) {
+    return read_field<std::string>(name, as_text, "must be a string");
   }
   Patch<bool> boolean(std::string_view name) {
-    auto* v = body_.if_contains(name);
-    if (!v) return Patch<bool>::absent();
-    if (v->is_null()) return Patch<bool>::null();
-    if (!v->is_bool()) {
-      errors_.push_back({std::string(name), "must be true or false"});
-      return Patch<bool>::absent();
-    }
-    return Patch<bool>::of(v->as_bool());
+    return read_field<bool>(
+        name,
+        [](const json::value& v) { return v.is_bool() ? std::optional(v.as_bool()) : std::nullopt; },
+        "must be true or false");
   }
   Patch<std::vector<std::string>> text_list(std::string_view name) {
-    auto* v = body_.if_contains(name);
-    if (!v) return Patch<std::vector<std::string>>::absent();
-    if (v->is_null()) return Patch<std::vector<std::string>>::null();
-    std::vector<std::string> out;
-    if (v->is_array()) {
-      for (const auto& item : v->as_array()) {
-        if (!item.is_string()) {
-          errors_.push_back({std::string(name), "must be an array of strings"});
-          return Patch<std::vector<std::string>>::absent();
-        }
-        out.emplace_back(item.as_string());
-      }
-      return Patch<std::vector<std::string>>::of(std::move(out));
-    }
-    errors_.push_back({std::string(name), "must be an array of strings"});
-    return Patch<std::vector<std::string>>::absent();
+    return read_field<std::vector<std::string>>(
+        name, [](const json::value& v) { return read_array<std::string>(v, as_text); },
+        "must be an array of strings");
   }
   Patch<std::vector<std::int64_t>> integer_list(std::string_view name) {
-    auto* v = body_.if_contains(name);
-    if (!v) return Patch<std::vector<std::int64_t>>::absent();
-    if (v->is_null()) return Patch<std::vector<std::int64_t>>::null();
-    std::vector<std::int64_t> out;
-    if (v->is_array()) {
-      for (const auto& item : v->as_array()) {
-        if (item.is_int64()) {
-          out.push_back(item.as_int64());
-        } else if (item.is_uint64()) {
-          out.push_back(static_cast<std::int64_t>(std::min<std::uint64_t>(item.as_uint64(), INT64_MAX)));
-        } else {
-          errors_.push_back({std::string(name), "must be an array of integers"});
-          return Patch<std::vector<std::int64_t>>::absent();
-        }
-      }
-      return Patch<std::vector<std::int64_t>>::of(std::move(out));
-    }
-    errors_.push_back({std::string(name), "must be an array of integers"});
-    return Patch<std::vector<std::int64_t>>::absent();
+    return read_field<std::vector<std::int64_t>>(
+        name, [](const json::value& v) { return read_array<std::int64_t>(v, as_integer); },
+        "must be an array of integers");
   }
 
   const json::object& body_;
