@@ -133,9 +133,10 @@ json::object event_payload(const Task& task, const std::vector<std::string>& cha
   return payload;
 }
 
-OutgoingEvent task_event(const TaskChange& change, RandomSource& random) {
+// `after_json` is task_to_json(change.after), rendered once for both task events.
+OutgoingEvent task_event(const TaskChange& change, const json::object& after_json,
+                         RandomSource& random) {
   const Task& after = change.after;
-  const json::object after_json = task_to_json(after);
   std::vector<std::string> changed;
   json::object before;
   if (change.action == TaskAction::kCreated) {
@@ -163,9 +164,9 @@ OutgoingEvent task_event(const TaskChange& change, RandomSource& random) {
                   });
 }
 
-OutgoingEvent sync_event(const TaskChange& change, RandomSource& random) {
+OutgoingEvent sync_event(const TaskChange& change, const json::object& after_json,
+                         RandomSource& random) {
   const Task& after = change.after;
-  const json::object after_json = task_to_json(after);
   json::object changed;
   if (change.action == TaskAction::kCreated) {
     for (const std::string_view name : kApiFields) changed[name] = after_json.at(name);
@@ -237,8 +238,9 @@ std::string_view to_string(TaskAction action) {
 
 std::vector<OutgoingEvent> task_change_events(const TaskChange& change, RandomSource& random) {
   std::vector<OutgoingEvent> events;
-  events.push_back(task_event(change, random));
-  events.push_back(sync_event(change, random));
+  const json::object after_json = task_to_json(change.after);
+  events.push_back(task_event(change, after_json, random));
+  events.push_back(sync_event(change, after_json, random));
   if (auto reminders = reminder_event(change, random)) events.push_back(std::move(*reminders));
   return events;
 }
