@@ -97,6 +97,10 @@ class Database {
 
   // True when the database answers a trivial query.
   virtual bool ping() = 0;
+
+  // Called after every successful commit of write(), on the thread that committed (keep it short
+  // and non-blocking). The event log uses it to wake consumers at once. Set it before writes start.
+  virtual void set_commit_listener(std::function<void()> listener) = 0;
 };
 
 // Convenience: return a value from a read or write.

@@ -27,6 +27,13 @@ constexpr std::string_view kReadMessages =
     "ORDER BY \"offset\" LIMIT $4";
 constexpr std::string_view kNextOffset =
     "SELECT next_offset FROM log_heads WHERE topic = $1 AND \"partition\" = $2";
+constexpr std::string_view kHeads =
+    "SELECT \"partition\", next_offset FROM log_heads WHERE topic = $1";
+constexpr std::string_view kPartitions =
+    "SELECT topic, \"partition\" FROM log_heads ORDER BY topic, \"partition\"";
+constexpr std::string_view kPurge =
+    "DELETE FROM outbox WHERE topic = $1 AND \"partition\" = $2 AND \"offset\" < $3 "
+    "AND created_at < $4";
 
 LoggedMessage message_from_row(const Row& row) {
   LoggedMessage m;
@@ -74,6 +81,27 @@ std::int64_t OutboxRepository::next_offset(Session& s, std::string_view topic,
                                            int partition) const {
   auto row = s.query_one(kNextOffset, {text(topic), std::int64_t{partition}});
   return row ? row.value().integer(0) : 0;
+}
+
+std::map<int, std::int64_t> OutboxRepository::heads(Session& s, std::string_view topic) const {
+  std::map<int, std::int64_t> out;
+  for (const auto& row : s.query(kHeads, {text(topic)})) {
+    out[static_cast<int>(row.integer(0))] = row.integer(1);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Session& s) const {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& row : s.query(kPartitions)) {
+    out.emplace_back(row.text(0), static_cast<int>(row.integer(1)));
+  }
+  return out;
+}
+
+std::int64_t OutboxRepository::purge(Session& s, std::string_view topic, int partition,
+                                     std::int64_t below_offset, domain::Timestamp before) const {
+  return s.execute(kPurge, {text(topic), std::int64_t{partition}, below_offset, sql::micros(before)});
 }
 
 }  // namespace todo::store

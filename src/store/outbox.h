@@ -5,6 +5,7 @@
 #include "domain/clock.h"
 #include "store/database.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,14 @@ class OutboxRepository {
                                   std::int64_t from, int limit) const;
   // The offset the next append to this partition will get (0 for an empty partition).
   std::int64_t next_offset(Session& s, std::string_view topic, int partition) const;
+  // partition -> the offset its next append gets, for every partition of the topic that has had one.
+  std::map<int, std::int64_t> heads(Session& s, std::string_view topic) const;
+  // Every (topic, partition) that has had an append.
+  std::vector<std::pair<std::string, int>> partitions(Session& s) const;
+  // Retention: deletes the partition's messages below `below_offset` created before `before`.
+  // Offsets are never reused (log_heads keeps counting). Returns how many rows went.
+  std::int64_t purge(Session& s, std::string_view topic, int partition, std::int64_t below_offset,
+                     domain::Timestamp before) const;
 };
 
 }  // namespace todo::store

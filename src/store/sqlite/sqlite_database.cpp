@@ -134,6 +134,11 @@ class SqliteDatabase final : public Database {
     }
   }
 
+  void set_commit_listener(std::function<void()> listener) override {
+    std::lock_guard lock(jobs_mutex_);
+    commit_listener_ = std::move(listener);
+  }
+
   SqliteStats stats() const {
     std::lock_guard lock(jobs_mutex_);
     return SqliteStats{commits_, writes_, static_cast<std::int64_t>(queue_.size())};
@@ -182,14 +187,17 @@ class SqliteDatabase final : public Database {
         }
       }
       const bool committed = run_batch(batch);
+      std::function<void()> listener;
       {
         std::lock_guard lock(jobs_mutex_);
+        if (committed) listener = commit_listener_;
         writes_ += static_cast<std::int64_t>(batch.size());
         if (committed) ++commits_;
         // After this a waiting caller may return and destroy its Job: touch none afterwards.
         for (Job* job : batch) job->done = true;
       }
       jobs_done_.notify_all();
+      if (listener) listener();
     }
   }
 
@@ -253,6 +261,7 @@ class SqliteDatabase final : public Database {
   bool stopping_ = false;
   std::int64_t commits_ = 0;
   std::int64_t writes_ = 0;
+  std::function<void()> commit_listener_;
 
   std::thread writer_thread_;
 

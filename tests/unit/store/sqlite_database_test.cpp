@@ -123,6 +123,7 @@ TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
     void read(const std::function<void(Session&)>&) override {}
     void write(const std::function<void(Session&)>&) override {}
     bool ping() override { return true; }
+    void set_commit_listener(std::function<void()>) override {}
   } other;
   EXPECT_EQ(sqlite_stats(other), std::nullopt);
 }

@@ -1,0 +1,172 @@
+// SQL of the consumer side of the log (consumer_offsets, processed_events, dead_letters).
+#include "store/consumer_repository.h"
+
+#include "store/sql_values.h"
+
+namespace todo::store {
+namespace {
+
+using sql::micros;
+using sql::text;
+
+constexpr std::string_view kCommitted =
+    "SELECT \"partition\", \"offset\" FROM consumer_offsets WHERE \"group\" = $1 AND topic = $2";
+constexpr std::string_view kCommit =
+    "INSERT INTO consumer_offsets (\"group\", topic, \"partition\", \"offset\", updated_at) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"group\", topic, \"partition\") "
+    "DO UPDATE SET \"offset\" = excluded.\"offset\", updated_at = excluded.updated_at";
+constexpr std::string_view kSlowest =
+    "SELECT MIN(\"offset\") FROM consumer_offsets WHERE topic = $1 AND \"partition\" = $2";
+
+constexpr std::string_view kProcessed =
+    "SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2";
+constexpr std::string_view kRecordProcessed =
+    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)";
+constexpr std::string_view kPurgeProcessed = "DELETE FROM processed_events WHERE processed_at < $1";
+
+constexpr std::string_view kDeadLetterColumns =
+    "id, \"group\", topic, \"partition\", \"offset\", key, event_id, payload, error, attempts, "
+    "failed_at, status, replay_requested_at, replayed_at";
+constexpr std::string_view kInsertDeadLetter =
+    "INSERT INTO dead_letters (id, \"group\", topic, \"partition\", \"offset\", key, event_id, "
+    "payload, error, attempts, failed_at, status, replay_requested_at, replayed_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)";
+constexpr std::string_view kRequestOne =
+    "UPDATE dead_letters SET status = 'replay-requested', replay_requested_at = $2 "
+    "WHERE id = $1 AND status = 'dead'";
+constexpr std::string_view kRequestAll =
+    "UPDATE dead_letters SET status = 'replay-requested', replay_requested_at = $1 "
+    "WHERE status = 'dead'";
+constexpr std::string_view kMarkReplayed =
+    "UPDATE dead_letters SET status = 'replayed', replayed_at = $2 WHERE id = $1";
+constexpr std::string_view kMarkFailedAgain =
+    "UPDATE dead_letters SET status = 'dead', error = $2, failed_at = $3, attempts = attempts + 1 "
+    "WHERE id = $1";
+
+DeadLetterStatus status_from(const std::string& s) {
+  if (s == "dead") return DeadLetterStatus::kDead;
+  if (s == "replay-requested") return DeadLetterStatus::kReplayRequested;
+  if (s == "replayed") return DeadLetterStatus::kReplayed;
+  throw DatabaseError("dead_letters: unknown status '" + s + "'");
+}
+
+DeadLetter dead_letter_from(const Row& row) {
+  DeadLetter d;
+  d.id = row.text(0);
+  d.group = row.text(1);
+  d.topic = row.text(2);
+  d.partition = static_cast<int>(row.integer(3));
+  d.offset = row.integer(4);
+  d.key = row.text(5);
+  d.event_id = row.text(6);
+  d.payload = row.text(7);
+  d.error = row.text(8);
+  d.attempts = static_cast<int>(row.integer(9));
+  d.failed_at = domain::from_micros(row.integer(10));
+  d.status = status_from(row.text(11));
+  d.replay_requested_at = sql::optional_time(row, 12);
+  d.replayed_at = sql::optional_time(row, 13);
+  return d;
+}
+
+std::vector<DeadLetter> dead_letters_from(const std::vector<Row>& rows) {
+  std::vector<DeadLetter> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(dead_letter_from(row));
+  return out;
+}
+
+std::string select_dead_letters(std::string_view where) {
+  return "SELECT " + std::string(kDeadLetterColumns) + " FROM dead_letters " + std::string(where) +
+         " ORDER BY failed_at, id";
+}
+
+}  // namespace
+
+std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Session& s, std::string_view group,
+                                                                std::string_view topic) const {
+  std::map<int, std::int64_t> out;
+  for (const auto& row : s.query(kCommitted, {text(group), text(topic)})) {
+    out[static_cast<int>(row.integer(0))] = row.integer(1);
+  }
+  return out;
+}
+
+void ConsumerOffsetRepository::commit(Session& s, std::string_view group, std::string_view topic,
+                                      int partition, std::int64_t next_offset,
+                                      domain::Timestamp now) const {
+  s.execute(kCommit, {text(group), text(topic), std::int64_t{partition}, next_offset, micros(now)});
+}
+
+std::optional<std::int64_t> ConsumerOffsetRepository::slowest(Session& s, std::string_view topic,
+                                                              int partition) const {
+  auto row = s.query_one(kSlowest, {text(topic), std::int64_t{partition}});
+  if (!row) return std::nullopt;
+  return row.value().optional_integer(0);
+}
+
+bool ProcessedEventRepository::contains(Session& s, std::string_view consumer,
+                                        std::string_view event_id) const {
+  return s.query_one(kProcessed, {text(consumer), text(event_id)}).has_value();
+}
+
+void ProcessedEventRepository::record(Session& s, std::string_view consumer,
+                                      std::string_view event_id, domain::Timestamp now) const {
+  s.execute(kRecordProcessed, {text(consumer), text(event_id), micros(now)});
+}
+
+std::int64_t ProcessedEventRepository::purge(Session& s, domain::Timestamp before) const {
+  return s.execute(kPurgeProcessed, {micros(before)});
+}
+
+std::string_view to_string(DeadLetterStatus status) {
+  switch (status) {
+    case DeadLetterStatus::kDead: return "dead";
+    case DeadLetterStatus::kReplayRequested: return "replay-requested";
+    case DeadLetterStatus::kReplayed: return "replayed";
+  }
+  return "dead";
+}
+
+void DeadLetterRepository::insert(Session& s, const DeadLetter& d) const {
+  s.execute(kInsertDeadLetter,
+            {d.id, d.group, d.topic, std::int64_t{d.partition}, d.offset, d.key, d.event_id,
+             d.payload, d.error, std::int64_t{d.attempts}, micros(d.failed_at),
+             text(to_string(d.status))});
+}
+
+std::vector<DeadLetter> DeadLetterRepository::list(Session& s,
+                                                   std::optional<std::string_view> group) const {
+  if (group) return dead_letters_from(s.query(select_dead_letters("WHERE \"group\" = $1"), {text(*group)}));
+  return dead_letters_from(s.query(select_dead_letters("")));
+}
+
+std::optional<DeadLetter> DeadLetterRepository::find(Session& s, std::string_view id) const {
+  auto row = s.query_one(select_dead_letters("WHERE id = $1"), {text(id)});
+  if (!row) return std::nullopt;
+  return dead_letter_from(*row);
+}
+
+std::int64_t DeadLetterRepository::request_replay(Session& s, std::string_view id,
+                                                  domain::Timestamp now) const {
+  if (id.empty()) return s.execute(kRequestAll, {micros(now)});
+  return s.execute(kRequestOne, {text(id), micros(now)});
+}
+
+std::vector<DeadLetter> DeadLetterRepository::replays_requested(Session& s,
+                                                                std::string_view group) const {
+  return dead_letters_from(s.query(
+      select_dead_letters("WHERE \"group\" = $1 AND status = 'replay-requested'"), {text(group)}));
+}
+
+void DeadLetterRepository::mark_replayed(Session& s, std::string_view id,
+                                         domain::Timestamp now) const {
+  s.execute(kMarkReplayed, {text(id), micros(now)});
+}
+
+void DeadLetterRepository::mark_failed_again(Session& s, std::string_view id,
+                                             std::string_view error, domain::Timestamp now) const {
+  s.execute(kMarkFailedAgain, {text(id), text(error), micros(now)});
+}
+
+}  // namespace todo::store

@@ -1,0 +1,73 @@
+// What consumers keep in the database: each group's committed offsets, the dedupe rows written in
+// a consumer's own transaction, and dead letters. Used by the bus runtime and the operator CLI.
+#pragma once
+
+#include "domain/clock.h"
+#include "store/database.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace todo::store {
+
+class ConsumerOffsetRepository {
+ public:
+  // partition -> the next offset the group reads; partitions never committed are absent.
+  std::map<int, std::int64_t> committed(Session& s, std::string_view group,
+                                        std::string_view topic) const;
+  void commit(Session& s, std::string_view group, std::string_view topic, int partition,
+              std::int64_t next_offset, domain::Timestamp now) const;
+  // The smallest committed offset of any group on this partition (nullopt when no group has one).
+  std::optional<std::int64_t> slowest(Session& s, std::string_view topic, int partition) const;
+};
+
+class ProcessedEventRepository {
+ public:
+  bool contains(Session& s, std::string_view consumer, std::string_view event_id) const;
+  void record(Session& s, std::string_view consumer, std::string_view event_id,
+              domain::Timestamp now) const;
+  // Deletes dedupe rows older than `before`; returns how many.
+  std::int64_t purge(Session& s, domain::Timestamp before) const;
+};
+
+enum class DeadLetterStatus { kDead, kReplayRequested, kReplayed };
+std::string_view to_string(DeadLetterStatus status);  // "dead", "replay-requested", "replayed"
+
+struct DeadLetter {
+  std::string id;  // UUIDv7; also the event_id of the <topic>.dlq message
+  std::string group;
+  std::string topic;
+  int partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string event_id;
+  std::string payload;  // the original CloudEvent JSON
+  std::string error;
+  int attempts = 0;
+  domain::Timestamp failed_at{};
+  DeadLetterStatus status = DeadLetterStatus::kDead;
+  std::optional<domain::Timestamp> replay_requested_at;
+  std::optional<domain::Timestamp> replayed_at;
+};
+
+class DeadLetterRepository {
+ public:
+  void insert(Session& s, const DeadLetter& letter) const;
+  // Every dead letter, oldest first; with `group`, only that group's.
+  std::vector<DeadLetter> list(Session& s, std::optional<std::string_view> group = {}) const;
+  std::optional<DeadLetter> find(Session& s, std::string_view id) const;
+  // Marks dead letters for replay: one by id, or (id empty) every one still dead. Returns how many.
+  std::int64_t request_replay(Session& s, std::string_view id, domain::Timestamp now) const;
+  // The group's dead letters waiting for replay, oldest first.
+  std::vector<DeadLetter> replays_requested(Session& s, std::string_view group) const;
+  void mark_replayed(Session& s, std::string_view id, domain::Timestamp now) const;
+  // A replay failed again: back to dead, with the new error and one more attempt.
+  void mark_failed_again(Session& s, std::string_view id, std::string_view error,
+                         domain::Timestamp now) const;
+};
+
+}  // namespace todo::store
