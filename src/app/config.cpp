@@ -120,6 +120,11 @@ const std::vector<Flag>& flags() {
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.login_limit_account);
        }},
+      {"--event-retention-days", {"TODO_EVENT_RETENTION_DAYS"}, "DAYS",
+       "events every consumer group has processed leave the log after this many days; replays "
+       "work within it (default 7)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return parse_int(v, 1, 36500, c.event_retention_days); }},
   };
   return kFlags;
 }

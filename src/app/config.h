@@ -28,6 +28,7 @@ struct Config {
   int idle_timeout_seconds = 60;
   int login_limit_address = 30;  // attempts per client address per minute
   int login_limit_account = 10;  // failed attempts per account per 15 minutes
+  int event_retention_days = 7;  // consumed events older than this leave the log
 };
 
 struct ConfigError {

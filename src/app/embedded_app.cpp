@@ -8,6 +8,8 @@
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
 #include "auth/tokens.h"
+#include "bus/log_bus.h"
+#include "domain/task_events.h"
 #include "services/api/account_routes.h"
 #include "services/api/account_service.h"
 #include "services/api/authenticator.h"
@@ -24,6 +26,17 @@ store::SqliteOptions sqlite_options(const Config& config) {
   store::SqliteOptions options;
   options.path = config.data_dir / "todo.db";
   options.durability = config.durability;
+  return options;
+}
+
+bus::LogBusOptions bus_options() {
+  bus::LogBusOptions options;
+  for (auto [topic, partitions] : {std::pair{domain::kTaskEventsTopic, domain::kTaskEventsPartitions},
+                                   std::pair{domain::kTaskUpdatesTopic, domain::kTaskUpdatesPartitions},
+                                   std::pair{domain::kRemindersTopic, domain::kRemindersPartitions}}) {
+    options.partitions[std::string(topic)] = partitions;
+    options.partitions[bus::dead_letter_topic(topic)] = 1;
+  }
   return options;
 }
 
@@ -45,15 +58,28 @@ struct EmbeddedApp::Parts {
                   login_per_address, login_per_account, clock, random}),
         authenticator(jwt),
         tasks({*database, zones, clock, random}),
-        cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")) {
+        cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")),
+        bus(*database, clock, random, bus_options()),
+        event_retention(std::chrono::hours(24) * config.event_retention_days) {
     services::api::add_operations_routes(router, *database, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
     services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
+    metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
+    database->set_commit_listener([this] { bus.notify(); });
+    bus.start();
   }
 
-  // Housekeeping: tombstones after 30 days, idempotency keys after a day, expired refresh tokens.
+  ~Parts() {
+    // Consumers finish their handler and commit before the services they call go away.
+    bus.stop();
+    database->set_commit_listener({});
+  }
+
+  // Housekeeping: tombstones after 30 days, idempotency keys after a day, expired refresh tokens,
+  // consumed events after the retention period.
   void purge_old_rows() {
     tasks.purge(std::chrono::hours(24 * 30));
+    bus.purge(event_retention);
     auto now = clock.now();
     database->write([&](store::Session& s) { store::RefreshTokenRepository{}.purge_expired(s, now); });
   }
@@ -71,6 +97,8 @@ struct EmbeddedApp::Parts {
   services::api::Authenticator authenticator;
   services::api::TaskService tasks;
   services::api::ListCursorCodec cursors;
+  bus::LogBus bus;
+  std::chrono::microseconds event_retention;
   http::Metrics metrics;
   http::Router router;
   PeriodicJob housekeeping{"housekeeping", std::chrono::hours(1), [this] { purge_old_rows(); }};

@@ -15,8 +15,13 @@ constexpr std::string_view kCommit =
     "INSERT INTO consumer_offsets (\"group\", topic, \"partition\", \"offset\", updated_at) "
     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"group\", topic, \"partition\") "
     "DO UPDATE SET \"offset\" = excluded.\"offset\", updated_at = excluded.updated_at";
+// A group that has offsets on some partitions of the topic but not on this one has read nothing
+// of it yet: it counts as offset 0.
 constexpr std::string_view kSlowest =
-    "SELECT MIN(\"offset\") FROM consumer_offsets WHERE topic = $1 AND \"partition\" = $2";
+    "SELECT MIN(COALESCE(o.\"offset\", 0)) FROM "
+    "(SELECT DISTINCT \"group\" FROM consumer_offsets WHERE topic = $1) AS g "
+    "LEFT JOIN consumer_offsets AS o "
+    "ON o.\"group\" = g.\"group\" AND o.topic = $1 AND o.\"partition\" = $2";
 
 constexpr std::string_view kProcessed =
     "SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2";

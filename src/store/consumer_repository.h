@@ -21,7 +21,8 @@ class ConsumerOffsetRepository {
                                         std::string_view topic) const;
   void commit(Session& s, std::string_view group, std::string_view topic, int partition,
               std::int64_t next_offset, domain::Timestamp now) const;
-  // The smallest committed offset of any group on this partition (nullopt when no group has one).
+  // The smallest committed offset on this partition over every group with offsets on the topic
+  // (a group without one on this partition counts as 0); nullopt when no group reads the topic.
   std::optional<std::int64_t> slowest(Session& s, std::string_view topic, int partition) const;
 };
 

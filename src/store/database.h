@@ -74,6 +74,10 @@ class Session {
   // Runs several parameterless statements separated by semicolons (a migration file). The
   // default throws DatabaseError; each backend overrides it.
   virtual void execute_script(std::string_view sql);
+
+  // Runs `work` in a savepoint of this transaction: when it throws, its writes are rolled back
+  // and the exception propagates; the transaction itself goes on. May nest.
+  virtual void savepoint(const std::function<void()>& work) = 0;
 };
 
 enum class Durability {

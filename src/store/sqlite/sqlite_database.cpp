@@ -33,8 +33,27 @@ class SqliteSession final : public Session {
   }
   void execute_script(std::string_view sql) override { connection_.execute_script(sql); }
 
+  void savepoint(const std::function<void()>& work) override {
+    const std::string name = "s" + std::to_string(++depth_);
+    struct Depth {
+      int& depth;
+      ~Depth() { --depth; }
+    } restore{depth_};
+    connection_.control("SAVEPOINT " + name);
+    try {
+      work();
+    } catch (...) {
+      if (connection_.autocommit()) throw;  // SQLite already ended the whole transaction
+      connection_.control("ROLLBACK TO " + name);
+      connection_.control("RELEASE " + name);
+      throw;
+    }
+    connection_.control("RELEASE " + name);
+  }
+
  private:
   Connection& connection_;
+  int depth_ = 0;
 };
 
 void check_and_create_directory(const SqliteOptions& options) {

@@ -128,6 +128,27 @@ TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
   EXPECT_EQ(sqlite_stats(other), std::nullopt);
 }
 
+TEST_F(SqliteDatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
+  auto db = open();
+  db->write([](Session& s) {
+    s.execute("CREATE TABLE savepoint_items (name TEXT)");
+    s.execute("INSERT INTO savepoint_items VALUES ('before')");
+    EXPECT_THROW(s.savepoint([&] {
+      s.execute("INSERT INTO savepoint_items VALUES ('inner')");
+      s.savepoint([&] { s.execute("INSERT INTO savepoint_items VALUES ('nested, kept by its own release')"); });
+      throw std::runtime_error("handler failed");
+    }),
+                 std::runtime_error);
+    s.savepoint([&] { s.execute("INSERT INTO savepoint_items VALUES ('after')"); });
+  });
+  auto names = read_value(*db, [](Session& s) {
+    std::vector<std::string> out;
+    for (const auto& row : s.query("SELECT name FROM savepoint_items ORDER BY rowid")) out.push_back(row.text(0));
+    return out;
+  });
+  EXPECT_EQ(names, (std::vector<std::string>{"before", "after"}));
+}
+
 // ---- parameters and values -----------------------------------------------------------------
 
 TEST_F(SqliteDatabaseTest, BindsPlaceholdersByNumberInAnyOrderAndReused) {
