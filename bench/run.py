@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """make bench: starts `todo serve` (release build) on a temporary data dir, seeds users and tasks,
 runs wrk for each scenario (2 threads, 64 connections) and prints req/s, p50, p99 and the ratio to
-/health measured in the same run. Writes the figures to bench/results/<timestamp>.json."""
+/health measured in the same run, and the event lag — a task event's commit to its audit entry —
+under the light load of seeding and under the create scenario. Writes the figures to
+bench/results/<timestamp>.json."""
 import datetime
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -106,6 +110,66 @@ def run_wrk(port, scenario, seed_path):
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def wait_for_audit(db_path, deadline_s=120):
+    """Waits until the audit consumer has an entry for every task event; returns the seconds it
+    took from the call (0 when it was already there)."""
+    started = time.time()
+    while time.time() - started < deadline_s:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        try:
+            events = conn.execute("SELECT COUNT(*) FROM outbox WHERE topic = 'task-events'").fetchone()[0]
+            audited = conn.execute("SELECT COUNT(*) FROM audit_logs").fetchone()[0]
+        finally:
+            conn.close()
+        if audited >= events:
+            return time.time() - started
+        time.sleep(0.05)
+    sys.exit("bench: the audit consumer did not catch up within 120 s")
+
+
+def event_lag(db_path, since_us, until_us):
+    """Commit-to-audit latency of the task events appended in [since, until]: the audit entry's
+    recorded_at (taken in the consumer's handler) minus the outbox row's created_at (taken in the
+    writer's transaction, before its commit and fsync), in ms."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        lags = sorted(r[0] / 1000.0 for r in conn.execute(
+            "SELECT a.recorded_at - o.created_at FROM audit_logs a JOIN outbox o ON o.event_id = a.event_id "
+            "WHERE o.topic = 'task-events' AND o.created_at BETWEEN ? AND ?", (since_us, until_us)))
+    finally:
+        conn.close()
+    return {"events": len(lags), "p50_ms": percentile(lags, 0.50), "p99_ms": percentile(lags, 0.99),
+            "max_ms": lags[-1] if lags else None}
+
+
+class LagSampler(threading.Thread):
+    """Reads the audit consumer's lag from /metrics every 200 ms while a scenario runs."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.samples, self.done = port, [], threading.Event()
+
+    def run(self):
+        pattern = re.compile(r'^todo_bus_consumer_lag\{group="audit-service"[^}]*\} (\d+)$', re.M)
+        while not self.done.wait(0.2):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:
+                continue
+            self.samples.append(sum(int(v) for v in pattern.findall(text)))
+
+
+def now_us():
+    return int(time.time() * 1e6)
+
+
 def main():
     binary = sys.argv[1]
     os.makedirs(RESULTS_DIR, exist_ok=True)
@@ -115,10 +179,26 @@ def main():
             time.sleep(0.5)  # let the process settle before reading its idle memory
             idle_rss = rss_kib(proc.pid)
             seed_path = os.path.join(RESULTS_DIR, "seed.txt")
-            seed(port, seed_path)
+            db_path = os.path.join(data_dir, "todo.db")
+            seed_start = now_us()
+            seed(port, seed_path)  # one create at a time: the light load
+            wait_for_audit(db_path)
+            lag = {"light": event_lag(db_path, seed_start, now_us())}
             results = {}
             for scenario in SCENARIOS:
+                sampler = LagSampler(port) if scenario == "create" else None
+                if sampler:
+                    sampler.start()
+                    window_start = now_us()
                 results[scenario] = run_wrk(port, scenario, seed_path)
+                if sampler:
+                    window_end = now_us()
+                    sampler.done.set()
+                    sampler.join()
+                    catch_up = wait_for_audit(db_path)
+                    lag["create"] = event_lag(db_path, window_start, window_end)
+                    lag["create"]["max_consumer_lag_events"] = max(sampler.samples, default=0)
+                    lag["create"]["catch_up_after_load_s"] = round(catch_up, 3)
             loaded_rss = rss_kib(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -132,9 +212,18 @@ def main():
         print(f"{name:<10} {r['requests_per_second']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
               f"{r['ratio_to_health']:>9.2f} {r['non_2xx']:>8}")
     print(f"idle RSS {idle_rss / 1024:.1f} MiB; after load {loaded_rss / 1024:.1f} MiB")
+    print("event lag, a task event's commit to its audit entry (ms):")
+    for name, l in lag.items():
+        extra = ""
+        if name == "create":
+            extra = (f"; audit-service lag peaked at {l['max_consumer_lag_events']} events, "
+                     f"caught up {l['catch_up_after_load_s']} s after the load")
+        print(f"  {name:<7} {l['events']:>7} events  p50 {l['p50_ms']:.2f}  p99 {l['p99_ms']:.2f}  "
+              f"max {l['max_ms']:.2f}{extra}")
     report = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "duration": DURATION, "threads": THREADS, "connections": CONNECTIONS,
-              "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss, "scenarios": results}
+              "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss, "scenarios": results,
+              "event_lag": lag}
     name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
     with open(os.path.join(RESULTS_DIR, name), "w") as f:
         json.dump(report, f, indent=2)
