@@ -61,7 +61,7 @@ struct EmbeddedApp::Parts {
         cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")),
         bus(*database, clock, random, bus_options()),
         event_retention(std::chrono::hours(24) * config.event_retention_days) {
-    services::api::add_operations_routes(router, *database, metrics);
+    services::api::add_operations_routes(router, *database, bus, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
     services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });

@@ -62,6 +62,8 @@ class Bus {
   // Finishes the handler in progress, commits, and stops. Idempotent.
   virtual void stop() = 0;
   virtual std::vector<PartitionStats> stats() const = 0;
+  // True between start() and stop(): consumers are delivering (for /ready).
+  virtual bool running() const = 0;
 };
 
 // The retry schedule: after the 1st, 2nd and 3rd failure wait this long; after the 4th, dead-letter.

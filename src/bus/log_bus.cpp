@@ -170,6 +170,11 @@ void LogBus::run(Consumer& c) {
   log::info("consumer stopped", {{"group", c.subscription.group}, {"topic", c.subscription.topic}});
 }
 
+bool LogBus::running() const {
+  std::lock_guard lock(mutex_);
+  return started_ && !stopping_;
+}
+
 std::vector<PartitionStats> LogBus::stats() const {
   std::lock_guard lock(mutex_);
   std::vector<PartitionStats> out;

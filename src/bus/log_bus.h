@@ -40,6 +40,7 @@ class LogBus final : public Bus {
   void start() override;
   void stop() override;
   std::vector<PartitionStats> stats() const override;
+  bool running() const override;
 
   // New events were committed: wake every consumer now. Cheap; safe from any thread.
   void notify();

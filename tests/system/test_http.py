@@ -452,6 +452,7 @@ def test_ready(server):
     assert isinstance(body, dict), body
     assert body.get("status") == "ready", body
     assert body.get("checks", {}).get("database") == "ok", body
+    assert body.get("checks", {}).get("bus") == "ok", body
 
 
 def test_openapi(server):

@@ -15,7 +15,7 @@ std::string_view openapi_document() {
   return {kDocument, sizeof(kDocument) - 1};
 }
 
-void add_operations_routes(http::Router& router, store::Database& database,
+void add_operations_routes(http::Router& router, store::Database& database, const bus::Bus& bus,
                            http::Metrics& metrics) {
   using http::Executor;
   using http::Method;
@@ -27,15 +27,21 @@ void add_operations_routes(http::Router& router, store::Database& database,
     res.set_header("content-type", "application/json");
     return res;
   });
-  router.add(Method::kGet, "/ready", Executor::kDatabaseRead, [&database](Request& req) {
+  router.add(Method::kGet, "/ready", Executor::kDatabaseRead, [&database, &bus](Request& req) {
     if (!database.ping()) {
       return http::problem_response(
           domain::make_error(domain::ErrorCode::kUnavailable, "The database does not answer."),
           req.path);
     }
+    if (!bus.running()) {
+      return http::problem_response(
+          domain::make_error(domain::ErrorCode::kUnavailable, "The event bus is not delivering."),
+          req.path);
+    }
     return http::json_response(
-        200, boost::json::object{{"status", "ready"},
-                                 {"checks", boost::json::object{{"database", "ok"}}}});
+        200, boost::json::object{
+                 {"status", "ready"},
+                 {"checks", boost::json::object{{"database", "ok"}, {"bus", "ok"}}}});
   });
   router.add(Method::kGet, "/metrics", Executor::kInline, [&metrics](Request&) {
     Response res;
