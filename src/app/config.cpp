@@ -1,6 +1,7 @@
 // Table of flags with their environment variables; one parser for both sources.
 #include "app/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -12,11 +13,18 @@ using Setter = std::function<std::optional<std::string>(Config&, const std::stri
 struct Flag {
   std::string name;       // "--port"
   std::vector<std::string> env;  // "TODO_PORT"; the first is documented first
-  std::string value_hint;
+  std::string value_hint;        // empty for a switch, which takes no value
   std::string help;
   std::vector<std::string> commands;  // where it applies
   Setter set;                         // returns the reason when the value is bad
 };
+
+bool is_switch(const Flag& f) { return f.value_hint.empty(); }
+
+std::optional<std::string> non_empty(const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  return std::nullopt;
+}
 
 std::optional<std::string> parse_int(const std::string& text, int min, int max, int& out) {
   int v = 0;
@@ -45,7 +53,7 @@ const std::vector<Flag>& flags() {
          return std::nullopt;
        }},
       {"--data-dir", {"TODO_DATA_DIR"}, "DIR", "directory of todo.db and the generated secret (default ./data)",
-       {"serve", "migrate"},
+       {"serve", "migrate", "events", "dlq list", "dlq replay", "admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (v.empty()) return "must not be empty";
          c.data_dir = v;
@@ -62,7 +70,7 @@ const std::vector<Flag>& flags() {
          return std::nullopt;
        }},
       {"--log-level", {"TODO_LOG_LEVEL"}, "LEVEL", "trace, debug, info, warn or error (default info)",
-       {"serve", "migrate"},
+       {"serve", "migrate", "events", "dlq list", "dlq replay", "admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          auto level = log::parse_level(v);
          if (!level) return "must be one of trace, debug, info, warn, error";
@@ -125,17 +133,130 @@ const std::vector<Flag>& flags() {
        "work within it (default 7)",
        {"serve"},
        [](Config& c, const std::string& v) { return parse_int(v, 1, 36500, c.event_retention_days); }},
+      {"--topic", {}, "TOPIC", "the topic to read: task-events, task-updates, reminders, <topic>.dlq",
+       {"events"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.topic = v;
+         return std::nullopt;
+       }},
+      {"--group", {}, "GROUP",
+       "events: start where this consumer group stands (what it has not processed yet); "
+       "dlq list: only this group's dead letters",
+       {"events", "dlq list"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.group = v;
+         return std::nullopt;
+       }},
+      {"--from-beginning", {}, "", "start at the oldest event kept (default: only new events)",
+       {"events"},
+       [](Config& c, const std::string&) -> std::optional<std::string> {
+         c.from_beginning = true;
+         return std::nullopt;
+       }},
+      {"--follow", {}, "", "after the existing events, keep printing new ones until interrupted",
+       {"events"},
+       [](Config& c, const std::string&) -> std::optional<std::string> {
+         c.follow = true;
+         return std::nullopt;
+       }},
+      {"--envelope", {}, "",
+       "print {topic, partition, offset, key, timestamp, event} instead of the bare CloudEvent",
+       {"events"},
+       [](Config& c, const std::string&) -> std::optional<std::string> {
+         c.envelope = true;
+         return std::nullopt;
+       }},
+      {"--id", {}, "ID", "the dead letter to replay (its id from todo dlq list)", {"dlq replay"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.dead_letter_id = v;
+         return std::nullopt;
+       }},
+      {"--all", {}, "", "replay every dead letter in status dead", {"dlq replay"},
+       [](Config& c, const std::string&) -> std::optional<std::string> {
+         c.all = true;
+         return std::nullopt;
+       }},
+      {"--email", {}, "EMAIL", "the user's e-mail address (case does not matter)",
+       {"admin set-role"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto email = domain::normalize_email(v);
+         if (!email) {
+           const auto& fields = email.error().fields;
+           return fields.empty() ? "is not a valid e-mail address" : fields.front().reason;
+         }
+         c.email = *email;
+         return std::nullopt;
+       }},
+      {"--role", {}, "ROLE", "admin or user", {"admin set-role"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto role = domain::parse_role(v);
+         if (!role) return "must be admin or user";
+         c.role = *role;
+         return std::nullopt;
+       }},
   };
   return kFlags;
 }
 
-const std::vector<std::pair<std::string, std::string>>& commands() {
-  static const std::vector<std::pair<std::string, std::string>> kCommands = {
-      {"serve", "run every service in one process on SQLite (the default)"},
-      {"migrate", "create or upgrade the database schema, then exit"},
-      {"version", "print the version"},
+struct Command {
+  std::string name;   // "serve", "dlq replay"
+  std::string usage;  // after "todo "
+  std::string help;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {"serve", "serve [FLAGS]", "run every service in one process on SQLite (the default)"},
+      {"migrate", "migrate [FLAGS]", "create or upgrade the database schema, then exit"},
+      {"version", "version", "print the version"},
+      {"events",
+       "events --topic TOPIC [--group GROUP | --from-beginning] [--follow] [--envelope] [FLAGS]",
+       "print the events of a topic as JSON lines, like kcat (never moves any group's offsets)"},
+      {"dlq list", "dlq list [--group GROUP] [FLAGS]",
+       "print the dead letters as JSON lines, oldest first"},
+      {"dlq replay", "dlq replay (--id ID | --all) [FLAGS]",
+       "mark dead letters for replay; the running server redelivers them to their groups"},
+      {"admin set-role", "admin set-role --email EMAIL --role admin|user [FLAGS]",
+       "give a user the admin or the user role"},
   };
   return kCommands;
+}
+
+// Commands of two words: the first word groups them.
+const std::vector<std::pair<std::string, std::string>>& command_groups() {
+  static const std::vector<std::pair<std::string, std::string>> kGroups = {
+      {"dlq", "dead letters: events a consumer group gave up on after its retries"},
+      {"admin", "administration of user accounts"},
+  };
+  return kGroups;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool is_group(const std::string& word) {
+  for (const auto& [name, _] : command_groups()) {
+    if (name == word) return true;
+  }
+  return false;
+}
+
+// "list, replay" for "dlq".
+std::string subcommands_of(const std::string& group) {
+  std::string out;
+  for (const auto& c : commands()) {
+    if (c.name.starts_with(group + " ")) {
+      out += (out.empty() ? "" : ", ") + c.name.substr(group.size() + 1);
+    }
+  }
+  return out;
 }
 
 bool applies(const Flag& f, const std::string& command) {
@@ -145,15 +266,84 @@ bool applies(const Flag& f, const std::string& command) {
   return false;
 }
 
+// What a command needs beyond valid flags; nullopt when the configuration is complete.
+std::optional<std::string> missing_requirement(const Config& c) {
+  if (c.command == "events" && c.topic.empty()) {
+    return "todo events needs --topic TOPIC (e.g. --topic task-events)";
+  }
+  if (c.command == "dlq replay" && c.dead_letter_id.has_value() == c.all) {
+    return "todo dlq replay needs exactly one of --id ID or --all";
+  }
+  if (c.command == "admin set-role" && c.email.empty()) {
+    return "todo admin set-role needs --email EMAIL";
+  }
+  if (c.command == "admin set-role" && !c.role) {
+    return "todo admin set-role needs --role admin|user";
+  }
+  return std::nullopt;
+}
+
+std::string padded(const std::string& text, std::size_t width) {
+  return text + std::string(width > text.size() ? width - text.size() : 1, ' ');
+}
+
+void write_flag(std::ostringstream& out, const Flag& f, bool with_commands) {
+  out << "  " << f.name;
+  if (!is_switch(f)) out << " " << f.value_hint;
+  if (!f.env.empty()) {
+    std::string envs;
+    for (const auto& e : f.env) envs += (envs.empty() ? "" : ", ") + e;
+    out << "  (" << envs << ")";
+  }
+  if (with_commands) {
+    std::string names;
+    for (const auto& c : f.commands) names += (names.empty() ? "" : ", ") + c;
+    out << "  [" << names << "]";
+  }
+  out << "\n      " << f.help << "\n";
+}
+
+std::string group_help(const std::string& group) {
+  std::ostringstream out;
+  for (const auto& [name, help] : command_groups()) {
+    if (name == group) out << "todo " << name << " — " << help << "\n\n";
+  }
+  out << "Usage: todo " << group << " SUBCOMMAND [FLAGS]\n\nSubcommands:\n";
+  for (const auto& c : commands()) {
+    if (c.name.starts_with(group + " ")) {
+      out << "  " << padded(c.name.substr(group.size() + 1), 10) << c.help << "\n";
+    }
+  }
+  out << "\nRun 'todo " << group << " SUBCOMMAND --help' for the flags of one subcommand.\n";
+  return out.str();
+}
+
 }  // namespace
 
 std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& args,
                                                const Environment& env) {
   Config config;
   std::size_t i = 0;
+  const auto is_help = [](const std::string& arg) { return arg == "--help" || arg == "-h"; };
   if (i < args.size() && !args[i].starts_with("-")) {
     config.command = args[i++];
-  } else if (i < args.size() && (args[i] == "--help" || args[i] == "-h")) {
+    if (is_group(config.command)) {
+      const std::string group = config.command;
+      if (i < args.size() && is_help(args[i])) {
+        config.help = true;
+        return config;
+      }
+      if (i >= args.size() || args[i].starts_with("-")) {
+        return ConfigError{"'todo " + group + "' needs a subcommand: " + subcommands_of(group) +
+                           "; see todo " + group + " --help"};
+      }
+      config.command = group + " " + args[i++];
+      if (!find_command(config.command)) {
+        return ConfigError{"unknown subcommand '" + args[i - 1] + "' of 'todo " + group +
+                           "'; it has: " + subcommands_of(group)};
+      }
+    }
+  } else if (i < args.size() && is_help(args[i])) {
     config.command = "help";
     return config;
   } else if (i < args.size() && args[i] == "--version") {
@@ -162,9 +352,9 @@ std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& a
   } else {
     config.command = "serve";
   }
-  bool known = config.command == "help";
-  for (const auto& [name, _] : commands()) known = known || name == config.command;
-  if (!known) return ConfigError{"unknown command '" + config.command + "'; see todo --help"};
+  if (config.command != "help" && !find_command(config.command)) {
+    return ConfigError{"unknown command '" + config.command + "'; see todo --help"};
+  }
 
   // Environment first, so flags override it.
   for (const Flag& f : flags()) {
@@ -180,7 +370,7 @@ std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& a
   }
   for (; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
+    if (is_help(arg)) {
       config.help = true;
       continue;
     }
@@ -195,36 +385,49 @@ std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& a
       if (f.name == name && applies(f, config.command)) flag = &f;
     }
     if (!flag) {
-      return ConfigError{"unknown flag " + name + " for 'todo " + config.command +
-                         "'; see todo " + config.command + " --help"};
+      const std::string what =
+          name.starts_with("-") ? "unknown flag " + name : "unexpected argument '" + name + "'";
+      return ConfigError{what + " for 'todo " + config.command + "'; see todo " + config.command +
+                         " --help"};
     }
-    if (!value) {
-      if (i + 1 >= args.size()) return ConfigError{name + " needs a value (" + flag->value_hint + ")"};
+    if (is_switch(*flag)) {
+      if (value) return ConfigError{name + " takes no value"};
+      value = "";
+    } else if (!value) {
+      if (i + 1 >= args.size()) {
+        return ConfigError{name + " needs a value (" + flag->value_hint + ")"};
+      }
       value = args[++i];
     }
     if (auto reason = flag->set(config, *value)) return ConfigError{name + " " + *reason};
+  }
+  if (!config.help) {
+    if (auto missing = missing_requirement(config)) return ConfigError{*missing};
   }
   return config;
 }
 
 std::string help_text(const std::string& command) {
   std::ostringstream out;
-  if (command.empty() || command == "help") {
+  if (is_group(command)) return group_help(command);
+  const bool everything = command.empty() || command == "help";
+  if (everything) {
+    std::size_t width = 0;
+    for (const auto& c : commands()) width = std::max(width, c.name.size());
     out << "todo — a task manager: REST API, events, reminders, live sync and audit in one binary\n\n"
         << "Usage: todo [COMMAND] [FLAGS]\n\nCommands:\n";
-    for (const auto& [name, help] : commands()) out << "  " << name << std::string(10 - name.size(), ' ') << help << "\n";
-    out << "\nRun 'todo COMMAND --help' for the flags of one command.\n\nFlags (environment variable):\n";
+    for (const auto& c : commands()) out << "  " << padded(c.name, width + 2) << c.help << "\n";
+    out << "\nRun 'todo COMMAND --help' for the flags of one command.\n\n"
+        << "Flags (environment variable) [commands]:\n";
   } else {
-    for (const auto& [name, help] : commands()) {
-      if (name == command) out << "todo " << name << " — " << help << "\n\n";
+    if (const Command* c = find_command(command)) {
+      out << "todo " << c->name << " — " << c->help << "\n\nUsage: todo " << c->usage << "\n\n";
     }
-    out << "Usage: todo " << command << " [FLAGS]\n\nFlags (environment variable):\n";
+    out << "Flags (environment variable):\n";
   }
   for (const Flag& f : flags()) {
-    if (!command.empty() && command != "help" && !applies(f, command)) continue;
-    std::string envs;
-    for (const auto& e : f.env) envs += (envs.empty() ? "" : ", ") + e;
-    out << "  " << f.name << " " << f.value_hint << "  (" << envs << ")\n      " << f.help << "\n";
+    if (!everything && !applies(f, command)) continue;
+    write_flag(out, f, everything);
   }
   return out.str();
 }

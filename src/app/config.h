@@ -1,6 +1,7 @@
 // Command-line and environment configuration of `todo`, validated before anything starts.
 #pragma once
 
+#include "domain/user.h"
 #include "log/log.h"
 #include "store/database.h"
 
@@ -14,8 +15,10 @@
 namespace todo::app {
 
 struct Config {
-  std::string command;  // serve | migrate | version | help
-  bool help = false;    // `todo <command> --help`
+  // serve | migrate | version | help | events | dlq list | dlq replay | admin set-role; a bare
+  // command group ("dlq", "admin") only together with help.
+  std::string command;
+  bool help = false;  // `todo <command> --help`
   std::string address = "0.0.0.0";
   unsigned short port = 8000;
   std::filesystem::path data_dir = "data";
@@ -29,6 +32,17 @@ struct Config {
   int login_limit_address = 30;  // attempts per client address per minute
   int login_limit_account = 10;  // failed attempts per account per 15 minutes
   int event_retention_days = 7;  // consumed events older than this leave the log
+
+  // The operator commands (events, dlq, admin).
+  std::string topic;                 // events: required
+  std::optional<std::string> group;  // events: start at its committed offsets; dlq list: filter
+  bool from_beginning = false;       // events
+  bool follow = false;               // events
+  bool envelope = false;             // events: wrap each event with topic, partition, offset...
+  std::optional<std::string> dead_letter_id;  // dlq replay --id
+  bool all = false;                           // dlq replay --all
+  std::string email;                          // admin set-role: normalized like the API does
+  std::optional<domain::Role> role;           // admin set-role
 };
 
 struct ConfigError {
@@ -41,7 +55,7 @@ using Environment = std::function<const char*(const char*)>;
 std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& args,
                                                const Environment& env);
 
-// `todo --help` (command empty) or `todo <command> --help`.
+// `todo --help` (command empty), `todo <command> --help` or `todo <group> --help` ("dlq").
 std::string help_text(const std::string& command);
 
 inline constexpr std::size_t kMinSecretBytes = 32;

@@ -104,5 +104,158 @@ TEST(Config, HelpAndVersion) {
   EXPECT_EQ(help_text("migrate").find("--port"), std::string::npos);
 }
 
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Config, EventsTakesTopicGroupAndSwitches) {
+  Config c =
+      parse_ok({"events", "--topic", "task-events", "--group=audit-service", "--from-beginning",
+                "--follow", "--envelope", "--data-dir", "/tmp/d", "--log-level", "warn"});
+  EXPECT_EQ(c.command, "events");
+  EXPECT_EQ(c.topic, "task-events");
+  EXPECT_EQ(c.group, "audit-service");
+  EXPECT_TRUE(c.from_beginning);
+  EXPECT_TRUE(c.follow);
+  EXPECT_TRUE(c.envelope);
+  EXPECT_EQ(c.data_dir, "/tmp/d");
+  EXPECT_EQ(c.log_level, log::Level::kWarn);
+}
+
+TEST(Config, EventsDefaultsToTheEndWithoutSwitches) {
+  Config c = parse_ok({"events", "--topic=reminders"});
+  EXPECT_EQ(c.topic, "reminders");
+  EXPECT_FALSE(c.group);
+  EXPECT_FALSE(c.from_beginning);
+  EXPECT_FALSE(c.follow);
+  EXPECT_FALSE(c.envelope);
+}
+
+TEST(Config, EventsNeedsATopic) {
+  EXPECT_TRUE(contains(parse_error({"events"}), "--topic"));
+  EXPECT_TRUE(contains(parse_error({"events", "--from-beginning"}), "--topic"));
+  EXPECT_TRUE(contains(parse_error({"events", "--topic"}), "--topic"));
+  EXPECT_TRUE(contains(parse_error({"events", "--topic="}), "--topic"));
+  EXPECT_TRUE(contains(parse_error({"events", "--topic", "t", "--group="}), "--group"));
+}
+
+TEST(Config, SwitchesTakeNoValue) {
+  EXPECT_TRUE(contains(parse_error({"events", "--topic", "t", "--follow=yes"}), "--follow"));
+  EXPECT_TRUE(
+      contains(parse_error({"events", "--topic", "t", "--from-beginning=1"}), "--from-beginning"));
+  EXPECT_TRUE(contains(parse_error({"dlq", "replay", "--all=true"}), "--all"));
+  // A word after a switch is not taken as its value.
+  EXPECT_TRUE(contains(parse_error({"events", "--topic", "t", "--follow", "yes"}), "yes"));
+}
+
+TEST(Config, OperatorCommandsTakeTheDataDirFromTheEnvironment) {
+  FakeEnv env{{{"TODO_DATA_DIR", "/srv/todo"},
+               {"TODO_LOG_LEVEL", "error"},
+               {"TODO_PORT", "not-a-port"}}};  // serve's variables do not apply
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"events", "--topic", "t"},
+        {"dlq", "list"},
+        {"dlq", "replay", "--all"},
+        {"admin", "set-role", "--email", "a@example.com", "--role", "user"}}) {
+    Config c = parse_ok(args, env);
+    EXPECT_EQ(c.data_dir, "/srv/todo") << c.command;
+    EXPECT_EQ(c.log_level, log::Level::kError) << c.command;
+  }
+  EXPECT_EQ(parse_ok({"dlq", "list", "--data-dir", "/x"}, env).data_dir, "/x");
+}
+
+TEST(Config, DlqListTakesAGroup) {
+  Config c = parse_ok({"dlq", "list"});
+  EXPECT_EQ(c.command, "dlq list");
+  EXPECT_FALSE(c.group);
+  EXPECT_EQ(parse_ok({"dlq", "list", "--group", "recurring-task-service"}).group,
+            "recurring-task-service");
+  EXPECT_TRUE(contains(parse_error({"dlq", "list", "--all"}), "--all"));
+}
+
+TEST(Config, DlqReplayNeedsExactlyOneOfIdAndAll) {
+  Config one = parse_ok({"dlq", "replay", "--id", "0190-abc"});
+  EXPECT_EQ(one.command, "dlq replay");
+  EXPECT_EQ(one.dead_letter_id, "0190-abc");
+  EXPECT_FALSE(one.all);
+  Config all = parse_ok({"dlq", "replay", "--all"});
+  EXPECT_TRUE(all.all);
+  EXPECT_FALSE(all.dead_letter_id);
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"dlq", "replay"}, {"dlq", "replay", "--id", "x", "--all"}}) {
+    std::string message = parse_error(args);
+    EXPECT_TRUE(contains(message, "--id") && contains(message, "--all")) << message;
+  }
+  EXPECT_TRUE(contains(parse_error({"dlq", "replay", "--id="}), "--id"));
+  EXPECT_TRUE(contains(parse_error({"dlq", "replay", "--id"}), "--id"));
+}
+
+TEST(Config, AdminSetRoleNormalizesTheEmailAndChecksTheRole) {
+  Config c = parse_ok({"admin", "set-role", "--email", "  Ada@Example.COM ", "--role", "admin"});
+  EXPECT_EQ(c.command, "admin set-role");
+  EXPECT_EQ(c.email, "ada@example.com");
+  EXPECT_EQ(c.role, domain::Role::kAdmin);
+  EXPECT_EQ(parse_ok({"admin", "set-role", "--email=a@example.com", "--role=user"}).role,
+            domain::Role::kUser);
+  EXPECT_TRUE(contains(parse_error({"admin", "set-role", "--role", "admin"}), "--email"));
+  EXPECT_TRUE(contains(parse_error({"admin", "set-role", "--email", "a@example.com"}), "--role"));
+  std::string bad_role =
+      parse_error({"admin", "set-role", "--email", "a@example.com", "--role", "root"});
+  EXPECT_TRUE(contains(bad_role, "--role") && contains(bad_role, "admin or user")) << bad_role;
+  EXPECT_TRUE(contains(
+      parse_error({"admin", "set-role", "--email", "no-at-sign", "--role", "user"}), "--email"));
+}
+
+TEST(Config, CommandGroupsNeedAKnownSubcommand) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"dlq"}, {"dlq", "--all"}, {"dlq", "purge"}}) {
+    std::string message = parse_error(args);
+    EXPECT_TRUE(contains(message, "list") && contains(message, "replay")) << message;
+  }
+  std::string admin = parse_error({"admin", "promote"});
+  EXPECT_TRUE(contains(admin, "promote") && contains(admin, "set-role")) << admin;
+  EXPECT_TRUE(contains(parse_error({"admin"}), "set-role"));
+}
+
+TEST(Config, FlagsOfOneCommandAreRejectedByTheOthers) {
+  EXPECT_TRUE(contains(parse_error({"events", "--topic", "t", "--port", "1"}), "--port"));
+  EXPECT_TRUE(contains(parse_error({"serve", "--topic", "t"}), "--topic"));
+  EXPECT_TRUE(contains(parse_error({"migrate", "--follow"}), "--follow"));
+  EXPECT_TRUE(contains(parse_error({"dlq", "replay", "--all", "--group", "g"}), "--group"));
+  EXPECT_TRUE(contains(parse_error({"admin", "set-role", "--email", "a@example.com", "--role",
+                                    "user", "--topic", "t"}),
+                       "--topic"));
+}
+
+TEST(Config, HelpOfTheOperatorCommands) {
+  // Help is asked for, so a missing required flag is no error.
+  Config replay_help = parse_ok({"dlq", "replay", "--help"});
+  EXPECT_EQ(replay_help.command, "dlq replay");
+  EXPECT_TRUE(replay_help.help);
+  EXPECT_TRUE(parse_ok({"events", "--help"}).help);
+  Config group_help = parse_ok({"dlq", "--help"});
+  EXPECT_EQ(group_help.command, "dlq");
+  EXPECT_TRUE(group_help.help);
+
+  std::string all = help_text("");
+  for (const char* word : {"events", "dlq list", "dlq replay", "admin set-role", "--topic",
+                           "--from-beginning", "--envelope", "--email"}) {
+    EXPECT_TRUE(contains(all, word)) << word;
+  }
+  std::string replay = help_text("dlq replay");
+  for (const char* word : {"--id", "--all", "--data-dir", "TODO_DATA_DIR", "--log-level"}) {
+    EXPECT_TRUE(contains(replay, word)) << word;
+  }
+  EXPECT_FALSE(contains(replay, "--topic"));
+  EXPECT_FALSE(contains(replay, "--port"));
+  std::string events = help_text("events");
+  for (const char* word : {"--topic", "--group", "--from-beginning", "--follow", "--envelope"}) {
+    EXPECT_TRUE(contains(events, word)) << word;
+  }
+  std::string dlq = help_text("dlq");
+  EXPECT_TRUE(contains(dlq, "list") && contains(dlq, "replay")) << dlq;
+  EXPECT_TRUE(contains(help_text("admin set-role"), "--role"));
+}
+
 }  // namespace
 }  // namespace todo::app

@@ -1,0 +1,16 @@
+// The operator commands: read a topic of the event log, list and replay dead letters, set a
+// user's role. Each opens <data-dir>/todo.db (also while `todo serve` runs on it: WAL), prints and
+// exits; none starts the HTTP server.
+#pragma once
+
+#include "app/config.h"
+
+namespace todo::app {
+
+// Each returns the process exit code: 0, or 1 after one line `todo: <reason>` on stderr.
+int run_events(const Config& config);
+int run_dlq_list(const Config& config);
+int run_dlq_replay(const Config& config);
+int run_admin_set_role(const Config& config);
+
+}  // namespace todo::app
