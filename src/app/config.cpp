@@ -133,6 +133,12 @@ const std::vector<Flag>& flags() {
        "work within it (default 7)",
        {"serve"},
        [](Config& c, const std::string& v) { return parse_int(v, 1, 36500, c.event_retention_days); }},
+      {"--audit-retention-days", {"TODO_AUDIT_RETENTION_DAYS"}, "DAYS",
+       "audit entries recorded longer ago are purged; the chain stays verifiable (default 90)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 36500, c.audit_retention_days);
+       }},
       {"--topic", {}, "TOPIC", "the topic to read: task-events, task-updates, reminders, <topic>.dlq",
        {"events"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {

@@ -32,6 +32,7 @@ struct Config {
   int login_limit_address = 30;  // attempts per client address per minute
   int login_limit_account = 10;  // failed attempts per account per 15 minutes
   int event_retention_days = 7;  // consumed events older than this leave the log
+  int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

@@ -10,6 +10,7 @@
 #include "auth/tokens.h"
 #include "bus/log_bus.h"
 #include "domain/task_events.h"
+#include "log/log.h"
 #include "services/api/account_routes.h"
 #include "services/api/account_service.h"
 #include "services/api/authenticator.h"
@@ -17,6 +18,9 @@
 #include "services/api/operations_routes.h"
 #include "services/api/task_routes.h"
 #include "services/api/task_service.h"
+#include "services/audit/audit_cursor.h"
+#include "services/audit/audit_routes.h"
+#include "services/audit/audit_service.h"
 #include "store/sqlite/sqlite_database.h"
 
 namespace todo::app {
@@ -40,6 +44,16 @@ bus::LogBusOptions bus_options() {
   return options;
 }
 
+// The audit routes know the caller by user id only.
+services::audit::Authenticate audit_authenticate(
+    const services::api::Authenticator& authenticator) {
+  return [&authenticator](const http::Request& req) -> domain::Result<std::string> {
+    auto claims = authenticator.authenticate(req);
+    if (!claims) return claims.error();
+    return std::move(claims->sub);
+  };
+}
+
 std::string jwt_secret_of(const Config& config, domain::RandomSource& random) {
   return config.jwt_secret ? *config.jwt_secret : load_or_create_secret(config.data_dir, random);
 }
@@ -59,11 +73,16 @@ struct EmbeddedApp::Parts {
         authenticator(jwt),
         tasks({*database, zones, clock, random}),
         cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")),
+        audit(*database, clock),
+        audit_cursors(auth::hmac_sha256(jwt_secret, "todo audit cursor v1")),
+        audit_retention(std::chrono::days(config.audit_retention_days)),
         bus(*database, clock, random, bus_options()),
         event_retention(std::chrono::hours(24) * config.event_retention_days) {
     services::api::add_operations_routes(router, *database, bus, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
     services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
+    services::audit::add_audit_routes(router,
+                                      {audit, audit_authenticate(authenticator), audit_cursors});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
     database->set_commit_listener([this] { bus.notify(); });
     bus.start();
@@ -76,10 +95,13 @@ struct EmbeddedApp::Parts {
   }
 
   // Housekeeping: tombstones after 30 days, idempotency keys after a day, expired refresh tokens,
-  // consumed events after the retention period.
+  // consumed events and audit entries after their retention periods.
   void purge_old_rows() {
     tasks.purge(std::chrono::hours(24 * 30));
     bus.purge(event_retention);
+    if (const auto purged = audit.purge(audit_retention); purged > 0) {
+      log::info("audit entries purged", {{"count", purged}});
+    }
     auto now = clock.now();
     database->write([&](store::Session& s) { store::RefreshTokenRepository{}.purge_expired(s, now); });
   }
@@ -97,6 +119,9 @@ struct EmbeddedApp::Parts {
   services::api::Authenticator authenticator;
   services::api::TaskService tasks;
   services::api::ListCursorCodec cursors;
+  services::audit::AuditService audit;
+  services::audit::AuditCursorCodec audit_cursors;
+  std::chrono::days audit_retention;
   bus::LogBus bus;
   std::chrono::microseconds event_retention;
   http::Metrics metrics;

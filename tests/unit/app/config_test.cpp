@@ -92,6 +92,21 @@ TEST(Config, CorsOriginsAreSplitAndTrimmed) {
             (std::vector<std::string>{"http://a.example", "https://b.example:8443"}));
 }
 
+TEST(Config, AuditRetentionDays) {
+  EXPECT_EQ(parse_ok({"serve"}).audit_retention_days, 90);
+  EXPECT_EQ(parse_ok({"serve", "--audit-retention-days", "7"}).audit_retention_days, 7);
+  EXPECT_EQ(
+      parse_ok({"serve"}, FakeEnv{{{"TODO_AUDIT_RETENTION_DAYS", "365"}}}).audit_retention_days,
+      365);
+  EXPECT_NE(parse_error({"serve", "--audit-retention-days", "0"}).find("--audit-retention-days"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--audit-retention-days=36501"}).find("1 to 36500"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"TODO_AUDIT_RETENTION_DAYS", "x"}}})
+                .find("TODO_AUDIT_RETENTION_DAYS"),
+            std::string::npos);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_EQ(parse_ok({"--help"}).command, "help");
   EXPECT_TRUE(parse_ok({"serve", "--help"}).help);
