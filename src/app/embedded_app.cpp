@@ -83,6 +83,9 @@ struct EmbeddedApp::Parts {
     services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
     services::audit::add_audit_routes(router,
                                       {audit, audit_authenticate(authenticator), audit_cursors});
+    bus.subscribe(
+        {std::string(domain::kTaskEventsTopic), std::string(services::audit::kConsumerGroup),
+         [this](const bus::Event& event, store::Session& tx) { audit.handle(event, tx); }});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
     database->set_commit_listener([this] { bus.notify(); });
     bus.start();
