@@ -4,7 +4,8 @@ GET /api/audit-logs/verify (admins), and tampering found by verify.
 
 The contract is docs/api/audit.md and docs/adr/0007-audit-hash-chain.md. Entries appear
 asynchronously (the audit consumer reads the event log), so every check first polls with a
-deadline. Admins are made by writing users.role in the SQLite file, as an operator would."""
+deadline. Admins are made with `todo admin set-role`, as an operator would, while the server
+runs; the audit routes read the role on every request, so the user's existing token is enough."""
 
 import hashlib
 import json
@@ -14,7 +15,7 @@ import time
 import urllib.parse
 
 from task_harness import instant, new_api, outbox_rows, query_string, rows_of
-from todo_harness import RFC3339_UTC_RE, UUID7_RE, assert_problem
+from todo_harness import RFC3339_UTC_RE, UUID7_RE, assert_problem, run_cli
 
 DEADLINE = 30.0  # seconds for the consumer to catch up; only turns a hang into a failure
 ENTRY_KEYS = {
@@ -50,8 +51,10 @@ def _sql(server, sql, params=(), write=False):
         conn.close()
 
 
-def make_admin(api):
-    _sql(api.server, "UPDATE users SET role = 'admin' WHERE id = ?", (api.id,), write=True)
+def make_admin(todo_bin, api):
+    r = run_cli(todo_bin, ["admin", "set-role", "--data-dir", api.server.data_dir,
+                           "--email", api.user.email, "--role", "admin"])
+    assert r.returncode == 0, (r.stdout, r.stderr)
     return api
 
 
@@ -189,8 +192,8 @@ def test_a_user_sees_only_their_own_entries(api, other_api):
     assert "admin" in body["detail"]
 
 
-def test_an_admin_sees_everyone_and_can_pick_a_user(api, other_api):
-    make_admin(api)  # read from the users table on every request: no new token needed
+def test_an_admin_sees_everyone_and_can_pick_a_user(todo_bin, api, other_api):
+    make_admin(todo_bin, api)  # read from the users table on every request: no new token needed
     mine = api.create("admin's")["id"]
     theirs = other_api.create("user's")["id"]
     history(api, mine, 1)
@@ -250,11 +253,11 @@ def test_history_is_the_owners_oldest_first_and_outlives_the_task(api, other_api
     assert [e["id"] for e in rest["items"]] == [entries[3]["id"]] and rest["next_cursor"] is None
 
 
-def test_verify_is_for_admins_and_reports_a_valid_chain(server, api, other_api):
+def test_verify_is_for_admins_and_reports_a_valid_chain(todo_bin, server, api, other_api):
     task_id = lifecycle(api)
     history(api, task_id, 4)
     assert_problem(other_api.get("/api/audit-logs/verify"), 403, "forbidden")
-    make_admin(api)
+    make_admin(todo_bin, api)
     resp = api.get("/api/audit-logs/verify")
     assert resp.status == 200, resp
     count, low, high = _sql(server, "SELECT COUNT(*), MIN(id), MAX(id) FROM audit_logs")[0]
@@ -285,12 +288,12 @@ def test_an_outside_tool_verifies_the_chain_as_adr_7_describes(server, api):
         prev = row["hash"]
 
 
-def test_verify_names_an_edited_entry(make_server):
+def test_verify_names_an_edited_entry(todo_bin, make_server):
     srv = make_server()
     api = new_api(srv)
     task_id = lifecycle(api)
     entries = history(api, task_id, 4)
-    make_admin(api)
+    make_admin(todo_bin, api)
     assert api.get("/api/audit-logs/verify").body["valid"] is True
 
     forged = json.dumps({"task": {"title": "nothing happened"}, "changes": {}})
