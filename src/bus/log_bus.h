@@ -56,7 +56,8 @@ class LogBus final : public Bus {
 
  private:
   struct Consumer;
-  int poll(Consumer& consumer);
+  int poll(Consumer& consumer, bool check_replays);
+  void publish_stats(Consumer& consumer, const std::map<int, std::int64_t>& heads);
   void run(Consumer& consumer);
   std::chrono::microseconds time_to_next_retry(const Consumer& consumer) const;
 

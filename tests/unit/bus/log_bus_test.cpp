@@ -309,6 +309,8 @@ TEST_F(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
 TEST_F(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
   const auto id = publish("orders", 0, "k");
   db_.reset();  // the child opens the file itself
+  // The child re-executes this binary and runs only this test, so no other thread is forked.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(die_inside_the_transaction(dir_.path() / "todo.db", clock_, random_),
               ::testing::ExitedWithCode(7), "");
   reopen();
