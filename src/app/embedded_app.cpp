@@ -15,6 +15,7 @@
 #include "services/api/authenticator.h"
 #include "services/api/list_cursor.h"
 #include "services/api/operations_routes.h"
+#include "services/api/recurrence_routes.h"
 #include "services/api/task_routes.h"
 #include "services/api/task_service.h"
 #include "store/sqlite/sqlite_database.h"
@@ -64,6 +65,7 @@ struct EmbeddedApp::Parts {
     services::api::add_operations_routes(router, *database, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
     services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
+    services::api::add_recurrence_routes(router, {tasks, accounts, authenticator, zones, clock});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
     database->set_commit_listener([this] { bus.notify(); });
     bus.start();
