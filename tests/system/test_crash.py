@@ -66,6 +66,7 @@ class Worker(threading.Thread):
         super().__init__(daemon=True)
         self.server, self.user, self.ledger, self.rng, self.owned = server, user, ledger, rng, owned
         self.stop = threading.Event()
+        self.killed = threading.Event()  # set just before the SIGKILL: later failures are expected
         self.failure = None
 
     def call(self, method, path, body=None):
@@ -78,7 +79,9 @@ class Worker(threading.Thread):
             while not self.stop.is_set():
                 self.step()
         except (OSError, ConnectionError, Exception) as e:  # the server was killed mid-request
-            if self.server.alive():
+            # Not alive() alone: while the main thread waits for the killed process, Popen.poll()
+            # from this thread returns None (it cannot take the waitpid lock), i.e. "alive".
+            if not self.killed.is_set() and self.server.alive():
                 self.failure = e
 
     def step(self):
@@ -136,6 +139,8 @@ def test_acknowledged_writes_events_and_audit_survive_repeated_sigkill(make_serv
             assert time.monotonic() < deadline, f"round {round_no}: writes stalled\n" + srv.stderr_text()[-4000:]
             assert all(w.is_alive() or w.failure is None for w in workers), [w.failure for w in workers]
             time.sleep(0.001)  # poll the counter; the kill moment is the count, not a time
+        for w in workers:
+            w.killed.set()
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait(30)
         kills += 1
