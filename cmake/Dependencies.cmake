@@ -5,6 +5,8 @@ find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+# RRULE expansion for the recurrence engine (src/domain/recurrence.cpp only).
+pkg_check_modules(LIBICAL REQUIRED IMPORTED_TARGET libical)
 
 
 find_package(GTest REQUIRED)

@@ -16,6 +16,7 @@
 #include "services/api/authenticator.h"
 #include "services/api/list_cursor.h"
 #include "services/api/operations_routes.h"
+#include "services/api/recurrence_routes.h"
 #include "services/api/task_routes.h"
 #include "services/api/task_service.h"
 #include "services/audit/audit_cursor.h"
@@ -81,6 +82,7 @@ struct EmbeddedApp::Parts {
     services::api::add_operations_routes(router, *database, bus, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
     services::api::add_task_routes(router, {tasks, accounts, authenticator, cursors, zones, clock});
+    services::api::add_recurrence_routes(router, {tasks, accounts, authenticator, zones, clock});
     services::audit::add_audit_routes(router,
                                       {audit, audit_authenticate(authenticator), audit_cursors});
     bus.subscribe(

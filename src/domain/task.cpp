@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "domain/recurrence.h"
 #include "domain/recurrence_rule.h"
 #include "domain/text.h"
 #include "domain/time_format.h"
@@ -331,12 +332,22 @@ Result<Task> apply_task_input(const Task& base, const TaskInput& input, bool rep
     errors.add("timezone", "must be a known IANA time zone name such as Europe/Berlin");
   }
 
+  bool recurrence_read = true;
   if (input.recurrence.has_value()) {
     if (auto recurrence = errors.take(normalize_recurrence(input.recurrence.value))) {
       task.recurrence = std::move(*recurrence);
+    } else {
+      recurrence_read = false;
     }
   } else if (input.recurrence.is_null() || replace) {
     task.recurrence.reset();
+  }
+  // A rule the engine cannot expand for this task (HOURLY; BYHOUR on an all-day task) is refused
+  // when the rule or the due date is set, never on an unrelated change of an older task.
+  const bool due_or_rule_set = replace || !input.recurrence.is_absent() ||
+                               !input.due_date.is_absent() || !input.all_day.is_absent();
+  if (task.recurrence && recurrence_read && due_or_rule_set) {
+    errors.take(expandable_rule(*task.recurrence, task.due_at && !task.all_day));
   }
   if (auto mode = errors.take(apply_choice(
           input.recurrence_mode, base.recurrence_mode, RecurrenceMode::kDue, replace,

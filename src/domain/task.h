@@ -44,6 +44,12 @@ struct Task {
   RecurrenceMode recurrence_mode = RecurrenceMode::kDue;
   std::optional<std::string> series_id;   // set for recurring tasks: the first occurrence's id
   std::int64_t occurrence_index = 0;      // 0 for the first occurrence of a series
+  // Where the series is counted from (docs/adr/0009-recurrence.md): the wall time in `timezone` of
+  // the due date the rule was set or last re-anchored on, and how many occurrences of the series
+  // precede that one (COUNT counts them). Kept by anchor_series (domain/recurrence.h), copied to
+  // each next occurrence; not part of the API.
+  std::optional<LocalDateTime> recurrence_anchor;
+  std::int64_t recurrence_anchor_index = 0;
   std::vector<int> reminders;             // minutes before due_at, unique, ascending
   std::int64_t version = 1;               // +1 on every change; the events' `sequence`
   std::int64_t change_seq = 0;            // the owner's change counter at the last change

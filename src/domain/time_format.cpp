@@ -3,6 +3,9 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+
+#include "domain/time_zone.h"
 
 namespace todo::domain {
 
@@ -133,6 +136,57 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text) {
   const std::chrono::sys_days midnight{date};
   return Timestamp{midnight} + hours{*hour} + minutes{*minute} + seconds{*second} + fraction -
          *offset;
+}
+
+std::string format_local_date_time(const LocalDateTime& local) {
+  std::array<char, 48> buffer{};
+  int length =
+      std::snprintf(buffer.data(), buffer.size(), "%04d-%02d-%02dT%02d:%02d:%02d", local.year,
+                    local.month, local.day, local.hour, local.minute, local.second);
+  if (local.microsecond != 0 && length > 0) {
+    length += std::snprintf(buffer.data() + length, buffer.size() - std::size_t(length), ".%06d",
+                            local.microsecond);
+  }
+  return std::string(buffer.data(), static_cast<std::size_t>(length));
+}
+
+std::optional<LocalDateTime> parse_local_date_time(std::string_view text) {
+  const auto date = parse_date(text.substr(0, 10));
+  const auto hour = read_digits(text, 11, 2);
+  const auto minute = read_digits(text, 14, 2);
+  const auto second = read_digits(text, 17, 2);
+  if (!date || !hour || !minute || !second || !char_at(text, 10, 'T') || !char_at(text, 13, ':') ||
+      !char_at(text, 16, ':') || *hour > 23 || *minute > 59 || *second > 59) {
+    return std::nullopt;
+  }
+  LocalDateTime local{date->year, date->month, date->day, *hour, *minute, *second, 0};
+  if (text.size() == 19) return local;
+  const std::size_t digits = text.size() - 20;
+  if (!char_at(text, 19, '.') || digits < 1 || digits > 6) return std::nullopt;
+  const auto fraction = read_digits(text, 20, digits);
+  if (!fraction) return std::nullopt;
+  local.microsecond = *fraction;
+  for (std::size_t i = digits; i < 6; ++i) local.microsecond *= 10;
+  return local;
+}
+
+std::string format_rfc3339_in_zone(Timestamp t, const TimeZone& zone) {
+  const LocalDateTime local = zone.to_local(t);
+  const auto offset_minutes = std::chrono::duration_cast<minutes>(zone.utc_offset(t)).count();
+  const long magnitude = std::labs(static_cast<long>(offset_minutes));
+  std::array<char, 64> buffer{};
+  int length =
+      std::snprintf(buffer.data(), buffer.size(), "%04d-%02d-%02dT%02d:%02d:%02d", local.year,
+                    local.month, local.day, local.hour, local.minute, local.second);
+  const int millis = local.microsecond / 1000;
+  if (millis != 0) {
+    length +=
+        std::snprintf(buffer.data() + length, buffer.size() - std::size_t(length), ".%03d", millis);
+  }
+  length +=
+      std::snprintf(buffer.data() + length, buffer.size() - std::size_t(length), "%c%02ld:%02ld",
+                    offset_minutes < 0 ? '-' : '+', magnitude / 60, magnitude % 60);
+  return std::string(buffer.data(), static_cast<std::size_t>(length));
 }
 
 }  // namespace todo::domain

@@ -10,6 +10,9 @@
 
 namespace todo::domain {
 
+struct LocalDateTime;  // domain/time_zone.h
+class TimeZone;
+
 // "2026-11-27T09:30:00.123Z": UTC, millisecond precision, always with Z.
 std::string format_rfc3339(Timestamp t);
 
@@ -23,6 +26,18 @@ std::optional<int> read_digits(std::string_view text, std::size_t pos, std::size
 
 // "YYYY-MM-DD", a real calendar date, and nothing more.
 std::optional<LocalDate> parse_date(std::string_view text);
+
+// "2026-03-29T09:00:00", with ".123456" when the microseconds are not zero: a wall time without
+// a zone, as a recurring task's series anchor is stored.
+std::string format_local_date_time(const LocalDateTime& local);
+// The inverse of format_local_date_time (the fraction may have 1 to 6 digits); nullopt unless a
+// real calendar date and time.
+std::optional<LocalDateTime> parse_local_date_time(std::string_view text);
+
+// "2026-03-29T09:00:00+02:00": the instant as wall time in `zone` with that zone's offset then;
+// ".123" when the milliseconds are not zero. (An offset with seconds, only found in local mean
+// time before 1900, is shown to the minute.)
+std::string format_rfc3339_in_zone(Timestamp t, const TimeZone& zone);
 
 inline std::int64_t to_micros(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_micros(std::int64_t micros) {

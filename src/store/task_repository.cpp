@@ -17,22 +17,23 @@ using sql::optional_value;
 using sql::text;
 
 // The columns task_from_row reads, in its order; task_values writes them in the same order as
-// $1..$21, followed by the folded texts as $22 and $23.
+// $1..$23, followed by the folded texts as $24 and $25.
 #define TODO_TASK_COLUMNS                                                                      \
   "id, user_id, title, description, status, priority, tags, due_at, all_day, timezone, "       \
   "recurrence, recurrence_mode, series_id, occurrence_index, reminders, version, change_seq, " \
-  "created_at, updated_at, completed_at, deleted_at"
+  "created_at, updated_at, completed_at, deleted_at, recurrence_anchor, recurrence_anchor_index"
 
 constexpr std::string_view kInsertTask =
     "INSERT INTO tasks (" TODO_TASK_COLUMNS
     ", title_key, search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
 constexpr std::string_view kUpdateTask =
     "UPDATE tasks SET title = $3, description = $4, status = $5, priority = $6, tags = $7, "
     "due_at = $8, all_day = $9, timezone = $10, recurrence = $11, recurrence_mode = $12, "
     "series_id = $13, occurrence_index = $14, reminders = $15, version = $16, change_seq = $17, "
-    "created_at = $18, updated_at = $19, completed_at = $20, deleted_at = $21, title_key = $22, "
-    "search_text = $23 WHERE id = $1 AND user_id = $2";
+    "created_at = $18, updated_at = $19, completed_at = $20, deleted_at = $21, "
+    "recurrence_anchor = $22, recurrence_anchor_index = $23, title_key = $24, search_text = $25 "
+    "WHERE id = $1 AND user_id = $2";
 constexpr std::string_view kFindTask =
     "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
 constexpr std::string_view kFindTaskOrTombstone =
@@ -171,6 +172,13 @@ domain::Task task_from_row(const Row& row) {
   t.updated_at = domain::from_micros(row.integer(18));
   t.completed_at = optional_time(row, 19);
   t.deleted_at = optional_time(row, 20);
+  if (const auto anchor = row.optional_text(21)) {
+    t.recurrence_anchor = domain::parse_local_date_time(*anchor);
+    if (!t.recurrence_anchor) {
+      throw DatabaseError("tasks.recurrence_anchor is not a local date-time: " + *anchor);
+    }
+  }
+  t.recurrence_anchor_index = row.integer(22);
   return t;
 }
 
@@ -181,7 +189,7 @@ std::vector<domain::Task> tasks_from_rows(const std::vector<Row>& rows) {
   return out;
 }
 
-// $1..$23 of kInsertTask and kUpdateTask.
+// $1..$25 of kInsertTask and kUpdateTask.
 std::vector<Value> task_values(const domain::Task& t, TaskSearchKeys keys) {
   return {t.id,
           t.user_id,
@@ -204,6 +212,11 @@ std::vector<Value> task_values(const domain::Task& t, TaskSearchKeys keys) {
           micros(t.updated_at),
           optional_value(t.completed_at, micros),
           optional_value(t.deleted_at, micros),
+          optional_value(t.recurrence_anchor,
+                         [](const domain::LocalDateTime& local) {
+                           return text(domain::format_local_date_time(local));
+                         }),
+          t.recurrence_anchor_index,
           std::move(keys.title_key),
           std::move(keys.search_text)};
 }

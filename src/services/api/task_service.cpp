@@ -3,6 +3,7 @@
 #include "services/api/task_service.h"
 
 #include "domain/ids.h"
+#include "domain/recurrence.h"
 #include "domain/task_events.h"
 #include "domain/task_json.h"
 #include "domain/text.h"
@@ -34,12 +35,15 @@ domain::TaskAction action_for(const domain::Task& before, const domain::Task& af
   return domain::TaskAction::kUpdated;
 }
 
-// Status bookkeeping that follows from a change: completion time and series membership.
-void settle(domain::Task& task, const domain::Task* before, domain::Timestamp now) {
+// Bookkeeping that follows from a change: completion time, series membership and the series
+// anchor (re-anchored when the rule, due date, all-day flag or time zone changes).
+domain::Task settle(domain::Task task, const domain::Task* before, domain::Timestamp now,
+                    const domain::ZoneCatalog& zones) {
   bool was_completed = before && before->status == domain::TaskStatus::kCompleted;
   if (task.status == domain::TaskStatus::kCompleted && !was_completed) task.completed_at = now;
   if (task.status == domain::TaskStatus::kPending) task.completed_at.reset();
   if (task.recurrence && !task.series_id) task.series_id = task.id;
+  return domain::anchor_series(std::move(task), before, zones);
 }
 
 }  // namespace
@@ -98,7 +102,7 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
         task.version = 1;
         task.created_at = now;
         task.updated_at = now;
-        settle(task, nullptr, now);
+        task = settle(std::move(task), nullptr, now, deps_.zones);
         task.change_seq = users_.next_change_seq(s, user_id);
         tasks_.insert(s, task);
         record_change(s, domain::TaskAction::kCreated, std::nullopt, task, {}, *owner, now);
@@ -139,7 +143,7 @@ domain::Result<domain::Task> TaskService::mutate(const std::string& user_id, con
         auto now = deps_.clock.now();
         after.version = current->version + 1;
         after.updated_at = now;
-        settle(after, &*current, now);
+        after = settle(std::move(after), &*current, now, deps_.zones);
         after.change_seq = users_.next_change_seq(s, user_id);
         tasks_.update(s, after);
         record_change(s, action_for(*current, after), *current, after, std::move(changed), *owner,

@@ -2,6 +2,7 @@
 // writes, and the sync cursor that outlives the kept tombstones (410 resync-required).
 #include "services/api/task_service.h"
 
+#include "domain/time_format.h"
 #include "store/outbox.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
@@ -108,6 +109,50 @@ TEST_F(TaskServiceTest, ACursorAheadOfTheServerRequiresAResync) {
   auto ahead = tasks_.sync(owner_.id, 99, 100);
   ASSERT_FALSE(ahead);
   EXPECT_EQ(ahead.error().code, domain::ErrorCode::kResyncRequired);
+}
+
+TEST_F(TaskServiceTest, ARecurringTaskIsAnchoredOnItsDueDateAndReanchoredWhenItMoves) {
+  domain::TaskInput input;
+  input.title = Patch<std::string>::of("Rent");
+  input.due_date = Patch<std::string>::of("2026-01-31T09:00");
+  input.timezone = Patch<std::string>::of("Europe/Berlin");
+  input.recurrence = Patch<std::string>::of("FREQ=DAILY;COUNT=10");
+  auto created = tasks_.create(owner_.id, input, std::nullopt,
+                               [](const domain::Task&) { return store::StoredResponse{}; });
+  ASSERT_TRUE(created);
+  const domain::Task task = created.value().task;
+  ASSERT_TRUE(task.recurrence_anchor);
+  EXPECT_EQ(domain::format_local_date_time(*task.recurrence_anchor), "2026-01-31T09:00:00");
+  EXPECT_EQ(task.recurrence_anchor_index, 0);
+  EXPECT_EQ(tasks_.get(owner_.id, task.id).value().recurrence_anchor, task.recurrence_anchor);
+
+  // Moved by two days: re-anchored there; it is still the first occurrence of its series.
+  domain::TaskInput move;
+  move.due_date = Patch<std::string>::of("2026-02-02T10:00");
+  auto moved = tasks_.update(owner_.id, task.id, move, false, std::nullopt);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(domain::format_local_date_time(*moved.value().recurrence_anchor),
+            "2026-02-02T10:00:00");
+  EXPECT_EQ(moved.value().recurrence_anchor_index, 0);
+
+  // A title change keeps the anchor; a new rule anchors again.
+  domain::TaskInput retitle;
+  retitle.title = Patch<std::string>::of("Rent, again");
+  EXPECT_EQ(
+      tasks_.update(owner_.id, task.id, retitle, false, std::nullopt).value().recurrence_anchor,
+      moved.value().recurrence_anchor);
+  domain::TaskInput rule;
+  rule.recurrence = Patch<std::string>::of("weekly");
+  auto reruled = tasks_.update(owner_.id, task.id, rule, false, std::nullopt);
+  ASSERT_TRUE(reruled);
+  EXPECT_EQ(reruled.value().recurrence_anchor, moved.value().recurrence_anchor);
+  EXPECT_EQ(tasks_.get(owner_.id, task.id).value().recurrence_anchor_index, 0);
+
+  domain::TaskInput stop;
+  stop.recurrence = Patch<std::string>::null();
+  auto plain = tasks_.update(owner_.id, task.id, stop, false, std::nullopt);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain.value().recurrence_anchor);
 }
 
 }  // namespace

@@ -458,6 +458,35 @@ TEST_F(ApplyTaskInput, RecurrenceIsNormalised) {
   EXPECT_EQ(errors(create(input)), one("recurrence: BYDAY=XX: unknown weekday"));
 }
 
+TEST_F(ApplyTaskInput, RecurrenceTheEngineCannotExpandIsRefused) {
+  TaskInput input = titled();
+  input.recurrence = P::of("FREQ=HOURLY;INTERVAL=2");
+  EXPECT_EQ(errors(create(input)),
+            one("recurrence: FREQ=HOURLY: a task repeats at most daily; use DAILY, WEEKLY, "
+                "MONTHLY or YEARLY"));
+  input.recurrence = P::of("FREQ=DAILY;BYHOUR=9,17");
+  input.due_date = P::of("2026-12-01");  // all-day
+  EXPECT_EQ(errors(create(input)),
+            one("recurrence: BYHOUR=9,17: needs a due date with a time of day (this task is "
+                "all-day or has no due date)"));
+  input.due_date = P::of("2026-12-01T08:00");
+  EXPECT_EQ(created(input).recurrence, "FREQ=DAILY;BYHOUR=9,17");
+}
+
+TEST_F(ApplyTaskInput, ChangingTheDueDateChecksTheRuleAgain) {
+  Task base = testing::sample_task();
+  base.recurrence = "FREQ=DAILY;BYHOUR=9";
+  TaskInput to_all_day;
+  to_all_day.due_date = P::of("2026-12-01");
+  EXPECT_EQ(errors(patch(base, to_all_day)),
+            one("recurrence: BYHOUR=9: needs a due date with a time of day (this task is "
+                "all-day or has no due date)"));
+  // An unrelated change of a task saved with such a rule before is not refused.
+  base.recurrence = "FREQ=HOURLY";
+  TaskInput retitle = titled("Renamed");
+  EXPECT_EQ(patch(base, retitle).value().title, "Renamed");
+}
+
 TEST_F(ApplyTaskInput, PatchRecurrenceNullClears) {
   const Task base = testing::sample_task();
   TaskInput input;

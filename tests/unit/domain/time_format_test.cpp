@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "domain/time_zone.h"
+#include "support/tzdata.h"
+
 namespace todo::domain {
 namespace {
 
@@ -87,6 +90,40 @@ INSTANTIATE_TEST_SUITE_P(
                       " 2026-01-01T00:00:00Z", "2026-01-01T00:00:00UTC", "+2026-01-01T00:00:00Z",
                       "2026-01-01T0a:00:00Z", "2026-01-01T00:00:00+01:00x",
                       "２０２６-01-01T00:00:00Z"));
+
+TEST(LocalDateTimeText, RoundTripsWithAndWithoutMicroseconds) {
+  const LocalDateTime plain{2026, 3, 29, 2, 30, 0, 0};
+  EXPECT_EQ(format_local_date_time(plain), "2026-03-29T02:30:00");
+  EXPECT_EQ(parse_local_date_time("2026-03-29T02:30:00"), plain);
+  const LocalDateTime fine{2026, 1, 31, 23, 59, 59, 1500};
+  EXPECT_EQ(format_local_date_time(fine), "2026-01-31T23:59:59.001500");
+  EXPECT_EQ(parse_local_date_time("2026-01-31T23:59:59.001500"), fine);
+  EXPECT_EQ(parse_local_date_time("2026-01-31T23:59:59.5")->microsecond, 500000);
+}
+
+TEST(LocalDateTimeText, RejectsWhatIsNotARealWallTime) {
+  for (const char* text : {"", "2026-02-30T09:00:00", "2026-01-31T24:00:00", "2026-01-31 09:00:00",
+                           "2026-01-31T09:00", "2026-01-31T09:00:00Z", "2026-01-31T09:00:00.",
+                           "2026-01-31T09:00:00.1234567", "2026-01-31T09:00:00+01:00"}) {
+    EXPECT_FALSE(parse_local_date_time(text)) << text;
+  }
+}
+
+TEST(Rfc3339InZone, ShowsTheWallTimeWithTheOffsetOfThatInstant) {
+  const TimeZone berlin = testing::load_zone("Europe/Berlin");
+  EXPECT_EQ(format_rfc3339_in_zone(parse_rfc3339("2026-03-29T07:00:00Z").value(), berlin),
+            "2026-03-29T09:00:00+02:00");
+  EXPECT_EQ(format_rfc3339_in_zone(parse_rfc3339("2026-01-05T08:00:00.250Z").value(), berlin),
+            "2026-01-05T09:00:00.250+01:00");
+  const TimeZone new_york = testing::load_zone("America/New_York");
+  EXPECT_EQ(format_rfc3339_in_zone(parse_rfc3339("2026-11-01T06:30:00Z").value(), new_york),
+            "2026-11-01T01:30:00-05:00");
+  const TimeZone kolkata = testing::load_zone("Asia/Kolkata");
+  EXPECT_EQ(format_rfc3339_in_zone(parse_rfc3339("2026-01-01T00:00:00Z").value(), kolkata),
+            "2026-01-01T05:30:00+05:30");
+  EXPECT_EQ(format_rfc3339_in_zone(parse_rfc3339("2026-01-01T00:00:00Z").value(), TimeZone::utc()),
+            "2026-01-01T00:00:00+00:00");
+}
 
 }  // namespace
 }  // namespace todo::domain

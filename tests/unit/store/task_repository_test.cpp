@@ -72,6 +72,8 @@ void expect_same(const Task& a, const Task& b) {
   EXPECT_EQ(a.updated_at, b.updated_at);
   EXPECT_EQ(a.completed_at, b.completed_at);
   EXPECT_EQ(a.deleted_at, b.deleted_at);
+  EXPECT_EQ(a.recurrence_anchor, b.recurrence_anchor);
+  EXPECT_EQ(a.recurrence_anchor_index, b.recurrence_anchor_index);
 }
 
 std::vector<std::string> ids_of(const std::vector<Task>& tasks) {
@@ -151,6 +153,8 @@ Task full_task() {
   t.recurrence_mode = domain::RecurrenceMode::kCompletion;
   t.series_id = "0190f8a0-0000-7000-8000-0000000000f0";
   t.occurrence_index = 3;
+  t.recurrence_anchor = domain::LocalDateTime{2026, 1, 31, 9, 30, 0, 250};  // µs survive too
+  t.recurrence_anchor_index = 2;
   t.reminders = {0, 15, 1440};
   t.version = 7;
   t.change_seq = 41;
@@ -274,6 +278,9 @@ TEST_F(TaskRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
   corrupt("UPDATE tasks SET tags = 'home' WHERE id = 't1'");
   corrupt("UPDATE tasks SET tags = char(10) || char(10) WHERE id = 't1'");
   corrupt("UPDATE tasks SET tags = '', reminders = '15,' WHERE id = 't1'");
+  corrupt(
+      "UPDATE tasks SET reminders = '', recurrence_anchor = '2026-02-30T09:00:00' "
+      "WHERE id = 't1'");
 }
 
 TEST_F(TaskRepositoryTest, SchemaRefusesUnknownEnumValues) {
