@@ -22,6 +22,7 @@
 #include "services/audit/audit_cursor.h"
 #include "services/audit/audit_routes.h"
 #include "services/audit/audit_service.h"
+#include "services/recurring/recurring_service.h"
 #include "store/sqlite/sqlite_database.h"
 
 namespace todo::app {
@@ -74,6 +75,7 @@ struct EmbeddedApp::Parts {
         authenticator(jwt),
         tasks({*database, zones, clock, random}),
         cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")),
+        recurring(tasks, zones, clock),
         audit(*database, clock),
         audit_cursors(auth::hmac_sha256(jwt_secret, "todo audit cursor v1")),
         audit_retention(std::chrono::days(config.audit_retention_days)),
@@ -88,6 +90,9 @@ struct EmbeddedApp::Parts {
     bus.subscribe(
         {std::string(domain::kTaskEventsTopic), std::string(services::audit::kConsumerGroup),
          [this](const bus::Event& event, store::Session& tx) { audit.handle(event, tx); }});
+    bus.subscribe(
+        {std::string(domain::kTaskEventsTopic), std::string(services::recurring::kConsumerGroup),
+         [this](const bus::Event& event, store::Session& tx) { recurring.handle(event, tx); }});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
     database->set_commit_listener([this] { bus.notify(); });
     bus.start();
@@ -124,6 +129,7 @@ struct EmbeddedApp::Parts {
   services::api::Authenticator authenticator;
   services::api::TaskService tasks;
   services::api::ListCursorCodec cursors;
+  services::recurring::RecurringService recurring;
   services::audit::AuditService audit;
   services::audit::AuditCursorCodec audit_cursors;
   std::chrono::days audit_retention;

@@ -54,14 +54,15 @@ TaskService::TaskService(TaskDependencies deps)
 void TaskService::record_change(store::Session& s, domain::TaskAction action,
                                 const std::optional<domain::Task>& before,
                                 const domain::Task& after, domain::ChangedFields changed,
-                                const domain::User& owner, domain::Timestamp now) {
+                                const domain::User& owner, domain::Timestamp now,
+                                std::string_view actor, std::string_view source) {
   domain::TaskChange change;
   change.action = action;
   change.before = before;
   change.after = after;
   change.changed = std::move(changed);
-  change.actor = "user:" + owner.id;
-  change.source = "todo-api";
+  change.actor = actor.empty() ? "user:" + owner.id : std::string(actor);
+  change.source = source.empty() ? "todo-api" : std::string(source);
   change.user_seq = after.change_seq;
   change.owner = &owner;
   change.time = now;
@@ -116,6 +117,24 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
         }
         return CreatedTask{std::move(task), std::nullopt};
       });
+}
+
+domain::Task TaskService::insert_generated(store::Session& s, domain::Task task,
+                                           const domain::User& owner, std::string_view actor,
+                                           std::string_view source) {
+  auto now = deps_.clock.now();
+  task.id = domain::new_uuid_v7(now, deps_.random);
+  task.user_id = owner.id;
+  task.version = 1;
+  task.created_at = now;
+  task.updated_at = now;
+  task.deleted_at.reset();
+  // No settle(): the task arrives with its series state (make_next_task), which re-anchoring
+  // would reset.
+  task.change_seq = users_.next_change_seq(s, owner.id);
+  tasks_.insert(s, task);
+  record_change(s, domain::TaskAction::kCreated, std::nullopt, task, {}, owner, now, actor, source);
+  return task;
 }
 
 domain::Result<domain::Task> TaskService::get(const std::string& user_id, const std::string& id) {

@@ -72,6 +72,12 @@ class TaskService {
   domain::Result<void> remove(const std::string& user_id, const std::string& id,
                               std::optional<std::int64_t> if_match);
 
+  // Inserts a task the system made — the recurring service's next occurrence — in the caller's
+  // transaction: a new id, version 1, the owner's change counter and its events, which name
+  // `actor` and `source`. Returns the task as stored.
+  domain::Task insert_generated(store::Session& s, domain::Task task, const domain::User& owner,
+                                std::string_view actor, std::string_view source);
+
   TaskPage list(const store::TaskQuery& query);
   domain::Result<SyncPage> sync(const std::string& user_id, std::int64_t since, int limit);
 
@@ -87,10 +93,12 @@ class TaskService {
                                       std::optional<std::int64_t> if_match, const Mutation& mutate);
   // Writes the events of one change to the outbox (inside the transaction); `changed` names the
   // fields that differ from `before` (empty for created and deleted).
+  // The author is the owner ("user:<id>" through todo-api) unless `actor`/`source` say otherwise.
   void record_change(store::Session& s, domain::TaskAction action,
                      const std::optional<domain::Task>& before, const domain::Task& after,
                      domain::ChangedFields changed, const domain::User& owner,
-                     domain::Timestamp now);
+                     domain::Timestamp now, std::string_view actor = {},
+                     std::string_view source = {});
 
   TaskDependencies deps_;
   store::TaskRepository tasks_;
