@@ -2,6 +2,7 @@
 // the server, over the same SQLite file. `events` only reads; it never commits a group's offsets.
 #include "app/operator_commands.h"
 
+#include "bus/consumer_runtime.h"
 #include "domain/clock.h"
 #include "domain/time_format.h"
 #include "log/log.h"
@@ -186,27 +187,6 @@ std::map<int, std::int64_t> start_offsets(store::Database& db, const Config& con
 // ---------------------------------------------------------------------------------------------
 // dead letters
 
-json::object dead_letter_json(const store::DeadLetter& d) {
-  json::object o;
-  o["id"] = d.id;
-  o["group"] = d.group;
-  o["topic"] = d.topic;
-  o["partition"] = d.partition;
-  o["offset"] = d.offset;
-  o["key"] = d.key;
-  o["event_id"] = d.event_id;
-  o["error"] = d.error;
-  o["attempts"] = d.attempts;
-  o["failed_at"] = domain::format_rfc3339(d.failed_at);
-  o["status"] = store::to_string(d.status);
-  if (d.replay_requested_at) {
-    o["replay_requested_at"] = domain::format_rfc3339(*d.replay_requested_at);
-  }
-  if (d.replayed_at) o["replayed_at"] = domain::format_rfc3339(*d.replayed_at);
-  o["event"] = event_value(d.payload);
-  return o;
-}
-
 std::string dead_letters_marked(std::int64_t count) {
   if (count == 0) return "no dead letter is in status dead; nothing marked for replay";
   return "marked " + std::to_string(count) + (count == 1 ? " dead letter" : " dead letters") +
@@ -246,7 +226,7 @@ int run_dlq_list(const Config& config) {
     return store::DeadLetterRepository().list(
         s, config.group ? std::optional<std::string_view>(*config.group) : std::nullopt);
   });
-  for (const auto& letter : letters) std::cout << json::serialize(dead_letter_json(letter)) << '\n';
+  for (const auto& letter : letters) std::cout << bus::dead_letter_json(letter) << '\n';
   std::cout.flush();
   return 0;
 }

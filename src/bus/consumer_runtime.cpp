@@ -39,28 +39,6 @@ void handle_once(store::Session& tx, const Subscription& subscription, const Eve
   });
 }
 
-std::string dead_letter_record(const store::DeadLetter& d) {
-  boost::json::object o;
-  o["dead_letter_id"] = d.id;
-  o["group"] = d.group;
-  o["topic"] = d.topic;
-  o["partition"] = d.partition;
-  o["offset"] = d.offset;
-  o["key"] = d.key;
-  o["event_id"] = d.event_id;
-  o["error"] = d.error;
-  o["attempts"] = d.attempts;
-  o["failed_at"] = domain::format_rfc3339(d.failed_at);
-  boost::system::error_code ec;
-  auto event = boost::json::parse(d.payload, ec);
-  if (ec) {
-    o["event"] = d.payload;  // not JSON: kept as text, byte for byte
-  } else {
-    o["event"] = std::move(event);
-  }
-  return boost::json::serialize(o);
-}
-
 Event event_of(const store::DeadLetter& d) {
   return Event{d.topic, d.partition, d.offset, d.key, d.event_id, d.payload, d.failed_at};
 }
@@ -170,7 +148,7 @@ void PartitionConsumer::dead_letter(store::Session& tx, const Event& event,
   d.failed_at = now;
   store::DeadLetterRepository{}.insert(tx, d);
   store::OutboxRepository{}.append(
-      tx, {dead_letter_topic(event.topic), 0, event.key, d.id, dead_letter_record(d)}, now);
+      tx, {dead_letter_topic(event.topic), 0, event.key, d.id, dead_letter_json(d)}, now);
   log::error("event dead-lettered after its last retry",
              {{"group", subscription_.group},
               {"topic", event.topic},
@@ -180,6 +158,33 @@ void PartitionConsumer::dead_letter(store::Session& tx, const Event& event,
               {"dead_letter_id", d.id},
               {"attempts", attempts},
               {"error", error}});
+}
+
+std::string dead_letter_json(const store::DeadLetter& d) {
+  boost::json::object o;
+  o["id"] = d.id;
+  o["group"] = d.group;
+  o["topic"] = d.topic;
+  o["partition"] = d.partition;
+  o["offset"] = d.offset;
+  o["key"] = d.key;
+  o["event_id"] = d.event_id;
+  o["error"] = d.error;
+  o["attempts"] = d.attempts;
+  o["failed_at"] = domain::format_rfc3339(d.failed_at);
+  o["status"] = store::to_string(d.status);
+  if (d.replay_requested_at) {
+    o["replay_requested_at"] = domain::format_rfc3339(*d.replay_requested_at);
+  }
+  if (d.replayed_at) o["replayed_at"] = domain::format_rfc3339(*d.replayed_at);
+  boost::system::error_code ec;
+  auto event = boost::json::parse(d.payload, ec);
+  if (ec) {
+    o["event"] = d.payload;  // not JSON: kept as text, byte for byte
+  } else {
+    o["event"] = std::move(event);
+  }
+  return boost::json::serialize(o);
 }
 
 int replay_dead_letters(store::Database& db, const domain::Clock& clock,

@@ -6,6 +6,7 @@
 
 #include "bus/bus.h"
 #include "domain/clock.h"
+#include "store/consumer_repository.h"
 #include "store/database.h"
 
 #include <cstdint>
@@ -56,6 +57,12 @@ class PartitionConsumer {
   std::optional<domain::Timestamp> retry_at_;
   Counters counters_;
 };
+
+// A dead letter as JSON: its id, group, topic, partition, offset, key, event_id, error,
+// attempts, failed_at, status (and replay times when set), and `event`, the original CloudEvent
+// (as text when it is not JSON). The payload of a <topic>.dlq message, and what `todo dlq list`
+// prints.
+std::string dead_letter_json(const store::DeadLetter& letter);
 
 // Redelivers the subscription's dead letters an operator marked for replay (`todo dlq replay`),
 // each in its own transaction with the dedupe row: success marks it replayed, failure marks it

@@ -605,6 +605,27 @@ Task anchor_series(Task after, const Task* before, const ZoneCatalog& zones) {
   return after;
 }
 
+namespace {
+
+// The first element of `plan` after `after`, as the occurrence following `task`; nullopt when
+// the series has ended.
+Result<std::optional<NextOccurrence>> next_in(const SeriesPlan& plan, const TimeZone& zone,
+                                              Timestamp after, const Task& task) {
+  auto found = first_after(plan, zone, after);
+  if (!found) return found.error();
+  if (!*found) return std::optional<NextOccurrence>();
+  return std::optional<NextOccurrence>(NextOccurrence{
+      .due_at = (*found)->at,
+      .local = (*found)->local,
+      .all_day = plan.all_day,
+      .occurrence_index = task.occurrence_index + 1,
+      .recurrence_anchor = plan.anchor,
+      .recurrence_anchor_index = plan.occurrences_before,
+  });
+}
+
+}  // namespace
+
 Result<std::optional<NextOccurrence>> next_occurrence(const Task& task, Timestamp completed_at,
                                                       Timestamp now, const TimeZone& zone) {
   if (!task.recurrence) return std::optional<NextOccurrence>();
@@ -612,34 +633,13 @@ Result<std::optional<NextOccurrence>> next_occurrence(const Task& task, Timestam
   if (!anchor || task.recurrence_mode == RecurrenceMode::kCompletion) {
     auto plan = completion_plan(task, completed_at, zone);
     if (!plan) return plan.error();
-    const Timestamp after = std::max(zone.to_utc(plan->anchor), completed_at);
-    auto found = first_after(*plan, zone, after);
-    if (!found) return found.error();
-    if (!*found) return std::optional<NextOccurrence>();
-    return std::optional<NextOccurrence>(NextOccurrence{
-        .due_at = (*found)->at,
-        .local = (*found)->local,
-        .all_day = plan->all_day,
-        .occurrence_index = task.occurrence_index + 1,
-        .recurrence_anchor = plan->anchor,
-        .recurrence_anchor_index = plan->occurrences_before,
-    });
+    return next_in(*plan, zone, std::max(zone.to_utc(plan->anchor), completed_at), task);
   }
   auto plan = plan_series(*task.recurrence, *anchor, task.all_day, task.recurrence_anchor_index);
   if (!plan) return plan.error();
   Timestamp after = *task.due_at;
   if (task.recurrence_mode == RecurrenceMode::kDue) after = std::max(after, now);
-  auto found = first_after(*plan, zone, after);
-  if (!found) return found.error();
-  if (!*found) return std::optional<NextOccurrence>();
-  return std::optional<NextOccurrence>(NextOccurrence{
-      .due_at = (*found)->at,
-      .local = (*found)->local,
-      .all_day = task.all_day,
-      .occurrence_index = task.occurrence_index + 1,
-      .recurrence_anchor = *anchor,
-      .recurrence_anchor_index = task.recurrence_anchor_index,
-  });
+  return next_in(*plan, zone, after, task);
 }
 
 Task make_next_task(const Task& completed, const NextOccurrence& next) {

@@ -105,7 +105,8 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
     r = run_cli(todo_bin, ["events", "--topic", "task-events.dlq", "--from-beginning", "--data-dir", server.data_dir])
     assert r.returncode == 0, r
     records = [json.loads(line) for line in r.stdout.decode().splitlines()]
-    assert [rec["dead_letter_id"] for rec in records] == [letter["id"]]
+    assert [rec["id"] for rec in records] == [letter["id"]]
+    assert records[0]["status"] == "dead" and records[0]["error"] == letter["error"]
     assert records[0]["event_id"] == poison_id and records[0]["group"] == "audit-service"
 
     # /metrics counts it.
