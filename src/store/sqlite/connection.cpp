@@ -125,6 +125,22 @@ void Connection::clear_cache() {
 
 bool Connection::autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
+void Connection::watch_wal() {
+  // Replaces the hook sqlite3_wal_autocheckpoint installs, which turns automatic checkpoints off.
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<Connection*>(self)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      this);
+}
+
+void Connection::checkpoint_passive() {
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(rc, "PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 int Connection::authorize(void* self, int action, const char*, const char*, const char*,
                           const char*) {
   if (action != SQLITE_TRANSACTION && action != SQLITE_SAVEPOINT) return SQLITE_OK;

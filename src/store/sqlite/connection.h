@@ -48,6 +48,15 @@ class Connection {
   // some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM).
   bool autocommit() const;
 
+  // Turns SQLite's automatic checkpoint off for this connection (so a commit never waits for
+  // one) and counts the pages in the write-ahead log after each of its commits.
+  void watch_wal();
+  // Pages in the WAL after this connection's last commit (0 before watch_wal()).
+  int wal_pages() const { return wal_pages_; }
+  // Copies what it can of the WAL into the database without blocking writers or readers
+  // (SQLITE_CHECKPOINT_PASSIVE). Throws DatabaseError on failure other than SQLITE_BUSY.
+  void checkpoint_passive();
+
  private:
   // A cached statement and, for each $k, the SQLite parameter index it was given.
   struct Prepared {
@@ -69,6 +78,7 @@ class Connection {
   std::unordered_map<std::string, Prepared, StringHash, std::equal_to<>> cache_;
   std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> control_cache_;
   bool allow_control_ = false;  // set only while control() prepares and steps
+  int wal_pages_ = 0;
 };
 
 }  // namespace todo::store::sqlite

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "log/log.h"
 #include "store/migrations.h"
 #include "store/sqlite/connection.h"
 
@@ -76,8 +77,11 @@ class SqliteDatabase final : public Database {
       readers_.push_back(open(options, Access::kRead));
       free_readers_.push_back(readers_.back().get());
     }
-    // Last: nothing below may throw, or the destructor that joins it would never run.
+    writer_->watch_wal();
+    checkpointer_ = open(options, Access::kWrite);
+    // Last: nothing below may throw, or the destructor that joins them would never run.
     writer_thread_ = std::thread([this] { writer_loop(); });
+    checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
   }
 
   ~SqliteDatabase() override {
@@ -86,7 +90,9 @@ class SqliteDatabase final : public Database {
       stopping_ = true;
     }
     jobs_ready_.notify_all();
+    checkpoint_wanted_.notify_all();
     writer_thread_.join();  // the loop runs every queued job before it returns
+    checkpoint_thread_.join();
     {
       // Their callers may still be waking up; they need jobs_mutex_ to return from write().
       std::unique_lock lock(jobs_mutex_);
@@ -160,7 +166,7 @@ class SqliteDatabase final : public Database {
 
   SqliteStats stats() const {
     std::lock_guard lock(jobs_mutex_);
-    return SqliteStats{commits_, writes_, static_cast<std::int64_t>(queue_.size())};
+    return SqliteStats{commits_, writes_, static_cast<std::int64_t>(queue_.size()), checkpoints_};
   }
 
  private:
@@ -217,6 +223,36 @@ class SqliteDatabase final : public Database {
       }
       jobs_done_.notify_all();
       if (listener) listener();
+      if (committed && writer_->wal_pages() >= kCheckpointPages) request_checkpoint();
+    }
+  }
+
+  // Checkpoints run on their own thread and connection, so no commit waits for one (SQLite's
+  // automatic checkpoint would run inside the commit that crosses the threshold and hold up that
+  // whole group — a tail latency of several milliseconds every few hundred writes).
+  void request_checkpoint() {
+    {
+      std::lock_guard lock(jobs_mutex_);
+      checkpoint_requested_ = true;
+    }
+    checkpoint_wanted_.notify_one();
+  }
+
+  void checkpoint_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(jobs_mutex_);
+        checkpoint_wanted_.wait(lock, [&] { return stopping_ || checkpoint_requested_; });
+        if (stopping_) return;  // closing the last connection checkpoints anyway
+        checkpoint_requested_ = false;
+      }
+      try {
+        checkpointer_->checkpoint_passive();
+        std::lock_guard lock(jobs_mutex_);
+        ++checkpoints_;
+      } catch (const std::exception& e) {
+        log::warn("WAL checkpoint failed; the next commit asks again", {{"error", e.what()}});
+      }
     }
   }
 
@@ -263,7 +299,10 @@ class SqliteDatabase final : public Database {
     for (Job* job : batch) job->error = std::make_exception_ptr(DatabaseError(message));
   }
 
+  static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
+
   std::unique_ptr<Connection> writer_;  // used only by writer_thread_ (after construction)
+  std::unique_ptr<Connection> checkpointer_;  // used only by checkpoint_thread_
   const std::size_t max_batch_;
 
   std::vector<std::unique_ptr<Connection>> readers_;
@@ -281,8 +320,12 @@ class SqliteDatabase final : public Database {
   std::int64_t commits_ = 0;
   std::int64_t writes_ = 0;
   std::function<void()> commit_listener_;
+  std::condition_variable checkpoint_wanted_;
+  bool checkpoint_requested_ = false;
+  std::int64_t checkpoints_ = 0;
 
   std::thread writer_thread_;
+  std::thread checkpoint_thread_;
 
   static thread_local const SqliteDatabase* reading_;  // the database this thread reads from
 };

@@ -26,6 +26,7 @@ struct SqliteStats {
   std::int64_t commits = 0;  // group commits that succeeded
   std::int64_t writes = 0;   // write() calls the writer thread has run, committed or not
   std::int64_t pending = 0;  // write() calls waiting for the writer thread right now
+  std::int64_t checkpoints = 0;  // background WAL checkpoints run (every 1000 WAL pages)
 };
 
 // nullopt when `db` was not opened by open_sqlite.

@@ -128,6 +128,18 @@ TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
   EXPECT_EQ(sqlite_stats(other), std::nullopt);
 }
 
+TEST_F(SqliteDatabaseTest, CheckpointsRunInTheBackgroundOnceTheWalIsLarge) {
+  auto db = open();
+  db->write([](Session& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
+  const std::string page_sized(4000, 'x');
+  for (int i = 0; i < 1200; ++i) {  // each commit appends at least one page to the WAL
+    db->write([&](Session& s) { s.execute("INSERT INTO blobs VALUES ($1)", {page_sized}); });
+  }
+  EXPECT_TRUE(store::testing::eventually([&] { return sqlite_stats(*db)->checkpoints >= 1; }));
+  EXPECT_EQ(read_value(*db, [](Session& s) { return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0); }),
+            1200);
+}
+
 TEST_F(SqliteDatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
   auto db = open();
   db->write([](Session& s) {
