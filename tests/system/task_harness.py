@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from todo_harness import RFC3339_UTC_RE, UUID7_RE, assert_problem, auth, register
+from todo_harness import RFC3339_UTC_RE, UUID7_RE, assert_problem, auth, open_db, register
 
 UTC = datetime.timezone.utc
 
@@ -385,9 +385,8 @@ def db_path(server):
 def outbox_rows(server):
     """Every outbox row, ordered by (topic, partition, offset)."""
     path = db_path(server)
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=10)
+        conn = open_db(server.data_dir)
     except sqlite3.Error as e:
         pytest.fail(f"cannot open {path} read-only: {e}", pytrace=False)
     error = None

@@ -9,13 +9,19 @@ runs; the audit routes read the role on every request, so the user's existing to
 
 import hashlib
 import json
-import os
 import sqlite3
-import time
-import urllib.parse
 
 from task_harness import instant, new_api, outbox_rows, query_string, rows_of
-from todo_harness import RFC3339_UTC_RE, UUID7_RE, assert_problem, run_cli
+from todo_harness import (
+    RFC3339_UTC_RE,
+    UUID7_RE,
+    assert_problem,
+    open_db,
+    poll_until,
+    run_cli,
+    sql,
+    wait_consumed,
+)
 
 DEADLINE = 30.0  # seconds for the consumer to catch up; only turns a hang into a failure
 ENTRY_KEYS = {
@@ -31,24 +37,6 @@ ZEROS = "0" * 64
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _db(server, write=False):
-    path = os.path.abspath(os.path.join(server.data_dir, "todo.db"))
-    if write:
-        return sqlite3.connect(path, timeout=30)
-    return sqlite3.connect("file:" + urllib.parse.quote(path) + "?mode=ro", uri=True, timeout=30)
-
-
-def _sql(server, sql, params=(), write=False):
-    conn = _db(server, write)
-    try:
-        rows = conn.execute(sql, params).fetchall()
-        if write:
-            conn.commit()
-        return rows
-    finally:
-        conn.close()
 
 
 def make_admin(todo_bin, api):
@@ -78,16 +66,15 @@ def history_resp(api, task_id, params=None):
 
 def history(api, task_id, count):
     """The task's history once it has `count` entries (polled with a deadline)."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
+    def reached():
         resp = history_resp(api, task_id, {"limit": 500})
-        if resp.status == 200 and len(resp.body["items"]) >= count:
-            for e in resp.body["items"]:
-                assert_entry(e)
-            return resp.body["items"]
         assert resp.status in (200, 404), resp
-        assert time.monotonic() < deadline, f"history of {task_id} did not reach {count} entries: {resp!r}"
-        time.sleep(0.02)
+        return resp.body["items"] if resp.status == 200 and len(resp.body["items"]) >= count else None
+
+    items = poll_until(reached, f"the history of {task_id} to reach {count} entries", DEADLINE)
+    for e in items:
+        assert_entry(e)
+    return items
 
 
 def assert_entry(e):
@@ -129,7 +116,7 @@ def lifecycle(api):
 
 
 def chain_rows(server):
-    conn = _db(server)
+    conn = open_db(server.data_dir)
     try:
         conn.row_factory = sqlite3.Row
         anchor = conn.execute("SELECT hash FROM audit_anchor").fetchone()["hash"]
@@ -163,7 +150,7 @@ def test_every_change_is_recorded_once_with_snapshot_and_changes(server, api):
     times = {r.event_id: r.event["time"] for r in events}
     for e in entries:
         assert instant(e["event_time"]) == instant(times[e["event_id"]]), e
-    time.sleep(0.2)  # a duplicate would show up by now
+    wait_consumed(server.data_dir, "audit-service")  # a duplicate would be there by now
     assert len(history(api, task_id, 4)) == 4
 
     created, updated, completed, deleted = entries
@@ -260,7 +247,7 @@ def test_verify_is_for_admins_and_reports_a_valid_chain(todo_bin, server, api, o
     make_admin(todo_bin, api)
     resp = api.get("/api/audit-logs/verify")
     assert resp.status == 200, resp
-    count, low, high = _sql(server, "SELECT COUNT(*), MIN(id), MAX(id) FROM audit_logs")[0]
+    count, low, high = sql(server.data_dir, "SELECT COUNT(*), MIN(id), MAX(id) FROM audit_logs")[0]
     assert resp.body["valid"] is True, resp.body
     assert resp.body["entries_checked"] >= 4
     assert resp.body["entries_checked"] <= count  # entries may arrive between the two reads
@@ -272,11 +259,9 @@ def test_verify_is_for_admins_and_reports_a_valid_chain(todo_bin, server, api, o
 def test_an_outside_tool_verifies_the_chain_as_adr_7_describes(server, api):
     lifecycle(api)
     api.create('naïve "quotes" \\ – €', description="new\nlines and\ttabs")
-    deadline = time.monotonic() + DEADLINE
     events = len(rows_of(outbox_rows(server), "task-events"))
-    while _sql(server, "SELECT COUNT(*) FROM audit_logs")[0][0] < events:
-        assert time.monotonic() < deadline, "the audit consumer did not catch up"
-        time.sleep(0.02)
+    poll_until(lambda: sql(server.data_dir, "SELECT COUNT(*) FROM audit_logs")[0][0] >= events,
+               "the audit consumer to catch up", DEADLINE)
     anchor, rows = chain_rows(server)
     assert anchor == ZEROS and rows
     prev = anchor
@@ -297,7 +282,7 @@ def test_verify_names_an_edited_entry(todo_bin, make_server):
     assert api.get("/api/audit-logs/verify").body["valid"] is True
 
     forged = json.dumps({"task": {"title": "nothing happened"}, "changes": {}})
-    _sql(srv, "UPDATE audit_logs SET payload = ? WHERE id = ?", (forged, entries[1]["id"]), write=True)
+    sql(srv.data_dir, "UPDATE audit_logs SET payload = ? WHERE id = ?", (forged, entries[1]["id"]), write=True)
     resp = api.get("/api/audit-logs/verify")
     assert resp.status == 200, resp
     assert resp.body["valid"] is False, resp.body
@@ -306,7 +291,7 @@ def test_verify_names_an_edited_entry(todo_bin, make_server):
     listed = history(api, task_id, 4)
     assert listed[1]["task"] == {"title": "nothing happened"}
 
-    _sql(srv, "DELETE FROM audit_logs WHERE id = ?", (entries[1]["id"],), write=True)
+    sql(srv.data_dir, "DELETE FROM audit_logs WHERE id = ?", (entries[1]["id"],), write=True)
     resp = api.get("/api/audit-logs/verify")
     assert resp.body["first_broken"] == {
         "id": entries[2]["id"], "reason": "prev_hash does not match the previous entry"}

@@ -13,33 +13,16 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import threading
 import time
-import urllib.parse
 
-from todo_harness import register
+from todo_harness import poll_until, register, sql
 
 SEED = int(os.environ.get("TODO_CRASH_SEED", "20261127"))
 ROUNDS = max(10, int(os.environ.get("TODO_CRASH_ROUNDS", "10")))
 WORKERS = 4
 REQUEST_TIMEOUT = 10.0
 CATCH_UP_DEADLINE = 120.0
-
-
-def _db(data_dir, write=False):
-    path = os.path.abspath(os.path.join(data_dir, "todo.db"))
-    if write:
-        return sqlite3.connect(path, timeout=30)
-    return sqlite3.connect("file:" + urllib.parse.quote(path) + "?mode=ro", uri=True, timeout=30)
-
-
-def _scalar(data_dir, sql, params=()):
-    conn = _db(data_dir)
-    try:
-        return conn.execute(sql, params).fetchone()[0]
-    finally:
-        conn.close()
 
 
 class Ledger:
@@ -175,12 +158,8 @@ def test_acknowledged_writes_events_and_audit_survive_repeated_sigkill(make_serv
             assert resp.body["status"] == state["status"], (task_id, state, resp.body)
 
     # 2. Every event is in the log exactly once.
-    conn = _db(data_dir)
-    try:
-        rows = conn.execute("SELECT event_id, payload FROM outbox WHERE topic = 'task-events'").fetchall()
-        updates = conn.execute("SELECT payload FROM outbox WHERE topic = 'task-updates'").fetchall()
-    finally:
-        conn.close()
+    rows = sql(data_dir, "SELECT event_id, payload FROM outbox WHERE topic = 'task-events'")
+    updates = sql(data_dir, "SELECT payload FROM outbox WHERE topic = 'task-updates'")
     event_ids = [r[0] for r in rows]
     assert len(event_ids) == len(set(event_ids))
     sequences = {}
@@ -201,18 +180,11 @@ def test_acknowledged_writes_events_and_audit_survive_repeated_sigkill(make_serv
         assert sorted(seqs) == list(range(1, len(seqs) + 1)), user_id
 
     # 3. Every task event has exactly one audit entry (the consumer catches up after restarts).
-    deadline = time.monotonic() + CATCH_UP_DEADLINE
-    while _scalar(data_dir, "SELECT COUNT(*) FROM audit_logs") < len(event_ids):
-        assert time.monotonic() < deadline, "the audit consumer did not catch up\n" + srv.stderr_text()[-4000:]
-        time.sleep(0.05)
-    conn = _db(data_dir)
-    try:
-        audited = [r[0] for r in conn.execute("SELECT event_id FROM audit_logs")]
-        processed = [r[0] for r in conn.execute(
-            "SELECT event_id FROM processed_events WHERE consumer = 'audit-service'")]
-        dead = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
-    finally:
-        conn.close()
+    poll_until(lambda: sql(data_dir, "SELECT COUNT(*) FROM audit_logs")[0][0] >= len(event_ids),
+               "the audit consumer to catch up", CATCH_UP_DEADLINE)
+    audited = [r[0] for r in sql(data_dir, "SELECT event_id FROM audit_logs")]
+    processed = [r[0] for r in sql(data_dir, "SELECT event_id FROM processed_events WHERE consumer = 'audit-service'")]
+    dead = sql(data_dir, "SELECT COUNT(*) FROM dead_letters")[0][0]
     assert len(audited) == len(set(audited)) == len(event_ids)
     assert set(audited) == set(event_ids)
     assert set(processed) == set(event_ids) and len(processed) == len(event_ids)
@@ -220,12 +192,7 @@ def test_acknowledged_writes_events_and_audit_survive_repeated_sigkill(make_serv
 
     # 4. The chain verifies.
     admin = users[0]
-    conn = _db(data_dir, write=True)
-    try:
-        conn.execute("UPDATE users SET role = 'admin' WHERE id = ?", (admin.id,))
-        conn.commit()
-    finally:
-        conn.close()
+    sql(data_dir, "UPDATE users SET role = 'admin' WHERE id = ?", (admin.id,), write=True)
     resp = srv.get("/api/audit-logs/verify", token=admin.access_token)
     assert resp.status == 200, resp
     assert resp.body["valid"] is True, resp.body

@@ -5,25 +5,20 @@ consumer, which tries it again. Takes about 35 s: the backoff is real time here 
 of src/bus drive it with a manual clock)."""
 
 import json
-import os
-import sqlite3
 import time
 import uuid
 
 from task_harness import new_api
-from todo_harness import run_cli
+from todo_harness import open_db, poll_until, run_cli, sql
 
 DEADLINE = 90.0
-
-
-def _db(server):
-    return sqlite3.connect(os.path.join(server.data_dir, "todo.db"), timeout=30, isolation_level=None)
 
 
 def _append_raw_event(server, partition, key, payload):
     """Appends one message to task-events the way the outbox does (gapless offset from
     log_heads), from outside the server — as a foreign producer with a bug would."""
-    conn = _db(server)
+    conn = open_db(server.data_dir, write=True)
+    conn.isolation_level = None  # the transaction is ours: BEGIN IMMEDIATE ... COMMIT
     try:
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute("SELECT next_offset FROM log_heads WHERE topic = 'task-events' AND \"partition\" = ?",
@@ -42,16 +37,6 @@ def _append_raw_event(server, partition, key, payload):
         conn.close()
 
 
-def _poll(condition, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def _dlq(todo_bin, server, *args):
     r = run_cli(todo_bin, ["dlq", *args, "--data-dir", server.data_dir])
     assert r.returncode == 0, r
@@ -59,11 +44,7 @@ def _dlq(todo_bin, server, *args):
 
 
 def _audited(server, event_id):
-    conn = _db(server)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM audit_logs WHERE event_id = ?", (event_id,)).fetchone()[0]
-    finally:
-        conn.close()
+    return sql(server.data_dir, "SELECT COUNT(*) FROM audit_logs WHERE event_id = ?", (event_id,))[0][0]
 
 
 def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(make_server, todo_bin):
@@ -73,7 +54,7 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
                          "id": "not-used", "time": "2026-11-27T00:00:00.000Z", "data": "not an object"})
     task = api.create(title="shares a partition with the poison")
     first_event = _event_ids_of(server, task["id"])[0]
-    _poll(lambda: _audited(server, first_event), "the audit of the first event")
+    poll_until(lambda: _audited(server, first_event), "the audit of the first event", DEADLINE)
     partition = _partition_of(server, task["id"])
 
     started = time.monotonic()
@@ -88,7 +69,7 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
     assert _audited(server, behind) == 0, "an event overtook the failing one on its partition"
 
     # ... and once the poison is dead-lettered (after 1 + 5 + 25 s), the partition moves on.
-    letters = _poll(lambda: _dlq(todo_bin, server, "list"), "the dead letter")
+    letters = poll_until(lambda: _dlq(todo_bin, server, "list"), "the dead letter", DEADLINE)
     elapsed = time.monotonic() - started
     assert elapsed >= 30, f"dead-lettered after {elapsed:.1f} s, before the 1 + 5 + 25 s of retries"
     assert len(letters) == 1, letters
@@ -99,7 +80,7 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
     assert letter["event_id"] == poison_id and letter["attempts"] == 4 and letter["status"] == "dead"
     assert letter["error"], letter
     assert letter["event"]["data"] == "not an object"
-    _poll(lambda: _audited(server, behind), "the audit of the event behind the poison")
+    poll_until(lambda: _audited(server, behind), "the audit of the event behind the poison", DEADLINE)
 
     # The record is on task-events.dlq.
     r = run_cli(todo_bin, ["events", "--topic", "task-events.dlq", "--from-beginning", "--data-dir", server.data_dir])
@@ -119,24 +100,16 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
     # event is still malformed, so it is dead again with one more attempt.
     r = run_cli(todo_bin, ["dlq", "replay", "--id", letter["id"], "--data-dir", server.data_dir])
     assert r.returncode == 0, r
-    again = _poll(lambda: [d for d in _dlq(todo_bin, server, "list") if d["attempts"] == 5], "the replay attempt")
+    again = poll_until(lambda: [d for d in _dlq(todo_bin, server, "list") if d["attempts"] == 5], "the replay attempt", DEADLINE)
     assert again[0]["status"] == "dead"
     assert _audited(server, poison_id) == 0
 
 
 def _partition_of(server, task_id):
-    conn = _db(server)
-    try:
-        return conn.execute("SELECT \"partition\" FROM outbox WHERE topic = 'task-events' AND key = ?",
-                            (task_id,)).fetchone()[0]
-    finally:
-        conn.close()
+    return sql(server.data_dir, "SELECT \"partition\" FROM outbox WHERE topic = 'task-events' AND key = ?",
+               (task_id,))[0][0]
 
 
 def _event_ids_of(server, task_id):
-    conn = _db(server)
-    try:
-        return [r[0] for r in conn.execute(
-            "SELECT event_id FROM outbox WHERE topic = 'task-events' AND key = ? ORDER BY \"offset\"", (task_id,))]
-    finally:
-        conn.close()
+    return [r[0] for r in sql(server.data_dir, "SELECT event_id FROM outbox WHERE topic = 'task-events' AND key = ? "
+                                               "ORDER BY \"offset\"", (task_id,))]

@@ -2,29 +2,14 @@
 occurrence appear (poll with a deadline) on the right day and hour — also across the end of
 daylight-saving time — exactly once, also when the server is killed right after the completion."""
 
-import json
-import os
 import signal
-import sqlite3
-import time
-import urllib.parse
 
-from task_harness import TaskApi
-from todo_harness import register
+from task_harness import TaskApi, outbox_rows, rows_of
+from todo_harness import poll_until, register, wait_consumed
 
 DEADLINE = 30.0
 
 BIWEEKLY_TUESDAY = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"
-
-
-def _poll(condition, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _series(api, series_id):
@@ -35,8 +20,11 @@ def _series(api, series_id):
 
 
 def _next_of(api, first, count=2):
-    return _poll(lambda: (lambda s: s if len(s) >= count else None)(_series(api, first["series_id"])),
-                 "the next occurrence")
+    def enough():
+        series = _series(api, first["series_id"])
+        return series if len(series) >= count else None
+
+    return poll_until(enough, "the next occurrence", DEADLINE)
 
 
 def _create(api, **fields):
@@ -48,32 +36,12 @@ def _create(api, **fields):
     return resp.body
 
 
-def _caught_up(data_dir, group="recurring-task-service"):
-    """True once `group` has consumed every task event appended so far (its offsets in
-    consumer_offsets reached the log heads): then whatever it would do, it has done."""
-    path = os.path.abspath(os.path.join(data_dir, "todo.db"))
-    conn = sqlite3.connect("file:" + urllib.parse.quote(path) + "?mode=ro", uri=True, timeout=30)
-    try:
-        heads = dict(conn.execute("SELECT \"partition\", next_offset FROM log_heads WHERE topic = 'task-events'"))
-        done = dict(conn.execute("SELECT \"partition\", \"offset\" FROM consumer_offsets "
-                                 "WHERE \"group\" = ? AND topic = 'task-events'", (group,)))
-    finally:
-        conn.close()
-    return all(done.get(p, 0) >= head for p, head in heads.items())
-
-
 def _wait_caught_up(data_dir):
-    _poll(lambda: _caught_up(data_dir), "the recurring service to consume every event")
+    wait_consumed(data_dir, "recurring-task-service", timeout=DEADLINE)
 
 
-def _events_of(data_dir, task_id):
-    path = os.path.abspath(os.path.join(data_dir, "todo.db"))
-    conn = sqlite3.connect("file:" + urllib.parse.quote(path) + "?mode=ro", uri=True, timeout=30)
-    try:
-        return [json.loads(r[0]) for r in conn.execute(
-            "SELECT payload FROM outbox WHERE topic = 'task-events' AND key = ? ORDER BY \"offset\"", (task_id,))]
-    finally:
-        conn.close()
+def _events_of(server, task_id):
+    return [r.event for r in rows_of(outbox_rows(server), "task-events", key=task_id)]
 
 
 def test_every_second_tuesday_at_nine_in_berlin_across_the_end_of_summer_time(server, api):
@@ -90,13 +58,13 @@ def test_every_second_tuesday_at_nine_in_berlin_across_the_end_of_summer_time(se
     for field in ("title", "priority", "tags", "reminders", "timezone", "recurrence", "recurrence_mode",
                   "series_id", "all_day", "description"):
         assert new[field] == first[field], field
-    created = _events_of(server.data_dir, new["id"])
+    created = _events_of(server, new["id"])
     assert created[0]["type"] == "com.todo.task.created"
     assert created[0]["source"] == "recurring-task-service"
     assert created[0]["data"]["actor"] == "system:recurring"
 
     # The audit log has the generated task too, written by the recurring service.
-    history = _poll(lambda: (lambda r: r.body["items"] if r.status == 200 and r.body["items"] else None)(
+    history = poll_until(lambda: (lambda r: r.body["items"] if r.status == 200 and r.body["items"] else None)(
         api.get(f"/api/tasks/{new['id']}/history")), "the audit entry of the new occurrence")
     assert history[0]["actor"] == "system:recurring"
 

@@ -15,9 +15,11 @@ import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -56,6 +58,51 @@ def scrubbed_env(extra=None):
             else:
                 env[k] = v
     return env
+
+
+def open_db(data_dir, write=False):
+    """A connection to <data_dir>/todo.db: read-only unless `write` (the server keeps it in WAL
+    mode, so a test may read or write while it runs)."""
+    path = os.path.abspath(os.path.join(str(data_dir), "todo.db"))
+    if write:
+        return sqlite3.connect(path, timeout=30)
+    return sqlite3.connect("file:" + urllib.parse.quote(path) + "?mode=ro", uri=True, timeout=30)
+
+
+def sql(data_dir, query, params=(), write=False):
+    """The rows of one statement on <data_dir>/todo.db (committed when `write`)."""
+    conn = open_db(data_dir, write)
+    try:
+        rows = conn.execute(query, params).fetchall()
+        if write:
+            conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def poll_until(condition, what, timeout=30.0):
+    """condition()'s first truthy value; fails naming `what` when the deadline passes first."""
+    end = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < end, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def consumed_everything(data_dir, group, topic="task-events"):
+    """True once consumer `group` has committed, on every partition of `topic`, the offset the
+    next event will get: whatever it would do with the events so far, it has done."""
+    heads = dict(sql(data_dir, 'SELECT "partition", next_offset FROM log_heads WHERE topic = ?', (topic,)))
+    done = dict(sql(data_dir, 'SELECT "partition", "offset" FROM consumer_offsets '
+                              'WHERE "group" = ? AND topic = ?', (group, topic)))
+    return all(done.get(p, 0) >= head for p, head in heads.items())
+
+
+def wait_consumed(data_dir, group, topic="task-events", timeout=30.0):
+    poll_until(lambda: consumed_everything(data_dir, group, topic), f"{group} to consume all of {topic}", timeout)
 
 
 def run_cli(todo_bin, args, env=None, timeout=20.0):
