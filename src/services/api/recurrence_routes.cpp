@@ -3,7 +3,6 @@
 #include "services/api/recurrence_routes.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "domain/recurrence.h"
 #include "domain/task.h"
@@ -11,6 +10,7 @@
 #include "domain/time_zone.h"
 #include "http/json.h"
 #include "http/problem.h"
+#include "http/query.h"
 
 namespace todo::services::api {
 namespace {
@@ -82,15 +82,9 @@ Response task_occurrences(const RecurrenceRouteDependencies& deps, Request& req,
                           const std::string& user_id) {
   int count = kDefaultCount;
   if (auto text = req.query_param("count")) {
-    std::int64_t n = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-    if (ec != std::errc() || end != text->data() + text->size() || !in_count_range(n)) {
-      domain::Error e =
-          domain::make_error(ErrorCode::kBadRequest, "Some query parameters are invalid.");
-      e.fields.push_back({"count", kCountReason});
-      return problem(req, e);
-    }
-    count = static_cast<int>(n);
+    const auto n = http::parse_integer(*text);
+    if (!n || !in_count_range(*n)) return problem(req, http::bad_query({{"count", kCountReason}}));
+    count = static_cast<int>(*n);
   }
   auto task = deps.tasks.get(user_id, std::string(req.path_param("id")));
   if (!task) return problem(req, task.error());

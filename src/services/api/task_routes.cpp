@@ -9,10 +9,10 @@
 #include "domain/time_zone.h"
 #include "http/json.h"
 #include "http/problem.h"
+#include "http/query.h"
 
 #include <boost/json.hpp>
 
-#include <charconv>
 
 namespace todo::services::api {
 namespace {
@@ -34,12 +34,6 @@ Response task_response(int status, const domain::Task& task) {
   Response res = http::json_response(status, domain::task_to_json(task));
   res.set_header("etag", etag(task));
   return res;
-}
-
-domain::Error bad_parameters(std::vector<FieldError> fields) {
-  domain::Error e = domain::make_error(ErrorCode::kBadRequest, "Some query parameters are invalid.");
-  e.fields = std::move(fields);
-  return e;
 }
 
 // ---- request bodies -------------------------------------------------------------------------
@@ -154,24 +148,16 @@ domain::Result<std::optional<std::int64_t>> if_match(const Request& req) {
   if (v == "*") return std::optional<std::int64_t>{};
   if (v.starts_with("W/")) v.remove_prefix(2);
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  std::int64_t version = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-  if (ec != std::errc() || p != v.data() + v.size() || version < 1) {
+  const auto version = http::parse_integer(v);
+  if (!version || *version < 1) {
     domain::Error e = domain::make_error(ErrorCode::kBadRequest, "If-Match must be an ETag like \"3\".");
     e.fields.push_back({"If-Match", "must be a version ETag such as \"3\""});
     return e;
   }
-  return std::optional<std::int64_t>{version};
+  return version;
 }
 
 // ---- query parameters -------------------------------------------------------------------------
-
-std::optional<std::int64_t> parse_integer(std::string_view text) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return v;
-}
 
 class ListQueryParser {
  public:
@@ -218,11 +204,11 @@ class ListQueryParser {
       else if (*v != "asc") add("order", "must be asc or desc");
     }
     if (auto v = req_.query_param("limit")) {
-      auto n = parse_integer(*v);
+      auto n = http::parse_integer(*v);
       if (!n || *n < 1 || *n > 500) add("limit", "must be an integer from 1 to 500");
       else q.limit = static_cast<int>(*n);
     }
-    if (!errors_.empty()) return bad_parameters(std::move(errors_));
+    if (!errors_.empty()) return http::bad_query(std::move(errors_));
     if (auto v = req_.query_param("cursor"); v && !v->empty()) {
       auto position = deps_.cursors.decode(*v, q.sort, q.descending);
       if (!position) return position.error();
@@ -397,17 +383,17 @@ Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::
   std::vector<FieldError> errors;
   std::int64_t since = 0;
   if (auto v = req.query_param("since"); v && !v->empty()) {
-    auto n = parse_integer(*v);
+    auto n = http::parse_integer(*v);
     if (!n || *n < 0) errors.push_back({"since", "must be a cursor returned by this route"});
     else since = *n;
   }
   int limit = 500;
   if (auto v = req.query_param("limit")) {
-    auto n = parse_integer(*v);
+    auto n = http::parse_integer(*v);
     if (!n || *n < 1 || *n > 1000) errors.push_back({"limit", "must be an integer from 1 to 1000"});
     else limit = static_cast<int>(*n);
   }
-  if (!errors.empty()) return problem(req, bad_parameters(std::move(errors)));
+  if (!errors.empty()) return problem(req, http::bad_query(std::move(errors)));
   auto page = deps.tasks.sync(user_id, since, limit);
   if (!page) return problem(req, page.error());
   json::array items;

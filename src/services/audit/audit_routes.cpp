@@ -3,12 +3,12 @@
 #include "services/audit/audit_routes.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "domain/civil.h"
 #include "domain/time_format.h"
 #include "http/json.h"
 #include "http/problem.h"
+#include "http/query.h"
 
 namespace todo::services::audit {
 namespace {
@@ -72,13 +72,12 @@ class QueryParser {
   int limit() {
     auto v = req_.query_param("limit");
     if (!v) return kDefaultLimit;
-    int n = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > kMaxLimit) {
+    auto n = http::parse_integer(*v);
+    if (!n || *n < 1 || *n > kMaxLimit) {
       add("limit", "must be an integer from 1 to 500");
       return kDefaultLimit;
     }
-    return n;
+    return static_cast<int>(*n);
   }
 
   // The position after which the page starts (checked last: it is only decoded when the other
@@ -94,10 +93,7 @@ class QueryParser {
 
   std::optional<domain::Error> error() {
     if (errors_.empty()) return std::nullopt;
-    domain::Error e =
-        domain::make_error(ErrorCode::kBadRequest, "Some query parameters are invalid.");
-    e.fields = std::move(errors_);
-    return e;
+    return http::bad_query(std::move(errors_));
   }
 
  private:
