@@ -137,6 +137,11 @@ domain::Task TaskService::insert_generated(store::Session& s, domain::Task task,
   return task;
 }
 
+std::optional<domain::Task> TaskService::find_in(store::Session& s, const std::string& user_id,
+                                                 const std::string& id) const {
+  return tasks_.find(s, user_id, id, /*include_deleted=*/true);
+}
+
 domain::Result<domain::Task> TaskService::get(const std::string& user_id, const std::string& id) {
   auto task = store::read_value(deps_.database,
                                 [&](store::Session& s) { return tasks_.find(s, user_id, id); });

@@ -78,6 +78,10 @@ class TaskService {
   domain::Task insert_generated(store::Session& s, domain::Task task, const domain::User& owner,
                                 std::string_view actor, std::string_view source);
 
+  // The owner's task as stored, tombstones included, read in the caller's transaction.
+  std::optional<domain::Task> find_in(store::Session& s, const std::string& user_id,
+                                      const std::string& id) const;
+
   TaskPage list(const store::TaskQuery& query);
   domain::Result<SyncPage> sync(const std::string& user_id, std::int64_t since, int limit);
 

@@ -7,9 +7,7 @@
 #include "domain/time_format.h"
 #include "log/log.h"
 #include "store/recurrence_series_repository.h"
-#include "store/task_repository.h"
 #include "store/user_repository.h"
-#include "domain/text.h"
 
 #include <boost/json.hpp>
 
@@ -34,10 +32,6 @@ const json::object& object_member(const json::object& o, std::string_view name) 
     throw std::invalid_argument("event lacks the object member " + std::string(name));
   }
   return v->get_object();
-}
-
-store::TaskRepository task_repository() {
-  return store::TaskRepository([](std::string_view text) { return domain::casefold(text); });
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ void RecurringService::handle(const bus::Event& event, store::Session& tx) {
 void RecurringService::on_completed(store::Session& tx, const std::string& user_id,
                                     const std::string& task_id, domain::Timestamp completed_at) {
   // The task as it is now: its series state is what counts, even if it was reopened since.
-  auto task = task_repository().find(tx, user_id, task_id, /*include_deleted=*/true);
+  auto task = tasks_.find_in(tx, user_id, task_id);
   if (!task || !task->recurrence || !task->series_id) return;
   const store::RecurrenceSeriesRepository series;
   const auto state = series.find(tx, *task->series_id);
@@ -98,7 +92,7 @@ void RecurringService::on_completed(store::Session& tx, const std::string& user_
 
 void RecurringService::on_deleted(store::Session& tx, const std::string& user_id,
                                   const std::string& task_id) {
-  auto task = task_repository().find(tx, user_id, task_id, /*include_deleted=*/true);
+  auto task = tasks_.find_in(tx, user_id, task_id);
   if (!task || !task->series_id || task->status != domain::TaskStatus::kPending) return;
   const store::RecurrenceSeriesRepository series;
   const auto state = series.find(tx, *task->series_id);
