@@ -18,7 +18,7 @@
 #include "services/api/operations_routes.h"
 #include "services/api/recurrence_routes.h"
 #include "services/api/task_routes.h"
-#include "services/api/task_service.h"
+#include "tasks/task_service.h"
 #include "services/audit/audit_cursor.h"
 #include "services/audit/audit_routes.h"
 #include "services/audit/audit_service.h"
@@ -89,10 +89,10 @@ struct EmbeddedApp::Parts {
                                       {audit, audit_authenticate(authenticator), audit_cursors});
     bus.subscribe(
         {std::string(domain::kTaskEventsTopic), std::string(services::audit::kConsumerGroup),
-         [this](const bus::Event& event, store::Session& tx) { audit.handle(event, tx); }});
+         [this](const bus::Event& event, store::Transaction& tx) { audit.handle(event, tx); }});
     bus.subscribe(
         {std::string(domain::kTaskEventsTopic), std::string(services::recurring::kConsumerGroup),
-         [this](const bus::Event& event, store::Session& tx) { recurring.handle(event, tx); }});
+         [this](const bus::Event& event, store::Transaction& tx) { recurring.handle(event, tx); }});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
     database->set_commit_listener([this] { bus.notify(); });
     bus.start();
@@ -113,7 +113,7 @@ struct EmbeddedApp::Parts {
       log::info("audit entries purged", {{"count", purged}});
     }
     auto now = clock.now();
-    database->write([&](store::Session& s) { store::RefreshTokenRepository{}.purge_expired(s, now); });
+    database->write([&](store::Transaction& s) { store::RefreshTokenRepository{}.purge_expired(s, now); });
   }
 
   domain::SystemClock clock;
@@ -127,7 +127,7 @@ struct EmbeddedApp::Parts {
   auth::RateLimiter login_per_account;
   services::api::AccountService accounts;
   services::api::Authenticator authenticator;
-  services::api::TaskService tasks;
+  tasks::TaskService tasks;
   services::api::ListCursorCodec cursors;
   services::recurring::RecurringService recurring;
   services::audit::AuditService audit;

@@ -121,7 +121,7 @@ class TopicReader {
     bool needed = false;
     for (const auto& [_, c] : cursors_) needed = needed || (c.buffered.empty() && c.next < c.end);
     if (!needed) return;
-    db_.read([&](store::Session& s) {
+    db_.read([&](store::Transaction& s) {
       for (auto& [partition, c] : cursors_) {
         if (!c.buffered.empty() || c.next >= c.end) continue;
         for (auto& m : outbox_.read(s, topic_, partition, c.next, kPageSize)) {
@@ -157,13 +157,13 @@ void print_event(const store::LoggedMessage& m, bool envelope) {
 
 std::map<int, std::int64_t> read_heads(store::Database& db, const std::string& topic) {
   return store::read_value(
-      db, [&](store::Session& s) { return store::OutboxRepository().heads(s, topic); });
+      db, [&](store::Transaction& s) { return store::OutboxRepository().heads(s, topic); });
 }
 
 // Where reading starts in each existing partition: the oldest kept offset, the group's committed
 // offsets (0 where it never committed), or the end.
 std::map<int, std::int64_t> start_offsets(store::Database& db, const Config& config) {
-  return store::read_value(db, [&](store::Session& s) {
+  return store::read_value(db, [&](store::Transaction& s) {
     auto heads = store::OutboxRepository().heads(s, config.topic);
     std::map<int, std::int64_t> committed;
     if (config.group && !config.from_beginning) {
@@ -222,7 +222,7 @@ int run_events(const Config& config) {
 int run_dlq_list(const Config& config) {
   auto db = open_existing(config);
   if (!db) return fail(no_database(config));
-  auto letters = store::read_value(*db, [&](store::Session& s) {
+  auto letters = store::read_value(*db, [&](store::Transaction& s) {
     return store::DeadLetterRepository().list(
         s, config.group ? std::optional<std::string_view>(*config.group) : std::nullopt);
   });
@@ -239,7 +239,7 @@ int run_dlq_replay(const Config& config) {
   std::optional<std::string> refusal;
   std::int64_t marked = 0;
   std::string group;
-  db->write([&](store::Session& s) {
+  db->write([&](store::Transaction& s) {
     if (config.all) {
       marked = letters.request_replay(s, "", now);
       return;
@@ -274,7 +274,7 @@ int run_admin_set_role(const Config& config) {
   const domain::Role role = *config.role;
   bool found = false;
   bool changed = false;
-  db->write([&](store::Session& s) {
+  db->write([&](store::Transaction& s) {
     auto user = users.find_by_email(s, config.email);
     if (!user) return;
     found = true;

@@ -9,6 +9,7 @@
 
 #include "auth/sodium_init.h"
 #include "auth/tokens.h"
+#include "domain/text.h"
 #include "domain/user.h"
 
 namespace todo::auth {

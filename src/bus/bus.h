@@ -31,12 +31,12 @@ struct Event {
 // group's dedupe row and its offset, so their effect happens exactly once. Throwing means failure:
 // nothing of `tx` is kept, and the event is retried (1 s, 5 s, 25 s) and then dead-lettered.
 // Effects outside the database (a WebSocket push) happen at least once.
-using Handler = std::function<void(const Event& event, store::Session& tx)>;
+using EventHandler = std::function<void(const Event& event, store::Transaction& tx)>;
 
 struct Subscription {
   std::string topic;
   std::string group;  // consumer group: each group sees every event once; groups are independent
-  Handler handler;
+  EventHandler handler;
 };
 
 // Counters of one (group, topic, partition) since start, for /metrics.

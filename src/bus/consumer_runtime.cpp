@@ -29,7 +29,7 @@ std::string describe_current_exception() {
 
 // Runs the handler unless the group already processed the event, and records the dedupe row, in
 // a savepoint that is rolled back (and the exception rethrown) when the handler fails.
-void handle_once(store::Session& tx, const Subscription& subscription, const Event& event,
+void handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
                  domain::Timestamp now) {
   static const store::ProcessedEventRepository processed;
   tx.savepoint([&] {
@@ -64,7 +64,7 @@ int PartitionConsumer::deliver(std::span<const Event> events) {
   bool dead_lettered = false;
   int prior_failures = 0;
   try {
-    db_.write([&](store::Session& tx) {
+    db_.write([&](store::Transaction& tx) {
       consumed = 0;
       failure.reset();
       dead_lettered = false;
@@ -131,7 +131,7 @@ void PartitionConsumer::record_failure(const Event& event, const std::string& er
              {"error", error}});
 }
 
-void PartitionConsumer::dead_letter(store::Session& tx, const Event& event,
+void PartitionConsumer::dead_letter(store::Transaction& tx, const Event& event,
                                     const std::string& error, int attempts) {
   const auto now = clock_.now();
   store::DeadLetter d;
@@ -191,13 +191,13 @@ int replay_dead_letters(store::Database& db, const domain::Clock& clock,
                         const Subscription& subscription) {
   const store::DeadLetterRepository letters;
   auto requested = store::read_value(
-      db, [&](store::Session& s) { return letters.replays_requested(s, subscription.group); });
+      db, [&](store::Transaction& s) { return letters.replays_requested(s, subscription.group); });
   int attempted = 0;
   for (const auto& d : requested) {
     if (d.topic != subscription.topic) continue;
     ++attempted;
     std::optional<std::string> failure;
-    db.write([&](store::Session& tx) {
+    db.write([&](store::Transaction& tx) {
       const auto now = clock.now();
       try {
         handle_once(tx, subscription, event_of(d), now);

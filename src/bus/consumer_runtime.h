@@ -41,8 +41,8 @@ class PartitionConsumer {
   Counters counters() const { return counters_; }
 
  private:
-  void run_one(store::Session& tx, const Event& event);
-  void dead_letter(store::Session& tx, const Event& event, const std::string& error, int attempts);
+  void run_one(store::Transaction& tx, const Event& event);
+  void dead_letter(store::Transaction& tx, const Event& event, const std::string& error, int attempts);
   void record_failure(const Event& event, const std::string& error, int prior_failures);
 
   store::Database& db_;

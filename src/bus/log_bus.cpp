@@ -86,7 +86,7 @@ int LogBus::poll_once() {
 int LogBus::poll(Consumer& c, bool check_replays) {
   const auto& topic = c.subscription.topic;
   if (c.consumers.empty()) {
-    auto committed = store::read_value(db_, [&](store::Session& s) {
+    auto committed = store::read_value(db_, [&](store::Transaction& s) {
       return store::ConsumerOffsetRepository{}.committed(s, c.subscription.group, topic);
     });
     for (int p = 0; p < c.partitions; ++p) {
@@ -101,7 +101,7 @@ int LogBus::poll(Consumer& c, bool check_replays) {
   const auto now = clock_.now();
   std::vector<std::vector<Event>> batches(static_cast<std::size_t>(c.partitions));
   std::map<int, std::int64_t> heads;
-  db_.read([&](store::Session& s) {
+  db_.read([&](store::Transaction& s) {
     const store::OutboxRepository outbox;
     heads = outbox.heads(s, topic);
     for (auto& pc : c.consumers) {
@@ -211,7 +211,7 @@ std::int64_t LogBus::purge(std::chrono::microseconds max_age) {
     }
   }
   std::int64_t deleted = 0;
-  db_.write([&](store::Session& s) {
+  db_.write([&](store::Transaction& s) {
     deleted = 0;
     const store::OutboxRepository outbox;
     const store::ConsumerOffsetRepository offsets;

@@ -1,5 +1,6 @@
 // A hand-written RFC 5545 (§3.3.10) RRULE parser and validator, the canonical text form of a
 // rule, and the presets that stand for the simplest rules.
+#include "domain/text.h"
 #include "domain/recurrence_rule.h"
 
 #include <algorithm>

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <compare>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -122,5 +123,14 @@ class TimeZone {
 
 // Exposed for tests and for callers that hold a TZ string: parses a POSIX TZ string.
 Result<TimeZone::PosixRule> parse_posix_tz(std::string_view tz);
+
+// Knows the IANA time zones (the system's tzdata). Injected so domain code does no I/O.
+class ZoneCatalog {
+ public:
+  virtual ~ZoneCatalog() = default;
+  // The zone called `name` ("Europe/Berlin", "UTC"), or nullptr when there is none.
+  virtual std::shared_ptr<const TimeZone> find(std::string_view name) const = 0;
+  virtual bool contains(std::string_view name) const { return find(name) != nullptr; }
+};
 
 }  // namespace todo::domain

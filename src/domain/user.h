@@ -31,15 +31,6 @@ struct User {
   std::optional<Timestamp> last_login_at;
 };
 
-// Knows the IANA time zones (the system's tzdata). Injected so domain code does no I/O.
-class ZoneCatalog {
- public:
-  virtual ~ZoneCatalog() = default;
-  // The zone called `name` ("Europe/Berlin", "UTC"), or nullptr when there is none.
-  virtual std::shared_ptr<const TimeZone> find(std::string_view name) const = 0;
-  virtual bool contains(std::string_view name) const { return find(name) != nullptr; }
-};
-
 inline constexpr int kMaxReminderOffsetMinutes = 40320;  // four weeks
 inline constexpr std::size_t kMaxReminders = 10;
 inline constexpr std::size_t kMaxDisplayNameLength = 100;  // in code points
@@ -50,14 +41,5 @@ Result<std::string> normalize_email(std::string_view email);
 
 // Trims; empty is allowed (the UI then shows the e-mail); at most 100 code points, no control chars.
 Result<std::string> normalize_display_name(std::string_view name);
-
-// Valid UTF-8 check used for every text the API stores.
-bool is_valid_utf8(std::string_view text);
-
-// Number of Unicode code points in valid UTF-8 text.
-std::size_t code_point_count(std::string_view text);
-
-// Trims ASCII and Unicode white space at both ends.
-std::string trim(std::string_view text);
 
 }  // namespace todo::domain

@@ -1,7 +1,7 @@
 // Request-body parsing with one error per failure kind, and JSON responses.
 #include "http/json.h"
 
-#include "domain/user.h"
+#include "domain/text.h"
 
 #include <boost/json.hpp>
 

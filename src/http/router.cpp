@@ -39,7 +39,7 @@ bool match_pattern(std::string_view pattern, std::string_view path, Params& para
 
 }  // namespace
 
-void Router::add(Method method, std::string pattern, Executor executor, Handler handler) {
+void Router::add(Method method, std::string pattern, Executor executor, RouteHandler handler) {
   routes_.push_back(Route{method, std::move(pattern), executor, std::move(handler)});
 }
 

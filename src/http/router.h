@@ -19,13 +19,13 @@ enum class Executor {
   kCpuHeavy,  // password hashing: small bounded pool of its own
 };
 
-using Handler = std::function<Response(Request&)>;
+using RouteHandler = std::function<Response(Request&)>;
 
 struct Route {
   Method method;
   std::string pattern;
   Executor executor;
-  Handler handler;
+  RouteHandler handler;
 };
 
 struct RouteMatch {
@@ -36,7 +36,7 @@ struct RouteMatch {
 
 class Router {
  public:
-  void add(Method method, std::string pattern, Executor executor, Handler handler);
+  void add(Method method, std::string pattern, Executor executor, RouteHandler handler);
   RouteMatch match(Method method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
 

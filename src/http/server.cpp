@@ -76,7 +76,7 @@ std::string join_methods(const std::vector<Method>& methods) {
 }
 
 // State of one connection that stop() needs to see.
-struct Connection {
+struct ClientConnection {
   beast::tcp_stream* stream = nullptr;
   std::atomic<bool> idle{true};
 };
@@ -133,7 +133,7 @@ struct Server::Impl {
   asio::steady_timer grace_timer;
   std::atomic<bool> stopping{false};
   std::mutex connections_mutex;
-  std::list<std::shared_ptr<Connection>> connections;
+  std::list<std::shared_ptr<ClientConnection>> connections;
 
   void begin_stop();
   void finish_stop_if_drained();
@@ -217,9 +217,9 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
   boost::system::error_code ec;
   std::string client = socket.remote_endpoint(ec).address().to_string();
   beast::tcp_stream stream(std::move(socket));
-  auto conn = std::make_shared<Connection>();
+  auto conn = std::make_shared<ClientConnection>();
   conn->stream = &stream;
-  std::list<std::shared_ptr<Connection>>::iterator registration;
+  std::list<std::shared_ptr<ClientConnection>>::iterator registration;
   {
     std::lock_guard lock(connections_mutex);
     registration = connections.insert(connections.end(), conn);
@@ -387,7 +387,7 @@ asio::awaitable<Response> Server::Impl::run_blocking(BlockingPool& pool, const R
         domain::make_error(domain::ErrorCode::kOverloaded, "Too many requests are waiting."),
         request.path);
   }
-  const Handler* handler = &route.handler;
+  const RouteHandler* handler = &route.handler;
   Request* req = &request;
   auto work = [handler, req]() -> asio::awaitable<Response> { co_return (*handler)(*req); };
   auto [error, response] =

@@ -71,22 +71,22 @@ std::vector<AuditEntry> entries_from(const std::vector<Row>& rows) {
 
 }  // namespace
 
-bool AuditRepository::contains(Session& s, std::string_view event_id) const {
+bool AuditRepository::contains(Transaction& s, std::string_view event_id) const {
   return s.query_one(kContains, {text(event_id)}).has_value();
 }
 
-AuditHead AuditRepository::head(Session& s) const {
+AuditHead AuditRepository::head(Transaction& s) const {
   if (auto newest = s.query_one(kNewest)) return {newest->integer(0), newest->text(1)};
   AuditAnchor a = anchor(s);
   return {a.through_id, std::move(a.hash)};
 }
 
-void AuditRepository::append(Session& s, const AuditEntry& e) const {
+void AuditRepository::append(Transaction& s, const AuditEntry& e) const {
   s.execute(kAppend, {e.id, e.event_id, e.event_type, e.user_id, e.actor, e.task_id, e.sequence,
                       micros(e.event_time), micros(e.recorded_at), e.payload, e.prev_hash, e.hash});
 }
 
-std::vector<AuditEntry> AuditRepository::query(Session& s, const AuditQuery& q) const {
+std::vector<AuditEntry> AuditRepository::query(Transaction& s, const AuditQuery& q) const {
   std::string sql = "SELECT " + std::string(kColumns) + " FROM audit_logs WHERE 1 = 1";
   std::vector<Value> params;
   auto add = [&](std::string_view condition, Value value) {
@@ -106,24 +106,24 @@ std::vector<AuditEntry> AuditRepository::query(Session& s, const AuditQuery& q) 
   return entries_from(s.query(sql, params));
 }
 
-std::vector<AuditEntry> AuditRepository::page_after(Session& s, std::int64_t after_id,
+std::vector<AuditEntry> AuditRepository::page_after(Transaction& s, std::int64_t after_id,
                                                     int limit) const {
   return entries_from(s.query(kPageAfter, {after_id, std::int64_t{limit}}));
 }
 
-std::optional<std::pair<std::int64_t, std::int64_t>> AuditRepository::id_range(Session& s) const {
+std::optional<std::pair<std::int64_t, std::int64_t>> AuditRepository::id_range(Transaction& s) const {
   auto row = s.query_one(kIdRange);
   if (!row || row->is_null(0)) return std::nullopt;
   return std::pair{row->integer(0), row->integer(1)};
 }
 
-AuditAnchor AuditRepository::anchor(Session& s) const {
+AuditAnchor AuditRepository::anchor(Transaction& s) const {
   auto row = s.query_one(kAnchor);
   if (!row) throw DatabaseError("audit_anchor has no row: migration 0004 did not run");
   return {row->text(0), row->integer(1), sql::optional_time(*row, 2)};
 }
 
-std::int64_t AuditRepository::purge(Session& s, domain::Timestamp before,
+std::int64_t AuditRepository::purge(Transaction& s, domain::Timestamp before,
                                     domain::Timestamp now) const {
   auto first_kept = s.query_one(kFirstKept, {micros(before)})->optional_integer(0);
   const std::int64_t bound = first_kept.value_or(std::numeric_limits<std::int64_t>::max());

@@ -54,20 +54,20 @@ struct AuditQuery {
 
 class AuditRepository {
  public:
-  bool contains(Session& s, std::string_view event_id) const;
-  AuditHead head(Session& s) const;
+  bool contains(Transaction& s, std::string_view event_id) const;
+  AuditHead head(Transaction& s) const;
   // Throws ConstraintViolation when the id or event_id is taken.
-  void append(Session& s, const AuditEntry& entry) const;
+  void append(Transaction& s, const AuditEntry& entry) const;
   // At most query.limit entries matching the filters, ordered by id.
-  std::vector<AuditEntry> query(Session& s, const AuditQuery& query) const;
+  std::vector<AuditEntry> query(Transaction& s, const AuditQuery& query) const;
   // Entries with id > after_id, ascending, at most `limit` (verification reads the chain so).
-  std::vector<AuditEntry> page_after(Session& s, std::int64_t after_id, int limit) const;
+  std::vector<AuditEntry> page_after(Transaction& s, std::int64_t after_id, int limit) const;
   // The smallest and largest id kept (nullopt when the table is empty).
-  std::optional<std::pair<std::int64_t, std::int64_t>> id_range(Session& s) const;
-  AuditAnchor anchor(Session& s) const;
+  std::optional<std::pair<std::int64_t, std::int64_t>> id_range(Transaction& s) const;
+  AuditAnchor anchor(Transaction& s) const;
   // Deletes the longest run of oldest entries recorded before `before` and moves the anchor to
   // the hash of the last one deleted, in the caller's transaction. Returns how many were deleted.
-  std::int64_t purge(Session& s, domain::Timestamp before, domain::Timestamp now) const;
+  std::int64_t purge(Transaction& s, domain::Timestamp before, domain::Timestamp now) const;
 };
 
 }  // namespace todo::store

@@ -88,7 +88,7 @@ std::string select_dead_letters(std::string_view where) {
 
 }  // namespace
 
-std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Session& s, std::string_view group,
+std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Transaction& s, std::string_view group,
                                                                 std::string_view topic) const {
   std::map<int, std::int64_t> out;
   for (const auto& row : s.query(kCommitted, {text(group), text(topic)})) {
@@ -97,30 +97,30 @@ std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Session& s, std:
   return out;
 }
 
-void ConsumerOffsetRepository::commit(Session& s, std::string_view group, std::string_view topic,
+void ConsumerOffsetRepository::commit(Transaction& s, std::string_view group, std::string_view topic,
                                       int partition, std::int64_t next_offset,
                                       domain::Timestamp now) const {
   s.execute(kCommit, {text(group), text(topic), std::int64_t{partition}, next_offset, micros(now)});
 }
 
-std::optional<std::int64_t> ConsumerOffsetRepository::slowest(Session& s, std::string_view topic,
+std::optional<std::int64_t> ConsumerOffsetRepository::slowest(Transaction& s, std::string_view topic,
                                                               int partition) const {
   auto row = s.query_one(kSlowest, {text(topic), std::int64_t{partition}});
   if (!row) return std::nullopt;
   return row.value().optional_integer(0);
 }
 
-bool ProcessedEventRepository::contains(Session& s, std::string_view consumer,
+bool ProcessedEventRepository::contains(Transaction& s, std::string_view consumer,
                                         std::string_view event_id) const {
   return s.query_one(kProcessed, {text(consumer), text(event_id)}).has_value();
 }
 
-void ProcessedEventRepository::record(Session& s, std::string_view consumer,
+void ProcessedEventRepository::record(Transaction& s, std::string_view consumer,
                                       std::string_view event_id, domain::Timestamp now) const {
   s.execute(kRecordProcessed, {text(consumer), text(event_id), micros(now)});
 }
 
-std::int64_t ProcessedEventRepository::purge(Session& s, domain::Timestamp before) const {
+std::int64_t ProcessedEventRepository::purge(Transaction& s, domain::Timestamp before) const {
   return s.execute(kPurgeProcessed, {micros(before)});
 }
 
@@ -133,43 +133,43 @@ std::string_view to_string(DeadLetterStatus status) {
   return "dead";
 }
 
-void DeadLetterRepository::insert(Session& s, const DeadLetter& d) const {
+void DeadLetterRepository::insert(Transaction& s, const DeadLetter& d) const {
   s.execute(kInsertDeadLetter,
             {d.id, d.group, d.topic, std::int64_t{d.partition}, d.offset, d.key, d.event_id,
              d.payload, d.error, std::int64_t{d.attempts}, micros(d.failed_at),
              text(to_string(d.status))});
 }
 
-std::vector<DeadLetter> DeadLetterRepository::list(Session& s,
+std::vector<DeadLetter> DeadLetterRepository::list(Transaction& s,
                                                    std::optional<std::string_view> group) const {
   if (group) return dead_letters_from(s.query(select_dead_letters("WHERE \"group\" = $1"), {text(*group)}));
   return dead_letters_from(s.query(select_dead_letters("")));
 }
 
-std::optional<DeadLetter> DeadLetterRepository::find(Session& s, std::string_view id) const {
+std::optional<DeadLetter> DeadLetterRepository::find(Transaction& s, std::string_view id) const {
   auto row = s.query_one(select_dead_letters("WHERE id = $1"), {text(id)});
   if (!row) return std::nullopt;
   return dead_letter_from(*row);
 }
 
-std::int64_t DeadLetterRepository::request_replay(Session& s, std::string_view id,
+std::int64_t DeadLetterRepository::request_replay(Transaction& s, std::string_view id,
                                                   domain::Timestamp now) const {
   if (id.empty()) return s.execute(kRequestAll, {micros(now)});
   return s.execute(kRequestOne, {text(id), micros(now)});
 }
 
-std::vector<DeadLetter> DeadLetterRepository::replays_requested(Session& s,
+std::vector<DeadLetter> DeadLetterRepository::replays_requested(Transaction& s,
                                                                 std::string_view group) const {
   return dead_letters_from(s.query(
       select_dead_letters("WHERE \"group\" = $1 AND status = 'replay-requested'"), {text(group)}));
 }
 
-void DeadLetterRepository::mark_replayed(Session& s, std::string_view id,
+void DeadLetterRepository::mark_replayed(Transaction& s, std::string_view id,
                                          domain::Timestamp now) const {
   s.execute(kMarkReplayed, {text(id), micros(now)});
 }
 
-void DeadLetterRepository::mark_failed_again(Session& s, std::string_view id,
+void DeadLetterRepository::mark_failed_again(Transaction& s, std::string_view id,
                                              std::string_view error, domain::Timestamp now) const {
   s.execute(kMarkFailedAgain, {text(id), text(error), micros(now)});
 }

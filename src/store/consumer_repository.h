@@ -17,22 +17,22 @@ namespace todo::store {
 class ConsumerOffsetRepository {
  public:
   // partition -> the next offset the group reads; partitions never committed are absent.
-  std::map<int, std::int64_t> committed(Session& s, std::string_view group,
+  std::map<int, std::int64_t> committed(Transaction& s, std::string_view group,
                                         std::string_view topic) const;
-  void commit(Session& s, std::string_view group, std::string_view topic, int partition,
+  void commit(Transaction& s, std::string_view group, std::string_view topic, int partition,
               std::int64_t next_offset, domain::Timestamp now) const;
   // The smallest committed offset on this partition over every group with offsets on the topic
   // (a group without one on this partition counts as 0); nullopt when no group reads the topic.
-  std::optional<std::int64_t> slowest(Session& s, std::string_view topic, int partition) const;
+  std::optional<std::int64_t> slowest(Transaction& s, std::string_view topic, int partition) const;
 };
 
 class ProcessedEventRepository {
  public:
-  bool contains(Session& s, std::string_view consumer, std::string_view event_id) const;
-  void record(Session& s, std::string_view consumer, std::string_view event_id,
+  bool contains(Transaction& s, std::string_view consumer, std::string_view event_id) const;
+  void record(Transaction& s, std::string_view consumer, std::string_view event_id,
               domain::Timestamp now) const;
   // Deletes dedupe rows older than `before`; returns how many.
-  std::int64_t purge(Session& s, domain::Timestamp before) const;
+  std::int64_t purge(Transaction& s, domain::Timestamp before) const;
 };
 
 enum class DeadLetterStatus { kDead, kReplayRequested, kReplayed };
@@ -57,17 +57,17 @@ struct DeadLetter {
 
 class DeadLetterRepository {
  public:
-  void insert(Session& s, const DeadLetter& letter) const;
+  void insert(Transaction& s, const DeadLetter& letter) const;
   // Every dead letter, oldest first; with `group`, only that group's.
-  std::vector<DeadLetter> list(Session& s, std::optional<std::string_view> group = {}) const;
-  std::optional<DeadLetter> find(Session& s, std::string_view id) const;
+  std::vector<DeadLetter> list(Transaction& s, std::optional<std::string_view> group = {}) const;
+  std::optional<DeadLetter> find(Transaction& s, std::string_view id) const;
   // Marks dead letters for replay: one by id, or (id empty) every one still dead. Returns how many.
-  std::int64_t request_replay(Session& s, std::string_view id, domain::Timestamp now) const;
+  std::int64_t request_replay(Transaction& s, std::string_view id, domain::Timestamp now) const;
   // The group's dead letters waiting for replay, oldest first.
-  std::vector<DeadLetter> replays_requested(Session& s, std::string_view group) const;
-  void mark_replayed(Session& s, std::string_view id, domain::Timestamp now) const;
+  std::vector<DeadLetter> replays_requested(Transaction& s, std::string_view group) const;
+  void mark_replayed(Transaction& s, std::string_view id, domain::Timestamp now) const;
   // A replay failed again: back to dead, with the new error and one more attempt.
-  void mark_failed_again(Session& s, std::string_view id, std::string_view error,
+  void mark_failed_again(Transaction& s, std::string_view id, std::string_view error,
                          domain::Timestamp now) const;
 };
 

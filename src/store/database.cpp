@@ -1,4 +1,4 @@
-// Typed access to result rows, and the parts of Session that are not backend-specific.
+// Typed access to result rows, and the parts of Transaction that are not backend-specific.
 #include "store/database.h"
 
 #include <string>
@@ -67,7 +67,7 @@ std::optional<std::string> Row::optional_text(std::size_t i) const {
   return text(i);
 }
 
-void Session::execute_script(std::string_view /*sql*/) {
+void Transaction::execute_script(std::string_view /*sql*/) {
   throw DatabaseError("execute_script is not supported by this session");
 }
 

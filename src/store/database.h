@@ -51,9 +51,9 @@ class ConstraintViolation : public DatabaseError {
 };
 
 // The view of one transaction. Statements use $1..$N placeholders in both dialects.
-class Session {
+class Transaction {
  public:
-  virtual ~Session() = default;
+  virtual ~Transaction() = default;
   virtual Dialect dialect() const = 0;
   virtual std::vector<Row> query(std::string_view sql, std::span<const Value> params) = 0;
   // Returns the number of rows changed.
@@ -92,12 +92,12 @@ class Database {
 
   // Runs `work` in one read-only transaction (a consistent snapshot). Blocks the calling thread;
   // call it from a blocking pool, never from an I/O thread.
-  virtual void read(const std::function<void(Session&)>& work) = 0;
+  virtual void read(const std::function<void(Transaction&)>& work) = 0;
 
   // Runs `work` in a write transaction and returns once it is durably committed. Concurrent
   // writes may share one commit (group commit); each runs in its own savepoint, so when `work`
   // throws, only its own effects are rolled back and the exception reaches this caller.
-  virtual void write(const std::function<void(Session&)>& work) = 0;
+  virtual void write(const std::function<void(Transaction&)>& work) = 0;
 
   // True when the database answers a trivial query.
   virtual bool ping() = 0;
@@ -110,15 +110,15 @@ class Database {
 // Convenience: return a value from a read or write.
 template <class Work>
 auto read_value(Database& db, Work&& work) {
-  std::optional<decltype(work(std::declval<Session&>()))> out;
-  db.read([&](Session& s) { out.emplace(work(s)); });
+  std::optional<decltype(work(std::declval<Transaction&>()))> out;
+  db.read([&](Transaction& s) { out.emplace(work(s)); });
   return std::move(*out);
 }
 
 template <class Work>
 auto write_value(Database& db, Work&& work) {
-  std::optional<decltype(work(std::declval<Session&>()))> out;
-  db.write([&](Session& s) { out.emplace(work(s)); });
+  std::optional<decltype(work(std::declval<Transaction&>()))> out;
+  db.write([&](Transaction& s) { out.emplace(work(s)); });
   return std::move(*out);
 }
 

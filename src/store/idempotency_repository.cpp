@@ -31,20 +31,20 @@ StoredResponse response_from_row(const Row& row) {
 
 }  // namespace
 
-std::optional<StoredResponse> IdempotencyRepository::find(Session& s, std::string_view user_id,
+std::optional<StoredResponse> IdempotencyRepository::find(Transaction& s, std::string_view user_id,
                                                           std::string_view key) const {
   auto row = s.query_one(kFindResponse, {text(user_id), text(key)});
   if (!row) return std::nullopt;
   return response_from_row(row.value());
 }
 
-void IdempotencyRepository::insert(Session& s, const StoredResponse& response) const {
+void IdempotencyRepository::insert(Transaction& s, const StoredResponse& response) const {
   s.execute(kInsertResponse,
             {response.user_id, response.key, response.request_hash, std::int64_t{response.status},
              response.headers, response.body, micros(response.created_at)});
 }
 
-std::int64_t IdempotencyRepository::purge(Session& s, domain::Timestamp created_before) const {
+std::int64_t IdempotencyRepository::purge(Transaction& s, domain::Timestamp created_before) const {
   return s.execute(kPurgeResponses, {micros(created_before)});
 }
 

@@ -21,11 +21,11 @@ struct StoredResponse {
 
 class IdempotencyRepository {
  public:
-  std::optional<StoredResponse> find(Session& s, std::string_view user_id,
+  std::optional<StoredResponse> find(Transaction& s, std::string_view user_id,
                                      std::string_view key) const;
   // Throws ConstraintViolation when (user_id, key) exists.
-  void insert(Session& s, const StoredResponse& response) const;
-  std::int64_t purge(Session& s, domain::Timestamp created_before) const;
+  void insert(Transaction& s, const StoredResponse& response) const;
+  std::int64_t purge(Transaction& s, domain::Timestamp created_before) const;
 };
 
 }  // namespace todo::store

@@ -68,13 +68,13 @@ const std::vector<Migration>& migrations_for(Dialect dialect) {
 std::vector<int> apply_migrations(Database& db) {
   const auto create = db.dialect() == Dialect::kSqlite ? kCreateSchemaMigrationsSqlite
                                                        : kCreateSchemaMigrationsPostgres;
-  db.write([&](Session& s) { s.execute(create); });
+  db.write([&](Transaction& s) { s.execute(create); });
 
   std::vector<int> applied;
   for (const Migration& m : migrations_for(db.dialect())) {
     // The version is read inside the same write, so two processes starting together cannot
     // both apply one migration.
-    const bool ran = write_value(db, [&](Session& s) {
+    const bool ran = write_value(db, [&](Transaction& s) {
       if (m.version <= s.query_one(kSchemaVersion)->integer(0)) return false;
       s.execute_script(m.sql);
       const auto now = domain::to_micros(domain::SystemClock().now());

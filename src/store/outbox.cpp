@@ -50,7 +50,7 @@ LoggedMessage message_from_row(const Row& row) {
 
 }  // namespace
 
-std::int64_t OutboxRepository::append(Session& s, const OutboxMessage& message,
+std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& message,
                                       domain::Timestamp now) const {
   // Checked before the head moves: in SQLite a failed statement does not end the transaction, so
   // a caller that catches the violation and commits would otherwise leave a gap in the offsets.
@@ -66,7 +66,7 @@ std::int64_t OutboxRepository::append(Session& s, const OutboxMessage& message,
   return offset;
 }
 
-std::vector<LoggedMessage> OutboxRepository::read(Session& s, std::string_view topic, int partition,
+std::vector<LoggedMessage> OutboxRepository::read(Transaction& s, std::string_view topic, int partition,
                                                   std::int64_t from, int limit) const {
   if (limit <= 0) return {};
   const auto rows =
@@ -77,13 +77,13 @@ std::vector<LoggedMessage> OutboxRepository::read(Session& s, std::string_view t
   return out;
 }
 
-std::int64_t OutboxRepository::next_offset(Session& s, std::string_view topic,
+std::int64_t OutboxRepository::next_offset(Transaction& s, std::string_view topic,
                                            int partition) const {
   auto row = s.query_one(kNextOffset, {text(topic), std::int64_t{partition}});
   return row ? row.value().integer(0) : 0;
 }
 
-std::map<int, std::int64_t> OutboxRepository::heads(Session& s, std::string_view topic) const {
+std::map<int, std::int64_t> OutboxRepository::heads(Transaction& s, std::string_view topic) const {
   std::map<int, std::int64_t> out;
   for (const auto& row : s.query(kHeads, {text(topic)})) {
     out[static_cast<int>(row.integer(0))] = row.integer(1);
@@ -91,7 +91,7 @@ std::map<int, std::int64_t> OutboxRepository::heads(Session& s, std::string_view
   return out;
 }
 
-std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Session& s) const {
+std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Transaction& s) const {
   std::vector<std::pair<std::string, int>> out;
   for (const auto& row : s.query(kPartitions)) {
     out.emplace_back(row.text(0), static_cast<int>(row.integer(1)));
@@ -99,7 +99,7 @@ std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Session& s
   return out;
 }
 
-std::int64_t OutboxRepository::purge(Session& s, std::string_view topic, int partition,
+std::int64_t OutboxRepository::purge(Transaction& s, std::string_view topic, int partition,
                                      std::int64_t below_offset, domain::Timestamp before) const {
   return s.execute(kPurge, {text(topic), std::int64_t{partition}, below_offset, sql::micros(before)});
 }

@@ -34,19 +34,19 @@ struct LoggedMessage {
 class OutboxRepository {
  public:
   // Appends in the caller's transaction and returns the offset given: the partition's next one.
-  std::int64_t append(Session& s, const OutboxMessage& message, domain::Timestamp now) const;
+  std::int64_t append(Transaction& s, const OutboxMessage& message, domain::Timestamp now) const;
   // Messages of one partition with offset >= from, ascending, at most limit.
-  std::vector<LoggedMessage> read(Session& s, std::string_view topic, int partition,
+  std::vector<LoggedMessage> read(Transaction& s, std::string_view topic, int partition,
                                   std::int64_t from, int limit) const;
   // The offset the next append to this partition will get (0 for an empty partition).
-  std::int64_t next_offset(Session& s, std::string_view topic, int partition) const;
+  std::int64_t next_offset(Transaction& s, std::string_view topic, int partition) const;
   // partition -> the offset its next append gets, for every partition of the topic that has had one.
-  std::map<int, std::int64_t> heads(Session& s, std::string_view topic) const;
+  std::map<int, std::int64_t> heads(Transaction& s, std::string_view topic) const;
   // Every (topic, partition) that has had an append.
-  std::vector<std::pair<std::string, int>> partitions(Session& s) const;
+  std::vector<std::pair<std::string, int>> partitions(Transaction& s) const;
   // Retention: deletes the partition's messages below `below_offset` created before `before`.
   // Offsets are never reused (log_heads keeps counting). Returns how many rows went.
-  std::int64_t purge(Session& s, std::string_view topic, int partition, std::int64_t below_offset,
+  std::int64_t purge(Transaction& s, std::string_view topic, int partition, std::int64_t below_offset,
                      domain::Timestamp before) const;
 };
 

@@ -19,19 +19,19 @@ constexpr std::string_view kEnd =
 
 }  // namespace
 
-std::optional<SeriesState> RecurrenceSeriesRepository::find(Session& s,
+std::optional<SeriesState> RecurrenceSeriesRepository::find(Transaction& s,
                                                             std::string_view series_id) const {
   auto row = s.query_one(kFind, {sql::text(series_id)});
   if (!row) return std::nullopt;
   return SeriesState{row->integer(0), row->integer(1) != 0};
 }
 
-void RecurrenceSeriesRepository::advance(Session& s, std::string_view series_id,
+void RecurrenceSeriesRepository::advance(Transaction& s, std::string_view series_id,
                                          std::int64_t last_index, domain::Timestamp now) const {
   s.execute(kAdvance, {sql::text(series_id), last_index, sql::micros(now)});
 }
 
-void RecurrenceSeriesRepository::end(Session& s, std::string_view series_id,
+void RecurrenceSeriesRepository::end(Transaction& s, std::string_view series_id,
                                      std::int64_t last_index, domain::Timestamp now) const {
   s.execute(kEnd, {sql::text(series_id), last_index, sql::micros(now)});
 }

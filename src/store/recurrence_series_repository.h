@@ -18,12 +18,12 @@ struct SeriesState {
 
 class RecurrenceSeriesRepository {
  public:
-  std::optional<SeriesState> find(Session& s, std::string_view series_id) const;
+  std::optional<SeriesState> find(Transaction& s, std::string_view series_id) const;
   // The series now has an occurrence with this index (its newest).
-  void advance(Session& s, std::string_view series_id, std::int64_t last_index,
+  void advance(Transaction& s, std::string_view series_id, std::int64_t last_index,
                domain::Timestamp now) const;
   // No occurrence follows `last_index` any more.
-  void end(Session& s, std::string_view series_id, std::int64_t last_index,
+  void end(Transaction& s, std::string_view series_id, std::int64_t last_index,
            domain::Timestamp now) const;
 };
 

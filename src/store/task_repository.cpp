@@ -1,4 +1,4 @@
-// Tasks: portable SQL with $N placeholders, run through Session only. The list query is built from
+// Tasks: portable SQL with $N placeholders, run through Transaction only. The list query is built from
 // the filters present, with every value passed as a parameter.
 #include "store/task_repository.h"
 
@@ -322,12 +322,12 @@ TaskSearchKeys TaskRepository::search_keys(const domain::Task& task) const {
   return keys;
 }
 
-void TaskRepository::insert(Session& s, const domain::Task& task) const {
+void TaskRepository::insert(Transaction& s, const domain::Task& task) const {
   const auto values = task_values(task, search_keys(task));
   s.execute(kInsertTask, values);
 }
 
-void TaskRepository::update(Session& s, const domain::Task& task) const {
+void TaskRepository::update(Transaction& s, const domain::Task& task) const {
   const auto values = task_values(task, search_keys(task));
   if (s.execute(kUpdateTask, values) != 1) {
     // The caller read the task in this transaction; a missing row is a bug, not "not found".
@@ -335,7 +335,7 @@ void TaskRepository::update(Session& s, const domain::Task& task) const {
   }
 }
 
-std::optional<domain::Task> TaskRepository::find(Session& s, std::string_view user_id,
+std::optional<domain::Task> TaskRepository::find(Transaction& s, std::string_view user_id,
                                                  std::string_view id, bool include_deleted) const {
   auto row =
       s.query_one(include_deleted ? kFindTaskOrTombstone : kFindTask, {text(id), text(user_id)});
@@ -343,7 +343,7 @@ std::optional<domain::Task> TaskRepository::find(Session& s, std::string_view us
   return task_from_row(row.value());
 }
 
-std::vector<domain::Task> TaskRepository::list(Session& s, const TaskQuery& query) const {
+std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& query) const {
   if (query.limit <= 0) return {};
   // A tag that cannot be stored matches no task; as a needle it could match across two tags.
   for (const auto& tag : query.tags) {
@@ -397,18 +397,18 @@ TaskPosition TaskRepository::position_of(const domain::Task& task, TaskSort sort
   return position;
 }
 
-std::vector<domain::Task> TaskRepository::changed_since(Session& s, std::string_view user_id,
+std::vector<domain::Task> TaskRepository::changed_since(Transaction& s, std::string_view user_id,
                                                         std::int64_t since, int limit) const {
   if (limit <= 0) return {};
   return tasks_from_rows(s.query(kChangedSince, {text(user_id), since, std::int64_t{limit}}));
 }
 
-std::int64_t TaskRepository::purge_tombstones(Session& s, domain::Timestamp before) const {
+std::int64_t TaskRepository::purge_tombstones(Transaction& s, domain::Timestamp before) const {
   s.execute(kRecordPurge, {micros(before)});
   return s.execute(kPurgeTombstones, {micros(before)});
 }
 
-std::int64_t TaskRepository::purged_through(Session& s, std::string_view user_id) const {
+std::int64_t TaskRepository::purged_through(Transaction& s, std::string_view user_id) const {
   auto row = s.query_one(kPurgedThrough, {text(user_id)});
   return row ? row.value().integer(0) : 0;
 }

@@ -56,26 +56,26 @@ class TaskRepository {
 
   // insert and update throw std::invalid_argument for a tag that is empty or holds a line feed:
   // the tags column separates tags with line feeds.
-  void insert(Session& s, const domain::Task& task) const;
+  void insert(Transaction& s, const domain::Task& task) const;
   // Writes every column of the task (the row must exist), including deleted_at.
-  void update(Session& s, const domain::Task& task) const;
+  void update(Transaction& s, const domain::Task& task) const;
   // The owner's task; tombstones only when include_deleted.
-  std::optional<domain::Task> find(Session& s, std::string_view user_id, std::string_view id,
+  std::optional<domain::Task> find(Transaction& s, std::string_view user_id, std::string_view id,
                                    bool include_deleted = false) const;
   // At most query.limit tasks, never tombstones, in the query's order (ties broken by id in the
   // same direction).
-  std::vector<domain::Task> list(Session& s, const TaskQuery& query) const;
+  std::vector<domain::Task> list(Transaction& s, const TaskQuery& query) const;
   // The sort value of a task under `sort`, to build the next page's position (for kTitle the
   // title itself, which list() folds).
   static TaskPosition position_of(const domain::Task& task, TaskSort sort);
   // Tasks (tombstones included) with change_seq > since, ascending by change_seq, at most limit.
-  std::vector<domain::Task> changed_since(Session& s, std::string_view user_id, std::int64_t since,
+  std::vector<domain::Task> changed_since(Transaction& s, std::string_view user_id, std::int64_t since,
                                           int limit) const;
   // Deletes tombstones older than `before`; records per user the highest change_seq purged.
-  std::int64_t purge_tombstones(Session& s, domain::Timestamp before) const;
+  std::int64_t purge_tombstones(Transaction& s, domain::Timestamp before) const;
   // The highest change_seq of this user's purged tombstones (0 when none): a sync cursor below it
   // cannot be served as a delta.
-  std::int64_t purged_through(Session& s, std::string_view user_id) const;
+  std::int64_t purged_through(Transaction& s, std::string_view user_id) const;
 
  private:
   std::function<std::string(std::string_view)> fold_;

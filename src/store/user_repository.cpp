@@ -1,4 +1,4 @@
-// Users and refresh tokens: portable SQL with $N placeholders, run through Session only.
+// Users and refresh tokens: portable SQL with $N placeholders, run through Transaction only.
 #include "store/user_repository.h"
 
 #include <string>
@@ -91,7 +91,7 @@ void expect_one_user(std::int64_t changed, std::string_view what, std::string_vi
 
 }  // namespace
 
-void UserRepository::insert(Session& s, const domain::User& user) const {
+void UserRepository::insert(Transaction& s, const domain::User& user) const {
   s.execute(kInsertUser,
             {user.id, user.email, user.password_hash, user.display_name, user.timezone,
              text(domain::to_string(user.role)), user.change_seq,
@@ -99,20 +99,20 @@ void UserRepository::insert(Session& s, const domain::User& user) const {
              micros(user.created_at), optional_value(user.last_login_at, micros)});
 }
 
-std::optional<domain::User> UserRepository::find_by_id(Session& s, std::string_view id) const {
+std::optional<domain::User> UserRepository::find_by_id(Transaction& s, std::string_view id) const {
   auto row = s.query_one(kFindUserById, {text(id)});
   if (!row) return std::nullopt;
   return user_from_row(*row);
 }
 
-std::optional<domain::User> UserRepository::find_by_email(Session& s,
+std::optional<domain::User> UserRepository::find_by_email(Transaction& s,
                                                           std::string_view email) const {
   auto row = s.query_one(kFindUserByEmail, {text(email)});
   if (!row) return std::nullopt;
   return user_from_row(*row);
 }
 
-void UserRepository::update_profile(Session& s, const domain::User& user) const {
+void UserRepository::update_profile(Transaction& s, const domain::User& user) const {
   expect_one_user(s.execute(kUpdateProfile, {user.id, user.display_name, user.timezone,
                                              text(domain::to_string(user.role)),
                                              sql::format_minutes(user.default_reminders),
@@ -120,25 +120,25 @@ void UserRepository::update_profile(Session& s, const domain::User& user) const 
                   "update_profile", user.id);
 }
 
-void UserRepository::set_role(Session& s, std::string_view id, domain::Role role) const {
+void UserRepository::set_role(Transaction& s, std::string_view id, domain::Role role) const {
   expect_one_user(s.execute(kSetRole, {text(id), text(domain::to_string(role))}), "set_role", id);
 }
 
-void UserRepository::record_login(Session& s, std::string_view id, domain::Timestamp at) const {
+void UserRepository::record_login(Transaction& s, std::string_view id, domain::Timestamp at) const {
   expect_one_user(s.execute(kRecordLogin, {text(id), micros(at)}), "record_login", id);
 }
 
-std::int64_t UserRepository::count(Session& s) const {
+std::int64_t UserRepository::count(Transaction& s) const {
   return s.query_one(kCountUsers)->integer(0);
 }
 
-std::int64_t UserRepository::next_change_seq(Session& s, std::string_view id) const {
+std::int64_t UserRepository::next_change_seq(Transaction& s, std::string_view id) const {
   auto row = s.query_one(kNextChangeSeq, {text(id)});
   if (!row) throw DatabaseError("next_change_seq: no user with id " + std::string(id));
   return row.value().integer(0);
 }
 
-void RefreshTokenRepository::insert(Session& s, const RefreshToken& token) const {
+void RefreshTokenRepository::insert(Transaction& s, const RefreshToken& token) const {
   s.execute(kInsertRefreshToken,
             {token.id, token.user_id, token.token_hash, token.family_id, micros(token.expires_at),
              optional_value(token.revoked_at, micros), optional_value(token.replaced_by, text),
@@ -146,24 +146,24 @@ void RefreshTokenRepository::insert(Session& s, const RefreshToken& token) const
 }
 
 std::optional<RefreshToken> RefreshTokenRepository::find_by_hash(
-    Session& s, std::string_view token_hash) const {
+    Transaction& s, std::string_view token_hash) const {
   auto row = s.query_one(kFindRefreshTokenByHash, {text(token_hash)});
   if (!row) return std::nullopt;
   return token_from_row(*row);
 }
 
-bool RefreshTokenRepository::mark_rotated(Session& s, std::string_view id,
+bool RefreshTokenRepository::mark_rotated(Transaction& s, std::string_view id,
                                           std::string_view replaced_by,
                                           domain::Timestamp at) const {
   return s.execute(kMarkRotated, {text(id), micros(at), text(replaced_by)}) == 1;
 }
 
-std::int64_t RefreshTokenRepository::revoke_family(Session& s, std::string_view family_id,
+std::int64_t RefreshTokenRepository::revoke_family(Transaction& s, std::string_view family_id,
                                                    domain::Timestamp at) const {
   return s.execute(kRevokeFamily, {text(family_id), micros(at)});
 }
 
-std::int64_t RefreshTokenRepository::purge_expired(Session& s, domain::Timestamp before) const {
+std::int64_t RefreshTokenRepository::purge_expired(Transaction& s, domain::Timestamp before) const {
   return s.execute(kPurgeExpired, {micros(before)});
 }
 

@@ -1,4 +1,4 @@
-// Users and their refresh tokens, over the dialect-neutral Session.
+// Users and their refresh tokens, over the dialect-neutral Transaction.
 #pragma once
 
 #include "domain/clock.h"
@@ -14,18 +14,18 @@ namespace todo::store {
 class UserRepository {
  public:
   // Throws ConstraintViolation when the e-mail is taken.
-  void insert(Session& s, const domain::User& user) const;
-  std::optional<domain::User> find_by_id(Session& s, std::string_view id) const;
-  std::optional<domain::User> find_by_email(Session& s, std::string_view email) const;
+  void insert(Transaction& s, const domain::User& user) const;
+  std::optional<domain::User> find_by_id(Transaction& s, std::string_view id) const;
+  std::optional<domain::User> find_by_email(Transaction& s, std::string_view email) const;
   // update_profile, set_role and record_login throw DatabaseError when no user has the id:
   // look the user up first (in the same transaction) to answer "not found".
   // Writes display_name, timezone, role, default_reminders, reminder_email.
-  void update_profile(Session& s, const domain::User& user) const;
-  void set_role(Session& s, std::string_view id, domain::Role role) const;
-  void record_login(Session& s, std::string_view id, domain::Timestamp at) const;
-  std::int64_t count(Session& s) const;
+  void update_profile(Transaction& s, const domain::User& user) const;
+  void set_role(Transaction& s, std::string_view id, domain::Role role) const;
+  void record_login(Transaction& s, std::string_view id, domain::Timestamp at) const;
+  std::int64_t count(Transaction& s) const;
   // Increments and returns the user's change counter (inside the caller's write transaction).
-  std::int64_t next_change_seq(Session& s, std::string_view id) const;
+  std::int64_t next_change_seq(Transaction& s, std::string_view id) const;
 };
 
 struct RefreshToken {
@@ -41,15 +41,15 @@ struct RefreshToken {
 
 class RefreshTokenRepository {
  public:
-  void insert(Session& s, const RefreshToken& token) const;
-  std::optional<RefreshToken> find_by_hash(Session& s, std::string_view token_hash) const;
+  void insert(Transaction& s, const RefreshToken& token) const;
+  std::optional<RefreshToken> find_by_hash(Transaction& s, std::string_view token_hash) const;
   // Marks the token revoked and replaced; returns false when it was already revoked (a race).
-  bool mark_rotated(Session& s, std::string_view id, std::string_view replaced_by,
+  bool mark_rotated(Transaction& s, std::string_view id, std::string_view replaced_by,
                     domain::Timestamp at) const;
   // Revokes every live token of the family; returns how many.
-  std::int64_t revoke_family(Session& s, std::string_view family_id, domain::Timestamp at) const;
+  std::int64_t revoke_family(Transaction& s, std::string_view family_id, domain::Timestamp at) const;
   // Deletes tokens that expired before `before`.
-  std::int64_t purge_expired(Session& s, domain::Timestamp before) const;
+  std::int64_t purge_expired(Transaction& s, domain::Timestamp before) const;
 };
 
 }  // namespace todo::store

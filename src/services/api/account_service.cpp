@@ -4,6 +4,7 @@
 
 #include "auth/tokens.h"
 #include "domain/ids.h"
+#include "domain/text.h"
 
 #include <algorithm>
 
@@ -70,7 +71,7 @@ std::vector<domain::FieldError> AccountService::validate(const RegisterInput& in
   return errors;
 }
 
-Session AccountService::open_session(store::Session& s, const domain::User& user,
+Session AccountService::open_session(store::Transaction& s, const domain::User& user,
                                      std::optional<std::string> family_id) {
   auto now = deps_.clock.now();
   store::RefreshToken token;
@@ -95,7 +96,7 @@ domain::Result<Session> AccountService::register_user(const RegisterInput& input
       input.display_name ? domain::normalize_display_name(*input.display_name).value() : "";
   user.timezone = input.timezone.value_or("UTC");
 
-  bool taken = store::read_value(deps_.database, [&](store::Session& s) {
+  bool taken = store::read_value(deps_.database, [&](store::Transaction& s) {
     return users_.find_by_email(s, user.email).has_value();
   });
   if (taken) {
@@ -105,7 +106,7 @@ domain::Result<Session> AccountService::register_user(const RegisterInput& input
   user.created_at = deps_.clock.now();
   user.id = domain::new_uuid_v7(user.created_at, deps_.random);
   try {
-    return store::write_value(deps_.database, [&](store::Session& s) {
+    return store::write_value(deps_.database, [&](store::Transaction& s) {
       users_.insert(s, user);
       return open_session(s, user, std::nullopt);
     });
@@ -128,7 +129,7 @@ domain::Result<Session> AccountService::login(const LoginInput& input) {
   std::optional<domain::User> user;
   if (email) {
     user = store::read_value(deps_.database,
-                             [&](store::Session& s) { return users_.find_by_email(s, *email); });
+                             [&](store::Transaction& s) { return users_.find_by_email(s, *email); });
   }
   // Unknown accounts verify against a decoy hash so both failures take the same time.
   const std::string& hash = user ? user->password_hash : deps_.hasher.decoy_hash();
@@ -137,7 +138,7 @@ domain::Result<Session> AccountService::login(const LoginInput& input) {
 
   deps_.login_per_account.reset(account_key);
   auto now = deps_.clock.now();
-  return store::write_value(deps_.database, [&](store::Session& s) {
+  return store::write_value(deps_.database, [&](store::Transaction& s) {
     users_.record_login(s, user->id, now);
     user->last_login_at = now;
     return open_session(s, *user, std::nullopt);
@@ -147,7 +148,7 @@ domain::Result<Session> AccountService::login(const LoginInput& input) {
 domain::Result<Session> AccountService::refresh(const std::string& refresh_token) {
   auto now = deps_.clock.now();
   std::string hash = auth::sha256_hex(refresh_token);
-  return store::write_value(deps_.database, [&](store::Session& s) -> domain::Result<Session> {
+  return store::write_value(deps_.database, [&](store::Transaction& s) -> domain::Result<Session> {
     auto token = refresh_tokens_.find_by_hash(s, hash);
     if (!token) {
       return domain::make_error(ErrorCode::kRefreshTokenInvalid, "Unknown refresh token.");
@@ -182,7 +183,7 @@ domain::Result<Session> AccountService::refresh(const std::string& refresh_token
 void AccountService::logout(const std::string& refresh_token) {
   auto now = deps_.clock.now();
   std::string hash = auth::sha256_hex(refresh_token);
-  deps_.database.write([&](store::Session& s) {
+  deps_.database.write([&](store::Transaction& s) {
     if (auto token = refresh_tokens_.find_by_hash(s, hash)) {
       refresh_tokens_.revoke_family(s, token->family_id, now);
     }
@@ -191,7 +192,7 @@ void AccountService::logout(const std::string& refresh_token) {
 
 domain::Result<domain::User> AccountService::get_user(const std::string& user_id) {
   auto user = store::read_value(deps_.database,
-                                [&](store::Session& s) { return users_.find_by_id(s, user_id); });
+                                [&](store::Transaction& s) { return users_.find_by_id(s, user_id); });
   if (!user) return domain::make_error(ErrorCode::kUserNotFound, "The account no longer exists.");
   return *user;
 }
@@ -229,7 +230,7 @@ domain::Result<domain::User> AccountService::update_profile(
   if (!errors.empty()) return domain::validation_error(std::move(errors));
 
   return store::write_value(deps_.database,
-                            [&](store::Session& s) -> domain::Result<domain::User> {
+                            [&](store::Transaction& s) -> domain::Result<domain::User> {
                               auto user = users_.find_by_id(s, user_id);
                               if (!user) {
                                 return domain::make_error(ErrorCode::kUserNotFound,

@@ -80,7 +80,7 @@ class AccountService {
  private:
   // Inserts a new refresh token (a new family unless `family_id` is given) and signs an access
   // token; runs inside the caller's write transaction.
-  Session open_session(store::Session& s, const domain::User& user,
+  Session open_session(store::Transaction& s, const domain::User& user,
                        std::optional<std::string> family_id);
 
   AccountDependencies deps_;

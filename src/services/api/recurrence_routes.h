@@ -7,12 +7,12 @@
 #include "http/router.h"
 #include "services/api/account_service.h"
 #include "services/api/authenticator.h"
-#include "services/api/task_service.h"
+#include "tasks/task_service.h"
 
 namespace todo::services::api {
 
 struct RecurrenceRouteDependencies {
-  TaskService& tasks;
+  tasks::TaskService& tasks;
   AccountService& accounts;  // the user's time zone, the default of a preview
   const Authenticator& authenticator;
   const domain::ZoneCatalog& zones;

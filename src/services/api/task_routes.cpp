@@ -271,7 +271,7 @@ Response with_user(const TaskRouteDependencies& deps, Request& req, Handle&& han
   return handle(claims->sub);
 }
 
-Response render_created(const CreatedTask& created) {
+Response render_created(const tasks::CreatedTask& created) {
   if (created.replay) {
     Response res;
     res.status = created.replay->status;
@@ -297,14 +297,14 @@ Response render_created(const CreatedTask& created) {
 Response create_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
   auto input = read_task_body(req);
   if (!input) return problem(req, input.error());
-  std::optional<IdempotencyKey> key;
+  std::optional<tasks::IdempotencyKey> key;
   if (auto header = req.header("idempotency-key")) {
     if (header->empty() || header->size() > 200 || !domain::is_valid_utf8(*header)) {
       domain::Error e = domain::make_error(ErrorCode::kBadRequest, "Idempotency-Key is invalid.");
       e.fields.push_back({"Idempotency-Key", "must be 1 to 200 characters"});
       return problem(req, e);
     }
-    key = IdempotencyKey{std::string(*header),
+    key = tasks::IdempotencyKey{std::string(*header),
                          auth::sha256_hex("POST " + req.path + "\n" + req.body)};
   }
   auto render = [](const domain::Task& task) {
@@ -366,7 +366,7 @@ Response delete_task(const TaskRouteDependencies& deps, Request& req, const std:
 Response list_tasks(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
   auto query = ListQueryParser(req, deps, user_id).parse();
   if (!query) return problem(req, query.error());
-  TaskPage page = deps.tasks.list(*query);
+  tasks::TaskPage page = deps.tasks.list(*query);
   json::array items;
   items.reserve(page.items.size());
   for (const auto& task : page.items) items.push_back(domain::task_to_json(task));
@@ -429,7 +429,7 @@ Response seed_list(const TaskRouteDependencies& deps, Request& req, const std::s
   query.user_id = user_id;
   query.limit = 500;
   for (;;) {
-    TaskPage page = deps.tasks.list(query);
+    tasks::TaskPage page = deps.tasks.list(query);
     for (const auto& task : page.items) items.push_back(domain::task_to_json(task));
     if (!page.has_more) break;
     query.after = store::TaskRepository::position_of(page.items.back(), query.sort);

@@ -6,12 +6,12 @@
 #include "services/api/account_service.h"
 #include "services/api/authenticator.h"
 #include "services/api/list_cursor.h"
-#include "services/api/task_service.h"
+#include "tasks/task_service.h"
 
 namespace todo::services::api {
 
 struct TaskRouteDependencies {
-  TaskService& tasks;
+  tasks::TaskService& tasks;
   AccountService& accounts;  // the user's time zone for date filters
   const Authenticator& authenticator;
   const ListCursorCodec& cursors;

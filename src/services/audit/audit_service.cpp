@@ -172,7 +172,7 @@ std::string entry_hash(const store::AuditEntry& e) {
 AuditService::AuditService(store::Database& database, const domain::Clock& clock)
     : database_(database), clock_(clock) {}
 
-void AuditService::handle(const bus::Event& event, store::Session& tx) {
+void AuditService::handle(const bus::Event& event, store::Transaction& tx) {
   store::AuditEntry entry = entry_from_event(event);
   if (entries_.contains(tx, entry.event_id)) return;
   store::AuditHead head = entries_.head(tx);
@@ -185,7 +185,7 @@ void AuditService::handle(const bus::Event& event, store::Session& tx) {
 
 bool AuditService::is_admin(std::string_view user_id) {
   auto user = store::read_value(
-      database_, [&](store::Session& s) { return store::UserRepository{}.find_by_id(s, user_id); });
+      database_, [&](store::Transaction& s) { return store::UserRepository{}.find_by_id(s, user_id); });
   return user && user->role == domain::Role::kAdmin;
 }
 
@@ -194,7 +194,7 @@ AuditPage AuditService::list(store::AuditQuery query) {
   query.limit += 1;  // one more tells whether another page follows
   AuditPage page;
   page.items =
-      store::read_value(database_, [&](store::Session& s) { return entries_.query(s, query); });
+      store::read_value(database_, [&](store::Transaction& s) { return entries_.query(s, query); });
   page.has_more = page.items.size() > limit;
   if (page.has_more) page.items.resize(limit);
   return page;
@@ -202,7 +202,7 @@ AuditPage AuditService::list(store::AuditQuery query) {
 
 VerifyReport AuditService::verify() {
   VerifyReport report;
-  database_.read([&](store::Session& s) {
+  database_.read([&](store::Transaction& s) {
     const store::AuditAnchor anchor = entries_.anchor(s);
     report.anchor = anchor.hash;
     if (auto range = entries_.id_range(s)) {
@@ -238,7 +238,7 @@ VerifyReport AuditService::verify() {
 std::int64_t AuditService::purge(std::chrono::microseconds older_than) {
   const domain::Timestamp now = clock_.now();
   return store::write_value(
-      database_, [&](store::Session& s) { return entries_.purge(s, now - older_than, now); });
+      database_, [&](store::Transaction& s) { return entries_.purge(s, now - older_than, now); });
 }
 
 }  // namespace todo::services::audit

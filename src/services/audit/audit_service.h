@@ -62,7 +62,7 @@ class AuditService {
   // The task-events consumer: appends the event's entry in `tx`. A second delivery of an event id
   // already in the log appends nothing. Throws std::invalid_argument for a malformed event (the
   // bus retries, then dead-letters it) and writes nothing then.
-  void handle(const bus::Event& event, store::Session& tx);
+  void handle(const bus::Event& event, store::Transaction& tx);
 
   bool is_admin(std::string_view user_id);
 

@@ -36,11 +36,11 @@ const json::object& object_member(const json::object& o, std::string_view name) 
 
 }  // namespace
 
-RecurringService::RecurringService(api::TaskService& tasks, const domain::ZoneCatalog& zones,
+RecurringService::RecurringService(tasks::TaskService& tasks, const domain::ZoneCatalog& zones,
                                    const domain::Clock& clock)
     : tasks_(tasks), zones_(zones), clock_(clock) {}
 
-void RecurringService::handle(const bus::Event& event, store::Session& tx) {
+void RecurringService::handle(const bus::Event& event, store::Transaction& tx) {
   boost::system::error_code ec;
   auto parsed = json::parse(event.payload, ec);
   if (ec || !parsed.is_object()) throw std::invalid_argument("event is not a JSON object");
@@ -58,7 +58,7 @@ void RecurringService::handle(const bus::Event& event, store::Session& tx) {
   on_completed(tx, user_id, task_id, *time);
 }
 
-void RecurringService::on_completed(store::Session& tx, const std::string& user_id,
+void RecurringService::on_completed(store::Transaction& tx, const std::string& user_id,
                                     const std::string& task_id, domain::Timestamp completed_at) {
   // The task as it is now: its series state is what counts, even if it was reopened since.
   auto task = tasks_.find_in(tx, user_id, task_id);
@@ -90,7 +90,7 @@ void RecurringService::on_completed(store::Session& tx, const std::string& user_
                                         {"due_date", domain::format_rfc3339(*created.due_at)}});
 }
 
-void RecurringService::on_deleted(store::Session& tx, const std::string& user_id,
+void RecurringService::on_deleted(store::Transaction& tx, const std::string& user_id,
                                   const std::string& task_id) {
   auto task = tasks_.find_in(tx, user_id, task_id);
   if (!task || !task->series_id || task->status != domain::TaskStatus::kPending) return;

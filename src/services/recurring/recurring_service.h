@@ -7,7 +7,7 @@
 #include "bus/bus.h"
 #include "domain/clock.h"
 #include "domain/user.h"
-#include "services/api/task_service.h"
+#include "tasks/task_service.h"
 #include "store/database.h"
 
 #include <string_view>
@@ -20,21 +20,21 @@ inline constexpr std::string_view kActor = "system:recurring";
 
 class RecurringService {
  public:
-  RecurringService(api::TaskService& tasks, const domain::ZoneCatalog& zones,
+  RecurringService(tasks::TaskService& tasks, const domain::ZoneCatalog& zones,
                    const domain::Clock& clock);
 
   // The task-events consumer. Everything it writes goes through `tx`, which the bus commits with
   // the group's offset: a redelivered event, a crash before the commit, or completing the same
   // occurrence twice never makes a second occurrence (recurrence_series, and the unique
   // (series_id, occurrence_index) of tasks). Throws for a malformed event.
-  void handle(const bus::Event& event, store::Session& tx);
+  void handle(const bus::Event& event, store::Transaction& tx);
 
  private:
-  void on_completed(store::Session& tx, const std::string& user_id, const std::string& task_id,
+  void on_completed(store::Transaction& tx, const std::string& user_id, const std::string& task_id,
                     domain::Timestamp completed_at);
-  void on_deleted(store::Session& tx, const std::string& user_id, const std::string& task_id);
+  void on_deleted(store::Transaction& tx, const std::string& user_id, const std::string& task_id);
 
-  api::TaskService& tasks_;
+  tasks::TaskService& tasks_;
   const domain::ZoneCatalog& zones_;
   const domain::Clock& clock_;
 };

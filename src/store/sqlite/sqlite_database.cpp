@@ -19,11 +19,11 @@ namespace {
 using sqlite::Access;
 using sqlite::Connection;
 
-class SqliteSession final : public Session {
+class SqliteTransaction final : public Transaction {
  public:
-  explicit SqliteSession(Connection& connection) : connection_(connection) {}
-  using Session::execute;
-  using Session::query;
+  explicit SqliteTransaction(Connection& connection) : connection_(connection) {}
+  using Transaction::execute;
+  using Transaction::query;
 
   Dialect dialect() const override { return Dialect::kSqlite; }
   std::vector<Row> query(std::string_view sql, std::span<const Value> params) override {
@@ -109,7 +109,7 @@ class SqliteDatabase final : public Database {
 
   Dialect dialect() const override { return Dialect::kSqlite; }
 
-  void read(const std::function<void(Session&)>& work) override {
+  void read(const std::function<void(Transaction&)>& work) override {
     // A read inside a read would wait for a second connection, forever once the pool is busy.
     if (reading_ == this) throw DatabaseError("nested read");
     Connection& connection = acquire_reader();
@@ -126,8 +126,8 @@ class SqliteDatabase final : public Database {
 
     connection.control("BEGIN");
     try {
-      SqliteSession session(connection);
-      work(session);
+      SqliteTransaction tx(connection);
+      work(tx);
       connection.control("COMMIT");
     } catch (...) {
       connection.rollback_if_open();
@@ -135,7 +135,7 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  void write(const std::function<void(Session&)>& work) override {
+  void write(const std::function<void(Transaction&)>& work) override {
     // The writer thread would wait for itself forever.
     if (std::this_thread::get_id() == writer_thread_.get_id()) throw DatabaseError("nested write");
     Job job{&work, nullptr, false};
@@ -152,7 +152,7 @@ class SqliteDatabase final : public Database {
 
   bool ping() override {
     try {
-      read([](Session& s) { s.query("SELECT 1"); });
+      read([](Transaction& s) { s.query("SELECT 1"); });
       return true;
     } catch (const std::exception&) {
       return false;
@@ -171,7 +171,7 @@ class SqliteDatabase final : public Database {
 
  private:
   struct Job {
-    const std::function<void(Session&)>* work;
+    const std::function<void(Transaction&)>* work;
     std::exception_ptr error;  // set by the writer thread when this job failed
     bool done = false;         // guarded by jobs_mutex_
   };
@@ -266,8 +266,8 @@ class SqliteDatabase final : public Database {
       return false;
     }
     try {
-      SqliteSession session(*writer_);
-      for (Job* job : batch) run_job(session, *job);
+      SqliteTransaction tx(*writer_);
+      for (Job* job : batch) run_job(tx, *job);
       writer_->control("COMMIT");
       return true;
     } catch (const std::exception& e) {
@@ -279,10 +279,10 @@ class SqliteDatabase final : public Database {
 
   // A job's own exception stays its own; a failure of the savepoint machinery throws and so
   // fails the whole batch.
-  void run_job(SqliteSession& session, Job& job) {
+  void run_job(SqliteTransaction& tx, Job& job) {
     writer_->control("SAVEPOINT w");
     try {
-      (*job.work)(session);
+      (*job.work)(tx);
     } catch (...) {
       job.error = std::current_exception();
     }

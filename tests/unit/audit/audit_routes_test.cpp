@@ -37,7 +37,7 @@ class AuditRoutesTest : public AuditFixture {
       return std::string(*user);
     };
     add_audit_routes(router_, {audit_, authenticate, cursors_});
-    database_->write([&](store::Session& s) {
+    database_->write([&](store::Transaction& s) {
       for (auto [id, role] :
            {std::pair{kAlice, domain::Role::kUser}, std::pair{kBob, domain::Role::kUser},
             std::pair{kAdmin, domain::Role::kAdmin}}) {
@@ -130,7 +130,7 @@ TEST_F(AuditRoutesTest, AnAdminSeesEveryoneOrOneUser) {
 TEST_F(AuditRoutesTest, ARoleChangeAppliesAtOnce) {
   expect_problem(get(kBob, "/api/audit-logs/verify"), 403, "forbidden");
   database_->write(
-      [&](store::Session& s) { store::UserRepository{}.set_role(s, kBob, domain::Role::kAdmin); });
+      [&](store::Transaction& s) { store::UserRepository{}.set_role(s, kBob, domain::Role::kAdmin); });
   EXPECT_EQ(get(kBob, "/api/audit-logs/verify").status, 200);
 }
 

@@ -215,7 +215,7 @@ TEST_F(AuditServiceTest, VerifyNamesAnEditedColumnEvenWithItsHashRecomputed) {
   auto second = all()[1];
   second.actor = "user:someone-else";
   const std::string forged = entry_hash(second);
-  database_->write([&](store::Session& s) {
+  database_->write([&](store::Transaction& s) {
     s.execute("UPDATE audit_logs SET actor = $1, hash = $2 WHERE id = 2", {second.actor, forged});
   });
   const VerifyReport report = audit_.verify();
@@ -363,9 +363,9 @@ TEST_F(AuditServiceTest, TheRoleComesFromTheUsersTable) {
   user.id = std::string(kAlice);
   user.email = "alice@example.com";
   user.password_hash = "x";
-  database_->write([&](store::Session& s) { store::UserRepository{}.insert(s, user); });
+  database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, user); });
   EXPECT_FALSE(audit_.is_admin(kAlice));
-  database_->write([&](store::Session& s) {
+  database_->write([&](store::Transaction& s) {
     store::UserRepository{}.set_role(s, kAlice, domain::Role::kAdmin);
   });
   EXPECT_TRUE(audit_.is_admin(kAlice));

@@ -56,7 +56,7 @@ class AuditFixture : public ::testing::Test {
   }
 
   void deliver(const bus::Event& event) {
-    database_->write([&](store::Session& s) { audit_.handle(event, s); });
+    database_->write([&](store::Transaction& s) { audit_.handle(event, s); });
   }
 
   // Delivers the change's event after moving the clock a minute on; returns the task after it.
@@ -86,13 +86,13 @@ class AuditFixture : public ::testing::Test {
   }
 
   std::int64_t count() {
-    return store::read_value(*database_, [](store::Session& s) {
+    return store::read_value(*database_, [](store::Transaction& s) {
       return s.query_one("SELECT count(*) FROM audit_logs").value().integer(0);
     });
   }
 
   void execute(std::string_view sql) {
-    database_->write([&](store::Session& s) { s.execute(sql); });
+    database_->write([&](store::Transaction& s) { s.execute(sql); });
   }
 
   store::testing::TempDir dir_;

@@ -23,7 +23,7 @@ namespace todo::bus {
 namespace {
 
 using namespace std::chrono_literals;
-using store::Session;
+using store::Transaction;
 using store::testing::TempDir;
 
 const domain::Timestamp kStart = domain::parse_rfc3339("2026-03-01T12:00:00Z").value();
@@ -37,7 +37,7 @@ void die_inside_the_transaction(const std::filesystem::path& path, const domain:
   LogBusOptions bus_options;
   bus_options.partitions = {{"orders", 3}};
   LogBus b(*db, clock, random, bus_options);
-  b.subscribe({"orders", "g1", [](const Event& e, Session& tx) {
+  b.subscribe({"orders", "g1", [](const Event& e, Transaction& tx) {
                  tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
                  ::_exit(7);
                }});
@@ -54,7 +54,7 @@ class LogBusTest : public ::testing::Test {
     store::SqliteOptions options;
     options.path = dir_.path() / "todo.db";
     db_ = store::open_sqlite(options);
-    db_->write([](Session& s) {
+    db_->write([](Transaction& s) {
       s.execute("CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL, grp TEXT NOT NULL)");
     });
   }
@@ -71,7 +71,7 @@ class LogBusTest : public ::testing::Test {
   // Appends one event in its own transaction and returns its id.
   std::string publish(const std::string& topic, int partition, const std::string& key) {
     const std::string id = "ev-" + std::to_string(++published_);
-    db_->write([&](Session& s) {
+    db_->write([&](Transaction& s) {
       store::OutboxRepository{}.append(
           s, {topic, partition, key, id, R"({"id":")" + id + R"(","type":"t"})"}, clock_.now());
     });
@@ -79,18 +79,18 @@ class LogBusTest : public ::testing::Test {
   }
 
   std::int64_t count(const std::string& sql) {
-    return store::read_value(*db_, [&](Session& s) { return s.query_one(sql)->integer(0); });
+    return store::read_value(*db_, [&](Transaction& s) { return s.query_one(sql)->integer(0); });
   }
 
   std::map<int, std::int64_t> committed(const std::string& group, const std::string& topic) {
-    return store::read_value(*db_, [&](Session& s) {
+    return store::read_value(*db_, [&](Transaction& s) {
       return store::ConsumerOffsetRepository{}.committed(s, group, topic);
     });
   }
 
   // A handler that records what it saw and writes one effect row per event through tx.
-  Handler recording(const std::string& group) {
-    return [this, group](const Event& e, Session& tx) {
+  EventHandler recording(const std::string& group) {
+    return [this, group](const Event& e, Transaction& tx) {
       {
         std::lock_guard lock(seen_mutex_);
         seen_[group].push_back(e);
@@ -164,7 +164,7 @@ TEST_F(LogBusTest, GroupsAreIndependentAndResumeFromTheirOffsetsAfterARestart) {
 
 TEST_F(LogBusTest, AnEventAlreadyProcessedByTheGroupIsSkippedButConsumed) {
   const auto id = publish("orders", 1, "k");
-  db_->write([&](Session& s) { store::ProcessedEventRepository{}.record(s, "g1", id, kStart); });
+  db_->write([&](Transaction& s) { store::ProcessedEventRepository{}.record(s, "g1", id, kStart); });
   auto& b = bus();
   b.subscribe({"orders", "g1", recording("g1")});
   EXPECT_EQ(b.poll_once(), 1);
@@ -177,7 +177,7 @@ TEST_F(LogBusTest, AHandlerThatFailsAfterWritingLeavesNoEffectAndIsRetriedAfterO
   const auto second = publish("orders", 0, "k");
   int calls = 0;
   auto& b = bus();
-  b.subscribe({"orders", "g1", [&](const Event& e, Session& tx) {
+  b.subscribe({"orders", "g1", [&](const Event& e, Transaction& tx) {
                  tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
                  if (e.id == first && ++calls == 1) throw std::runtime_error("flaky");
                }});
@@ -207,7 +207,7 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
   const auto other = publish("orders", 0, "k-other");
   std::vector<domain::Timestamp> attempts;
   auto& b = bus();
-  b.subscribe({"orders", "g1", [&](const Event& e, Session& tx) {
+  b.subscribe({"orders", "g1", [&](const Event& e, Transaction& tx) {
                  if (e.id == poison) {
                    attempts.push_back(clock_.now());
                    throw std::runtime_error("cannot parse this");
@@ -231,7 +231,7 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
 
   // Dead-lettered with the error, in dead_letters and on orders.dlq; the partition moved on.
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + next + "'"), 1);
-  auto letters = store::read_value(*db_, [](Session& s) { return store::DeadLetterRepository{}.list(s); });
+  auto letters = store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].event_id, poison);
   EXPECT_EQ(letters[0].group, "g1");
@@ -239,7 +239,7 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
   EXPECT_EQ(letters[0].offset, 0);
   EXPECT_EQ(letters[0].attempts, 4);
   EXPECT_EQ(letters[0].error, "cannot parse this");
-  auto dlq = store::read_value(*db_, [](Session& s) {
+  auto dlq = store::read_value(*db_, [](Transaction& s) {
     return store::OutboxRepository{}.read(s, "orders.dlq", 0, 0, 10);
   });
   ASSERT_EQ(dlq.size(), 1u);
@@ -260,7 +260,7 @@ TEST_F(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
   const auto poison = publish("audit", 0, "k");
   bool broken = true;
   auto& b = bus();
-  b.subscribe({"audit", "g1", [&](const Event& e, Session& tx) {
+  b.subscribe({"audit", "g1", [&](const Event& e, Transaction& tx) {
                  if (broken) throw std::runtime_error("downstream is down");
                  tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
                }});
@@ -269,21 +269,21 @@ TEST_F(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
     clock_.advance(wait);
     b.poll_once();
   }
-  auto letters = store::read_value(*db_, [](Session& s) { return store::DeadLetterRepository{}.list(s); });
+  auto letters = store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
   ASSERT_EQ(letters.size(), 1u);
 
   // Still failing: the replay puts it back to dead with one more attempt.
-  db_->write([&](Session& s) { store::DeadLetterRepository{}.request_replay(s, letters[0].id, clock_.now()); });
+  db_->write([&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, letters[0].id, clock_.now()); });
   EXPECT_EQ(b.poll_once(), 1);
-  auto again = store::read_value(*db_, [&](Session& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
+  auto again = store::read_value(*db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
   EXPECT_EQ(again->status, store::DeadLetterStatus::kDead);
   EXPECT_EQ(again->attempts, 5);
 
   broken = false;
-  db_->write([&](Session& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
+  db_->write([&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
   EXPECT_EQ(b.poll_once(), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + poison + "'"), 1);
-  auto done = store::read_value(*db_, [&](Session& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
+  auto done = store::read_value(*db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
   EXPECT_EQ(done->status, store::DeadLetterStatus::kReplayed);
   EXPECT_EQ(b.poll_once(), 0);  // nothing left to replay
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 1);
@@ -296,7 +296,7 @@ TEST_F(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
   options.poll_interval = std::chrono::hours(1);  // only the wake-up can deliver in time
   LogBus b(*db_, real, random_, options);
   std::atomic<int> handled = 0;
-  b.subscribe({"orders", "g1", [&](const Event&, Session&) { ++handled; }});
+  b.subscribe({"orders", "g1", [&](const Event&, Transaction&) { ++handled; }});
   db_->set_commit_listener([&] { b.notify(); });
   b.start();
   ASSERT_TRUE(store::testing::eventually([&] { return !b.stats().empty(); }));  // first poll done
@@ -332,14 +332,14 @@ TEST_F(LogBusTest, RetentionDeletesOnlyOldEventsEveryGroupHasConsumed) {
     EXPECT_EQ(b.poll_once(), 5);
   }
   // "slow" has read two of the four old events.
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     store::ConsumerOffsetRepository{}.commit(s, "slow", "orders", 0, 2, clock_.now());
   });
   auto& b = bus();
   EXPECT_EQ(b.purge(std::chrono::hours(24 * 7)), 2);
   EXPECT_EQ(count("SELECT MIN(\"offset\") FROM outbox WHERE topic = 'orders'"), 2);
 
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     store::ConsumerOffsetRepository{}.commit(s, "slow", "orders", 0, 5, clock_.now());
   });
   EXPECT_EQ(b.purge(std::chrono::hours(24 * 7)), 2);  // the recent one stays

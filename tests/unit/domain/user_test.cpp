@@ -1,4 +1,5 @@
 // E-mail and display-name normalisation, and the UTF-8 helpers.
+#include "domain/text.h"
 #include "domain/user.h"
 
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
 namespace todo::http {
 namespace {
 
-Handler respond_with(int status) {
+RouteHandler respond_with(int status) {
   return [status](Request&) {
     Response r;
     r.status = status;

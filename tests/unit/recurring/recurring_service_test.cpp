@@ -35,9 +35,9 @@ class RecurringServiceTest : public ::testing::Test {
     owner_.email = "owner@example.com";
     owner_.password_hash = "x";
     owner_.created_at = clock_.now();
-    database_->write([&](store::Session& s) { store::UserRepository{}.insert(s, owner_); });
+    database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, owner_); });
     bus_.subscribe({std::string(domain::kTaskEventsTopic), std::string(kConsumerGroup),
-                    [this](const bus::Event& e, store::Session& tx) { recurring_.handle(e, tx); }});
+                    [this](const bus::Event& e, store::Transaction& tx) { recurring_.handle(e, tx); }});
   }
 
   // No handler call may fail: the unique (series_id, occurrence_index) would also refuse a
@@ -78,7 +78,7 @@ class RecurringServiceTest : public ::testing::Test {
 
   // Every task of the series, tombstones included, by occurrence index.
   std::vector<domain::Task> series(const std::string& series_id) {
-    auto ids = store::read_value(*database_, [&](store::Session& s) {
+    auto ids = store::read_value(*database_, [&](store::Transaction& s) {
       std::vector<std::string> out;
       for (const auto& row : s.query("SELECT id FROM tasks WHERE series_id = $1 "
                                      "ORDER BY occurrence_index", {series_id})) {
@@ -89,7 +89,7 @@ class RecurringServiceTest : public ::testing::Test {
     std::vector<domain::Task> out;
     store::TaskRepository repository([](std::string_view t) { return std::string(t); });
     for (const auto& id : ids) {
-      out.push_back(*store::read_value(*database_, [&](store::Session& s) {
+      out.push_back(*store::read_value(*database_, [&](store::Transaction& s) {
         return repository.find(s, owner_.id, id, true);
       }));
     }
@@ -97,7 +97,7 @@ class RecurringServiceTest : public ::testing::Test {
   }
 
   std::vector<boost::json::object> events_of(const std::string& task_id) {
-    auto rows = store::read_value(*database_, [&](store::Session& s) {
+    auto rows = store::read_value(*database_, [&](store::Transaction& s) {
       return s.query("SELECT payload FROM outbox WHERE topic = 'task-events' AND key = $1 "
                      "ORDER BY \"offset\"", {task_id});
     });
@@ -111,7 +111,7 @@ class RecurringServiceTest : public ::testing::Test {
   todo::testing::SeededRandom random_;
   todo::testing::TzdataCatalog zones_;
   std::unique_ptr<store::Database> database_;
-  api::TaskService tasks_;
+  tasks::TaskService tasks_;
   RecurringService recurring_;
   bus::LogBus bus_;
   domain::User owner_;
@@ -154,7 +154,7 @@ TEST_F(RecurringServiceTest, ARedeliveredCompletionCreatesNothingMore) {
   ASSERT_EQ(series(first.id).size(), 2u);
   // Deliver the completed event again, past the bus's dedupe (as a Kafka redelivery could).
   auto payload = boost::json::serialize(events_of(first.id).back());
-  database_->write([&](store::Session& tx) {
+  database_->write([&](store::Transaction& tx) {
     recurring_.handle(bus::Event{"task-events", 0, 99, first.id, "redelivered", payload, kNow}, tx);
   });
   EXPECT_EQ(series(first.id).size(), 2u);
@@ -216,14 +216,14 @@ TEST_F(RecurringServiceTest, ATaskWithoutRecurrenceCreatesNothing) {
   ASSERT_TRUE(created);
   complete(created->task.id);
   bus_.poll_once();
-  EXPECT_EQ(store::read_value(*database_, [](store::Session& s) {
+  EXPECT_EQ(store::read_value(*database_, [](store::Transaction& s) {
               return s.query_one("SELECT COUNT(*) FROM tasks")->integer(0);
             }),
             1);
 }
 
 TEST_F(RecurringServiceTest, AMalformedEventThrowsAndWritesNothing) {
-  database_->write([&](store::Session& tx) {
+  database_->write([&](store::Transaction& tx) {
     EXPECT_THROW(recurring_.handle(bus::Event{"task-events", 0, 0, "k", "id", "not json", kNow}, tx),
                  std::invalid_argument);
     EXPECT_THROW(recurring_.handle(bus::Event{"task-events", 0, 0, "k", "id",

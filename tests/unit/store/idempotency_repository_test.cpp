@@ -46,7 +46,7 @@ class IdempotencyRepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"});
-    db_->write([&](Session& s) {
+    db_->write([&](Transaction& s) {
       UserRepository users;
       users.insert(s, user("alice"));
       users.insert(s, user("bob"));
@@ -54,10 +54,10 @@ class IdempotencyRepositoryTest : public ::testing::Test {
   }
 
   std::optional<StoredResponse> find(std::string_view user_id, std::string_view key) {
-    return read_value(*db_, [&](Session& s) { return keys_.find(s, user_id, key); });
+    return read_value(*db_, [&](Transaction& s) { return keys_.find(s, user_id, key); });
   }
   void insert(const StoredResponse& r) {
-    db_->write([&](Session& s) { keys_.insert(s, r); });
+    db_->write([&](Transaction& s) { keys_.insert(s, r); });
   }
 
   TempDir dir_;
@@ -101,12 +101,12 @@ TEST_F(IdempotencyRepositoryTest, PurgeDeletesResponsesCreatedBefore) {
   insert(response("bob", "old", 19));
   insert(response("alice", "edge", 20));
   insert(response("alice", "new", 30));
-  EXPECT_EQ(write_value(*db_, [&](Session& s) { return keys_.purge(s, at(20)); }), 2);
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return keys_.purge(s, at(20)); }), 2);
   EXPECT_FALSE(find("alice", "old"));
   EXPECT_FALSE(find("bob", "old"));
   EXPECT_TRUE(find("alice", "edge"));  // created exactly at `before` is not before it
   EXPECT_TRUE(find("alice", "new"));
-  EXPECT_EQ(write_value(*db_, [&](Session& s) { return keys_.purge(s, at(20)); }), 0);
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return keys_.purge(s, at(20)); }), 0);
   insert(response("alice", "old", 40));  // a purged key can be used again
   EXPECT_EQ(find("alice", "old").value().created_at, at(40));
 }

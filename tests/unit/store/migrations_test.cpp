@@ -16,7 +16,7 @@ class MigrationsTest : public ::testing::Test {
   std::unique_ptr<Database> open() { return open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
 
   static std::vector<Row> recorded(Database& db) {
-    return read_value(db, [](Session& s) {
+    return read_value(db, [](Transaction& s) {
       return s.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
     });
   }
@@ -54,7 +54,7 @@ TEST_F(MigrationsTest, OpeningAppliesEveryMigrationOnce) {
 TEST_F(MigrationsTest, ReopeningKeepsDataAndAppliesNothing) {
   {
     auto db = open();
-    db->write([](Session& s) {
+    db->write([](Transaction& s) {
       s.execute(
           "INSERT INTO users (id, email, password_hash, created_at) VALUES ('u1', 'a@b.c', 'h', "
           "1)");
@@ -63,7 +63,7 @@ TEST_F(MigrationsTest, ReopeningKeepsDataAndAppliesNothing) {
   auto db = open();
   EXPECT_TRUE(apply_migrations(*db).empty());
   EXPECT_EQ(recorded(*db).size(), migrations_for(Dialect::kSqlite).size());
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     EXPECT_EQ(s.query_one("SELECT email FROM users WHERE id = 'u1'")->text(0), "a@b.c");
   });
 }
@@ -72,7 +72,7 @@ TEST_F(MigrationsTest, AppliesWhatIsMissingFromAnOlderSchema) {
   {
     auto db = open();
     // Pretend the database predates every migration (an empty schema, as in a fresh file).
-    db->write([](Session& s) {
+    db->write([](Transaction& s) {
       const auto tables = s.query(
           "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
           "AND name <> 'schema_migrations'");
@@ -85,25 +85,25 @@ TEST_F(MigrationsTest, AppliesWhatIsMissingFromAnOlderSchema) {
   EXPECT_EQ(recorded(*db).size(), migrations_for(Dialect::kSqlite).size());
   EXPECT_EQ(
       read_value(*db,
-                 [](Session& s) { return s.query_one("SELECT COUNT(*) FROM users")->integer(0); }),
+                 [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM users")->integer(0); }),
       0);
 }
 
 TEST_F(MigrationsTest, AccountTablesAreStrictAndCascade) {
   auto db = open();
-  EXPECT_THROW(db->write([](Session& s) {
+  EXPECT_THROW(db->write([](Transaction& s) {
     s.execute(
         "INSERT INTO users (id, email, password_hash, created_at) VALUES ('u1', 'a@b.c', 'h', "
         "'x')");
   }),
                ConstraintViolation);
-  EXPECT_THROW(db->write([](Session& s) {
+  EXPECT_THROW(db->write([](Transaction& s) {
     s.execute(
         "INSERT INTO users (id, email, password_hash, role, created_at) "
         "VALUES ('u1', 'a@b.c', 'h', 'root', 1)");
   }),
                ConstraintViolation);
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     s.execute_script(
         "INSERT INTO users (id, email, password_hash, created_at) VALUES ('u1', 'a@b.c', 'h', 1);"
         "INSERT INTO refresh_tokens (id, user_id, token_hash, family_id, expires_at, created_at) "
@@ -111,7 +111,7 @@ TEST_F(MigrationsTest, AccountTablesAreStrictAndCascade) {
         "DELETE FROM users WHERE id = 'u1'");
   });
   EXPECT_EQ(read_value(*db,
-                       [](Session& s) {
+                       [](Transaction& s) {
                          return s.query_one("SELECT COUNT(*) FROM refresh_tokens")->integer(0);
                        }),
             0);

@@ -49,15 +49,15 @@ class OutboxTest : public ::testing::Test {
   void SetUp() override { db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
 
   std::int64_t append(const OutboxMessage& m) {
-    return write_value(*db_, [&](Session& s) { return outbox_.append(s, m, from_micros(kT0)); });
+    return write_value(*db_, [&](Transaction& s) { return outbox_.append(s, m, from_micros(kT0)); });
   }
   std::vector<LoggedMessage> read(std::string_view topic, int partition, std::int64_t from = 0,
                                   int limit = 1000) {
     return read_value(*db_,
-                      [&](Session& s) { return outbox_.read(s, topic, partition, from, limit); });
+                      [&](Transaction& s) { return outbox_.read(s, topic, partition, from, limit); });
   }
   std::int64_t next_offset(std::string_view topic, int partition) {
-    return read_value(*db_, [&](Session& s) { return outbox_.next_offset(s, topic, partition); });
+    return read_value(*db_, [&](Transaction& s) { return outbox_.next_offset(s, topic, partition); });
   }
 
   TempDir dir_;
@@ -77,7 +77,7 @@ TEST_F(OutboxTest, OffsetsAreGaplessPerPartitionAcrossTransactions) {
 }
 
 TEST_F(OutboxTest, AppendsInOneTransactionAreConsecutive) {
-  const auto offsets = write_value(*db_, [&](Session& s) {
+  const auto offsets = write_value(*db_, [&](Transaction& s) {
     Offsets out;
     for (int i = 0; i < 4; ++i) {
       out.push_back(outbox_.append(s, message(numbered("e", i)), from_micros(kT0)));
@@ -88,7 +88,7 @@ TEST_F(OutboxTest, AppendsInOneTransactionAreConsecutive) {
 }
 
 TEST_F(OutboxTest, ReadReturnsARangeWithEveryField) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     for (int i = 0; i < 5; ++i) {
       outbox_.append(s, message(numbered("e", i)), from_micros(kT0 + i * 1'000'001));
     }
@@ -117,7 +117,7 @@ TEST_F(OutboxTest, ReadReturnsARangeWithEveryField) {
 
 TEST_F(OutboxTest, ShippedAtIsRead) {
   append(message("e0"));
-  db_->write([&](Session& s) { s.execute("UPDATE outbox SET shipped_at = $1", {kT0 + 5}); });
+  db_->write([&](Transaction& s) { s.execute("UPDATE outbox SET shipped_at = $1", {kT0 + 5}); });
   EXPECT_EQ(read("task-events", 0).front().shipped_at, from_micros(kT0 + 5));
 }
 
@@ -132,7 +132,7 @@ TEST_F(OutboxTest, NextOffsetIsWhatTheNextAppendGets) {
 
 TEST_F(OutboxTest, ARolledBackAppendLeavesNoGap) {
   append(message("e0"));
-  EXPECT_THROW(db_->write([&](Session& s) {
+  EXPECT_THROW(db_->write([&](Transaction& s) {
     outbox_.append(s, message("lost"), from_micros(kT0));
     throw std::runtime_error("the task write failed after its event");
   }),
@@ -144,7 +144,7 @@ TEST_F(OutboxTest, ARolledBackAppendLeavesNoGap) {
 
 TEST_F(OutboxTest, OffsetsAreNotReusedAfterOldRowsAreDeleted) {
   for (int i = 0; i < 3; ++i) append(message(numbered("e", i)));
-  db_->write([](Session& s) { s.execute("DELETE FROM outbox"); });
+  db_->write([](Transaction& s) { s.execute("DELETE FROM outbox"); });
   EXPECT_TRUE(read("task-events", 0).empty());
   EXPECT_EQ(next_offset("task-events", 0), 3);
   EXPECT_EQ(append(message("e3")), 3);
@@ -156,7 +156,7 @@ TEST_F(OutboxTest, EventIdsAreUnique) {
   EXPECT_THROW(append(message("e0")), ConstraintViolation);
   EXPECT_THROW(append(message("e0", 2, "reminders")), ConstraintViolation);
   // The schema enforces it too, whoever writes.
-  EXPECT_THROW(db_->write([](Session& s) {
+  EXPECT_THROW(db_->write([](Transaction& s) {
     s.execute(
         "INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, "
         "created_at) VALUES ('x', 0, 0, 'k', 'e0', '{}', 0)");
@@ -168,7 +168,7 @@ TEST_F(OutboxTest, EventIdsAreUnique) {
 
 TEST_F(OutboxTest, ACaughtDuplicateLeavesNoGap) {
   append(message("e0"));
-  const auto offsets = write_value(*db_, [&](Session& s) {
+  const auto offsets = write_value(*db_, [&](Transaction& s) {
     Offsets out;
     out.push_back(outbox_.append(s, message("e1"), from_micros(kT0)));
     EXPECT_THROW(outbox_.append(s, message("e0"), from_micros(kT0)), ConstraintViolation);
@@ -200,7 +200,7 @@ TEST_F(OutboxTest, ConcurrentWritersGetGaplessOffsets) {
         const int partition = (t + i) % kPartitions;
         const bool fails = i % 7 == 3;
         try {
-          const auto offset = write_value(*db_, [&](Session& s) {
+          const auto offset = write_value(*db_, [&](Transaction& s) {
             const auto o = outbox_.append(s, message(id, partition), from_micros(kT0));
             if (fails) throw std::runtime_error("rolled back");
             return o;

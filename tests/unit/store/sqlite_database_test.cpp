@@ -40,7 +40,7 @@ class SqliteDatabaseTest : public ::testing::Test {
 
   std::unique_ptr<Database> open(SqliteOptions o) {
     auto db = open_sqlite(o);
-    db->write([](Session& s) {
+    db->write([](Transaction& s) {
       s.execute("CREATE TABLE IF NOT EXISTS items (k INTEGER PRIMARY KEY, v TEXT)");
     });
     return db;
@@ -49,10 +49,10 @@ class SqliteDatabaseTest : public ::testing::Test {
 
   static std::int64_t count_items(Database& db) {
     return read_value(
-        db, [](Session& s) { return s.query_one("SELECT COUNT(*) FROM items")->integer(0); });
+        db, [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM items")->integer(0); });
   }
 
-  static void insert(Session& s, std::int64_t k) {
+  static void insert(Transaction& s, std::int64_t k) {
     s.execute("INSERT INTO items (k, v) VALUES ($1, $2)", {k, "v" + std::to_string(k)});
   }
 
@@ -67,7 +67,7 @@ TEST_F(SqliteDatabaseTest, CreatesTheDirectoryAndSetsThePragmas) {
   auto db = open();
   EXPECT_TRUE(std::filesystem::exists(options().path));
   EXPECT_EQ(db->dialect(), Dialect::kSqlite);
-  write_value(*db, [](Session& s) {
+  write_value(*db, [](Transaction& s) {
     EXPECT_EQ(s.query_one("PRAGMA journal_mode")->text(0), "wal");
     EXPECT_EQ(s.query_one("PRAGMA synchronous")->integer(0), 2);  // FULL
     EXPECT_EQ(s.query_one("PRAGMA foreign_keys")->integer(0), 1);
@@ -76,7 +76,7 @@ TEST_F(SqliteDatabaseTest, CreatesTheDirectoryAndSetsThePragmas) {
     EXPECT_EQ(s.query_one("PRAGMA query_only")->integer(0), 0);
     return 0;
   });
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     EXPECT_EQ(s.query_one("PRAGMA journal_mode")->text(0), "wal");
     EXPECT_EQ(s.query_one("PRAGMA synchronous")->integer(0), 2);
     EXPECT_EQ(s.query_one("PRAGMA query_only")->integer(0), 1);
@@ -88,13 +88,13 @@ TEST_F(SqliteDatabaseTest, NormalDurabilityOpensAndWorks) {
   auto o = options();
   o.durability = Durability::kNormal;
   auto db = open(o);
-  db->write([](Session& s) { insert(s, 1); });
+  db->write([](Transaction& s) { insert(s, 1); });
   EXPECT_EQ(count_items(*db), 1);
   EXPECT_EQ(
-      write_value(*db, [](Session& s) { return s.query_one("PRAGMA synchronous")->integer(0); }),
+      write_value(*db, [](Transaction& s) { return s.query_one("PRAGMA synchronous")->integer(0); }),
       1);
   EXPECT_EQ(
-      read_value(*db, [](Session& s) { return s.query_one("PRAGMA synchronous")->integer(0); }), 1);
+      read_value(*db, [](Transaction& s) { return s.query_one("PRAGMA synchronous")->integer(0); }), 1);
 }
 
 TEST_F(SqliteDatabaseTest, RejectsNonsensicalOptions) {
@@ -120,8 +120,8 @@ TEST_F(SqliteDatabaseTest, PingAnswers) {
 TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
   struct Other : Database {
     Dialect dialect() const override { return Dialect::kPostgres; }
-    void read(const std::function<void(Session&)>&) override {}
-    void write(const std::function<void(Session&)>&) override {}
+    void read(const std::function<void(Transaction&)>&) override {}
+    void write(const std::function<void(Transaction&)>&) override {}
     bool ping() override { return true; }
     void set_commit_listener(std::function<void()>) override {}
   } other;
@@ -130,19 +130,19 @@ TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
 
 TEST_F(SqliteDatabaseTest, CheckpointsRunInTheBackgroundOnceTheWalIsLarge) {
   auto db = open();
-  db->write([](Session& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
+  db->write([](Transaction& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
   const std::string page_sized(4000, 'x');
   for (int i = 0; i < 1200; ++i) {  // each commit appends at least one page to the WAL
-    db->write([&](Session& s) { s.execute("INSERT INTO blobs VALUES ($1)", {page_sized}); });
+    db->write([&](Transaction& s) { s.execute("INSERT INTO blobs VALUES ($1)", {page_sized}); });
   }
   EXPECT_TRUE(store::testing::eventually([&] { return sqlite_stats(*db)->checkpoints >= 1; }));
-  EXPECT_EQ(read_value(*db, [](Session& s) { return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0); }),
+  EXPECT_EQ(read_value(*db, [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0); }),
             1200);
 }
 
 TEST_F(SqliteDatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     s.execute("CREATE TABLE savepoint_items (name TEXT)");
     s.execute("INSERT INTO savepoint_items VALUES ('before')");
     EXPECT_THROW(s.savepoint([&] {
@@ -153,7 +153,7 @@ TEST_F(SqliteDatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
                  std::runtime_error);
     s.savepoint([&] { s.execute("INSERT INTO savepoint_items VALUES ('after')"); });
   });
-  auto names = read_value(*db, [](Session& s) {
+  auto names = read_value(*db, [](Transaction& s) {
     std::vector<std::string> out;
     for (const auto& row : s.query("SELECT name FROM savepoint_items ORDER BY rowid")) out.push_back(row.text(0));
     return out;
@@ -165,12 +165,12 @@ TEST_F(SqliteDatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
 
 TEST_F(SqliteDatabaseTest, BindsPlaceholdersByNumberInAnyOrderAndReused) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     s.execute("CREATE TABLE pairs (a INTEGER, b TEXT)");
     s.execute("INSERT INTO pairs (b, a) VALUES ($2, $1)", {std::int64_t{1}, "one"});
     s.execute("INSERT INTO pairs (a, b) VALUES ($1, $2)", {std::int64_t{2}, "two"});
   });
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     auto row =
         s.query_one("SELECT a, b FROM pairs WHERE a = $2 AND b = $1", {"one", std::int64_t{1}});
     ASSERT_TRUE(row);
@@ -185,10 +185,10 @@ TEST_F(SqliteDatabaseTest, BindsPlaceholdersByNumberInAnyOrderAndReused) {
 
 TEST_F(SqliteDatabaseTest, TheSameSqlWithOtherParametersUsesFreshBindings) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     for (std::int64_t k = 1; k <= 3; ++k) insert(s, k);
   });
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     for (std::int64_t k = 1; k <= 3; ++k) {
       EXPECT_EQ(s.query_one("SELECT v FROM items WHERE k = $1", {k})->text(0),
                 std::string("v").append(std::to_string(k)));  // "v" + ...: GCC 12 -Wrestrict
@@ -198,7 +198,7 @@ TEST_F(SqliteDatabaseTest, TheSameSqlWithOtherParametersUsesFreshBindings) {
 
 TEST_F(SqliteDatabaseTest, RejectsParameterMismatches) {
   auto db = open();
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     EXPECT_THROW(s.query("SELECT $1, $2", {std::int64_t{1}}), DatabaseError);
     EXPECT_THROW(s.query("SELECT $1", {std::int64_t{1}, std::int64_t{2}}), DatabaseError);
     EXPECT_THROW(s.query("SELECT $1, $3", {std::int64_t{1}, std::int64_t{2}, std::int64_t{3}}),
@@ -224,7 +224,7 @@ TEST_F(SqliteDatabaseTest, RoundTripsEveryValueType) {
       "emoji \xF0\x9F\x98\x80 and \xE2\x9C\x93"s,
       "\xFF\xFE not UTF-8"s,
   };
-  db->write([&](Session& s) {
+  db->write([&](Transaction& s) {
     s.execute("CREATE TABLE anything (n INTEGER PRIMARY KEY, x)");
     for (std::size_t i = 0; i < values.size(); ++i) {
       s.execute("INSERT INTO anything (n, x) VALUES ($1, $2)",
@@ -232,7 +232,7 @@ TEST_F(SqliteDatabaseTest, RoundTripsEveryValueType) {
     }
   });
   const auto rows =
-      read_value(*db, [](Session& s) { return s.query("SELECT x FROM anything ORDER BY n"); });
+      read_value(*db, [](Transaction& s) { return s.query("SELECT x FROM anything ORDER BY n"); });
   ASSERT_EQ(rows.size(), values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
     EXPECT_EQ(rows[i].size(), 1u);
@@ -247,7 +247,7 @@ TEST_F(SqliteDatabaseTest, RoundTripsEveryValueType) {
     }
   }
   // The empty string stays text, not NULL; the text with NUL bytes keeps its length.
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     EXPECT_EQ(
         s.query_one("SELECT typeof(x), length(CAST(x AS BLOB)) FROM anything WHERE n = 6")->text(0),
         "text");
@@ -258,7 +258,7 @@ TEST_F(SqliteDatabaseTest, RoundTripsEveryValueType) {
 
 TEST_F(SqliteDatabaseTest, ReadsBlobsByteForByte) {
   auto db = open();
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     EXPECT_EQ(s.query_one("SELECT X'00FF10'")->text(0), "\x00\xFF\x10"s);
     EXPECT_EQ(s.query_one("SELECT X''")->text(0), "");
     EXPECT_EQ(s.query_one("SELECT CAST($1 AS BLOB)", {"a\0b"s})->text(0), "a\0b"s);
@@ -269,7 +269,7 @@ TEST_F(SqliteDatabaseTest, ReadsBlobsByteForByte) {
 
 TEST_F(SqliteDatabaseTest, ExecuteReturnsTheRowsThisStatementChanged) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     for (std::int64_t k = 1; k <= 3; ++k) insert(s, k);
     EXPECT_EQ(s.execute("UPDATE items SET v = 'x' WHERE k >= $1", {std::int64_t{2}}), 2);
     EXPECT_EQ(s.execute("CREATE TABLE other (a INTEGER)"), 0);  // not the previous UPDATE's 2
@@ -280,7 +280,7 @@ TEST_F(SqliteDatabaseTest, ExecuteReturnsTheRowsThisStatementChanged) {
 
 TEST_F(SqliteDatabaseTest, ExecuteRunsExactlyOneStatement) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     EXPECT_THROW(s.execute("INSERT INTO items (k) VALUES (1); INSERT INTO items (k) VALUES (2)"),
                  DatabaseError);
     EXPECT_THROW(s.execute("SELECT 1; garbage"), DatabaseError);
@@ -292,7 +292,7 @@ TEST_F(SqliteDatabaseTest, ExecuteRunsExactlyOneStatement) {
 
 TEST_F(SqliteDatabaseTest, ExecuteScriptRunsSeveralStatements) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     s.execute_script(
         "-- a script\n"
         "INSERT INTO items (k) VALUES (1);\n"
@@ -306,7 +306,7 @@ TEST_F(SqliteDatabaseTest, ExecuteScriptRunsSeveralStatements) {
 TEST_F(SqliteDatabaseTest, SyntaxErrorNamesTheSqlAndTheReason) {
   auto db = open();
   try {
-    db->read([](Session& s) { s.query("SELEKT 1 FROM items"); });
+    db->read([](Transaction& s) { s.query("SELEKT 1 FROM items"); });
     FAIL() << "no exception";
   } catch (const ConstraintViolation&) {
     FAIL() << "not a constraint violation";
@@ -320,7 +320,7 @@ TEST_F(SqliteDatabaseTest, LongSqlIsShortenedInMessages) {
   auto db = open();
   const std::string sql = "SELEKT '" + std::string(500, 'x') + "'";
   try {
-    db->read([&](Session& s) { s.query(sql); });
+    db->read([&](Transaction& s) { s.query(sql); });
     FAIL() << "no exception";
   } catch (const DatabaseError& e) {
     EXPECT_THAT(e.what(), HasSubstr("SELEKT 'xxx"));
@@ -330,7 +330,7 @@ TEST_F(SqliteDatabaseTest, LongSqlIsShortenedInMessages) {
 
 TEST_F(SqliteDatabaseTest, ConstraintsThrowConstraintViolation) {
   auto db = open();
-  db->write([](Session& s) {
+  db->write([](Transaction& s) {
     s.execute_script(
         "CREATE TABLE parent (id INTEGER PRIMARY KEY, email TEXT UNIQUE);"
         "CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id));"
@@ -338,7 +338,7 @@ TEST_F(SqliteDatabaseTest, ConstraintsThrowConstraintViolation) {
   });
   auto violation = [&](std::string_view sql) -> std::string {
     try {
-      db->write([&](Session& s) { s.execute(sql); });
+      db->write([&](Transaction& s) { s.execute(sql); });
     } catch (const ConstraintViolation& e) {
       return e.what();
     }
@@ -352,24 +352,24 @@ TEST_F(SqliteDatabaseTest, ConstraintsThrowConstraintViolation) {
 
 TEST_F(SqliteDatabaseTest, ReadsCannotWrite) {
   auto db = open();
-  EXPECT_THROW(db->read([](Session& s) { insert(s, 1); }), DatabaseError);
+  EXPECT_THROW(db->read([](Transaction& s) { insert(s, 1); }), DatabaseError);
   EXPECT_EQ(count_items(*db), 0);
 }
 
 TEST_F(SqliteDatabaseTest, WorkCannotControlTheTransaction) {
   auto db = open();
   for (const char* sql : {"COMMIT", "ROLLBACK", "BEGIN", "SAVEPOINT x", "RELEASE w", "END"}) {
-    EXPECT_THROW(db->write([&](Session& s) {
+    EXPECT_THROW(db->write([&](Transaction& s) {
       insert(s, 1);
       s.execute(sql);
     }),
                  DatabaseError)
         << sql;
-    EXPECT_THROW(db->read([&](Session& s) { s.execute(sql); }), DatabaseError) << sql;
-    EXPECT_THROW(db->write([&](Session& s) { s.execute_script(sql); }), DatabaseError) << sql;
+    EXPECT_THROW(db->read([&](Transaction& s) { s.execute(sql); }), DatabaseError) << sql;
+    EXPECT_THROW(db->write([&](Transaction& s) { s.execute_script(sql); }), DatabaseError) << sql;
   }
   EXPECT_EQ(count_items(*db), 0);
-  db->write([](Session& s) { insert(s, 2); });  // the writer is still in order
+  db->write([](Transaction& s) { insert(s, 2); });  // the writer is still in order
   EXPECT_EQ(count_items(*db), 1);
 }
 
@@ -380,7 +380,7 @@ TEST_F(SqliteDatabaseTest, ReadRethrowsTheWorksExceptionAndFreesTheConnection) {
   o.reader_connections = 1;
   auto db = open(o);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_THROW(db->read([&](Session& s) {
+    EXPECT_THROW(db->read([&](Transaction& s) {
       s.query("SELECT * FROM items");
       throw Refused(i);
     }),
@@ -392,7 +392,7 @@ TEST_F(SqliteDatabaseTest, ReadRethrowsTheWorksExceptionAndFreesTheConnection) {
 TEST_F(SqliteDatabaseTest, NestedReadIsDetected) {
   auto db = open();
   try {
-    db->read([&](Session&) { db->read([](Session&) {}); });
+    db->read([&](Transaction&) { db->read([](Transaction&) {}); });
     FAIL() << "no exception";
   } catch (const DatabaseError& e) {
     EXPECT_STREQ(e.what(), "nested read");
@@ -402,11 +402,11 @@ TEST_F(SqliteDatabaseTest, NestedReadIsDetected) {
 
 TEST_F(SqliteDatabaseTest, AReadSeesThePreCommitSnapshotWhileAWriteIsInProgress) {
   auto db = open();
-  db->write([](Session& s) { insert(s, 1); });
+  db->write([](Transaction& s) { insert(s, 1); });
   std::promise<void> inserted;
   std::promise<void> checked;
   auto writer = std::async(std::launch::async, [&] {
-    db->write([&](Session& s) {
+    db->write([&](Transaction& s) {
       insert(s, 2);
       inserted.set_value();
       checked.get_future().wait();
@@ -428,7 +428,7 @@ TEST_F(SqliteDatabaseTest, ReadsUseSeveralConnectionsAtOnce) {
   std::promise<void> second_done;
   auto second_done_future = second_done.get_future().share();
   auto first = std::async(std::launch::async, [&] {
-    db->read([&](Session& s) {
+    db->read([&](Transaction& s) {
       s.query("SELECT 1");
       first_inside.set_value();
       second_done_future.wait();
@@ -448,14 +448,14 @@ TEST_F(SqliteDatabaseTest, ManyReadersAlwaysSeeWholeWrites) {
   o.reader_connections = 2;  // fewer than the reading threads: they queue for connections
   auto db = open(o);
   // Every write moves 1 from row 1 to row 2 in two statements; the sum is always 100.
-  db->write([](Session& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '100'), (2, '0')"); });
+  db->write([](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '100'), (2, '0')"); });
   std::atomic<bool> writing{true};
   std::atomic<int> torn{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 6; ++t) {
     readers.emplace_back([&] {
       for (int i = 0; i < 50 || writing; ++i) {
-        const auto sum = read_value(*db, [](Session& s) {
+        const auto sum = read_value(*db, [](Transaction& s) {
           const auto a =
               s.query_one("SELECT CAST(v AS INTEGER) FROM items WHERE k = 1")->integer(0);
           const auto b =
@@ -471,7 +471,7 @@ TEST_F(SqliteDatabaseTest, ManyReadersAlwaysSeeWholeWrites) {
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
-        db->write([](Session& s) {
+        db->write([](Transaction& s) {
           s.execute("UPDATE items SET v = CAST(v AS INTEGER) - 1 WHERE k = 1");
           s.execute("UPDATE items SET v = CAST(v AS INTEGER) + 1 WHERE k = 2");
         });
@@ -482,7 +482,7 @@ TEST_F(SqliteDatabaseTest, ManyReadersAlwaysSeeWholeWrites) {
   writing = false;
   for (auto& r : readers) r.join();
   EXPECT_EQ(torn, 0);
-  db->read([](Session& s) {
+  db->read([](Transaction& s) {
     EXPECT_EQ(s.query_one("SELECT v FROM items WHERE k = 2")->text(0), "100");
   });
 }
@@ -492,7 +492,7 @@ TEST_F(SqliteDatabaseTest, ManyReadersAlwaysSeeWholeWrites) {
 TEST_F(SqliteDatabaseTest, AWriteThatThrowsIsRolledBackAndItsExceptionReachesTheCaller) {
   auto db = open();
   try {
-    db->write([](Session& s) {
+    db->write([](Transaction& s) {
       insert(s, 1);
       throw Refused(7);
     });
@@ -501,14 +501,14 @@ TEST_F(SqliteDatabaseTest, AWriteThatThrowsIsRolledBackAndItsExceptionReachesThe
     EXPECT_EQ(e.number, 7);
   }
   EXPECT_EQ(count_items(*db), 0);
-  db->write([](Session& s) { insert(s, 1); });  // the savepoint was released; the key is free
+  db->write([](Transaction& s) { insert(s, 1); });  // the savepoint was released; the key is free
   EXPECT_EQ(count_items(*db), 1);
 }
 
 TEST_F(SqliteDatabaseTest, AWriteMayRecoverFromItsOwnConstraintViolation) {
   auto db = open();
-  db->write([](Session& s) { insert(s, 1); });
-  db->write([](Session& s) {
+  db->write([](Transaction& s) { insert(s, 1); });
+  db->write([](Transaction& s) {
     insert(s, 2);
     EXPECT_THROW(insert(s, 1), ConstraintViolation);
     insert(s, 3);
@@ -519,7 +519,7 @@ TEST_F(SqliteDatabaseTest, AWriteMayRecoverFromItsOwnConstraintViolation) {
 TEST_F(SqliteDatabaseTest, WriteValueReturnsTheWorksResult) {
   auto db = open();
   EXPECT_EQ(write_value(*db,
-                        [](Session& s) {
+                        [](Transaction& s) {
                           insert(s, 5);
                           return std::string("done");
                         }),
@@ -532,7 +532,7 @@ class WriterGate {
  public:
   WriterGate(Database& db, std::int64_t queued) : db_(db) {
     thread_ = std::thread([this, queued] {
-      db_.write([&](Session&) {
+      db_.write([&](Transaction&) {
         inside_.set_value();
         reached_ = eventually([&] { return sqlite_stats(db_)->pending >= queued; });
       });
@@ -560,7 +560,7 @@ TEST_F(SqliteDatabaseTest, QueuedWritesShareOneCommit) {
   {
     WriterGate gate(*db, 10);
     for (std::int64_t k = 0; k < 10; ++k) {
-      threads.emplace_back([&, k] { db->write([&](Session& s) { insert(s, k); }); });
+      threads.emplace_back([&, k] { db->write([&](Transaction& s) { insert(s, k); }); });
     }
     EXPECT_TRUE(gate.join());
   }
@@ -581,7 +581,7 @@ TEST_F(SqliteDatabaseTest, ABatchHoldsAtMostMaxBatchWrites) {
   {
     WriterGate gate(*db, 10);
     for (std::int64_t k = 0; k < 10; ++k) {
-      threads.emplace_back([&, k] { db->write([&](Session& s) { insert(s, k); }); });
+      threads.emplace_back([&, k] { db->write([&](Transaction& s) { insert(s, k); }); });
     }
     EXPECT_TRUE(gate.join());
   }
@@ -598,7 +598,7 @@ TEST_F(SqliteDatabaseTest, AFailedWriteInABatchLeavesTheOthersCommitted) {
     WriterGate gate(*db, 6);
     for (std::int64_t k = 0; k < 6; ++k) {
       results.push_back(std::async(std::launch::async, [&, k] {
-        db->write([&](Session& s) {
+        db->write([&](Transaction& s) {
           insert(s, k);
           if (k % 2 == 1) throw Refused(static_cast<int>(k));
         });
@@ -620,7 +620,7 @@ TEST_F(SqliteDatabaseTest, AFailedWriteInABatchLeavesTheOthersCommitted) {
   }
   EXPECT_EQ(stats(*db).commits - before.commits, 2);  // all six shared one commit
   const auto keys =
-      read_value(*db, [](Session& s) { return s.query("SELECT k FROM items ORDER BY k"); });
+      read_value(*db, [](Transaction& s) { return s.query("SELECT k FROM items ORDER BY k"); });
   ASSERT_EQ(keys.size(), 3u);
   EXPECT_EQ(keys[0].integer(0), 0);
   EXPECT_EQ(keys[1].integer(0), 2);
@@ -639,7 +639,7 @@ TEST_F(SqliteDatabaseTest, ConcurrentWritesCommitExactlyThoseThatDidNotThrow) {
       for (int i = 0; i < kWrites; ++i) {
         const std::int64_t k = t * kWrites + i;
         try {
-          db->write([&](Session& s) {
+          db->write([&](Transaction& s) {
             // No work sees another's half-applied or rolled-back rows: its key is still free.
             if (s.query_one("SELECT COUNT(*) FROM items WHERE k = $1", {k})->integer(0) != 0)
               ++wrong;
@@ -657,7 +657,7 @@ TEST_F(SqliteDatabaseTest, ConcurrentWritesCommitExactlyThoseThatDidNotThrow) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(refused, kThreads * kWrites / 2);
-  const auto rows = read_value(*db, [](Session& s) { return s.query("SELECT k FROM items"); });
+  const auto rows = read_value(*db, [](Transaction& s) { return s.query("SELECT k FROM items"); });
   std::set<std::int64_t> keys;
   for (const auto& row : rows) keys.insert(row.integer(0));
   std::set<std::int64_t> expected;
@@ -671,9 +671,9 @@ TEST_F(SqliteDatabaseTest, ConcurrentWritesCommitExactlyThoseThatDidNotThrow) {
 TEST_F(SqliteDatabaseTest, NestedWriteIsDetected) {
   auto db = open();
   try {
-    db->write([&](Session& s) {
+    db->write([&](Transaction& s) {
       insert(s, 1);
-      db->write([](Session& inner) { insert(inner, 2); });
+      db->write([](Transaction& inner) { insert(inner, 2); });
     });
     FAIL() << "no exception";
   } catch (const DatabaseError& e) {
@@ -684,8 +684,8 @@ TEST_F(SqliteDatabaseTest, NestedWriteIsDetected) {
 
 TEST_F(SqliteDatabaseTest, AReadInsideAWriteSeesTheLastCommit) {
   auto db = open();
-  db->write([](Session& s) { insert(s, 1); });
-  db->write([&](Session& s) {
+  db->write([](Transaction& s) { insert(s, 1); });
+  db->write([&](Transaction& s) {
     insert(s, 2);
     EXPECT_EQ(count_items(*db), 1);
   });
@@ -697,7 +697,7 @@ TEST_F(SqliteDatabaseTest, AReadInsideAWriteSeesTheLastCommit) {
 TEST_F(SqliteDatabaseTest, DataSurvivesReopening) {
   {
     auto db = open();
-    db->write([](Session& s) { insert(s, 1); });
+    db->write([](Transaction& s) { insert(s, 1); });
   }
   auto db = open();
   EXPECT_EQ(count_items(*db), 1);
@@ -709,14 +709,14 @@ TEST_F(SqliteDatabaseTest, ClosingFinishesQueuedWrites) {
   std::promise<void> inside;
   std::promise<void> closing;
   std::thread gated([&] {
-    db->write([&](Session&) {
+    db->write([&](Transaction&) {
       inside.set_value();
       closing.get_future().wait();
     });
   });
   inside.get_future().wait();  // the writer thread is held; the next five writes queue up
   for (std::int64_t k = 0; k < 5; ++k) {
-    threads.emplace_back([&, k] { db->write([&](Session& s) { insert(s, k); }); });
+    threads.emplace_back([&, k] { db->write([&](Transaction& s) { insert(s, k); }); });
   }
   EXPECT_TRUE(eventually([&] { return sqlite_stats(*db)->pending >= 5; }));
   std::thread closer([&] {

@@ -88,7 +88,7 @@ class TaskRepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"});
-    db_->write([&](Session& s) {
+    db_->write([&](Transaction& s) {
       users_.insert(s, user(kAlice, "alice@example.com"));
       users_.insert(s, user(kBob, "bob@example.com"));
     });
@@ -107,19 +107,19 @@ class TaskRepositoryTest : public ::testing::Test {
   }
 
   void insert(const std::vector<Task>& tasks) {
-    db_->write([&](Session& s) {
+    db_->write([&](Transaction& s) {
       for (const auto& t : tasks) tasks_.insert(s, t);
     });
   }
   void update(const Task& t) {
-    db_->write([&](Session& s) { tasks_.update(s, t); });
+    db_->write([&](Transaction& s) { tasks_.update(s, t); });
   }
   std::optional<Task> find(std::string_view id, bool include_deleted = false,
                            std::string_view owner = kAlice) {
-    return read_value(*db_, [&](Session& s) { return tasks_.find(s, owner, id, include_deleted); });
+    return read_value(*db_, [&](Transaction& s) { return tasks_.find(s, owner, id, include_deleted); });
   }
   std::vector<Task> list(const TaskQuery& q) {
-    return read_value(*db_, [&](Session& s) { return tasks_.list(s, q); });
+    return read_value(*db_, [&](Transaction& s) { return tasks_.list(s, q); });
   }
   Ids ids(const TaskQuery& q) { return ids_of(list(q)); }
   static TaskQuery query() {
@@ -212,7 +212,7 @@ TEST_F(TaskRepositoryTest, ATaskNeedsAnExistingOwner) {
 TEST_F(TaskRepositoryTest, DeletingTheOwnerDeletesTheTasks) {
   insert({task("t1", "a"), task("t2", "b", kBob)});
   db_->write(
-      [](Session& s) { s.execute("DELETE FROM users WHERE id = $1", {std::string(kAlice)}); });
+      [](Transaction& s) { s.execute("DELETE FROM users WHERE id = $1", {std::string(kAlice)}); });
   EXPECT_FALSE(find("t1", true));
   EXPECT_TRUE(find("t2", false, kBob));
 }
@@ -272,7 +272,7 @@ TEST_F(TaskRepositoryTest, TagsThatCannotBeStoredAreRefused) {
 TEST_F(TaskRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
   insert({task("t1", "a")});
   const auto corrupt = [&](std::string_view sql) {
-    db_->write([&](Session& s) { s.execute(sql); });
+    db_->write([&](Transaction& s) { s.execute(sql); });
     EXPECT_THROW(find("t1"), DatabaseError) << sql;
   };
   corrupt("UPDATE tasks SET tags = 'home' WHERE id = 't1'");
@@ -290,7 +290,7 @@ TEST_F(TaskRepositoryTest, SchemaRefusesUnknownEnumValues) {
                           "UPDATE tasks SET recurrence_mode = 'often' WHERE id = 't1'",
                           "UPDATE tasks SET all_day = 2 WHERE id = 't1'",
                           "UPDATE tasks SET due_at = 'tomorrow' WHERE id = 't1'"}) {
-    EXPECT_THROW(db_->write([&](Session& s) { s.execute(sql); }), ConstraintViolation) << sql;
+    EXPECT_THROW(db_->write([&](Transaction& s) { s.execute(sql); }), ConstraintViolation) << sql;
   }
 }
 
@@ -690,13 +690,13 @@ class TaskSyncTest : public TaskRepositoryTest {
  protected:
   std::vector<Task> changed(std::int64_t since, int limit = 100, std::string_view owner = kAlice) {
     return read_value(*db_,
-                      [&](Session& s) { return tasks_.changed_since(s, owner, since, limit); });
+                      [&](Transaction& s) { return tasks_.changed_since(s, owner, since, limit); });
   }
   std::int64_t purge(domain::Timestamp before) {
-    return write_value(*db_, [&](Session& s) { return tasks_.purge_tombstones(s, before); });
+    return write_value(*db_, [&](Transaction& s) { return tasks_.purge_tombstones(s, before); });
   }
   std::int64_t purged_through(std::string_view owner) {
-    return read_value(*db_, [&](Session& s) { return tasks_.purged_through(s, owner); });
+    return read_value(*db_, [&](Transaction& s) { return tasks_.purged_through(s, owner); });
   }
   // Marks the task deleted at `when` with the owner's next change.
   void remove(Task& t, domain::Timestamp when) {

@@ -74,10 +74,10 @@ class UserRepositoryTest : public ::testing::Test {
   void SetUp() override { db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
 
   std::optional<domain::User> by_id(std::string_view id) {
-    return read_value(*db_, [&](Session& s) { return users_.find_by_id(s, id); });
+    return read_value(*db_, [&](Transaction& s) { return users_.find_by_id(s, id); });
   }
   std::optional<RefreshToken> by_hash(std::string_view hash) {
-    return read_value(*db_, [&](Session& s) { return tokens_.find_by_hash(s, hash); });
+    return read_value(*db_, [&](Transaction& s) { return tokens_.find_by_hash(s, hash); });
   }
 
   TempDir dir_;
@@ -87,7 +87,7 @@ class UserRepositoryTest : public ::testing::Test {
 };
 
 TEST_F(UserRepositoryTest, InsertedUserIsFoundByIdAndByEmail) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, alice());
     users_.insert(s, bob());
   });
@@ -95,26 +95,26 @@ TEST_F(UserRepositoryTest, InsertedUserIsFoundByIdAndByEmail) {
   ASSERT_TRUE(found);
   expect_same(*found, alice());
   auto by_email =
-      read_value(*db_, [&](Session& s) { return users_.find_by_email(s, "bob@example.com"); });
+      read_value(*db_, [&](Transaction& s) { return users_.find_by_email(s, "bob@example.com"); });
   ASSERT_TRUE(by_email);
   expect_same(*by_email, bob());  // empty reminders, no reminder e-mail, never logged in
 }
 
 TEST_F(UserRepositoryTest, UnknownUserIsNotFound) {
   EXPECT_FALSE(by_id("nobody"));
-  EXPECT_FALSE(read_value(*db_, [&](Session& s) { return users_.find_by_email(s, "x@y.z"); }));
+  EXPECT_FALSE(read_value(*db_, [&](Transaction& s) { return users_.find_by_email(s, "x@y.z"); }));
 }
 
 TEST_F(UserRepositoryTest, DuplicateEmailIsAConstraintViolation) {
-  db_->write([&](Session& s) { users_.insert(s, bob()); });
+  db_->write([&](Transaction& s) { users_.insert(s, bob()); });
   auto twin = alice();
   twin.email = bob().email;
-  EXPECT_THROW(db_->write([&](Session& s) { users_.insert(s, twin); }), ConstraintViolation);
-  EXPECT_EQ(read_value(*db_, [&](Session& s) { return users_.count(s); }), 1);
+  EXPECT_THROW(db_->write([&](Transaction& s) { users_.insert(s, twin); }), ConstraintViolation);
+  EXPECT_EQ(read_value(*db_, [&](Transaction& s) { return users_.count(s); }), 1);
 }
 
 TEST_F(UserRepositoryTest, UpdateProfileWritesOnlyTheProfileFields) {
-  db_->write([&](Session& s) { users_.insert(s, alice()); });
+  db_->write([&](Transaction& s) { users_.insert(s, alice()); });
   auto changed = alice();
   changed.display_name = "Al";
   changed.timezone = "America/New_York";
@@ -124,7 +124,7 @@ TEST_F(UserRepositoryTest, UpdateProfileWritesOnlyTheProfileFields) {
   changed.email = "ignored@example.com";
   changed.password_hash = "ignored";
   changed.change_seq = 99;
-  db_->write([&](Session& s) { users_.update_profile(s, changed); });
+  db_->write([&](Transaction& s) { users_.update_profile(s, changed); });
 
   auto expected = alice();
   expected.display_name = "Al";
@@ -136,16 +136,16 @@ TEST_F(UserRepositoryTest, UpdateProfileWritesOnlyTheProfileFields) {
 }
 
 TEST_F(UserRepositoryTest, ChangingAMissingUserIsAnError) {
-  EXPECT_THROW(db_->write([&](Session& s) { users_.update_profile(s, bob()); }), DatabaseError);
-  EXPECT_THROW(db_->write([&](Session& s) { users_.set_role(s, "nobody", domain::Role::kAdmin); }),
+  EXPECT_THROW(db_->write([&](Transaction& s) { users_.update_profile(s, bob()); }), DatabaseError);
+  EXPECT_THROW(db_->write([&](Transaction& s) { users_.set_role(s, "nobody", domain::Role::kAdmin); }),
                DatabaseError);
-  EXPECT_THROW(db_->write([&](Session& s) { users_.record_login(s, "nobody", at(1)); }),
+  EXPECT_THROW(db_->write([&](Transaction& s) { users_.record_login(s, "nobody", at(1)); }),
                DatabaseError);
 }
 
 TEST_F(UserRepositoryTest, SetRoleRecordLoginAndCount) {
-  EXPECT_EQ(read_value(*db_, [&](Session& s) { return users_.count(s); }), 0);
-  db_->write([&](Session& s) {
+  EXPECT_EQ(read_value(*db_, [&](Transaction& s) { return users_.count(s); }), 0);
+  db_->write([&](Transaction& s) {
     users_.insert(s, alice());
     users_.insert(s, bob());
     users_.set_role(s, bob().id, domain::Role::kAdmin);
@@ -155,35 +155,35 @@ TEST_F(UserRepositoryTest, SetRoleRecordLoginAndCount) {
   EXPECT_EQ(b->role, domain::Role::kAdmin);
   EXPECT_EQ(b->last_login_at, at(42));
   EXPECT_EQ(by_id(alice().id)->last_login_at, at(3600));
-  EXPECT_EQ(read_value(*db_, [&](Session& s) { return users_.count(s); }), 2);
+  EXPECT_EQ(read_value(*db_, [&](Transaction& s) { return users_.count(s); }), 2);
 }
 
 TEST_F(UserRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
-  db_->write([&](Session& s) { users_.insert(s, bob()); });
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) { users_.insert(s, bob()); });
+  db_->write([&](Transaction& s) {
     s.execute("UPDATE users SET default_reminders = '15,,60' WHERE id = $1", {bob().id});
   });
   EXPECT_THROW(by_id(bob().id), DatabaseError);
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     s.execute("UPDATE users SET default_reminders = '15,' WHERE id = $1", {bob().id});
   });
   EXPECT_THROW(by_id(bob().id), DatabaseError);
 }
 
 TEST_F(UserRepositoryTest, NextChangeSeqIncrementsEachUsersOwnCounter) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, alice());  // change_seq 17
     users_.insert(s, bob());    // change_seq 0
   });
   const auto next = [&](std::string_view id) {
-    return write_value(*db_, [&](Session& s) { return users_.next_change_seq(s, id); });
+    return write_value(*db_, [&](Transaction& s) { return users_.next_change_seq(s, id); });
   };
   EXPECT_EQ(next(alice().id), 18);
   EXPECT_EQ(next(alice().id), 19);
   EXPECT_EQ(next(bob().id), 1);
   EXPECT_EQ(next(alice().id), 20);
   EXPECT_EQ(write_value(*db_,
-                        [&](Session& s) {
+                        [&](Transaction& s) {
                           users_.next_change_seq(s, bob().id);
                           return users_.next_change_seq(s, bob().id);
                         }),
@@ -193,12 +193,12 @@ TEST_F(UserRepositoryTest, NextChangeSeqIncrementsEachUsersOwnCounter) {
 }
 
 TEST_F(UserRepositoryTest, NextChangeSeqOfAMissingUserIsAnError) {
-  EXPECT_THROW(db_->write([&](Session& s) { users_.next_change_seq(s, "nobody"); }), DatabaseError);
+  EXPECT_THROW(db_->write([&](Transaction& s) { users_.next_change_seq(s, "nobody"); }), DatabaseError);
 }
 
 TEST_F(UserRepositoryTest, NextChangeSeqIsRolledBackWithItsWrite) {
-  db_->write([&](Session& s) { users_.insert(s, bob()); });
-  EXPECT_THROW(db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) { users_.insert(s, bob()); });
+  EXPECT_THROW(db_->write([&](Transaction& s) {
     users_.next_change_seq(s, bob().id);
     throw std::runtime_error("the rest of the change failed");
   }),
@@ -207,7 +207,7 @@ TEST_F(UserRepositoryTest, NextChangeSeqIsRolledBackWithItsWrite) {
 }
 
 TEST_F(UserRepositoryTest, RefreshTokenRoundTrip) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     auto t = token("t1", "f1", 100);
     t.revoked_at = at(5);
@@ -233,35 +233,35 @@ TEST_F(UserRepositoryTest, RefreshTokenRoundTrip) {
 }
 
 TEST_F(UserRepositoryTest, RefreshTokenNeedsAUserAndAUniqueHash) {
-  EXPECT_THROW(db_->write([&](Session& s) { tokens_.insert(s, token("t1", "f1", 100)); }),
+  EXPECT_THROW(db_->write([&](Transaction& s) { tokens_.insert(s, token("t1", "f1", 100)); }),
                ConstraintViolation);
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     tokens_.insert(s, token("t1", "f1", 100));
   });
   auto twin = token("t2", "f1", 100);
   twin.token_hash = "hash-of-t1";
-  EXPECT_THROW(db_->write([&](Session& s) { tokens_.insert(s, twin); }), ConstraintViolation);
+  EXPECT_THROW(db_->write([&](Transaction& s) { tokens_.insert(s, twin); }), ConstraintViolation);
 }
 
 TEST_F(UserRepositoryTest, MarkRotatedSucceedsOnlyOnce) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     tokens_.insert(s, token("t1", "f1", 100));
   });
   EXPECT_TRUE(
-      write_value(*db_, [&](Session& s) { return tokens_.mark_rotated(s, "t1", "t2", at(10)); }));
+      write_value(*db_, [&](Transaction& s) { return tokens_.mark_rotated(s, "t1", "t2", at(10)); }));
   EXPECT_FALSE(
-      write_value(*db_, [&](Session& s) { return tokens_.mark_rotated(s, "t1", "t3", at(11)); }));
+      write_value(*db_, [&](Transaction& s) { return tokens_.mark_rotated(s, "t1", "t3", at(11)); }));
   EXPECT_FALSE(
-      write_value(*db_, [&](Session& s) { return tokens_.mark_rotated(s, "nope", "t3", at(11)); }));
+      write_value(*db_, [&](Transaction& s) { return tokens_.mark_rotated(s, "nope", "t3", at(11)); }));
   const auto t1 = by_hash("hash-of-t1");
   EXPECT_EQ(t1->revoked_at, at(10));
   EXPECT_EQ(t1->replaced_by, "t2");
 }
 
 TEST_F(UserRepositoryTest, RevokeFamilyRevokesOnlyItsLiveTokens) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     auto old = token("t1", "f1", 100);
     old.revoked_at = at(1);
@@ -270,27 +270,27 @@ TEST_F(UserRepositoryTest, RevokeFamilyRevokesOnlyItsLiveTokens) {
     tokens_.insert(s, token("t3", "f1", 100));
     tokens_.insert(s, token("t4", "f2", 100));
   });
-  EXPECT_EQ(write_value(*db_, [&](Session& s) { return tokens_.revoke_family(s, "f1", at(50)); }),
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return tokens_.revoke_family(s, "f1", at(50)); }),
             2);
   EXPECT_EQ(by_hash("hash-of-t1")->revoked_at, at(1));  // untouched
   EXPECT_EQ(by_hash("hash-of-t2")->revoked_at, at(50));
   EXPECT_EQ(by_hash("hash-of-t3")->revoked_at, at(50));
   EXPECT_EQ(by_hash("hash-of-t4")->revoked_at, std::nullopt);
-  EXPECT_EQ(write_value(*db_, [&](Session& s) { return tokens_.revoke_family(s, "f1", at(60)); }),
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return tokens_.revoke_family(s, "f1", at(60)); }),
             0);
 }
 
 TEST_F(UserRepositoryTest, PurgeExpiredDeletesTokensThatExpiredBefore) {
-  db_->write([&](Session& s) {
+  db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     tokens_.insert(s, token("t1", "f1", 10));
     tokens_.insert(s, token("t2", "f1", 20));
     tokens_.insert(s, token("t3", "f2", 30));
   });
-  EXPECT_EQ(write_value(*db_, [&](Session& s) { return tokens_.purge_expired(s, at(20)); }), 1);
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return tokens_.purge_expired(s, at(20)); }), 1);
   EXPECT_FALSE(by_hash("hash-of-t1"));
   EXPECT_TRUE(by_hash("hash-of-t2"));  // expiring exactly at `before` is not yet before it
-  EXPECT_EQ(write_value(*db_, [&](Session& s) { return tokens_.purge_expired(s, at(31)); }), 2);
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return tokens_.purge_expired(s, at(31)); }), 2);
 }
 
 }  // namespace

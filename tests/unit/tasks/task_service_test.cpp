@@ -1,6 +1,6 @@
 // TaskService on a real SQLite file with a manual clock: versions and change counters, no-op
 // writes, and the sync cursor that outlives the kept tombstones (410 resync-required).
-#include "services/api/task_service.h"
+#include "tasks/task_service.h"
 
 #include "domain/time_format.h"
 #include "store/outbox.h"
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-namespace todo::services::api {
+namespace todo::tasks {
 namespace {
 
 using domain::Patch;
@@ -26,7 +26,7 @@ class TaskServiceTest : public ::testing::Test {
     owner_.email = "owner@example.com";
     owner_.password_hash = "x";
     owner_.created_at = clock_.now();
-    database_->write([&](store::Session& s) { store::UserRepository{}.insert(s, owner_); });
+    database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, owner_); });
   }
 
   domain::Task create(std::string title) {
@@ -39,7 +39,7 @@ class TaskServiceTest : public ::testing::Test {
   }
 
   std::int64_t outbox_size() {
-    return store::read_value(*database_, [](store::Session& s) {
+    return store::read_value(*database_, [](store::Transaction& s) {
       return s.query_one("SELECT count(*) FROM outbox").value().integer(0);
     });
   }
@@ -156,4 +156,4 @@ TEST_F(TaskServiceTest, ARecurringTaskIsAnchoredOnItsDueDateAndReanchoredWhenItM
 }
 
 }  // namespace
-}  // namespace todo::services::api
+}  // namespace todo::tasks

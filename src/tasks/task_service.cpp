@@ -1,6 +1,6 @@
 // Task changes: validation, versioning, the owner's change counter and the outbox, all in one
 // transaction per change.
-#include "services/api/task_service.h"
+#include "tasks/task_service.h"
 
 #include "domain/ids.h"
 #include "domain/recurrence.h"
@@ -10,7 +10,7 @@
 
 #include <boost/json.hpp>
 
-namespace todo::services::api {
+namespace todo::tasks {
 namespace {
 
 using domain::ErrorCode;
@@ -51,7 +51,7 @@ domain::Task settle(domain::Task task, const domain::Task* before, domain::Times
 TaskService::TaskService(TaskDependencies deps)
     : deps_(deps), tasks_([](std::string_view text) { return domain::casefold(text); }) {}
 
-void TaskService::record_change(store::Session& s, domain::TaskAction action,
+void TaskService::record_change(store::Transaction& s, domain::TaskAction action,
                                 const std::optional<domain::Task>& before,
                                 const domain::Task& after, domain::ChangedFields changed,
                                 const domain::User& owner, domain::Timestamp now,
@@ -80,7 +80,7 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
                                                 const std::optional<IdempotencyKey>& idempotency,
                                                 const ResponseRenderer& render) {
   return store::write_value(
-      deps_.database, [&](store::Session& s) -> domain::Result<CreatedTask> {
+      deps_.database, [&](store::Transaction& s) -> domain::Result<CreatedTask> {
         if (idempotency) {
           if (auto seen = idempotency_.find(s, user_id, idempotency->key)) {
             if (seen->request_hash != idempotency->request_hash) {
@@ -119,7 +119,7 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
       });
 }
 
-domain::Task TaskService::insert_generated(store::Session& s, domain::Task task,
+domain::Task TaskService::insert_generated(store::Transaction& s, domain::Task task,
                                            const domain::User& owner, std::string_view actor,
                                            std::string_view source) {
   auto now = deps_.clock.now();
@@ -137,14 +137,14 @@ domain::Task TaskService::insert_generated(store::Session& s, domain::Task task,
   return task;
 }
 
-std::optional<domain::Task> TaskService::find_in(store::Session& s, const std::string& user_id,
+std::optional<domain::Task> TaskService::find_in(store::Transaction& s, const std::string& user_id,
                                                  const std::string& id) const {
   return tasks_.find(s, user_id, id, /*include_deleted=*/true);
 }
 
 domain::Result<domain::Task> TaskService::get(const std::string& user_id, const std::string& id) {
   auto task = store::read_value(deps_.database,
-                                [&](store::Session& s) { return tasks_.find(s, user_id, id); });
+                                [&](store::Transaction& s) { return tasks_.find(s, user_id, id); });
   if (!task) return task_not_found();
   return std::move(*task);
 }
@@ -153,7 +153,7 @@ domain::Result<domain::Task> TaskService::mutate(const std::string& user_id, con
                                                  std::optional<std::int64_t> if_match,
                                                  const Mutation& change) {
   return store::write_value(
-      deps_.database, [&](store::Session& s) -> domain::Result<domain::Task> {
+      deps_.database, [&](store::Transaction& s) -> domain::Result<domain::Task> {
         auto current = tasks_.find(s, user_id, id);
         if (!current) return task_not_found();
         if (if_match && *if_match != current->version) return version_conflict(*current);
@@ -211,7 +211,7 @@ domain::Result<domain::Task> TaskService::toggle(const std::string& user_id,
 
 domain::Result<void> TaskService::remove(const std::string& user_id, const std::string& id,
                                          std::optional<std::int64_t> if_match) {
-  return store::write_value(deps_.database, [&](store::Session& s) -> domain::Result<void> {
+  return store::write_value(deps_.database, [&](store::Transaction& s) -> domain::Result<void> {
     auto current = tasks_.find(s, user_id, id);
     if (!current) return task_not_found();
     if (if_match && *if_match != current->version) return version_conflict(*current);
@@ -234,7 +234,7 @@ TaskPage TaskService::list(const store::TaskQuery& query) {
   probe.limit = query.limit + 1;  // one more tells whether another page exists
   TaskPage page;
   page.items = store::read_value(deps_.database,
-                                 [&](store::Session& s) { return tasks_.list(s, probe); });
+                                 [&](store::Transaction& s) { return tasks_.list(s, probe); });
   if (static_cast<int>(page.items.size()) > query.limit) {
     page.items.resize(static_cast<std::size_t>(query.limit));
     page.has_more = true;
@@ -244,7 +244,7 @@ TaskPage TaskService::list(const store::TaskQuery& query) {
 
 domain::Result<SyncPage> TaskService::sync(const std::string& user_id, std::int64_t since,
                                            int limit) {
-  return store::read_value(deps_.database, [&](store::Session& s) -> domain::Result<SyncPage> {
+  return store::read_value(deps_.database, [&](store::Transaction& s) -> domain::Result<SyncPage> {
     if (since < tasks_.purged_through(s, user_id)) {
       return domain::make_error(ErrorCode::kResyncRequired,
                                 "Deletions older than this cursor are no longer kept; fetch the "
@@ -271,10 +271,10 @@ domain::Result<SyncPage> TaskService::sync(const std::string& user_id, std::int6
 
 void TaskService::purge(std::chrono::hours tombstone_age) {
   auto now = deps_.clock.now();
-  deps_.database.write([&](store::Session& s) {
+  deps_.database.write([&](store::Transaction& s) {
     tasks_.purge_tombstones(s, now - tombstone_age);
     idempotency_.purge(s, now - std::chrono::hours(24));
   });
 }
 
-}  // namespace todo::services::api
+}  // namespace todo::tasks

@@ -1,5 +1,6 @@
-// Tasks: every change validated by the domain rules and written in ONE transaction with the
-// owner's change counter and the change's events in the outbox. Plain synchronous code.
+// The task write model, shared by the API and the recurring service: every change validated by the
+// domain rules and written in ONE transaction with the owner's change counter and the change's
+// events in the outbox. Plain synchronous code.
 #pragma once
 
 #include "domain/clock.h"
@@ -17,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace todo::services::api {
+namespace todo::tasks {
 
 struct TaskDependencies {
   store::Database& database;
@@ -75,11 +76,11 @@ class TaskService {
   // Inserts a task the system made — the recurring service's next occurrence — in the caller's
   // transaction: a new id, version 1, the owner's change counter and its events, which name
   // `actor` and `source`. Returns the task as stored.
-  domain::Task insert_generated(store::Session& s, domain::Task task, const domain::User& owner,
+  domain::Task insert_generated(store::Transaction& s, domain::Task task, const domain::User& owner,
                                 std::string_view actor, std::string_view source);
 
   // The owner's task as stored, tombstones included, read in the caller's transaction.
-  std::optional<domain::Task> find_in(store::Session& s, const std::string& user_id,
+  std::optional<domain::Task> find_in(store::Transaction& s, const std::string& user_id,
                                       const std::string& id) const;
 
   TaskPage list(const store::TaskQuery& query);
@@ -98,7 +99,7 @@ class TaskService {
   // Writes the events of one change to the outbox (inside the transaction); `changed` names the
   // fields that differ from `before` (empty for created and deleted).
   // The author is the owner ("user:<id>" through todo-api) unless `actor`/`source` say otherwise.
-  void record_change(store::Session& s, domain::TaskAction action,
+  void record_change(store::Transaction& s, domain::TaskAction action,
                      const std::optional<domain::Task>& before, const domain::Task& after,
                      domain::ChangedFields changed, const domain::User& owner,
                      domain::Timestamp now, std::string_view actor = {},
@@ -111,4 +112,4 @@ class TaskService {
   store::IdempotencyRepository idempotency_;
 };
 
-}  // namespace todo::services::api
+}  // namespace todo::tasks
