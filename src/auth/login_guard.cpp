@@ -149,8 +149,8 @@ void LoginGuard::prune_locked(domain::Timestamp now) {
   auto sweep = [&](std::unordered_map<std::string, Failures>& by_key) {
     for (auto it = by_key.begin(); it != by_key.end();) {
       drop_expired(it->second.times, now, policy_.failure_window);
-      const bool slowing = it->second.last_slowed &&
-                           *it->second.last_slowed + policy_.slowdown_interval > now;
+      const bool slowing =
+          it->second.last_slowed && *it->second.last_slowed + policy_.slowdown_interval > now;
       it = it->second.times.empty() && !slowing ? by_key.erase(it) : std::next(it);
     }
   };

@@ -64,7 +64,7 @@ class LoginGuard {
 
  private:
   struct Failures {
-    std::deque<domain::Timestamp> times;   // within the failure window, oldest first
+    std::deque<domain::Timestamp> times;           // within the failure window, oldest first
     std::optional<domain::Timestamp> last_slowed;  // the last attempt let through while slowed
   };
   struct KnownPair {
@@ -80,9 +80,9 @@ class LoginGuard {
   const domain::Clock& clock_;
   RateLimiter per_address_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Failures> pair_failures_;     // key: length-prefixed address, account
+  std::unordered_map<std::string, Failures> pair_failures_;     // key: address and account
   std::unordered_map<std::string, Failures> account_failures_;  // key: account
-  std::list<KnownPair> known_;  // most recent success first
+  std::list<KnownPair> known_;                                  // most recent success first
   std::unordered_map<std::string, std::list<KnownPair>::iterator> known_index_;
   domain::Timestamp last_prune_{};
 };
