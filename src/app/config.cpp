@@ -124,9 +124,31 @@ const std::vector<Flag>& flags() {
          return parse_int(v, 1, 1000000, c.login_limit_address);
        }},
       {"--login-limit-account", {"TODO_LOGIN_LIMIT_ACCOUNT"}, "N",
-       "failed login attempts allowed per account per 15 minutes (default 10)", {"serve"},
+       "failed logins allowed per account from one client address per 15 minutes; then that "
+       "address waits, or is only slowed down if the account signed in from it before "
+       "(default 10)",
+       {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.login_limit_account);
+       }},
+      {"--login-limit-account-total", {"TODO_LOGIN_LIMIT_ACCOUNT_TOTAL"}, "N",
+       "failed logins per account from all addresses per 15 minutes before addresses it never "
+       "signed in from are slowed to one attempt per 10 s (default 100)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 1000000, c.login_limit_account_total);
+       }},
+      {"--register-limit-address", {"TODO_REGISTER_LIMIT_ADDRESS"}, "N",
+       "registrations allowed per client address per hour (default 20)", {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 1000000, c.register_limit_address);
+       }},
+      {"--register-concurrency", {"TODO_REGISTER_CONCURRENCY"}, "N",
+       "registrations hashing a password at the same time; more are answered 503 with "
+       "Retry-After, so sign-ups cannot starve logins (default 1)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 256, c.register_concurrency);
        }},
       {"--event-retention-days", {"TODO_EVENT_RETENTION_DAYS"}, "DAYS",
        "events every consumer group has processed leave the log after this many days; replays "

@@ -30,7 +30,10 @@ struct Config {
   int read_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
   int login_limit_address = 30;  // attempts per client address per minute
-  int login_limit_account = 10;  // failed attempts per account per 15 minutes
+  int login_limit_account = 10;  // failed attempts per (account, client address) per 15 minutes
+  int login_limit_account_total = 100;  // failures per account, all addresses, per 15 minutes
+  int register_limit_address = 20;      // registrations per client address per hour
+  int register_concurrency = 1;         // registrations hashing a password at once
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
 

@@ -4,7 +4,9 @@
 #include "app/periodic_job.h"
 #include "app/secret.h"
 #include "app/system_zones.h"
+#include "auth/admission.h"
 #include "auth/jwt.h"
+#include "auth/login_guard.h"
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
 #include "auth/tokens.h"
@@ -56,6 +58,14 @@ services::audit::Authenticate audit_authenticate(
   };
 }
 
+auth::LoginPolicy login_policy(const Config& config) {
+  auth::LoginPolicy policy;
+  policy.attempts_per_address = config.login_limit_address;
+  policy.failures_per_account_address = config.login_limit_account;
+  policy.failures_per_account = config.login_limit_account_total;
+  return policy;
+}
+
 std::string jwt_secret_of(const Config& config, domain::RandomSource& random) {
   return config.jwt_secret ? *config.jwt_secret : load_or_create_secret(config.data_dir, random);
 }
@@ -68,10 +78,11 @@ struct EmbeddedApp::Parts {
       : database(store::open_sqlite(sqlite_options(config))),
         jwt_secret(jwt_secret_of(config, random)),
         jwt(auth::JwtSettings{jwt_secret}, clock, random),
-        login_per_address({config.login_limit_address, std::chrono::minutes(1)}, clock),
-        login_per_account({config.login_limit_account, std::chrono::minutes(15)}, clock),
-        accounts({*database, jwt, hasher, auth::PasswordPolicy::shipped(), zones,
-                  login_per_address, login_per_account, clock, random}),
+        login_guard(login_policy(config), clock),
+        register_per_address({config.register_limit_address, std::chrono::hours(1)}, clock),
+        register_hashing(config.register_concurrency),
+        accounts({*database, jwt, hasher, auth::PasswordPolicy::shipped(), zones, login_guard,
+                  register_per_address, register_hashing, clock, random}),
         authenticator(jwt),
         tasks({*database, zones, clock, random}),
         cursors(auth::hmac_sha256(jwt_secret, "todo list cursor v1")),
@@ -123,8 +134,9 @@ struct EmbeddedApp::Parts {
   std::string jwt_secret;
   auth::JwtCodec jwt;
   auth::PasswordHasher hasher;
-  auth::RateLimiter login_per_address;
-  auth::RateLimiter login_per_account;
+  auth::LoginGuard login_guard;
+  auth::RateLimiter register_per_address;
+  auth::Admission register_hashing;
   services::api::AccountService accounts;
   services::api::Authenticator authenticator;
   tasks::TaskService tasks;

@@ -1,19 +1,26 @@
 """Accounts: register, login, refresh (rotation, reuse detection), logout, /api/me, rate limits,
-unicode and injection."""
+lockout policy, registration admission, unicode and injection."""
 
 import datetime
+import http.client
 import json
+import threading
 import uuid
 
 import pytest
 
 from todo_harness import (
     RFC3339_UTC_RE,
+    SECRET,
     UUID7_RE,
     assert_problem,
     assert_validation,
+    do_request,
     login,
+    poll_until,
     register,
+    run_cli,
+    text,
     unique_email,
     unique_password,
 )
@@ -553,16 +560,185 @@ def test_login_rate_limit_per_address(make_server):
     assert srv.get("/api/me", token=user.access_token).status == 200
 
 
-def test_login_rate_limit_per_account(make_server):
+def _login_from(srv, address, email, password):
+    """A login whose TCP connection comes from `address` (any 127.0.0.0/8 address is loopback on
+    Linux), so one test can play several clients."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=15, source_address=(address, 0))
+    try:
+        return do_request(conn, "POST", "/api/auth/login", {"email": email, "password": password})
+    finally:
+        conn.close()
+
+
+def test_failed_logins_lock_only_the_address_they_came_from(make_server):
     srv = make_server(args=["--login-limit-account", "3", "--login-limit-address", "1000"])
-    a = register(srv)
+    a = register(srv)  # from 127.0.0.1: the owner's address
     b = register(srv)
-    for i in range(3):
-        r = login(srv, a.email, a.password + "-wrong")
+    attacker = "127.0.0.2"
+    for _ in range(3):
+        r = _login_from(srv, attacker, a.email, a.password + "-wrong")
         assert_problem(r, 401, "invalid-credentials")
-    locked = login(srv, a.email, a.password)
+    locked = _login_from(srv, attacker, a.email, a.password)
     assert_problem(locked, 429, "rate-limited")
     _retry_after(locked, 15 * 60)
-    assert_problem(login(srv, a.email.upper(), a.password), 429, "rate-limited")
-    ok = login(srv, b.email, b.password)
+    assert int(locked.headers["retry-after"]) > 10, "an unknown address is held, not just slowed"
+    assert_problem(_login_from(srv, attacker, a.email.upper(), a.password), 429, "rate-limited")
+    # the attacker's address can still sign in to other accounts
+    assert _login_from(srv, attacker, b.email, b.password).status == 200
+    # the owner is not locked out: neither from the address that created the account ...
+    ok = login(srv, a.email, a.password)
     assert ok.status == 200, ok
+    # ... nor from an address that never signed in to it
+    ok = _login_from(srv, "127.0.0.3", a.email, a.password)
+    assert ok.status == 200, ok
+
+
+def test_failures_from_the_owners_own_address_only_slow_down(make_server):
+    srv = make_server(args=["--login-limit-account", "3", "--login-limit-address", "1000"])
+    a = register(srv)  # 127.0.0.1 becomes a known address of the account
+    for _ in range(4):  # three reach the limit; the fourth is the one attempt a slowdown allows
+        assert_problem(login(srv, a.email, a.password + "-wrong"), 401, "invalid-credentials")
+    slowed = login(srv, a.email, a.password)
+    assert_problem(slowed, 429, "rate-limited")
+    _retry_after(slowed, 10)
+    # within the slowdown interval the owner gets in with the right password; never a lock
+    seen = []
+
+    def owner_gets_in():
+        r = login(srv, a.email, a.password)
+        seen.append(r)
+        if r.status == 429:
+            _retry_after(r, 10)
+        return r.status == 200
+
+    poll_until(owner_gets_in, "the owner signs in after the slowdown", timeout=15.0)
+    assert all(r.status in (200, 429) for r in seen), seen
+
+
+def test_distributed_guessing_is_slowed_down_for_new_addresses_only(make_server):
+    srv = make_server(
+        args=["--login-limit-account-total", "3", "--login-limit-account", "1000", "--login-limit-address", "1000"]
+    )
+    a = register(srv)
+    for n in (2, 3, 4):
+        r = _login_from(srv, f"127.0.0.{n}", a.email, a.password + "-wrong")
+        assert_problem(r, 401, "invalid-credentials")
+    first = _login_from(srv, "127.0.0.5", a.email, a.password + "-wrong")
+    assert_problem(first, 401, "invalid-credentials")  # one attempt per interval gets through
+    slowed = _login_from(srv, "127.0.0.6", a.email, a.password)
+    assert_problem(slowed, 429, "rate-limited")
+    _retry_after(slowed, 10)
+    ok = login(srv, a.email, a.password)  # the owner's address is exempt
+    assert ok.status == 200, ok
+
+
+# --------------------------------------------------------------------------------------------
+# registration: rate limit and hashing admission
+
+
+def _register_from(srv, address):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=15, source_address=(address, 0))
+    try:
+        body = {"email": unique_email("limited"), "password": unique_password()}
+        return do_request(conn, "POST", "/api/auth/register", body)
+    finally:
+        conn.close()
+
+
+def test_registration_rate_limit_per_address(make_server):
+    srv = make_server(args=["--register-limit-address", "3"])
+    for _ in range(3):
+        r = _register_from(srv, "127.0.0.1")
+        assert r.status == 201, r
+    over = _register_from(srv, "127.0.0.1")
+    assert_problem(over, 429, "rate-limited")
+    _retry_after(over, 3600)
+    # another address has its own budget
+    assert _register_from(srv, "127.0.0.2").status == 201
+    # invalid input is still reported as such (validation comes first and costs nothing)
+    bad = srv.post("/api/auth/register", {"email": "not-an-email", "password": unique_password()})
+    assert_validation(bad, ["email"])
+
+
+def test_a_registration_storm_does_not_starve_logins(make_server):
+    """64 clients registering at once: registrations beyond the hashing slots get 503 with
+    Retry-After, logins keep being served (they used to get 503 without Retry-After)."""
+    srv = make_server()
+    owner = register(srv)
+    clients = 64
+    started = threading.Barrier(clients + 1)
+    stop = threading.Event()
+    lock = threading.Lock()
+    registrations = []
+
+    def storm():
+        conn = srv.connection()
+        try:
+            started.wait()
+            while True:
+                body = {"email": unique_email("storm"), "password": unique_password()}
+                r = do_request(conn, "POST", "/api/auth/register", body)
+                with lock:
+                    registrations.append(r)
+                if stop.is_set():
+                    return
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=storm, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    started.wait()
+    logins = []
+    try:
+        for _ in range(10):
+            logins.append(login(srv, owner.email, owner.password))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    for r in logins:
+        assert r.status == 200, r
+    statuses = {r.status for r in registrations}
+    assert statuses <= {201, 503}, [r for r in registrations if r.status not in (201, 503)][:3]
+    refused = [r for r in registrations if r.status == 503]
+    assert refused, "more registrations than hashing slots arrived at once: some must be refused"
+    for r in refused:
+        assert_problem(r, 503, "overloaded")
+        _retry_after(r, 5)
+    assert any(r.status == 201 for r in registrations)
+
+
+# --------------------------------------------------------------------------------------------
+# configuration of the account limits
+
+ACCOUNT_LIMIT_FLAGS = [
+    ("--login-limit-account-total", "TODO_LOGIN_LIMIT_ACCOUNT_TOTAL", "0"),
+    ("--register-limit-address", "TODO_REGISTER_LIMIT_ADDRESS", "0"),
+    ("--register-concurrency", "TODO_REGISTER_CONCURRENCY", "257"),
+]
+
+
+@pytest.mark.parametrize("flag,env,bad", ACCOUNT_LIMIT_FLAGS, ids=[f[0] for f in ACCOUNT_LIMIT_FLAGS])
+def test_account_limit_flags_are_validated_and_documented(todo_bin, tmp_path, flag, env, bad):
+    base = ["serve", "--address", "127.0.0.1", "--port", "0", "--data-dir", str(tmp_path), "--jwt-secret", SECRET]
+    for args, environment in (
+        (base + [flag, bad], None),
+        (base + [flag, "abc"], None),
+        (base, {env: bad}),
+    ):
+        r = run_cli(todo_bin, args, env=environment)
+        err = text(r.stderr)
+        assert r.returncode == 2, (args, environment, r.returncode, err)
+        assert flag in err, err
+    helped = run_cli(todo_bin, ["serve", "--help"])
+    out = text(helped.stdout) + text(helped.stderr)
+    assert flag in out and env in out, out
+
+
+def test_register_concurrency_from_the_environment_is_used(make_server):
+    # one slot and an environment variable instead of the flag: a serial registration still works
+    srv = make_server(env={"TODO_REGISTER_CONCURRENCY": "1", "TODO_REGISTER_LIMIT_ADDRESS": "1"},
+                      high_limits=False)
+    assert _register_from(srv, "127.0.0.1").status == 201
+    assert_problem(_register_from(srv, "127.0.0.1"), 429, "rate-limited")

@@ -32,7 +32,7 @@ READY_TIMEOUT = 10.0  # seconds to wait for the "listening" log line
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 HTTP_TIMEOUT = 15.0  # socket timeout of every HTTP request the tests make
 
-HIGH_LIMIT = "100000"  # login rate limits for servers that do not test rate limiting
+HIGH_LIMIT = "100000"  # login and sign-up rate limits for servers that do not test rate limiting
 
 UUID7_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
@@ -522,7 +522,8 @@ class ServerFactory:
 
         args: extra flags; env: extra environment (after TODO_*/BETTER_AUTH_SECRET are scrubbed);
         data_dir: reuse a directory (default: a fresh one); secret: passed as --jwt-secret
-        (None: no flag); high_limits: add high --login-limit-* flags unless args set them;
+        (None: no flag); high_limits: add high --login-limit-* and --register-limit-address
+        flags unless args set them;
         defaults=False: pass only `serve` + args (configure through env yourself)."""
         args = list(args)
         if data_dir is None:
@@ -533,7 +534,7 @@ class ServerFactory:
             if secret is not None:
                 argv += ["--jwt-secret", secret]
             if high_limits:
-                for flag in ("--login-limit-address", "--login-limit-account"):
+                for flag in ("--login-limit-address", "--login-limit-account", "--register-limit-address"):
                     if not any(a == flag or a.startswith(flag + "=") for a in args):
                         argv += [flag, HIGH_LIMIT]
         argv += args

@@ -60,6 +60,7 @@ Response handle_register(AccountService& accounts, Request& req) {
   input.timezone = fields.string("timezone", false);
   input.email = email.value_or("");
   input.password = password.value_or("");
+  input.client_address = req.client_address;
   if (!fields.ok()) {
     // Report type errors and the value errors of the well-typed fields together.
     for (const auto& e : accounts.validate(input)) {
@@ -146,8 +147,10 @@ void add_account_routes(http::Router& router, AccountService& accounts,
                         const Authenticator& authenticator) {
   using http::Executor;
   using http::Method;
-  // Register and login hash passwords: they run on the small CPU pool, not the database pool.
-  router.add(Method::kPost, "/api/auth/register", Executor::kCpuHeavy,
+  // Registration runs on the write pool (it writes): its hashing is bounded by the account
+  // service's own slots, so a flood of sign-ups holds at most that many write threads and never
+  // queues in front of logins. Login hashes on the small CPU pool, which is then all its own.
+  router.add(Method::kPost, "/api/auth/register", Executor::kDatabaseWrite,
              [&accounts](Request& r) { return handle_register(accounts, r); });
   router.add(Method::kPost, "/api/auth/login", Executor::kCpuHeavy,
              [&accounts](Request& r) { return handle_login(accounts, r); });

@@ -42,13 +42,23 @@ domain::Error invalid_credentials() {
   return domain::make_error(ErrorCode::kInvalidCredentials, "The e-mail or password is wrong.");
 }
 
-domain::Error rate_limited(std::chrono::seconds retry_after, std::string_view what) {
-  domain::Error e = domain::make_error(
-      ErrorCode::kRateLimited,
-      "Too many login attempts " + std::string(what) + "; try again later.");
+domain::Error with_retry_after(domain::Error e, std::chrono::seconds retry_after) {
   e.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(1, retry_after.count()));
   return e;
 }
+
+domain::Error login_refused(const auth::LoginRefusal& refusal) {
+  using Reason = auth::LoginRefusal::Reason;
+  std::string what = refusal.reason == Reason::kAddress ? "Too many login attempts from this address"
+                     : refusal.reason == Reason::kAccountAtAddress
+                         ? "Too many failed logins for this account from this address"
+                         : "Too many failed logins for this account";
+  return with_retry_after(domain::make_error(ErrorCode::kRateLimited, what + "; try again later."),
+                          refusal.retry_after);
+}
+
+// A registration slot frees up within one hash (~50 ms): the client may retry a second later.
+constexpr std::chrono::seconds kRegisterRetryAfter{1};
 
 }  // namespace
 
@@ -90,6 +100,21 @@ Session AccountService::open_session(store::Transaction& s, const domain::User& 
 
 domain::Result<Session> AccountService::register_user(const RegisterInput& input) {
   if (auto errors = validate(input); !errors.empty()) return domain::validation_error(errors);
+  // A full house is answered before the rate limit counts the attempt: retrying after a 503
+  // costs the client nothing.
+  auto hashing = deps_.register_hashing.try_enter();
+  if (!hashing) {
+    return with_retry_after(domain::make_error(ErrorCode::kOverloaded,
+                                               "Too many sign-ups are in progress; try again "
+                                               "in a moment."),
+                            kRegisterRetryAfter);
+  }
+  if (auto wait = deps_.register_per_address.try_acquire(input.client_address)) {
+    return with_retry_after(domain::make_error(ErrorCode::kRateLimited,
+                                               "Too many sign-ups from this address; try again "
+                                               "later."),
+                            *wait);
+  }
   domain::User user;
   user.email = domain::normalize_email(input.email).value();
   user.display_name =
@@ -103,13 +128,17 @@ domain::Result<Session> AccountService::register_user(const RegisterInput& input
     return domain::make_error(ErrorCode::kEmailTaken, "An account with this e-mail exists.");
   }
   user.password_hash = deps_.hasher.hash(input.password);
+  hashing.reset();
   user.created_at = deps_.clock.now();
   user.id = domain::new_uuid_v7(user.created_at, deps_.random);
   try {
-    return store::write_value(deps_.database, [&](store::Transaction& s) {
+    Session session = store::write_value(deps_.database, [&](store::Transaction& s) {
       users_.insert(s, user);
       return open_session(s, user, std::nullopt);
     });
+    // The address that created the account is its owner's: known from the start.
+    deps_.login_guard.record_success(user.email, input.client_address);
+    return session;
   } catch (const store::ConstraintViolation&) {
     // Another registration with the same e-mail committed between our check and our insert.
     return domain::make_error(ErrorCode::kEmailTaken, "An account with this e-mail exists.");
@@ -117,13 +146,10 @@ domain::Result<Session> AccountService::register_user(const RegisterInput& input
 }
 
 domain::Result<Session> AccountService::login(const LoginInput& input) {
-  if (auto wait = deps_.login_per_address.try_acquire(input.client_address)) {
-    return rate_limited(*wait, "from this address");
-  }
   auto email = domain::normalize_email(input.email);
   std::string account_key = email ? *email : domain::trim(input.email);
-  if (auto wait = deps_.login_per_account.try_acquire(account_key)) {
-    return rate_limited(*wait, "for this account");
+  if (auto refusal = deps_.login_guard.admit(account_key, input.client_address)) {
+    return login_refused(*refusal);
   }
 
   std::optional<domain::User> user;
@@ -134,9 +160,12 @@ domain::Result<Session> AccountService::login(const LoginInput& input) {
   // Unknown accounts verify against a decoy hash so both failures take the same time.
   const std::string& hash = user ? user->password_hash : deps_.hasher.decoy_hash();
   bool verified = deps_.hasher.verify(hash, input.password);
-  if (!user || !verified) return invalid_credentials();
+  if (!user || !verified) {
+    deps_.login_guard.record_failure(account_key, input.client_address);
+    return invalid_credentials();
+  }
 
-  deps_.login_per_account.reset(account_key);
+  deps_.login_guard.record_success(account_key, input.client_address);
   auto now = deps_.clock.now();
   return store::write_value(deps_.database, [&](store::Transaction& s) {
     users_.record_login(s, user->id, now);

@@ -2,7 +2,9 @@
 // Plain synchronous code over the store: the HTTP handlers call it from a blocking pool.
 #pragma once
 
+#include "auth/admission.h"
 #include "auth/jwt.h"
+#include "auth/login_guard.h"
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
 #include "domain/clock.h"
@@ -23,6 +25,7 @@ struct RegisterInput {
   std::string password;
   std::optional<std::string> display_name;
   std::optional<std::string> timezone;
+  std::string client_address;
 };
 
 struct LoginInput {
@@ -52,8 +55,10 @@ struct AccountDependencies {
   const auth::PasswordHasher& hasher;
   const auth::PasswordPolicy& policy;
   const domain::ZoneCatalog& zones;
-  auth::RateLimiter& login_per_address;
-  auth::RateLimiter& login_per_account;
+  auth::LoginGuard& login_guard;
+  auth::RateLimiter& register_per_address;
+  // Registrations hashing a password at once; beyond, 503 with Retry-After (never a queue).
+  auth::Admission& register_hashing;
   const domain::Clock& clock;
   domain::RandomSource& random;
   std::chrono::seconds refresh_lifetime{std::chrono::hours(24 * 30)};
