@@ -54,7 +54,6 @@ void handle_once(store::Transaction& tx, const Subscription& subscription, const
     if (subscription.apply) {
       subscription.apply(event, prepared.value, tx);
     } else {
-      require_json_object(event);
       subscription.handler(event, tx);
     }
     processed.record(tx, subscription.group, event.id, now);
@@ -63,7 +62,6 @@ void handle_once(store::Transaction& tx, const Subscription& subscription, const
 
 std::vector<Prepared> prepare_all(const Subscription& subscription, std::span<const Event> events) {
   std::vector<Prepared> out(events.size());
-  if (!subscription.prepare) return out;
   for (std::size_t i = 0; i < events.size(); ++i) out[i] = prepare(subscription, events[i]);
   return out;
 }
@@ -76,10 +74,9 @@ Event event_of(const store::DeadLetter& d) {
 
 Prepared prepare(const Subscription& subscription, const Event& event) {
   Prepared out;
-  if (!subscription.prepare) return out;
   try {
     require_json_object(event);
-    out.value = subscription.prepare(event);
+    if (subscription.prepare) out.value = subscription.prepare(event);
   } catch (...) {
     out.error = std::current_exception();
   }

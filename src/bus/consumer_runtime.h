@@ -21,13 +21,14 @@
 
 namespace todo::bus {
 
-// The first phase of a two-phase handler for one event: its result, or what it threw.
+// What is done for one event before the write transaction, on the consumer thread: the check
+// that it is a JSON object, and a two-phase handler's first phase. Its result, or what it threw.
 struct Prepared {
   std::any value;
   std::exception_ptr error;
 };
 
-// Runs the subscription's prepare step (when it has one) outside any transaction.
+// Runs outside any transaction, so the writer thread spends no time on it.
 Prepared prepare(const Subscription& subscription, const Event& event);
 
 // What the runtime needs besides the subscription; shared by every partition of a bus.
