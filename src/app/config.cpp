@@ -161,6 +161,16 @@ const std::vector<Flag>& flags() {
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 36500, c.audit_retention_days);
        }},
+      {"--bus-retry-backoff", {"TODO_BUS_RETRY_BACKOFF"}, "WAITS",
+       "comma-separated waits before each retry of an event a consumer failed on; after the "
+       "last retry fails it is dead-lettered (default 1s,5s,25s; units ms, s, m, h)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto policy = bus::parse_retry_backoff(v);
+         if (auto* error = std::get_if<std::string>(&policy)) return std::move(*error);
+         c.bus_retry = std::get<bus::RetryPolicy>(std::move(policy));
+         return std::nullopt;
+       }},
       {"--topic", {}, "TOPIC", "the topic to read: task-events, task-updates, reminders, <topic>.dlq",
        {"events"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {

@@ -1,6 +1,7 @@
 // Command-line and environment configuration of `todo`, validated before anything starts.
 #pragma once
 
+#include "bus/retry.h"
 #include "domain/user.h"
 #include "log/log.h"
 #include "store/database.h"
@@ -36,6 +37,7 @@ struct Config {
   int register_concurrency = 1;         // registrations hashing a password at once
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
+  bus::RetryPolicy bus_retry;     // waits between a consumer's attempts at a failing event
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

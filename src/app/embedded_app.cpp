@@ -1,7 +1,6 @@
 // Wiring of the embedded mode: clock, randomness, SQLite, auth, services and their routes.
 #include "app/embedded_app.h"
 
-#include "app/periodic_job.h"
 #include "app/secret.h"
 #include "app/system_zones.h"
 #include "auth/admission.h"
@@ -13,6 +12,7 @@
 #include "bus/log_bus.h"
 #include "domain/task_events.h"
 #include "log/log.h"
+#include "scheduler/scheduler.h"
 #include "services/api/account_routes.h"
 #include "services/api/account_service.h"
 #include "services/api/authenticator.h"
@@ -37,8 +37,9 @@ store::SqliteOptions sqlite_options(const Config& config) {
   return options;
 }
 
-bus::LogBusOptions bus_options() {
+bus::LogBusOptions bus_options(const Config& config) {
   bus::LogBusOptions options;
+  options.retry = config.bus_retry;
   for (auto [topic, partitions] : {std::pair{domain::kTaskEventsTopic, domain::kTaskEventsPartitions},
                                    std::pair{domain::kTaskUpdatesTopic, domain::kTaskUpdatesPartitions},
                                    std::pair{domain::kRemindersTopic, domain::kRemindersPartitions}}) {
@@ -90,7 +91,7 @@ struct EmbeddedApp::Parts {
         audit(*database, clock),
         audit_cursors(auth::hmac_sha256(jwt_secret, "todo audit cursor v1")),
         audit_retention(std::chrono::days(config.audit_retention_days)),
-        bus(*database, clock, random, bus_options()),
+        bus(*database, clock, random, bus_options(config)),
         event_retention(std::chrono::hours(24) * config.event_retention_days) {
     services::api::add_operations_routes(router, *database, bus, metrics);
     services::api::add_account_routes(router, accounts, authenticator);
@@ -105,14 +106,15 @@ struct EmbeddedApp::Parts {
         {std::string(domain::kTaskEventsTopic), std::string(services::recurring::kConsumerGroup),
          [this](const bus::Event& event, store::Transaction& tx) { recurring.handle(event, tx); }});
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
-    database->set_commit_listener([this] { bus.notify(); });
     bus.start();
+    timers.every("housekeeping", std::chrono::hours(1), [this] { purge_old_rows(); });
+    timers.start();
   }
 
   ~Parts() {
+    timers.stop();  // a housekeeping run in progress finishes first
     // Consumers finish their handler and commit before the services they call go away.
     bus.stop();
-    database->set_commit_listener({});
   }
 
   // Housekeeping: tombstones after 30 days, idempotency keys after a day, expired refresh tokens,
@@ -149,7 +151,7 @@ struct EmbeddedApp::Parts {
   std::chrono::microseconds event_retention;
   http::Metrics metrics;
   http::Router router;
-  PeriodicJob housekeeping{"housekeeping", std::chrono::hours(1), [this] { purge_old_rows(); }};
+  scheduler::Scheduler timers{clock};  // last: stopped before anything its jobs use
 };
 
 EmbeddedApp::EmbeddedApp(const Config& config) : parts_(std::make_unique<Parts>(config)) {}

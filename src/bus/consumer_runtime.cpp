@@ -1,6 +1,13 @@
 // Delivery with exactly-once effect: per event a savepoint holding the handler's writes and the
-// dedupe row; per batch one offset commit, all in the same transaction.
+// dedupe row; per batch one offset commit, all in the same transaction. Attempts are written down
+// only off the steady path: after a failure, and around events a restart finds possibly in flight.
 #include "bus/consumer_runtime.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <exception>
+#include <string_view>
+#include <vector>
 
 #include "domain/ids.h"
 #include "domain/time_format.h"
@@ -8,14 +15,14 @@
 #include "store/consumer_repository.h"
 #include "store/outbox.h"
 
-#include <boost/json.hpp>
-
-#include <exception>
-
 namespace todo::bus {
 namespace {
 
-constexpr int kMaxFailures = static_cast<int>(std::size(kRetryBackoff)) + 1;  // 1 try + 3 retries
+constexpr std::string_view kDiedWhileReplaying =
+    "the consumer process stopped while replaying this dead letter (killed or crashed)";
+constexpr std::string_view kDiedWhileHandling =
+    "the consumer process stopped while handling this event (killed or crashed) in its last "
+    "attempts";
 
 std::string describe_current_exception() {
   try {
@@ -27,16 +34,36 @@ std::string describe_current_exception() {
   }
 }
 
+// Every event is a structured-mode CloudEvent: a payload that is not even a JSON object can never
+// be handled, so it is not retried.
+void require_json_object(const Event& event) {
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(event.payload, ec);
+  if (ec) throw PermanentFailure("the event is not JSON: " + ec.message());
+  if (!parsed.is_object()) throw PermanentFailure("the event is not a JSON object");
+}
+
 // Runs the handler unless the group already processed the event, and records the dedupe row, in
 // a savepoint that is rolled back (and the exception rethrown) when the handler fails.
 void handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
-                 domain::Timestamp now) {
+                 Prepared& prepared, domain::Timestamp now) {
   static const store::ProcessedEventRepository processed;
   tx.savepoint([&] {
     if (processed.contains(tx, subscription.group, event.id)) return;
-    subscription.handler(event, tx);
+    if (prepared.error) std::rethrow_exception(prepared.error);
+    if (subscription.apply) {
+      subscription.apply(event, prepared.value, tx);
+    } else {
+      subscription.handler(event, tx);
+    }
     processed.record(tx, subscription.group, event.id, now);
   });
+}
+
+std::vector<Prepared> prepare_all(const Subscription& subscription, std::span<const Event> events) {
+  std::vector<Prepared> out(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) out[i] = prepare(subscription, events[i]);
+  return out;
 }
 
 Event event_of(const store::DeadLetter& d) {
@@ -45,80 +72,222 @@ Event event_of(const store::DeadLetter& d) {
 
 }  // namespace
 
-PartitionConsumer::PartitionConsumer(store::Database& db, const domain::Clock& clock,
-                                     domain::RandomSource& random,
+Prepared prepare(const Subscription& subscription, const Event& event) {
+  Prepared out;
+  try {
+    require_json_object(event);
+    if (subscription.prepare) out.value = subscription.prepare(event);
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  return out;
+}
+
+PartitionConsumer::PartitionConsumer(const RuntimeContext& context,
                                      const Subscription& subscription, int partition,
-                                     std::int64_t next_offset)
-    : db_(db),
-      clock_(clock),
-      random_(random),
+                                     const PartitionStart& start)
+    : context_(context),
       subscription_(subscription),
       partition_(partition),
-      next_offset_(next_offset) {}
+      next_offset_(start.committed),
+      in_flight_end_(start.in_flight_end),
+      attempts_recorded_(start.attempts.has_value()) {
+  if (start.attempts && start.attempts->offset == start.committed) {
+    failing_offset_ = start.committed;
+    failures_ = start.attempts->attempts;
+    log::warn("an earlier process did not finish this event; counting its attempts",
+              {{"group", subscription_.group},
+               {"topic", subscription_.topic},
+               {"partition", partition_},
+               {"offset", failing_offset_},
+               {"attempts", failures_},
+               {"max_attempts", context_.retry.max_attempts()}});
+  }
+}
 
 int PartitionConsumer::deliver(std::span<const Event> events) {
-  if (events.empty()) return 0;
-  const auto now = clock_.now();
+  int consumed = 0;
+  while (!events.empty() && recording_attempts()) {
+    if (deliver_recorded(events.front()) == 0) return consumed;  // failed: wait for the retry
+    ++consumed;
+    events = events.subspan(1);
+  }
+  if (!events.empty()) consumed += deliver_batch(events);
+  return consumed;
+}
+
+// The steady path: no write besides the handler's, the dedupe rows and one offset commit.
+int PartitionConsumer::deliver_batch(std::span<const Event> events) {
   std::size_t consumed = 0;
+  std::int64_t dead = 0;
   std::optional<std::string> failure;
-  bool dead_lettered = false;
-  int prior_failures = 0;
+  auto prepared = prepare_all(subscription_, events);  // before the transaction, off the writer
   try {
-    db_.write([&](store::Transaction& tx) {
+    context_.db.write([&](store::Transaction& tx) {
       consumed = 0;
+      dead = 0;
       failure.reset();
-      dead_lettered = false;
-      for (const Event& event : events) {
-        try {
-          handle_once(tx, subscription_, event, now);
-          ++consumed;
-        } catch (...) {
-          failure = describe_current_exception();
-          prior_failures = event.offset == failing_offset_ ? failures_ : 0;
-          if (prior_failures + 1 < kMaxFailures) break;  // retried later; nothing after it yet
-          dead_letter(tx, event, *failure, prior_failures + 1);
-          dead_lettered = true;
-          failure.reset();
-          ++consumed;  // the partition moves on past it
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        const Event& event = events[i];
+        bool dead_lettered = false;
+        if (!attempt(tx, event, prepared[i], prior_failures(event) + 1, failure, dead_lettered)) {
+          break;
         }
+        if (dead_lettered) ++dead;
+        ++consumed;
       }
-      if (consumed > 0) {
-        store::ConsumerOffsetRepository{}.commit(tx, subscription_.group, subscription_.topic,
-                                                 partition_, events[consumed - 1].offset + 1, now);
-      }
+      if (consumed > 0) commit(tx, events[consumed - 1].offset + 1);
     });
   } catch (...) {
     // The transaction itself failed (commit, savepoint, or a handler that broke it): nothing was
     // kept. Count it against the first event so a deterministic failure still ends in the DLQ.
-    const auto error = "the consumer transaction failed: " + describe_current_exception();
-    record_failure(events.front(), error,
-                   events.front().offset == failing_offset_ ? failures_ : 0);
+    const int failures = prior_failures(events.front()) + 1;
+    record_failure(events.front(),
+                   "the consumer transaction failed: " + describe_current_exception(), failures);
+    persist_attempts(events.front(), failures);
     return 0;
   }
-
-  if (consumed > 0) next_offset_ = events[consumed - 1].offset + 1;
-  counters_.handled += static_cast<std::int64_t>(consumed) - (dead_lettered ? 1 : 0);
-  if (dead_lettered) ++counters_.dead_lettered;  // at most one: only one offset can be failing
+  if (consumed > 0) finished_through(events[consumed - 1].offset + 1);
+  counters_.handled += static_cast<std::int64_t>(consumed) - dead;
+  counters_.dead_lettered += dead;
   if (failure) {
-    record_failure(events[consumed], *failure, prior_failures);
-  } else {
-    failing_offset_ = -1;
-    failures_ = 0;
-    retry_at_.reset();
+    const Event& failed = events[consumed];
+    const int failures = prior_failures(failed) + 1;
+    record_failure(failed, *failure, failures);
+    persist_attempts(failed, failures);  // the failure path only: the count survives a restart
   }
   return static_cast<int>(consumed);
 }
 
-void PartitionConsumer::record_failure(const Event& event, const std::string& error,
-                                       int prior_failures) {
-  if (prior_failures >= static_cast<int>(std::size(kRetryBackoff))) {
-    // Only reachable when the dead-lettering transaction itself failed: keep trying it slowly.
-    prior_failures = static_cast<int>(std::size(kRetryBackoff)) - 1;
+// One event whose attempt is recorded before the handler runs, in its own transaction: if the
+// process dies inside the handler, the next process knows, and after the last attempt it
+// dead-letters the event without running the handler again.
+int PartitionConsumer::deliver_recorded(const Event& event) {
+  const int prior = prior_failures(event);
+  if (prior >= context_.retry.max_attempts()) {
+    try {
+      context_.db.write([&](store::Transaction& tx) {
+        dead_letter(tx, event, last_error_.value_or(std::string(kDiedWhileHandling)), prior,
+                    /*permanent=*/false);
+        commit(tx, event.offset + 1);
+      });
+    } catch (const std::exception& e) {
+      log::error("cannot dead-letter an event; trying again later", {{"group", subscription_.group},
+                                                                     {"topic", event.topic},
+                                                                     {"partition", event.partition},
+                                                                     {"offset", event.offset},
+                                                                     {"error", e.what()}});
+      retry_at_ = context_.monotonic.now() + std::chrono::seconds(1);
+      return 0;
+    }
+    attempts_recorded_ = false;
+    finished_through(event.offset + 1);
+    ++counters_.dead_lettered;
+    return 1;
   }
+
+  const int number = prior + 1;
+  try {
+    context_.db.write([&](store::Transaction& tx) {
+      store::DeliveryAttemptRepository{}.record(tx, subscription_.group, subscription_.topic,
+                                                partition_, {event.offset, number},
+                                                context_.clock.now());
+    });
+    attempts_recorded_ = true;
+  } catch (const std::exception& e) {
+    // Not an attempt: the handler did not run. Wait as after a first failure.
+    log::error("cannot record a delivery attempt; trying again later",
+               {{"group", subscription_.group},
+                {"topic", event.topic},
+                {"partition", event.partition},
+                {"offset", event.offset},
+                {"error", e.what()}});
+    retry_at_ = context_.monotonic.now() + std::chrono::seconds(1);
+    return 0;
+  }
+
+  std::optional<std::string> failure;
+  bool dead_lettered = false;
+  auto prepared = prepare(subscription_, event);
+  try {
+    context_.db.write([&](store::Transaction& tx) {
+      failure.reset();
+      dead_lettered = false;
+      if (attempt(tx, event, prepared, number, failure, dead_lettered)) {
+        commit(tx, event.offset + 1);
+      }
+    });
+  } catch (...) {
+    record_failure(event, "the consumer transaction failed: " + describe_current_exception(),
+                   number);
+    return 0;
+  }
+  if (failure) {
+    record_failure(event, *failure, number);  // already recorded as attempt `number`
+    return 0;
+  }
+  attempts_recorded_ = false;
+  finished_through(event.offset + 1);
+  if (dead_lettered) {
+    ++counters_.dead_lettered;
+  } else {
+    ++counters_.handled;
+  }
+  return 1;
+}
+
+bool PartitionConsumer::attempt(store::Transaction& tx, const Event& event, Prepared& prepared,
+                                int attempt_number, std::optional<std::string>& failure,
+                                bool& dead_lettered) {
+  try {
+    handle_once(tx, subscription_, event, prepared, context_.clock.now());
+    return true;
+  } catch (const PermanentFailure& e) {
+    dead_letter(tx, event, e.what(), attempt_number, /*permanent=*/true);
+    dead_lettered = true;
+    return true;
+  } catch (...) {
+    const auto error = describe_current_exception();
+    if (attempt_number < context_.retry.max_attempts()) {
+      failure = error;
+      return false;  // retried later; nothing after it on this partition yet
+    }
+    dead_letter(tx, event, error, attempt_number, /*permanent=*/false);
+    dead_lettered = true;
+    return true;  // the partition moves on past it
+  }
+}
+
+void PartitionConsumer::commit(store::Transaction& tx, std::int64_t next_offset) {
+  store::ConsumerOffsetRepository{}.commit(tx, subscription_.group, subscription_.topic, partition_,
+                                           next_offset, context_.clock.now());
+  if (attempts_recorded_) {
+    store::DeliveryAttemptRepository{}.clear(tx, subscription_.group, subscription_.topic,
+                                             partition_);
+  }
+}
+
+void PartitionConsumer::finished_through(std::int64_t next_offset) {
+  next_offset_ = next_offset;
+  if (failing_offset_ < next_offset_) {
+    failing_offset_ = -1;
+    failures_ = 0;
+    last_error_.reset();
+    retry_at_.reset();
+  }
+}
+
+void PartitionConsumer::record_failure(const Event& event, const std::string& error, int failures) {
+  const auto& backoff = context_.retry.backoff;
+  // Past the schedule only when dead-lettering itself failed: keep trying at the last wait.
+  const auto wait = backoff.empty()
+                        ? std::chrono::milliseconds(std::chrono::seconds(1))
+                        : backoff[std::min<std::size_t>(static_cast<std::size_t>(failures - 1),
+                                                        backoff.size() - 1)];
   failing_offset_ = event.offset;
-  failures_ = prior_failures + 1;
-  const auto wait = kRetryBackoff[prior_failures];
-  retry_at_ = clock_.now() + wait;
+  failures_ = failures;
+  last_error_ = error;
+  retry_at_ = context_.monotonic.now() + wait;
   ++counters_.retried;
   log::warn("event handling failed; will retry",
             {{"group", subscription_.group},
@@ -127,15 +296,33 @@ void PartitionConsumer::record_failure(const Event& event, const std::string& er
              {"offset", event.offset},
              {"event_id", event.id},
              {"attempt", failures_},
-             {"retry_in_s", static_cast<std::int64_t>(wait.count())},
+             {"retry_in_ms", static_cast<std::int64_t>(wait.count())},
              {"error", error}});
 }
 
+void PartitionConsumer::persist_attempts(const Event& event, int attempts) {
+  try {
+    context_.db.write([&](store::Transaction& tx) {
+      store::DeliveryAttemptRepository{}.record(tx, subscription_.group, subscription_.topic,
+                                                partition_, {event.offset, attempts},
+                                                context_.clock.now());
+    });
+    attempts_recorded_ = true;
+  } catch (const std::exception& e) {
+    // The count still holds in this process; only a restart would forget it.
+    log::error("cannot record the failed attempt", {{"group", subscription_.group},
+                                                    {"topic", event.topic},
+                                                    {"partition", event.partition},
+                                                    {"offset", event.offset},
+                                                    {"error", e.what()}});
+  }
+}
+
 void PartitionConsumer::dead_letter(store::Transaction& tx, const Event& event,
-                                    const std::string& error, int attempts) {
-  const auto now = clock_.now();
+                                    const std::string& error, int attempts, bool permanent) {
+  const auto now = context_.clock.now();
   store::DeadLetter d;
-  d.id = domain::new_uuid_v7(now, random_);
+  d.id = domain::new_uuid_v7(now, context_.random);
   d.group = subscription_.group;
   d.topic = event.topic;
   d.partition = event.partition;
@@ -149,8 +336,9 @@ void PartitionConsumer::dead_letter(store::Transaction& tx, const Event& event,
   store::DeadLetterRepository{}.insert(tx, d);
   store::OutboxRepository{}.append(
       tx, {dead_letter_topic(event.topic), 0, event.key, d.id, dead_letter_json(d)}, now);
-  log::error("event dead-lettered after its last retry",
-             {{"group", subscription_.group},
+  log::error("event dead-lettered",
+             {{"reason", permanent ? "permanent failure" : "last attempt failed"},
+              {"group", subscription_.group},
               {"topic", event.topic},
               {"partition", event.partition},
               {"offset", event.offset},
@@ -195,12 +383,20 @@ int replay_dead_letters(store::Database& db, const domain::Clock& clock,
   int attempted = 0;
   for (const auto& d : requested) {
     if (d.topic != subscription.topic) continue;
+    // Claimed first, in a transaction of its own: if the handler kills the process, the letter
+    // is dead again (with that said) instead of replayed at every start.
+    const bool claimed = store::write_value(db, [&](store::Transaction& tx) {
+      return letters.claim_replay(tx, d.id, kDiedWhileReplaying, clock.now());
+    });
+    if (!claimed) continue;  // no longer requested (replayed or reset meanwhile)
     ++attempted;
     std::optional<std::string> failure;
+    const Event event = event_of(d);
+    auto prepared = prepare(subscription, event);
     db.write([&](store::Transaction& tx) {
       const auto now = clock.now();
       try {
-        handle_once(tx, subscription, event_of(d), now);
+        handle_once(tx, subscription, event, prepared, now);
         letters.mark_replayed(tx, d.id, now);
       } catch (...) {
         failure = describe_current_exception();

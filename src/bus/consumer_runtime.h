@@ -1,36 +1,72 @@
 // The consumer runtime every bus implementation shares: delivers one partition's events to a
-// handler with exactly-once effect (handler writes, dedupe row and offset in one transaction),
-// retries failures with backoff, dead-letters an event after its last retry, and replays dead
-// letters on request. It does not fetch: the bus hands it the events it read.
+// durable handler with exactly-once effect (handler writes, dedupe row and offset in one
+// transaction), retries failures on the configured schedule, dead-letters an event after its last
+// attempt (or at once on a permanent failure), keeps the attempt count across restarts so an event
+// that kills the process cannot crash-loop it, and replays dead letters on request. It does not
+// fetch: the bus hands it the events it read.
 #pragma once
 
-#include "bus/bus.h"
-#include "domain/clock.h"
-#include "store/consumer_repository.h"
-#include "store/database.h"
-
+#include <any>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "bus/bus.h"
+#include "bus/retry.h"
+#include "domain/clock.h"
+#include "store/consumer_repository.h"
+#include "store/database.h"
+
 namespace todo::bus {
+
+// What is done for one event before the write transaction, on the consumer thread: the check
+// that it is a JSON object, and a two-phase handler's first phase. Its result, or what it threw.
+struct Prepared {
+  std::any value;
+  std::exception_ptr error;
+};
+
+// Runs outside any transaction, so the writer thread spends no time on it.
+Prepared prepare(const Subscription& subscription, const Event& event);
+
+// What the runtime needs besides the subscription; shared by every partition of a bus.
+struct RuntimeContext {
+  store::Database& db;
+  const domain::Clock& clock;       // wall time: dedupe rows, dead letters, offsets
+  const MonotonicClock& monotonic;  // retry times
+  domain::RandomSource& random;     // dead-letter ids
+  const RetryPolicy& retry;
+};
+
+// Where a partition starts after the process (re)starts, read in one snapshot.
+struct PartitionStart {
+  std::int64_t committed = 0;  // the group's committed offset: the next event to deliver
+  // Attempts recorded by an earlier process on the event at `committed` (other records are stale).
+  std::optional<store::DeliveryAttempts> attempts;
+  // The earlier process may have been handling any event below this offset when it stopped
+  // (committed + the batch size, or the log's head when smaller): those are delivered one at a
+  // time, each after recording the attempt, so whichever one killed it is counted.
+  std::int64_t in_flight_end = 0;
+};
 
 class PartitionConsumer {
  public:
-  PartitionConsumer(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
-                    const Subscription& subscription, int partition, std::int64_t next_offset);
+  PartitionConsumer(const RuntimeContext& context, const Subscription& subscription, int partition,
+                    const PartitionStart& start);
 
   int partition() const { return partition_; }
   // The next offset to deliver (the committed offset).
   std::int64_t next_offset() const { return next_offset_; }
   // False while the partition waits for its next retry.
-  bool ready(domain::Timestamp now) const { return !retry_at_ || now >= *retry_at_; }
-  std::optional<domain::Timestamp> retry_at() const { return retry_at_; }
-
-  // Delivers `events` (consecutive, starting at next_offset()) in one transaction, up to the first
-  // failure. Returns how many were consumed (handled, skipped as duplicates, or dead-lettered).
-  // Throws nothing: a failed transaction counts as a failed attempt of the first event.
+  bool ready(MonotonicClock::TimePoint now) const { return !retry_at_ || now >= *retry_at_; }
+  std::optional<MonotonicClock::TimePoint> retry_at() const { return retry_at_; }
+  // Delivers `events` (consecutive, starting at next_offset()) up to the first failure, and
+  // returns how many were consumed (handled, skipped as duplicates, or dead-lettered). In the
+  // steady state all in one transaction; a retry, and each event an earlier process may have died
+  // on, goes alone, after its attempt was recorded in a transaction of its own. Throws nothing: a
+  // failed transaction counts as a failed attempt of its first event.
   int deliver(std::span<const Event> events);
 
   struct Counters {
@@ -41,20 +77,37 @@ class PartitionConsumer {
   Counters counters() const { return counters_; }
 
  private:
-  void run_one(store::Transaction& tx, const Event& event);
-  void dead_letter(store::Transaction& tx, const Event& event, const std::string& error, int attempts);
-  void record_failure(const Event& event, const std::string& error, int prior_failures);
+  bool recording_attempts() const {
+    return next_offset_ < in_flight_end_ || failing_offset_ == next_offset_;
+  }
+  int prior_failures(const Event& event) const {
+    return event.offset == failing_offset_ ? failures_ : 0;
+  }
+  int deliver_batch(std::span<const Event> events);
+  int deliver_recorded(const Event& event);
+  // Runs the handler on `event` inside `tx`; on failure either dead-letters it there (the last
+  // attempt, or a permanent failure) and returns true, or returns false with `failure` set.
+  bool attempt(store::Transaction& tx, const Event& event, Prepared& prepared, int attempt_number,
+               std::optional<std::string>& failure, bool& dead_lettered);
+  void commit(store::Transaction& tx, std::int64_t next_offset);
+  void dead_letter(store::Transaction& tx, const Event& event, const std::string& error,
+                   int attempts, bool permanent);
+  void record_failure(const Event& event, const std::string& error, int failures);
+  void persist_attempts(const Event& event, int attempts);
+  void finished_through(std::int64_t next_offset);
 
-  store::Database& db_;
-  const domain::Clock& clock_;
-  domain::RandomSource& random_;
+  const RuntimeContext& context_;
   const Subscription& subscription_;
   const int partition_;
   std::int64_t next_offset_;
-  // The event that is failing, how often it failed, and when it may be tried again.
+  std::int64_t in_flight_end_;
+  // The event that is failing, how often it failed (or was started and never finished), the last
+  // error seen by this process, and when it may be tried again.
   std::int64_t failing_offset_ = -1;
   int failures_ = 0;
-  std::optional<domain::Timestamp> retry_at_;
+  std::optional<std::string> last_error_;
+  std::optional<MonotonicClock::TimePoint> retry_at_;
+  bool attempts_recorded_ = false;  // a delivery_attempts row may exist for this partition
   Counters counters_;
 };
 

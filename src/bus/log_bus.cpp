@@ -1,18 +1,24 @@
-// The log bus: fetch from the outbox per partition, deliver through the consumer runtime, sleep
-// until a commit wakes it, a retry is due, or the safety-net poll interval passes.
+// The log bus: fetch from the outbox per partition, deliver through the consumer runtime (durable)
+// or straight to the handler (ephemeral), sleep until a commit wakes it, a retry is due, or the
+// safety-net poll interval passes.
 #include "bus/log_bus.h"
-
-#include "bus/consumer_runtime.h"
-#include "log/log.h"
-#include "store/consumer_repository.h"
-#include "store/outbox.h"
 
 #include <algorithm>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 
+#include "bus/consumer_runtime.h"
+#include "log/log.h"
+#include "store/consumer_repository.h"
+#include "store/outbox.h"
+
 namespace todo::bus {
+namespace {
+
+const SteadyClock kSteadyClock;
+
+}  // namespace
 
 struct LogBus::Consumer {
   explicit Consumer(Subscription s, int partition_count)
@@ -24,38 +30,100 @@ struct LogBus::Consumer {
   std::vector<PartitionStats> published;                      // guarded by LogBus::mutex_
 };
 
+struct LogBus::Fanout {
+  explicit Fanout(EphemeralSubscription s, int partition_count)
+      : subscription(std::move(s)), partitions(partition_count) {}
+
+  EphemeralSubscription subscription;
+  const int partitions;
+  std::vector<std::int64_t> next;         // per partition; empty until placed at the head
+  std::vector<PartitionStats> counters;   // handled and skipped per partition (its thread only)
+  std::vector<PartitionStats> published;  // guarded by LogBus::mutex_
+};
+
 LogBus::LogBus(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
                LogBusOptions options)
-    : db_(db), clock_(clock), random_(random), options_(std::move(options)) {
+    : LogBus(db, clock, kSteadyClock, random, std::move(options)) {}
+
+LogBus::LogBus(store::Database& db, const domain::Clock& clock, const MonotonicClock& monotonic,
+               domain::RandomSource& random, LogBusOptions options)
+    : db_(db),
+      clock_(clock),
+      monotonic_(monotonic),
+      random_(random),
+      options_(std::move(options)),
+      context_{db_, clock_, monotonic_, random_, options_.retry} {
   if (options_.batch_size < 1) throw std::invalid_argument("LogBus: batch_size must be >= 1");
 }
 
 LogBus::~LogBus() { stop(); }
 
+namespace {
+
+int partitions_of(const LogBusOptions& options, const std::string& topic) {
+  auto found = options.partitions.find(topic);
+  if (found == options.partitions.end() || found->second < 1) {
+    throw std::invalid_argument("LogBus: unknown topic " + topic);
+  }
+  return found->second;
+}
+
+}  // namespace
+
 void LogBus::subscribe(Subscription subscription) {
   std::lock_guard lock(mutex_);
   if (started_) throw std::logic_error("LogBus: subscribe after start");
-  auto found = options_.partitions.find(subscription.topic);
-  if (found == options_.partitions.end() || found->second < 1) {
-    throw std::invalid_argument("LogBus: unknown topic " + subscription.topic);
+  const int partitions = partitions_of(options_, subscription.topic);
+  const bool two_phase = subscription.prepare && subscription.apply;
+  if (static_cast<bool>(subscription.handler) == two_phase ||
+      (!two_phase && (subscription.prepare || subscription.apply))) {
+    throw std::invalid_argument("LogBus: group " + subscription.group +
+                                " needs either a handler or both prepare and apply");
   }
   for (const auto& c : consumers_) {
-    if (c->subscription.topic == subscription.topic && c->subscription.group == subscription.group) {
+    if (c->subscription.topic == subscription.topic &&
+        c->subscription.group == subscription.group) {
       throw std::invalid_argument("LogBus: group " + subscription.group + " already consumes " +
                                   subscription.topic);
     }
   }
-  consumers_.push_back(std::make_unique<Consumer>(std::move(subscription), found->second));
+  consumers_.push_back(std::make_unique<Consumer>(std::move(subscription), partitions));
+}
+
+void LogBus::subscribe_ephemeral(EphemeralSubscription subscription) {
+  std::lock_guard lock(mutex_);
+  if (started_) throw std::logic_error("LogBus: subscribe after start");
+  const int partitions = partitions_of(options_, subscription.topic);
+  fanouts_.push_back(std::make_unique<Fanout>(std::move(subscription), partitions));
 }
 
 void LogBus::start() {
-  std::lock_guard lock(mutex_);
-  if (started_) return;
-  started_ = true;
-  for (auto& c : consumers_) {
-    Consumer* consumer = c.get();
-    threads_.emplace_back([this, consumer] { run(*consumer); });
+  {
+    std::lock_guard lock(mutex_);
+    if (started_) return;
   }
+  // Before the threads: an event committed after start() returns reaches every fan-out.
+  for (auto& f : fanouts_) {
+    if (f->next.empty()) position(*f);
+  }
+  commit_listener_.emplace(db_, [this] { notify(); });
+  std::lock_guard lock(mutex_);
+  started_ = true;
+  auto spawn = [this](auto* consumer) {
+    threads_.emplace_back([this, consumer] {
+      try {
+        run(*consumer);
+      } catch (...) {
+        // Nothing is expected here (run() handles every std::exception): say so loudly, and
+        // let running() report it so /ready takes the instance out of rotation.
+        log::error("consumer thread stopped on an unexpected error; the bus is not ready");
+        std::lock_guard failed(mutex_);
+        ++failed_threads_;
+      }
+    });
+  };
+  for (auto& c : consumers_) spawn(c.get());
+  for (auto& f : fanouts_) spawn(f.get());
 }
 
 void LogBus::stop() {
@@ -64,6 +132,7 @@ void LogBus::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  commit_listener_.reset();  // waits for a notify() in progress; takes mutex_, so not held here
   wake_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
@@ -80,25 +149,40 @@ void LogBus::notify() {
 int LogBus::poll_once() {
   int consumed = 0;
   for (auto& c : consumers_) consumed += poll(*c, /*check_replays=*/true);
+  for (auto& f : fanouts_) consumed += poll(*f);
   return consumed;
+}
+
+// The first poll after a start: where each partition stands, and which events an earlier process
+// may have been handling when it stopped.
+void LogBus::open_partitions(Consumer& c) {
+  const auto& topic = c.subscription.topic;
+  std::map<int, std::int64_t> committed;
+  std::map<int, store::DeliveryAttempts> attempts;
+  std::map<int, std::int64_t> heads;
+  db_.read([&](store::Transaction& s) {
+    committed = store::ConsumerOffsetRepository{}.committed(s, c.subscription.group, topic);
+    attempts = store::DeliveryAttemptRepository{}.of(s, c.subscription.group, topic);
+    heads = store::OutboxRepository{}.heads(s, topic);
+  });
+  for (int p = 0; p < c.partitions; ++p) {
+    PartitionStart start;
+    if (auto found = committed.find(p); found != committed.end()) start.committed = found->second;
+    if (auto found = attempts.find(p); found != attempts.end()) start.attempts = found->second;
+    const auto head = heads.find(p);
+    start.in_flight_end = std::min(start.committed + options_.batch_size,
+                                   head == heads.end() ? std::int64_t{0} : head->second);
+    c.consumers.push_back(std::make_unique<PartitionConsumer>(context_, c.subscription, p, start));
+  }
 }
 
 int LogBus::poll(Consumer& c, bool check_replays) {
   const auto& topic = c.subscription.topic;
-  if (c.consumers.empty()) {
-    auto committed = store::read_value(db_, [&](store::Transaction& s) {
-      return store::ConsumerOffsetRepository{}.committed(s, c.subscription.group, topic);
-    });
-    for (int p = 0; p < c.partitions; ++p) {
-      const auto found = committed.find(p);
-      c.consumers.push_back(std::make_unique<PartitionConsumer>(
-          db_, clock_, random_, c.subscription, p, found == committed.end() ? 0 : found->second));
-    }
-  }
+  if (c.consumers.empty()) open_partitions(c);
 
   int consumed = check_replays ? replay_dead_letters(db_, clock_, c.subscription) : 0;
 
-  const auto now = clock_.now();
+  const auto now = monotonic_.now();
   std::vector<std::vector<Event>> batches(static_cast<std::size_t>(c.partitions));
   std::map<int, std::int64_t> heads;
   db_.read([&](store::Transaction& s) {
@@ -108,7 +192,8 @@ int LogBus::poll(Consumer& c, bool check_replays) {
       const auto head = heads.find(pc->partition());
       if (head == heads.end() || head->second <= pc->next_offset() || !pc->ready(now)) continue;
       auto& batch = batches[static_cast<std::size_t>(pc->partition())];
-      for (auto& m : outbox.read(s, topic, pc->partition(), pc->next_offset(), options_.batch_size)) {
+      for (auto& m :
+           outbox.read(s, topic, pc->partition(), pc->next_offset(), options_.batch_size)) {
         batch.push_back(Event{std::move(m.topic), m.partition, m.offset, std::move(m.key),
                               std::move(m.event_id), std::move(m.payload), m.created_at});
       }
@@ -122,37 +207,129 @@ int LogBus::poll(Consumer& c, bool check_replays) {
   return consumed;
 }
 
+void LogBus::position(Fanout& f) {
+  const auto heads = store::read_value(db_, [&](store::Transaction& s) {
+    return store::OutboxRepository{}.heads(s, f.subscription.topic);
+  });
+  f.next.assign(static_cast<std::size_t>(f.partitions), 0);
+  f.counters.assign(static_cast<std::size_t>(f.partitions), PartitionStats{});
+  for (int p = 0; p < f.partitions; ++p) {
+    if (auto head = heads.find(p); head != heads.end())
+      f.next[static_cast<std::size_t>(p)] = head->second;
+  }
+}
+
+// Reads in a read transaction, then calls the handler with no transaction open: a slow handler
+// holds neither the writer nor a reader connection.
+int LogBus::poll(Fanout& f) {
+  const auto& topic = f.subscription.topic;
+  if (f.next.empty()) position(f);
+  std::vector<Event> events;
+  std::map<int, std::int64_t> heads;
+  db_.read([&](store::Transaction& s) {
+    const store::OutboxRepository outbox;
+    heads = outbox.heads(s, topic);
+    for (int p = 0; p < f.partitions; ++p) {
+      const auto head = heads.find(p);
+      if (head == heads.end() || head->second <= f.next[static_cast<std::size_t>(p)]) continue;
+      for (auto& m :
+           outbox.read(s, topic, p, f.next[static_cast<std::size_t>(p)], options_.batch_size)) {
+        events.push_back(Event{std::move(m.topic), m.partition, m.offset, std::move(m.key),
+                               std::move(m.event_id), std::move(m.payload), m.created_at});
+      }
+    }
+  });
+  for (const Event& event : events) {
+    auto& next = f.next[static_cast<std::size_t>(event.partition)];
+    auto& counters = f.counters[static_cast<std::size_t>(event.partition)];
+    if (event.offset > next) {
+      log::warn("events left the log before an ephemeral subscription read them",
+                {{"subscription", f.subscription.name},
+                 {"topic", topic},
+                 {"partition", event.partition},
+                 {"missed", event.offset - next}});
+    }
+    next = event.offset + 1;
+    try {
+      f.subscription.handler(event);
+      ++counters.handled;
+    } catch (const std::exception& e) {
+      ++counters.skipped;
+      log::warn("ephemeral handler failed; event skipped", {{"subscription", f.subscription.name},
+                                                            {"topic", topic},
+                                                            {"partition", event.partition},
+                                                            {"offset", event.offset},
+                                                            {"event_id", event.id},
+                                                            {"error", e.what()}});
+    }
+  }
+  // Everything below the head was purged: nothing to read, move to the head.
+  for (const auto& [p, head] : heads) {
+    if (p < 0 || p >= f.partitions) continue;
+    auto& next = f.next[static_cast<std::size_t>(p)];
+    const bool read_any = std::any_of(events.begin(), events.end(),
+                                      [p = p](const Event& e) { return e.partition == p; });
+    if (!read_any && head > next) {
+      log::warn("events left the log before an ephemeral subscription read them",
+                {{"subscription", f.subscription.name},
+                 {"topic", topic},
+                 {"partition", p},
+                 {"missed", head - next}});
+      next = head;
+    }
+  }
+  publish_stats(f, heads);
+  return static_cast<int>(events.size());
+}
+
 void LogBus::publish_stats(Consumer& c, const std::map<int, std::int64_t>& heads) {
   std::vector<PartitionStats> published;
   for (const auto& pc : c.consumers) {
     const auto counters = pc->counters();
     const auto head = heads.find(pc->partition());
-    published.push_back(PartitionStats{c.subscription.group, c.subscription.topic,
-                                       pc->partition(), pc->next_offset(),
-                                       head == heads.end() ? 0 : head->second, counters.handled,
-                                       counters.retried, counters.dead_lettered});
+    published.push_back(PartitionStats{c.subscription.group, c.subscription.topic, pc->partition(),
+                                       pc->next_offset(), head == heads.end() ? 0 : head->second,
+                                       counters.handled, counters.retried, counters.dead_lettered});
   }
   std::lock_guard lock(mutex_);
   c.published = std::move(published);
 }
 
+void LogBus::publish_stats(Fanout& f, const std::map<int, std::int64_t>& heads) {
+  std::vector<PartitionStats> published;
+  for (int p = 0; p < f.partitions; ++p) {
+    auto s = f.counters[static_cast<std::size_t>(p)];
+    s.group = f.subscription.name;
+    s.topic = f.subscription.topic;
+    s.partition = p;
+    s.committed = f.next[static_cast<std::size_t>(p)];
+    const auto head = heads.find(p);
+    s.end = head == heads.end() ? 0 : head->second;
+    published.push_back(std::move(s));
+  }
+  std::lock_guard lock(mutex_);
+  f.published = std::move(published);
+}
+
 std::chrono::microseconds LogBus::time_to_next_retry(const Consumer& c) const {
   std::chrono::microseconds shortest = std::chrono::microseconds::max();
-  const auto now = clock_.now();
+  const auto now = monotonic_.now();
   for (const auto& pc : c.consumers) {
     if (auto at = pc->retry_at()) {
-      shortest = std::min(shortest, std::max(std::chrono::microseconds(0),
-                                             std::chrono::duration_cast<std::chrono::microseconds>(*at - now)));
+      shortest = std::min(
+          shortest, std::max(std::chrono::microseconds(0),
+                             std::chrono::duration_cast<std::chrono::microseconds>(*at - now)));
     }
   }
   return shortest;
 }
 
-void LogBus::run(Consumer& c) {
-  log::info("consumer started", {{"group", c.subscription.group}, {"topic", c.subscription.topic}});
-  // Replay requests come from another process (todo dlq replay), which no commit here announces:
-  // they are looked for once per safety-net interval (steady time: this only paces the thread).
-  auto next_replay_check = std::chrono::steady_clock::now();
+// Polls until stop(): again at once while there is more, else after a wake-up, `max_wait()` or the
+// safety-net interval. A std::exception from a poll is logged and the poll tried again later.
+template <class Poll, class Wait>
+void LogBus::run_loop(const std::string& name, const std::string& topic, Poll&& poll_fn,
+                      Wait&& max_wait) {
+  log::info("consumer started", {{"group", name}, {"topic", topic}});
   for (;;) {
     std::uint64_t seen = 0;
     {
@@ -161,34 +338,51 @@ void LogBus::run(Consumer& c) {
       seen = generation_;
     }
     int consumed = 0;
-    const auto now = std::chrono::steady_clock::now();
-    const bool check_replays = now >= next_replay_check;
-    if (check_replays) next_replay_check = now + options_.poll_interval;
     try {
-      consumed = poll(c, check_replays);
+      consumed = poll_fn();
     } catch (const std::exception& e) {
       log::error("consumer poll failed; trying again after the poll interval",
-                 {{"group", c.subscription.group}, {"topic", c.subscription.topic},
-                  {"error", e.what()}});
+                 {{"group", name}, {"topic", topic}, {"error", e.what()}});
     }
     if (consumed > 0) continue;  // there may be more right away
-    const auto timeout = std::min<std::chrono::microseconds>(options_.poll_interval,
-                                                             time_to_next_retry(c));
+    const auto timeout = std::min<std::chrono::microseconds>(options_.poll_interval, max_wait());
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, timeout, [&] { return stopping_ || generation_ != seen; });
   }
-  log::info("consumer stopped", {{"group", c.subscription.group}, {"topic", c.subscription.topic}});
+  log::info("consumer stopped", {{"group", name}, {"topic", topic}});
+}
+
+void LogBus::run(Consumer& c) {
+  // Replay requests come from another process (todo dlq replay), which no commit here announces:
+  // they are looked for once per safety-net interval (steady time: this only paces the thread).
+  auto next_replay_check = std::chrono::steady_clock::now();
+  run_loop(
+      c.subscription.group, c.subscription.topic,
+      [&] {
+        const auto now = std::chrono::steady_clock::now();
+        const bool check_replays = now >= next_replay_check;
+        if (check_replays) next_replay_check = now + options_.poll_interval;
+        return poll(c, check_replays);
+      },
+      [&] { return time_to_next_retry(c); });
+}
+
+void LogBus::run(Fanout& f) {
+  run_loop(
+      f.subscription.name, f.subscription.topic, [&] { return poll(f); },
+      [] { return std::chrono::microseconds::max(); });
 }
 
 bool LogBus::running() const {
   std::lock_guard lock(mutex_);
-  return started_ && !stopping_;
+  return started_ && !stopping_ && failed_threads_ == 0;
 }
 
 std::vector<PartitionStats> LogBus::stats() const {
   std::lock_guard lock(mutex_);
   std::vector<PartitionStats> out;
   for (const auto& c : consumers_) out.insert(out.end(), c->published.begin(), c->published.end());
+  for (const auto& f : fanouts_) out.insert(out.end(), f->published.begin(), f->published.end());
   return out;
 }
 

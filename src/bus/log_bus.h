@@ -1,12 +1,9 @@
 // The embedded bus: consumers read the outbox table itself as the log, per partition in offset
-// order, each group keeping its offsets in consumer_offsets. A commit wakes consumers at once
-// (Database::set_commit_listener → notify()); a periodic poll is the safety net, and also picks
-// up dead letters an operator marked for replay from another process.
+// order. Durable groups keep their offsets in consumer_offsets; ephemeral fan-out subscriptions
+// keep their position in memory only. A commit wakes every consumer at once (the bus adds its own
+// commit listener while it runs); a periodic poll is the safety net, and also picks up dead
+// letters an operator marked for replay from another process.
 #pragma once
-
-#include "bus/bus.h"
-#include "domain/clock.h"
-#include "store/database.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -14,9 +11,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "bus/bus.h"
+#include "bus/consumer_runtime.h"
+#include "bus/retry.h"
+#include "domain/clock.h"
+#include "store/database.h"
 
 namespace todo::bus {
 
@@ -24,19 +28,25 @@ struct LogBusOptions {
   std::map<std::string, int, std::less<>> partitions;  // topic -> partition count
   std::chrono::milliseconds poll_interval{1000};       // the safety net when no wake-up comes
   int batch_size = 256;                                // most events delivered in one transaction
+  RetryPolicy retry;                                   // durable subscriptions' retry schedule
 };
 
 class LogBus final : public Bus {
  public:
+  // Retry times on the steady clock.
   LogBus(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
          LogBusOptions options);
+  LogBus(store::Database& db, const domain::Clock& clock, const MonotonicClock& monotonic,
+         domain::RandomSource& random, LogBusOptions options);
   ~LogBus() override;  // stops
   LogBus(const LogBus&) = delete;
   LogBus& operator=(const LogBus&) = delete;
 
   // The topic must be in options.partitions. Throws std::logic_error after start().
   void subscribe(Subscription subscription) override;
-  // One thread per subscription.
+  void subscribe_ephemeral(EphemeralSubscription subscription) override;
+  // Places every ephemeral subscription at the log's head, adds the commit listener, and starts
+  // one thread per subscription.
   void start() override;
   void stop() override;
   std::vector<PartitionStats> stats() const override;
@@ -47,32 +57,46 @@ class LogBus final : public Bus {
 
   // One pass over every subscription, on the calling thread: dead letters marked for replay,
   // then each partition's events that are due. Returns how many events were consumed. Tests
-  // drive the bus with this and a manual clock instead of start().
+  // drive the bus with this and manual clocks instead of start().
   int poll_once();
 
-  // Retention: deletes log rows older than `max_age` that every group has consumed, and dedupe
-  // rows older than `max_age`. Returns the number of log rows deleted.
+  // Retention: deletes log rows older than `max_age` that every durable group has consumed, and
+  // dedupe rows older than `max_age`. Ephemeral subscriptions hold nothing back. Returns the
+  // number of log rows deleted.
   std::int64_t purge(std::chrono::microseconds max_age);
 
  private:
   struct Consumer;
+  struct Fanout;
   int poll(Consumer& consumer, bool check_replays);
+  void open_partitions(Consumer& consumer);
+  int poll(Fanout& fanout);
+  void position(Fanout& fanout);
   void publish_stats(Consumer& consumer, const std::map<int, std::int64_t>& heads);
+  void publish_stats(Fanout& fanout, const std::map<int, std::int64_t>& heads);
   void run(Consumer& consumer);
+  void run(Fanout& fanout);
+  template <class Poll, class Wait>
+  void run_loop(const std::string& name, const std::string& topic, Poll&& poll, Wait&& max_wait);
   std::chrono::microseconds time_to_next_retry(const Consumer& consumer) const;
 
   store::Database& db_;
   const domain::Clock& clock_;
+  const MonotonicClock& monotonic_;
   domain::RandomSource& random_;
   const LogBusOptions options_;
+  const RuntimeContext context_;
   std::vector<std::unique_ptr<Consumer>> consumers_;
+  std::vector<std::unique_ptr<Fanout>> fanouts_;
 
   mutable std::mutex mutex_;  // guards the fields below and every consumer's state for stats()
   std::condition_variable wake_;
   std::uint64_t generation_ = 0;  // bumped by notify()
   bool started_ = false;
   bool stopping_ = false;
+  int failed_threads_ = 0;  // consumer threads that ended on an error they could not handle
   std::vector<std::thread> threads_;
+  std::optional<store::ScopedCommitListener> commit_listener_;  // while started
 };
 
 // Prometheus text of the bus counters (lag, committed offset, handled/retried/dead-lettered).

@@ -1,4 +1,5 @@
-// SQL of the consumer side of the log (consumer_offsets, processed_events, dead_letters).
+// SQL of the consumer side of the log (consumer_offsets, processed_events, delivery_attempts,
+// dead_letters).
 #include "store/consumer_repository.h"
 
 #include "store/sql_values.h"
@@ -23,6 +24,17 @@ constexpr std::string_view kSlowest =
     "LEFT JOIN consumer_offsets AS o "
     "ON o.\"group\" = g.\"group\" AND o.topic = $1 AND o.\"partition\" = $2";
 
+constexpr std::string_view kAttempts =
+    "SELECT \"partition\", \"offset\", attempts FROM delivery_attempts "
+    "WHERE \"group\" = $1 AND topic = $2";
+constexpr std::string_view kRecordAttempts =
+    "INSERT INTO delivery_attempts (\"group\", topic, \"partition\", \"offset\", attempts, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (\"group\", topic, \"partition\") "
+    "DO UPDATE SET \"offset\" = excluded.\"offset\", attempts = excluded.attempts, "
+    "updated_at = excluded.updated_at";
+constexpr std::string_view kClearAttempts =
+    "DELETE FROM delivery_attempts WHERE \"group\" = $1 AND topic = $2 AND \"partition\" = $3";
+
 constexpr std::string_view kProcessed =
     "SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2";
 constexpr std::string_view kRecordProcessed =
@@ -44,6 +56,9 @@ constexpr std::string_view kRequestAll =
     "WHERE status = 'dead'";
 constexpr std::string_view kMarkReplayed =
     "UPDATE dead_letters SET status = 'replayed', replayed_at = $2 WHERE id = $1";
+constexpr std::string_view kClaimReplay =
+    "UPDATE dead_letters SET status = 'dead', error = $2, failed_at = $3 "
+    "WHERE id = $1 AND status = 'replay-requested'";
 constexpr std::string_view kMarkFailedAgain =
     "UPDATE dead_letters SET status = 'dead', error = $2, failed_at = $3, attempts = attempts + 1 "
     "WHERE id = $1";
@@ -101,6 +116,29 @@ void ConsumerOffsetRepository::commit(Transaction& s, std::string_view group, st
                                       int partition, std::int64_t next_offset,
                                       domain::Timestamp now) const {
   s.execute(kCommit, {text(group), text(topic), std::int64_t{partition}, next_offset, micros(now)});
+}
+
+std::map<int, DeliveryAttempts> DeliveryAttemptRepository::of(Transaction& s,
+                                                              std::string_view group,
+                                                              std::string_view topic) const {
+  std::map<int, DeliveryAttempts> out;
+  for (const auto& row : s.query(kAttempts, {text(group), text(topic)})) {
+    out[static_cast<int>(row.integer(0))] =
+        DeliveryAttempts{row.integer(1), static_cast<int>(row.integer(2))};
+  }
+  return out;
+}
+
+void DeliveryAttemptRepository::record(Transaction& s, std::string_view group,
+                                       std::string_view topic, int partition,
+                                       DeliveryAttempts attempts, domain::Timestamp now) const {
+  s.execute(kRecordAttempts, {text(group), text(topic), std::int64_t{partition}, attempts.offset,
+                              std::int64_t{attempts.attempts}, micros(now)});
+}
+
+void DeliveryAttemptRepository::clear(Transaction& s, std::string_view group,
+                                      std::string_view topic, int partition) const {
+  s.execute(kClearAttempts, {text(group), text(topic), std::int64_t{partition}});
 }
 
 std::optional<std::int64_t> ConsumerOffsetRepository::slowest(Transaction& s, std::string_view topic,
@@ -167,6 +205,11 @@ std::vector<DeadLetter> DeadLetterRepository::replays_requested(Transaction& s,
 void DeadLetterRepository::mark_replayed(Transaction& s, std::string_view id,
                                          domain::Timestamp now) const {
   s.execute(kMarkReplayed, {text(id), micros(now)});
+}
+
+bool DeadLetterRepository::claim_replay(Transaction& s, std::string_view id,
+                                        std::string_view error, domain::Timestamp now) const {
+  return s.execute(kClaimReplay, {text(id), text(error), micros(now)}) == 1;
 }
 
 void DeadLetterRepository::mark_failed_again(Transaction& s, std::string_view id,

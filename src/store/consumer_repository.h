@@ -1,5 +1,5 @@
 // What consumers keep in the database: each group's committed offsets, the dedupe rows written in
-// a consumer's own transaction, and dead letters. Used by the bus runtime and the operator CLI.
+// a consumer's own transaction, the attempts on an event not yet finished, and dead letters. Used by the bus runtime and the operator CLI.
 #pragma once
 
 #include "domain/clock.h"
@@ -35,6 +35,24 @@ class ProcessedEventRepository {
   std::int64_t purge(Transaction& s, domain::Timestamp before) const;
 };
 
+// Attempts a group started on one event without finishing it (it failed, or the process died
+// while handling it): what makes the attempt count survive a restart.
+struct DeliveryAttempts {
+  std::int64_t offset = 0;
+  int attempts = 0;
+};
+
+class DeliveryAttemptRepository {
+ public:
+  // partition -> the attempts recorded on that partition of the topic for the group.
+  std::map<int, DeliveryAttempts> of(Transaction& s, std::string_view group,
+                                     std::string_view topic) const;
+  // Replaces the partition's record.
+  void record(Transaction& s, std::string_view group, std::string_view topic, int partition,
+              DeliveryAttempts attempts, domain::Timestamp now) const;
+  void clear(Transaction& s, std::string_view group, std::string_view topic, int partition) const;
+};
+
 enum class DeadLetterStatus { kDead, kReplayRequested, kReplayed };
 std::string_view to_string(DeadLetterStatus status);  // "dead", "replay-requested", "replayed"
 
@@ -65,6 +83,10 @@ class DeadLetterRepository {
   std::int64_t request_replay(Transaction& s, std::string_view id, domain::Timestamp now) const;
   // The group's dead letters waiting for replay, oldest first.
   std::vector<DeadLetter> replays_requested(Transaction& s, std::string_view group) const;
+  // Before a replay runs the handler: back to dead with `error`, so a replay that kills the
+  // process is not requested again at the next start. False when it is no longer requested.
+  bool claim_replay(Transaction& s, std::string_view id, std::string_view error,
+                    domain::Timestamp now) const;
   void mark_replayed(Transaction& s, std::string_view id, domain::Timestamp now) const;
   // A replay failed again: back to dead, with the new error and one more attempt.
   void mark_failed_again(Transaction& s, std::string_view id, std::string_view error,

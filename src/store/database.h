@@ -80,6 +80,9 @@ class Transaction {
   virtual void savepoint(const std::function<void()>& work) = 0;
 };
 
+// Names one commit listener of a Database, for its removal.
+using CommitListenerId = std::uint64_t;
+
 enum class Durability {
   kFull,    // an acknowledged write survives power loss (fsync on every group commit)
   kNormal,  // survives a process crash; the last commits may be lost on power loss
@@ -102,9 +105,29 @@ class Database {
   // True when the database answers a trivial query.
   virtual bool ping() = 0;
 
-  // Called after every successful commit of write(), on the thread that committed (keep it short
-  // and non-blocking). The event log uses it to wake consumers at once. Set it before writes start.
-  virtual void set_commit_listener(std::function<void()> listener) = 0;
+  // Commit listeners are called after every successful commit of write(), on the thread that
+  // committed (keep them short and non-blocking), in the order they were added. The event log uses
+  // them to wake its consumers at once; every bus, and later every fan-out hub, adds its own.
+  // May be added and removed at any time, from any thread.
+  virtual CommitListenerId add_commit_listener(std::function<void()> listener) = 0;
+  // After it returns the listener is not running and is never called again (unless called from
+  // inside a listener, which cannot wait for itself). An unknown id is ignored.
+  virtual void remove_commit_listener(CommitListenerId id) = 0;
+};
+
+// Adds a commit listener for its own lifetime: the owner of a listener that captures `this`
+// declares one as a member after what the listener uses, so it is removed before those go away.
+class ScopedCommitListener {
+ public:
+  ScopedCommitListener(Database& db, std::function<void()> listener)
+      : db_(&db), id_(db.add_commit_listener(std::move(listener))) {}
+  ~ScopedCommitListener() { db_->remove_commit_listener(id_); }
+  ScopedCommitListener(const ScopedCommitListener&) = delete;
+  ScopedCommitListener& operator=(const ScopedCommitListener&) = delete;
+
+ private:
+  Database* db_;
+  CommitListenerId id_;
 };
 
 // Convenience: return a value from a read or write.

@@ -5,6 +5,8 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -159,9 +161,19 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  void set_commit_listener(std::function<void()> listener) override {
+  CommitListenerId add_commit_listener(std::function<void()> listener) override {
     std::lock_guard lock(jobs_mutex_);
-    commit_listener_ = std::move(listener);
+    const CommitListenerId id = ++last_listener_id_;
+    listeners_.emplace(id, std::make_shared<const std::function<void()>>(std::move(listener)));
+    return id;
+  }
+
+  void remove_commit_listener(CommitListenerId id) override {
+    std::unique_lock lock(jobs_mutex_);
+    listeners_.erase(id);
+    // The writer may be calling it right now, from a copy taken before the erase.
+    if (std::this_thread::get_id() == writer_thread_.get_id()) return;
+    listeners_idle_.wait(lock, [&] { return !notifying_; });
   }
 
   SqliteStats stats() const {
@@ -212,19 +224,39 @@ class SqliteDatabase final : public Database {
         }
       }
       const bool committed = run_batch(batch);
-      std::function<void()> listener;
+      std::vector<std::shared_ptr<const std::function<void()>>> listeners;
       {
         std::lock_guard lock(jobs_mutex_);
-        if (committed) listener = commit_listener_;
+        if (committed) {
+          listeners.reserve(listeners_.size());
+          for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
+          notifying_ = !listeners.empty();
+        }
         writes_ += static_cast<std::int64_t>(batch.size());
         if (committed) ++commits_;
         // After this a waiting caller may return and destroy its Job: touch none afterwards.
         for (Job* job : batch) job->done = true;
       }
       jobs_done_.notify_all();
-      if (listener) listener();
+      if (!listeners.empty()) notify_listeners(listeners);
       if (committed && writer_->wal_pages() >= kCheckpointPages) request_checkpoint();
     }
+  }
+
+  // A listener that throws must not end the writer thread: it is logged and the others still run.
+  void notify_listeners(const std::vector<std::shared_ptr<const std::function<void()>>>& listeners) {
+    for (const auto& listener : listeners) {
+      try {
+        (*listener)();
+      } catch (const std::exception& e) {
+        log::error("a commit listener failed", {{"error", e.what()}});
+      }
+    }
+    {
+      std::lock_guard lock(jobs_mutex_);
+      notifying_ = false;
+    }
+    listeners_idle_.notify_all();
   }
 
   // Checkpoints run on their own thread and connection, so no commit waits for one (SQLite's
@@ -319,7 +351,11 @@ class SqliteDatabase final : public Database {
   bool stopping_ = false;
   std::int64_t commits_ = 0;
   std::int64_t writes_ = 0;
-  std::function<void()> commit_listener_;
+  // Commit listeners by id (ordered: ids grow, so this is the order they were added).
+  std::map<CommitListenerId, std::shared_ptr<const std::function<void()>>> listeners_;
+  CommitListenerId last_listener_id_ = 0;
+  bool notifying_ = false;  // the writer is calling listeners outside jobs_mutex_
+  std::condition_variable listeners_idle_;
   std::condition_variable checkpoint_wanted_;
   bool checkpoint_requested_ = false;
   std::int64_t checkpoints_ = 0;

@@ -107,6 +107,30 @@ TEST(Config, AuditRetentionDays) {
             std::string::npos);
 }
 
+TEST(Config, BusRetryBackoff) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(parse_ok({"serve"}).bus_retry.backoff,
+            (std::vector<milliseconds>{milliseconds(1000), milliseconds(5000), milliseconds(25000)}));
+  EXPECT_EQ(parse_ok({"serve", "--bus-retry-backoff", "200ms, 1s,2m"}).bus_retry.backoff,
+            (std::vector<milliseconds>{milliseconds(200), milliseconds(1000), milliseconds(120000)}));
+  EXPECT_EQ(parse_ok({"serve"}, FakeEnv{{{"TODO_BUS_RETRY_BACKOFF", "1h"}}}).bus_retry.backoff,
+            (std::vector<milliseconds>{milliseconds(3600000)}));
+  EXPECT_EQ(parse_error({"serve", "--bus-retry-backoff", "5"}),
+            "--bus-retry-backoff '5' needs a unit: ms, s, m or h");
+  EXPECT_EQ(parse_error({"serve", "--bus-retry-backoff=1s,0s"}),
+            "--bus-retry-backoff '0s' must be longer than zero");
+  EXPECT_EQ(parse_error({"serve", "--bus-retry-backoff=1s,,2s"}),
+            "--bus-retry-backoff '' is not a duration like 500ms, 5s, 2m or 1h");
+  EXPECT_EQ(parse_error({"serve", "--bus-retry-backoff=25h"}),
+            "--bus-retry-backoff '25h' is longer than a day");
+  EXPECT_EQ(parse_error({"serve", "--bus-retry-backoff=99999999999999999999s"}),
+            "--bus-retry-backoff '99999999999999999999s' is not a duration like 500ms, 5s, 2m or 1h");
+  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"TODO_BUS_RETRY_BACKOFF", "-1s"}}})
+                .find("TODO_BUS_RETRY_BACKOFF (--bus-retry-backoff) '-1s' must be longer than zero"),
+            std::string::npos);
+  EXPECT_NE(help_text("serve").find("--bus-retry-backoff"), std::string::npos);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_EQ(parse_ok({"--help"}).command, "help");
   EXPECT_TRUE(parse_ok({"serve", "--help"}).help);

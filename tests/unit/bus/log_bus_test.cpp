@@ -4,9 +4,12 @@
 #include "bus/log_bus.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -44,9 +47,51 @@ void die_inside_the_transaction(const std::filesystem::path& path, const domain:
   b.poll_once();
 }
 
+// A death-test child (threadsafe style: fork, then exec of this binary) runs the test body again
+// in a fixture of its own; the database it must work on is the parent's, whose path it finds in
+// the environment (the first call, in the parent, sets it; the child inherits it).
+std::filesystem::path parent_database(const std::filesystem::path& mine) {
+  ::setenv("TODO_BUS_TEST_DB", mine.c_str(), /*overwrite=*/0);
+  return ::getenv("TODO_BUS_TEST_DB");
+}
+
+std::unique_ptr<store::Database> open_at(const std::filesystem::path& path) {
+  store::SqliteOptions options;
+  options.path = path;
+  return store::open_sqlite(options);
+}
+
+// Runs a consumer of "orders" (3 attempts: 1 s, 5 s) that handles every event but `poison`,
+// which kills the process with SIGKILL inside the handler.
+void run_killed_by(const std::filesystem::path& path, const std::string& poison,
+                   const domain::Clock& clock, domain::RandomSource& random) {
+  auto db = open_at(path);
+  LogBusOptions bus_options;
+  bus_options.partitions = {{"orders", 3}};
+  bus_options.retry.backoff = {std::chrono::seconds(1), std::chrono::seconds(5)};
+  LogBus b(*db, clock, random, bus_options);
+  b.subscribe({"orders", "g1", [&](const Event& e, Transaction& tx) {
+                 if (e.id == poison) ::kill(::getpid(), SIGKILL);
+                 tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
+               }});
+  b.poll_once();
+}
+
+// Runs the replays requested for group g1 of "audit" with a handler that SIGKILLs the process.
+void replay_killed(const std::filesystem::path& path, const domain::Clock& clock,
+                   domain::RandomSource& random) {
+  auto db = open_at(path);
+  LogBusOptions bus_options;
+  bus_options.partitions = {{"audit", 1}};
+  LogBus b(*db, clock, random, bus_options);
+  b.subscribe({"audit", "g1", [](const Event&, Transaction&) { ::kill(::getpid(), SIGKILL); }});
+  b.poll_once();
+}
+
 class LogBusTest : public ::testing::Test {
  protected:
   LogBusTest() { reopen(); }
+  ~LogBusTest() override { ::unsetenv("TODO_BUS_TEST_DB"); }
 
   void reopen() {
     bus_.reset();
@@ -64,8 +109,15 @@ class LogBusTest : public ::testing::Test {
     options.partitions = {{"orders", 3}, {"audit", 1}};
     options.poll_interval = poll_interval;
     options.batch_size = batch_size;
-    bus_ = std::make_unique<LogBus>(*db_, clock_, random_, options);
+    options.retry = retry_;
+    bus_ = std::make_unique<LogBus>(*db_, clock_, monotonic_, random_, options);
     return *bus_;
+  }
+
+  // Time passes on both clocks: the wall clock (timestamps, ages) and the monotonic one (retries).
+  void advance(std::chrono::microseconds by) {
+    clock_.advance(by);
+    monotonic_.advance(by);
   }
 
   // Appends one event in its own transaction and returns its id.
@@ -106,6 +158,8 @@ class LogBusTest : public ::testing::Test {
 
   TempDir dir_;
   domain::ManualClock clock_{kStart};
+  ManualMonotonicClock monotonic_;
+  RetryPolicy retry_;
   todo::testing::SeededRandom random_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<LogBus> bus_;
@@ -136,8 +190,7 @@ TEST_F(LogBusTest, DeliversEachPartitionInOffsetOrderAndCommitsOffsets) {
     EXPECT_EQ(e.published_at, kStart);
   }
   EXPECT_EQ(got, expected);
-  EXPECT_EQ(committed("g1", "orders"),
-            (std::map<int, std::int64_t>{{0, 7}, {1, 7}, {2, 6}}));
+  EXPECT_EQ(committed("g1", "orders"), (std::map<int, std::int64_t>{{0, 7}, {1, 7}, {2, 6}}));
   EXPECT_EQ(b.poll_once(), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 20);
   EXPECT_EQ(count("SELECT COUNT(*) FROM processed_events WHERE consumer = 'g1'"), 20);
@@ -164,7 +217,8 @@ TEST_F(LogBusTest, GroupsAreIndependentAndResumeFromTheirOffsetsAfterARestart) {
 
 TEST_F(LogBusTest, AnEventAlreadyProcessedByTheGroupIsSkippedButConsumed) {
   const auto id = publish("orders", 1, "k");
-  db_->write([&](Transaction& s) { store::ProcessedEventRepository{}.record(s, "g1", id, kStart); });
+  db_->write(
+      [&](Transaction& s) { store::ProcessedEventRepository{}.record(s, "g1", id, kStart); });
   auto& b = bus();
   b.subscribe({"orders", "g1", recording("g1")});
   EXPECT_EQ(b.poll_once(), 1);
@@ -185,11 +239,11 @@ TEST_F(LogBusTest, AHandlerThatFailsAfterWritingLeavesNoEffectAndIsRetriedAfterO
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 0);  // the failed attempt's write is gone
   EXPECT_FALSE(committed("g1", "orders").contains(0));
 
-  clock_.advance(999ms);
+  advance(999ms);
   EXPECT_EQ(b.poll_once(), 0);  // not due yet; the second event waits behind the first (key order)
   EXPECT_EQ(calls, 1);
 
-  clock_.advance(1ms);
+  advance(1ms);
   EXPECT_EQ(b.poll_once(), 2);
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + first + "'"), 1);
@@ -219,9 +273,9 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
 
   const std::vector<std::chrono::seconds> waits = {1s, 5s, 25s};
   for (auto wait : waits) {
-    clock_.advance(wait - 1ms);
+    advance(wait - 1ms);
     b.poll_once();
-    clock_.advance(1ms);
+    advance(1ms);
     b.poll_once();
   }
   ASSERT_EQ(attempts.size(), 4u);
@@ -231,7 +285,8 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
 
   // Dead-lettered with the error, in dead_letters and on orders.dlq; the partition moved on.
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + next + "'"), 1);
-  auto letters = store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].event_id, poison);
   EXPECT_EQ(letters[0].group, "g1");
@@ -251,9 +306,10 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
   auto stats = b.stats();
   EXPECT_EQ(stats[2].dead_lettered, 1);
   EXPECT_EQ(stats[2].retried, 3);
-  EXPECT_NE(prometheus_text(stats).find(
-                "todo_bus_events_dead_lettered_total{group=\"g1\",topic=\"orders\",partition=\"2\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      prometheus_text(stats).find(
+          "todo_bus_events_dead_lettered_total{group=\"g1\",topic=\"orders\",partition=\"2\"} 1"),
+      std::string::npos);
 }
 
 TEST_F(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
@@ -266,24 +322,30 @@ TEST_F(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
                }});
   b.poll_once();
   for (auto wait : {1s, 5s, 25s}) {
-    clock_.advance(wait);
+    advance(wait);
     b.poll_once();
   }
-  auto letters = store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
   ASSERT_EQ(letters.size(), 1u);
 
   // Still failing: the replay puts it back to dead with one more attempt.
-  db_->write([&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, letters[0].id, clock_.now()); });
+  db_->write([&](Transaction& s) {
+    store::DeadLetterRepository{}.request_replay(s, letters[0].id, clock_.now());
+  });
   EXPECT_EQ(b.poll_once(), 1);
-  auto again = store::read_value(*db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
+  auto again = store::read_value(
+      *db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
   EXPECT_EQ(again->status, store::DeadLetterStatus::kDead);
   EXPECT_EQ(again->attempts, 5);
 
   broken = false;
-  db_->write([&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
+  db_->write(
+      [&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
   EXPECT_EQ(b.poll_once(), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + poison + "'"), 1);
-  auto done = store::read_value(*db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
+  auto done = store::read_value(
+      *db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
   EXPECT_EQ(done->status, store::DeadLetterStatus::kReplayed);
   EXPECT_EQ(b.poll_once(), 0);  // nothing left to replay
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 1);
@@ -297,22 +359,20 @@ TEST_F(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
   LogBus b(*db_, real, random_, options);
   std::atomic<int> handled = 0;
   b.subscribe({"orders", "g1", [&](const Event&, Transaction&) { ++handled; }});
-  db_->set_commit_listener([&] { b.notify(); });
-  b.start();
+  b.start();  // adds its own commit listener
   ASSERT_TRUE(store::testing::eventually([&] { return !b.stats().empty(); }));  // first poll done
   publish("orders", 1, "k");
   EXPECT_TRUE(store::testing::eventually([&] { return handled.load() == 1; }));
-  db_->set_commit_listener({});
   b.stop();
 }
 
 TEST_F(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
   const auto id = publish("orders", 0, "k");
   db_.reset();  // the child opens the file itself
+  const auto path = parent_database(dir_.path() / "todo.db");
   // The child re-executes this binary and runs only this test, so no other thread is forked.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(die_inside_the_transaction(dir_.path() / "todo.db", clock_, random_),
-              ::testing::ExitedWithCode(7), "");
+  EXPECT_EXIT(die_inside_the_transaction(path, clock_, random_), ::testing::ExitedWithCode(7), "");
   reopen();
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 0);
   EXPECT_TRUE(committed("g1", "orders").empty());
@@ -324,7 +384,7 @@ TEST_F(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRe
 
 TEST_F(LogBusTest, RetentionDeletesOnlyOldEventsEveryGroupHasConsumed) {
   for (int i = 0; i < 4; ++i) publish("orders", 0, "k");
-  clock_.advance(std::chrono::hours(24 * 8));
+  advance(std::chrono::hours(24 * 8));
   publish("orders", 0, "k");  // recent
   {
     auto& b = bus();
@@ -351,11 +411,349 @@ TEST_F(LogBusTest, RetentionDeletesOnlyOldEventsEveryGroupHasConsumed) {
 
 TEST_F(LogBusTest, RetentionKeepsWhatALocalConsumerHasNotPolledYet) {
   publish("orders", 0, "k");
-  clock_.advance(std::chrono::hours(24 * 8));
+  advance(std::chrono::hours(24 * 8));
   auto& b = bus();
   b.subscribe({"orders", "new-group", recording("new-group")});
   EXPECT_EQ(b.purge(std::chrono::hours(24 * 7)), 0);
   EXPECT_EQ(b.poll_once(), 1);
+}
+
+TEST_F(LogBusTest, AnEventThatKillsTheProcessIsDeadLetteredAfterTheConfiguredAttempts) {
+  const auto before = publish("orders", 0, "k");
+  const auto poison = publish("orders", 0, "k");
+  const auto after = publish("orders", 0, "k");
+  db_.reset();
+  const auto path = parent_database(dir_.path() / "todo.db");
+  auto attempts_on_poison = [&] {
+    auto db = open_at(path);
+    auto recorded = store::read_value(*db, [](Transaction& s) {
+      return store::DeliveryAttemptRepository{}.of(s, "g1", "orders");
+    });
+    return recorded.contains(0) && recorded.at(0).offset == 1 ? recorded.at(0).attempts : 0;
+  };
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // The schedule has three attempts: each one kills the process (a crash loop, unprotected).
+  for (int run = 1; run <= 3; ++run) {
+    EXPECT_EXIT(run_killed_by(path, poison, clock_, random_), ::testing::KilledBySignal(SIGKILL),
+                "");
+    EXPECT_EQ(attempts_on_poison(), run);  // counted across processes
+  }
+  reopen();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + before + "'"), 1);
+  EXPECT_EQ(committed("g1", "orders").at(0), 1);
+
+  // The next process dead-letters it without running the handler again, and moves on.
+  retry_.backoff = {1s, 5s};
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  EXPECT_EQ(b.poll_once(), 2);
+  ASSERT_EQ(seen("g1").size(), 1u);
+  EXPECT_EQ(seen("g1")[0].id, after);
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].event_id, poison);
+  EXPECT_EQ(letters[0].attempts, 3);
+  EXPECT_NE(letters[0].error.find("stopped while handling"), std::string::npos) << letters[0].error;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
+  EXPECT_EQ(committed("g1", "orders").at(0), 3);
+  EXPECT_EQ(b.stats()[0].dead_lettered, 1);
+}
+
+TEST_F(LogBusTest, TheAttemptCountOfAFailingEventSurvivesARestart) {
+  const auto poison = publish("audit", 0, "k");
+  auto failing = [](const Event&, Transaction&) { throw std::runtime_error("still broken"); };
+  {
+    auto& b = bus();
+    b.subscribe({"audit", "g1", failing});
+    b.poll_once();  // attempt 1
+    advance(1s);
+    b.poll_once();  // attempt 2
+  }
+  reopen();  // a restart: 2 attempts are on record
+  auto& b = bus();
+  b.subscribe({"audit", "g1", failing});
+  b.poll_once();  // attempt 3, at once after the restart
+  advance(25s);
+  b.poll_once();  // attempt 4: the last
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].event_id, poison);
+  EXPECT_EQ(letters[0].attempts, 4);
+  EXPECT_EQ(letters[0].error, "still broken");
+}
+
+TEST_F(LogBusTest, APermanentFailureAndAPayloadThatIsNotJsonAreDeadLetteredWithoutRetries) {
+  const auto permanent = publish("orders", 0, "k");
+  std::string not_json_id = "ev-not-json";
+  db_->write([&](Transaction& s) {
+    store::OutboxRepository{}.append(s, {"orders", 0, "k", not_json_id, "{truncated"},
+                                     clock_.now());
+  });
+  const auto fine = publish("orders", 0, "k");
+  int calls = 0;
+  auto& b = bus();
+  b.subscribe({"orders", "g1", [&](const Event& e, Transaction& tx) {
+                 ++calls;
+                 if (e.id == permanent) {
+                   tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
+                   throw PermanentFailure("names a task that can never exist");
+                 }
+                 tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
+               }});
+  EXPECT_EQ(b.poll_once(), 3);  // no waiting: all three consumed in one pass
+  EXPECT_EQ(calls, 2);          // the handler never saw the payload that is not JSON
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  ASSERT_EQ(letters.size(), 2u);
+  std::sort(letters.begin(), letters.end(),
+            [](const auto& x, const auto& y) { return x.offset < y.offset; });
+  EXPECT_EQ(letters[0].event_id, permanent);
+  EXPECT_EQ(letters[0].attempts, 1);
+  EXPECT_EQ(letters[0].error, "names a task that can never exist");
+  EXPECT_EQ(letters[1].event_id, not_json_id);
+  EXPECT_EQ(letters[1].attempts, 1);
+  EXPECT_NE(letters[1].error.find("not JSON"), std::string::npos) << letters[1].error;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + permanent + "'"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + fine + "'"), 1);
+  EXPECT_EQ(b.stats()[0].retried, 0);
+  EXPECT_EQ(b.stats()[0].dead_lettered, 2);
+  EXPECT_EQ(b.stats()[0].handled, 1);
+}
+
+TEST_F(LogBusTest, TheRetryScheduleIsConfigurable) {
+  const auto poison = publish("audit", 0, "k");
+  retry_.backoff = {200ms, 2s};
+  std::vector<std::chrono::steady_clock::time_point> attempts;
+  auto& b = bus();
+  b.subscribe({"audit", "g1", [&](const Event&, Transaction&) {
+                 attempts.push_back(monotonic_.now());
+                 throw std::runtime_error("down");
+               }});
+  b.poll_once();
+  advance(199ms);
+  b.poll_once();
+  advance(1ms);
+  b.poll_once();
+  advance(2s);
+  b.poll_once();
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[1] - attempts[0], 200ms);
+  EXPECT_EQ(attempts[2] - attempts[1], 2s);
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].event_id, poison);
+  EXPECT_EQ(letters[0].attempts, 3);
+}
+
+TEST_F(LogBusTest, BackoffsRunOnTheMonotonicClockNotTheWallClock) {
+  publish("audit", 0, "k");
+  int calls = 0;
+  auto& b = bus();
+  b.subscribe({"audit", "g1", [&](const Event&, Transaction&) {
+                 if (++calls < 3) throw std::runtime_error("down");
+               }});
+  b.poll_once();
+  clock_.advance(std::chrono::hours(2));  // the wall clock jumps forward: no earlier retry
+  b.poll_once();
+  EXPECT_EQ(calls, 1);
+  monotonic_.advance(1s);
+  b.poll_once();
+  EXPECT_EQ(calls, 2);
+  clock_.set(kStart - std::chrono::hours(24));  // and back: the 5 s wait is not stretched
+  monotonic_.advance(5s);
+  EXPECT_EQ(b.poll_once(), 1);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST_F(LogBusTest, TheSteadyPathWritesOneTransactionPerBatchAndNothingElse) {
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  EXPECT_EQ(b.poll_once(), 0);  // opened on an empty log: nothing can have been in flight
+  for (int i = 0; i < 10; ++i) publish("orders", 1, "k");
+  const auto writes = store::sqlite_stats(*db_)->writes;
+  EXPECT_EQ(b.poll_once(), 10);
+  EXPECT_EQ(store::sqlite_stats(*db_)->writes - writes, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
+}
+
+TEST_F(LogBusTest, AfterARestartTheEventsPossiblyInFlightGoOneAtATimeThenBatchesResume) {
+  for (int i = 0; i < 5; ++i) publish("orders", 1, "k");
+  const auto writes = store::sqlite_stats(*db_)->writes;
+  auto& b = bus(1000ms, /*batch_size=*/3);
+  b.subscribe({"orders", "g1", recording("g1")});
+  EXPECT_EQ(b.poll_once(), 3);
+  EXPECT_EQ(b.poll_once(), 2);
+  // Offsets 0..2 (the most a batch could hold) each with its attempt recorded first; then 3..4
+  // in one transaction.
+  EXPECT_EQ(store::sqlite_stats(*db_)->writes - writes, 3 * 2 + 1);
+  EXPECT_EQ(seen("g1").size(), 5u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 5);
+}
+
+TEST_F(LogBusTest, AnEphemeralSubscriptionStartsAtTheHeadAndKeepsNothingInTheDatabase) {
+  publish("orders", 0, "k");  // before start: not seen
+  std::mutex mutex;
+  std::vector<Event> got;
+  auto& b = bus();
+  b.subscribe_ephemeral({"orders", "sync-test", [&](const Event& e) {
+                           std::lock_guard lock(mutex);
+                           got.push_back(e);
+                         }});
+  b.start();  // placed at the head; woken by commits
+  const auto first = publish("orders", 2, "k2");
+  const auto second = publish("orders", 2, "k2");
+  ASSERT_TRUE(store::testing::eventually([&] {
+    std::lock_guard lock(mutex);
+    return got.size() == 2;
+  }));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(got[0].id, first);
+    EXPECT_EQ(got[1].id, second);
+    EXPECT_EQ(got[1].offset, 1);
+  }
+  b.stop();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consumer_offsets"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM processed_events"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
+}
+
+TEST_F(LogBusTest,
+       AnEphemeralSubscriptionNeverWritesSkipsWhatItsHandlerRefusesAndHoldsNoRetention) {
+  auto& b = bus();
+  std::vector<std::string> got;
+  b.subscribe_ephemeral({"orders", "sync-test", [&](const Event& e) {
+                           if (e.key == "bad") throw std::runtime_error("client gone");
+                           got.push_back(e.id);
+                         }});
+  b.subscribe({"orders", "g1", recording("g1")});
+  EXPECT_EQ(b.poll_once(), 0);  // both placed: the log is empty
+  publish("orders", 0, "bad");
+  const auto good = publish("orders", 0, "good");
+  EXPECT_EQ(b.poll_once(), 2 + 2);
+  EXPECT_EQ(got, std::vector<std::string>{good});
+  const auto stats = b.stats();
+  ASSERT_EQ(stats.size(), 6u);  // 3 partitions of g1, then 3 of the ephemeral one
+  EXPECT_EQ(stats[3].group, "sync-test");
+  EXPECT_EQ(stats[3].handled, 1);
+  EXPECT_EQ(stats[3].skipped, 1);
+  EXPECT_EQ(stats[3].lag(), 0);
+
+  // Without the writer: more events reach only the ephemeral subscription here.
+  publish("orders", 1, "k");
+  const auto writes = store::sqlite_stats(*db_)->writes;
+  LogBusOptions options;
+  options.partitions = {{"orders", 3}};
+  LogBus only_ephemeral(*db_, clock_, monotonic_, random_, options);
+  int seen_here = 0;
+  only_ephemeral.subscribe_ephemeral({"orders", "sync-2", [&](const Event&) { ++seen_here; }});
+  EXPECT_EQ(only_ephemeral.poll_once(), 0);  // at the head
+  publish("orders", 1, "k");
+  publish("orders", 2, "k");
+  const auto published = store::sqlite_stats(*db_)->writes;
+  EXPECT_EQ(only_ephemeral.poll_once(), 2);
+  EXPECT_EQ(seen_here, 2);
+  EXPECT_EQ(store::sqlite_stats(*db_)->writes, published);
+  EXPECT_EQ(published - writes, 2);
+
+  // Retention ignores it: g1 consumed everything, so old events go though sync-2 is behind.
+  publish("orders", 0, "k");
+  b.poll_once();
+  advance(std::chrono::hours(24 * 8));
+  EXPECT_EQ(b.purge(std::chrono::hours(24 * 7)), 6);
+  EXPECT_EQ(only_ephemeral.poll_once(), 0);           // a gap, reported and skipped
+  EXPECT_EQ(only_ephemeral.stats()[0].committed, 3);  // at the head of partition 0 now
+}
+
+TEST_F(LogBusTest, RunningIsFalseOnceAConsumerThreadHasStopped) {
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  b.subscribe_ephemeral(
+      {"orders", "broken", [](const Event&) { throw 42; }});  // not a std::exception
+  EXPECT_FALSE(b.running());
+  b.start();
+  EXPECT_TRUE(b.running());
+  publish("orders", 0, "k");
+  EXPECT_TRUE(store::testing::eventually([&] { return !b.running(); }));
+  EXPECT_TRUE(
+      store::testing::eventually([&] { return seen("g1").size() == 1u; }));  // the rest goes on
+  b.stop();
+  EXPECT_FALSE(b.running());
+}
+
+TEST_F(LogBusTest, ATwoPhaseHandlerPreparesOutsideTheWriterAndAppliesInTheTransaction) {
+  db_->write([](Transaction& s) {
+    s.execute("CREATE TABLE prices (sku TEXT NOT NULL, cents INTEGER NOT NULL)");
+    s.execute("INSERT INTO prices VALUES ('a', 250)");
+  });
+  const auto first = publish("orders", 0, "k");
+  const auto second = publish("orders", 0, "k");
+  int prepared = 0;
+  auto& b = bus();
+  Subscription two_phase{"orders", "g1", {}};
+  two_phase.prepare = [&](const Event& e) -> std::any {
+    ++prepared;
+    if (e.id == second && prepared == 2) throw std::runtime_error("snapshot unavailable");
+    // Outside the writer: a write of its own would fail as nested if this ran inside one.
+    db_->write([](Transaction& s) { s.execute("UPDATE prices SET cents = cents + 1"); });
+    return store::read_value(
+        *db_, [](Transaction& s) { return s.query_one("SELECT cents FROM prices")->integer(0); });
+  };
+  two_phase.apply = [&](const Event& e, std::any& value, Transaction& tx) {
+    tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, $2)",
+               {e.id, std::to_string(std::any_cast<std::int64_t>(value))});
+  };
+  b.subscribe(std::move(two_phase));
+  EXPECT_EQ(b.poll_once(), 1);  // the first; the second's prepare failed: a failed attempt
+  EXPECT_EQ(b.stats()[0].retried, 1);
+  advance(1s);
+  EXPECT_EQ(b.poll_once(), 1);
+  // Each value is what prepare read from its snapshot.
+  EXPECT_EQ(count("SELECT CAST(grp AS INTEGER) FROM effects WHERE event_id = '" + first + "'"),
+            251);
+  EXPECT_EQ(count("SELECT CAST(grp AS INTEGER) FROM effects WHERE event_id = '" + second + "'"),
+            252);
+  EXPECT_EQ(prepared, 3);  // the first, the second's failed attempt, its retry
+
+  EXPECT_THROW(b.subscribe({"audit", "g2", {}}), std::invalid_argument);  // neither
+  Subscription half{"audit", "g3", {}};
+  half.apply = [](const Event&, std::any&, Transaction&) {};
+  EXPECT_THROW(b.subscribe(std::move(half)), std::invalid_argument);
+}
+
+TEST_F(LogBusTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
+  publish("audit", 0, "k");
+  {
+    auto& b = bus();
+    b.subscribe({"audit", "g1", [](const Event&, Transaction&) { throw PermanentFailure("no"); }});
+    b.poll_once();
+  }
+  auto letters =
+      store::read_value(*db_, [](Transaction& s) { return store::DeadLetterRepository{}.list(s); });
+  ASSERT_EQ(letters.size(), 1u);
+  db_->write([&](Transaction& s) {
+    store::DeadLetterRepository{}.request_replay(s, letters[0].id, clock_.now());
+  });
+  bus_.reset();
+  db_.reset();
+  const auto path = parent_database(dir_.path() / "todo.db");
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(replay_killed(path, clock_, random_), ::testing::KilledBySignal(SIGKILL), "");
+
+  reopen();
+  auto letter = store::read_value(
+      *db_, [&](Transaction& s) { return store::DeadLetterRepository{}.find(s, letters[0].id); });
+  EXPECT_EQ(letter->status, store::DeadLetterStatus::kDead);
+  EXPECT_NE(letter->error.find("stopped while replaying"), std::string::npos) << letter->error;
+  int calls = 0;
+  auto& b = bus();
+  b.subscribe({"audit", "g1", [&](const Event&, Transaction&) { ++calls; }});
+  EXPECT_EQ(b.poll_once(), 0);  // not replayed again, and the offset had moved past it
+  EXPECT_EQ(calls, 0);
 }
 
 TEST_F(LogBusTest, RefusesUnknownTopicsDuplicateGroupsAndLateSubscriptions) {
@@ -363,8 +761,10 @@ TEST_F(LogBusTest, RefusesUnknownTopicsDuplicateGroupsAndLateSubscriptions) {
   EXPECT_THROW(b.subscribe({"nope", "g", recording("g")}), std::invalid_argument);
   b.subscribe({"orders", "g", recording("g")});
   EXPECT_THROW(b.subscribe({"orders", "g", recording("g")}), std::invalid_argument);
+  EXPECT_THROW(b.subscribe_ephemeral({"nope", "e", [](const Event&) {}}), std::invalid_argument);
   b.start();
   EXPECT_THROW(b.subscribe({"audit", "g", recording("g")}), std::logic_error);
+  EXPECT_THROW(b.subscribe_ephemeral({"audit", "e", [](const Event&) {}}), std::logic_error);
   b.stop();
   b.stop();  // idempotent
 }

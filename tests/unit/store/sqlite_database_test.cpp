@@ -123,7 +123,8 @@ TEST_F(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
     void read(const std::function<void(Transaction&)>&) override {}
     void write(const std::function<void(Transaction&)>&) override {}
     bool ping() override { return true; }
-    void set_commit_listener(std::function<void()>) override {}
+    CommitListenerId add_commit_listener(std::function<void()>) override { return 0; }
+    void remove_commit_listener(CommitListenerId) override {}
   } other;
   EXPECT_EQ(sqlite_stats(other), std::nullopt);
 }
@@ -728,6 +729,36 @@ TEST_F(SqliteDatabaseTest, ClosingFinishesQueuedWrites) {
   for (auto& t : threads) t.join();
   db = open();
   EXPECT_EQ(count_items(*db), 5);
+}
+
+TEST_F(SqliteDatabaseTest, EveryCommitListenerIsCalledAfterACommitUntilRemoved) {
+  auto db = open();
+  std::atomic<int> first = 0;
+  std::atomic<int> second = 0;
+  const auto a = db->add_commit_listener([&] { ++first; });
+  {
+    ScopedCommitListener b(*db, [&] { ++second; });
+    db->write([](Transaction& s) { s.execute("CREATE TABLE t (x INTEGER)"); });
+    EXPECT_TRUE(eventually([&] { return first.load() == 1 && second.load() == 1; }));
+  }
+  // b is gone: only a is called.
+  db->write([](Transaction& s) { s.execute("INSERT INTO t VALUES (1)"); });
+  EXPECT_TRUE(eventually([&] { return first.load() == 2; }));
+  db->remove_commit_listener(a);
+  db->remove_commit_listener(a);  // unknown by now: ignored
+  db->write([](Transaction& s) { s.execute("INSERT INTO t VALUES (2)"); });
+  EXPECT_EQ(first.load(), 2);  // removal waited for any call in progress, so none can follow
+  EXPECT_EQ(second.load(), 1);
+}
+
+TEST_F(SqliteDatabaseTest, AThrowingCommitListenerStopsNeitherTheOthersNorTheWriter) {
+  auto db = open();
+  std::atomic<int> called = 0;
+  ScopedCommitListener thrower(*db, [] { throw std::runtime_error("listener bug"); });
+  ScopedCommitListener counter(*db, [&] { ++called; });
+  db->write([](Transaction& s) { s.execute("CREATE TABLE t (x INTEGER)"); });
+  db->write([](Transaction& s) { s.execute("INSERT INTO t VALUES (1)"); });
+  EXPECT_TRUE(eventually([&] { return called.load() == 2; }));
 }
 
 }  // namespace
