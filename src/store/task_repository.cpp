@@ -34,6 +34,8 @@ constexpr std::string_view kUpdateTask =
     "created_at = $18, updated_at = $19, completed_at = $20, deleted_at = $21, "
     "recurrence_anchor = $22, recurrence_anchor_index = $23, title_key = $24, search_text = $25 "
     "WHERE id = $1 AND user_id = $2";
+constexpr std::string_view kTaskVersion =
+    "SELECT version FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
 constexpr std::string_view kFindTask =
     "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
 constexpr std::string_view kFindTaskOrTombstone =
@@ -323,16 +325,33 @@ TaskSearchKeys TaskRepository::search_keys(const domain::Task& task) const {
 }
 
 void TaskRepository::insert(Transaction& s, const domain::Task& task) const {
-  const auto values = task_values(task, search_keys(task));
-  s.execute(kInsertTask, values);
+  insert(s, task, search_keys(task));
 }
 
 void TaskRepository::update(Transaction& s, const domain::Task& task) const {
-  const auto values = task_values(task, search_keys(task));
+  update(s, task, search_keys(task));
+}
+
+void TaskRepository::insert(Transaction& s, const domain::Task& task,
+                            const TaskSearchKeys& keys) const {
+  const auto values = task_values(task, keys);
+  s.execute(kInsertTask, values);
+}
+
+void TaskRepository::update(Transaction& s, const domain::Task& task,
+                            const TaskSearchKeys& keys) const {
+  const auto values = task_values(task, keys);
   if (s.execute(kUpdateTask, values) != 1) {
-    // The caller read the task in this transaction; a missing row is a bug, not "not found".
+    // The caller checked the task in this transaction; a missing row is a bug, not "not found".
     throw DatabaseError("update: no task " + task.id + " of user " + task.user_id);
   }
+}
+
+std::optional<std::int64_t> TaskRepository::version_of(Transaction& s, std::string_view user_id,
+                                                       std::string_view id) const {
+  auto row = s.query_one(kTaskVersion, {text(id), text(user_id)});
+  if (!row) return std::nullopt;
+  return row->integer(0);
 }
 
 std::optional<domain::Task> TaskRepository::find(Transaction& s, std::string_view user_id,

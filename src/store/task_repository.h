@@ -59,6 +59,14 @@ class TaskRepository {
   void insert(Transaction& s, const domain::Task& task) const;
   // Writes every column of the task (the row must exist), including deleted_at.
   void update(Transaction& s, const domain::Task& task) const;
+  // The same with the folded texts computed beforehand (search_keys), so a write transaction runs
+  // statements only.
+  void insert(Transaction& s, const domain::Task& task, const TaskSearchKeys& keys) const;
+  void update(Transaction& s, const domain::Task& task, const TaskSearchKeys& keys) const;
+  // The version of the owner's task (not a tombstone): a write computed from an earlier read
+  // checks it is still the one it read.
+  std::optional<std::int64_t> version_of(Transaction& s, std::string_view user_id,
+                                         std::string_view id) const;
   // The owner's task; tombstones only when include_deleted.
   std::optional<domain::Task> find(Transaction& s, std::string_view user_id, std::string_view id,
                                    bool include_deleted = false) const;
