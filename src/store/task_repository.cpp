@@ -36,6 +36,9 @@ constexpr std::string_view kUpdateTask =
     "WHERE id = $1 AND user_id = $2";
 constexpr std::string_view kTaskVersion =
     "SELECT version FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
+constexpr std::string_view kAllDayZonesDueBetween =
+    "SELECT DISTINCT timezone FROM tasks WHERE user_id = $1 AND deleted_at IS NULL "
+    "AND status = 'pending' AND all_day = 1 AND due_at >= $2 AND due_at < $3";
 constexpr std::string_view kFindTask =
     "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
 constexpr std::string_view kFindTaskOrTombstone =
@@ -310,6 +313,24 @@ void add_position(Conditions& where, const TaskQuery& query, const TaskPosition&
   }
 }
 
+// Pending, and a timed task due before overdue_at, or an all-day one due before the start of the
+// local day that holds overdue_at in its zone (which only the tasks of the last few days need).
+void add_overdue(Conditions& where, const TaskQuery& query) {
+  const domain::Timestamp now = query.overdue_at.value();
+  const auto now_param = where.param(micros(now));
+  std::string all_day = "due_at < " + where.param(micros(now - kAllDayOverdueWindow));
+  if (!query.all_day_day_starts.empty()) {
+    all_day += " OR due_at < CASE timezone";
+    for (const auto& [zone, day_start] : query.all_day_day_starts) {
+      const auto zone_param = where.param(zone);
+      all_day += " WHEN " + zone_param + " THEN " + where.param(micros(day_start));
+    }
+    all_day += " ELSE " + now_param + " END";
+  }
+  where.add("status = 'pending' AND due_at < " + now_param + " AND (all_day = 0 OR " + all_day +
+            ")");
+}
+
 }  // namespace
 
 TaskRepository::TaskRepository(std::function<std::string(std::string_view)> fold)
@@ -380,9 +401,7 @@ std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& 
   if (query.folded_text) where.add_contains("search_text", query.folded_text.value());
   if (query.due_before) where.add("due_at <= " + where.param(micros(query.due_before.value())));
   if (query.due_after) where.add("due_at >= " + where.param(micros(query.due_after.value())));
-  if (query.overdue_at) {
-    where.add("status = 'pending' AND due_at < " + where.param(micros(query.overdue_at.value())));
-  }
+  if (query.overdue_at) add_overdue(where, query);
   if (query.after) add_position(where, query, query.after.value(), fold_);
 
   const std::string direction = query.descending ? " DESC" : " ASC";
@@ -391,6 +410,17 @@ std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& 
                direction);
   where.append(" LIMIT " + where.param(std::int64_t{query.limit}));
   return tasks_from_rows(s.query(where.sql(), where.params()));
+}
+
+std::vector<std::string> TaskRepository::all_day_zones_due_between(Transaction& s,
+                                                                  std::string_view user_id,
+                                                                  domain::Timestamp from,
+                                                                  domain::Timestamp to) const {
+  std::vector<std::string> zones;
+  for (const auto& row : s.query(kAllDayZonesDueBetween, {text(user_id), micros(from), micros(to)})) {
+    zones.push_back(row.text(0));
+  }
+  return zones;
 }
 
 TaskPosition TaskRepository::position_of(const domain::Task& task, TaskSort sort) {

@@ -316,8 +316,23 @@ TaskPage TaskService::list(const store::TaskQuery& query) {
   store::TaskQuery probe = query;
   probe.limit = query.limit + 1;  // one more tells whether another page exists
   TaskPage page;
-  page.items = store::read_value(deps_.database,
-                                 [&](store::Transaction& s) { return tasks_.list(s, probe); });
+  page.items = store::read_value(deps_.database, [&](store::Transaction& s) {
+    if (probe.overdue_at) {
+      // An all-day task is overdue once its day has ended in its own time zone.
+      const domain::Timestamp now = *probe.overdue_at;
+      probe.all_day_day_starts.clear();
+      for (std::string& name : tasks_.all_day_zones_due_between(
+               s, probe.user_id, now - store::kAllDayOverdueWindow, now)) {
+        const auto zone = deps_.zones.find(name);
+        if (!zone) continue;  // counted like a timed task
+        const domain::LocalDate today = zone->to_local(now).date();
+        const domain::Timestamp start =
+            zone->to_utc(domain::LocalDateTime{today.year, today.month, today.day});
+        probe.all_day_day_starts.emplace_back(std::move(name), start);
+      }
+    }
+    return tasks_.list(s, probe);
+  });
   if (static_cast<int>(page.items.size()) > query.limit) {
     page.items.resize(static_cast<std::size_t>(query.limit));
     page.has_more = true;
