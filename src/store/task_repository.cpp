@@ -417,7 +417,8 @@ std::vector<std::string> TaskRepository::all_day_zones_due_between(Transaction& 
                                                                   domain::Timestamp from,
                                                                   domain::Timestamp to) const {
   std::vector<std::string> zones;
-  for (const auto& row : s.query(kAllDayZonesDueBetween, {text(user_id), micros(from), micros(to)})) {
+  const auto rows = s.query(kAllDayZonesDueBetween, {text(user_id), micros(from), micros(to)});
+  for (const auto& row : rows) {
     zones.push_back(row.text(0));
   }
   return zones;

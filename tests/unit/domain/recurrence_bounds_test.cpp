@@ -150,8 +150,9 @@ TEST(RecurrenceBounds, ATaskRecursAtMostHourly) {
   EXPECT_EQ(refused("FREQ=WEEKLY;BYHOUR=9;BYMINUTE=0;BYSECOND=0,30"),
             "BYSECOND=0,30: a task recurs at most hourly; give one value (BYHOUR may list hours)");
   EXPECT_EQ(refused("FREQ=DAILY;BYHOUR=9,17;BYMINUTE=15;BYSECOND=0"), "<accepted>");
-  EXPECT_EQ(refused("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23"),
-            "<accepted>");
+  EXPECT_EQ(
+      refused("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23"),
+      "<accepted>");
 }
 
 }  // namespace
