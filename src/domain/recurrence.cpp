@@ -18,9 +18,6 @@
 namespace todo::domain {
 namespace {
 
-// Candidates libical may produce for one walk before it is abandoned: far beyond any real series
-// (a daily task for 2,700 years), but a bound on the work a sparse rule can cause.
-constexpr long kMaxCandidates = 1'000'000;
 constexpr int kLastYear = 9999;  // (libical 3.0 itself stops after 2582)
 
 constexpr std::array<std::string_view, 7> kFrequencyNames = {
@@ -238,6 +235,18 @@ void plan_yearly(const RecurrenceRule& full, Expansion& e) {
   }
 }
 
+// FREQ=DAILY (and WEEKLY, expanded as DAILY): BYMONTH, BYMONTHDAY and BYDAY only limit the days;
+// libical then only expands the time of day, one candidate per call.
+void move_daily_limits_to_filters(Expansion& e) {
+  e.filters.months = e.ical.by_month;
+  e.filters.month_days = e.ical.by_month_day;
+  e.filters.weekdays = e.ical.by_day;
+  e.filters.weekdays_in_month = false;  // the parser allows no ordinals with DAILY or WEEKLY
+  e.ical.by_month.clear();
+  e.ical.by_month_day.clear();
+  e.ical.by_day.clear();
+}
+
 Expansion expansion_of(const SeriesPlan& plan) {
   const RecurrenceRule full = with_explicit_defaults(plan.rule, plan.anchor, plan.all_day);
   Expansion e;
@@ -251,9 +260,11 @@ Expansion expansion_of(const SeriesPlan& plan) {
   switch (full.freq) {
     case Frequency::kDaily:
       // libical 3.0 finds nothing for a negative BYMONTHDAY with FREQ=DAILY; for DAILY the part
-      // only limits, so it is a filter here.
-      e.filters.month_days = full.by_month_day;
-      e.ical.by_month_day.clear();
+      // only limits, so it is a filter here. So are BYMONTH and BYDAY (no ordinals with DAILY):
+      // libical would skip the days they refuse inside one call, unbounded and uncounted
+      // (BYMONTH=2;BYDAY=MO with BYMONTHDAY=29 searches 28 years per match); here every day
+      // libical gives spends from the budget.
+      move_daily_limits_to_filters(e);
       e.start = from_days(anchor_day);
       break;
     case Frequency::kWeekly:
@@ -263,6 +274,7 @@ Expansion expansion_of(const SeriesPlan& plan) {
       e.ical.interval = 1;
       e.ical.wkst.reset();
       e.week_interval = full.interval;
+      move_daily_limits_to_filters(e);
       e.start = from_days(week_start(anchor_day, e.wkst));
       break;
     case Frequency::kMonthly:
@@ -297,10 +309,12 @@ struct IteratorFree {
 // The candidates of one plan in order, after everything but COUNT and UNTIL.
 class Expander {
  public:
-  explicit Expander(const SeriesPlan& plan)
-      : expansion_(expansion_of(plan)),
+  Expander(const SeriesPlan& plan, RecurrenceBudget& budget)
+      : budget_(budget),
+        expansion_(expansion_of(plan)),
         anchor_week_(week_start(day_number(plan.anchor), expansion_.wkst)),
         freq_(plan.rule.freq),
+        interval_(std::max(1, plan.rule.interval)),
         set_positions_(plan.rule.by_set_pos),
         all_day_(plan.all_day) {
     if (!month_days_possible(plan.rule)) return;
@@ -328,12 +342,13 @@ class Expander {
   // libical's next candidate that passes the filters applied here.
   std::optional<LocalDateTime> next_filtered() {
     while (iterator_) {
-      if (++candidates_ > kMaxCandidates) {
+      if (budget_.exhausted()) {
         gave_up_ = true;
         break;
       }
       const icaltimetype t = icalrecur_iterator_next(iterator_.get());
       if (icaltime_is_null_time(t) || t.year > kLastYear) break;
+      budget_.spend(cost_of(t));
       const LocalDateTime local{t.year,
                                 t.month,
                                 t.day,
@@ -347,6 +362,25 @@ class Expander {
     }
     iterator_.reset();
     return std::nullopt;
+  }
+
+  // One unit per candidate, and one per period libical passed over without one (months or years
+  // a MONTHLY or YEARLY rule's BYMONTH skipped inside the call).
+  std::int64_t cost_of(const icaltimetype& t) {
+    std::int64_t period = 0;
+    switch (freq_) {
+      case Frequency::kMonthly:
+        period = std::int64_t{t.year} * 12 + t.month;
+        break;
+      case Frequency::kYearly:
+        period = t.year;
+        break;
+      default:
+        return 1;  // DAILY and WEEKLY: libical has no day to skip (see expansion_of)
+    }
+    const std::int64_t passed = last_period_ ? (period - *last_period_) / interval_ : 1;
+    last_period_ = period;
+    return std::max<std::int64_t>(1, passed);
   }
 
   bool keep(const LocalDateTime& t) const {
@@ -398,13 +432,15 @@ class Expander {
     return true;
   }
 
+  RecurrenceBudget& budget_;
   Expansion expansion_;
   std::int64_t anchor_week_;
   Frequency freq_;
+  std::int64_t interval_ = 1;
+  std::optional<std::int64_t> last_period_;
   std::vector<int> set_positions_;
   bool all_day_;
   std::unique_ptr<icalrecur_iterator, IteratorFree> iterator_;
-  long candidates_ = 0;
   bool gave_up_ = false;
   std::optional<LocalDateTime> last_;
   std::optional<LocalDateTime> lookahead_;
@@ -456,23 +492,29 @@ LocalDateTime local_of_due(Timestamp due, bool all_day, const TimeZone& zone) {
 
 // The first element of the plan's series after `after`, or nullopt when the series ends first.
 Result<std::optional<Occurrence>> first_after(const SeriesPlan& plan, const TimeZone& zone,
-                                              Timestamp after) {
+                                              Timestamp after, RecurrenceBudget& budget) {
   std::optional<Occurrence> found;
-  const WalkEnd end = walk_series(plan, zone, [&](const Occurrence& o) {
+  const WalkEnd end = walk_series(plan, zone, budget, [&](const Occurrence& o) {
     if (o.at <= after) return true;
     found = o;
     return false;
   });
   if (end == WalkEnd::kGaveUp) {
     return rule_error(to_string(plan.rule) +
-                      ": no next occurrence within a million candidates; the rule is too sparse");
+                      ": this rule matches too rarely to find its next occurrence");
   }
   return found;
 }
 
+Error counting_error(const RecurrenceRule& rule) {
+  return rule_error(to_string(rule) +
+                    ": this rule matches too rarely to count its occurrences up to the due date");
+}
+
 // The plan counted from a completion: the rule re-anchored on the completion's local date at the
 // series' time of day (all-day when the task is all-day or has no due date).
-Result<SeriesPlan> completion_plan(const Task& task, Timestamp completed_at, const TimeZone& zone) {
+Result<SeriesPlan> completion_plan(const Task& task, Timestamp completed_at, const TimeZone& zone,
+                                   RecurrenceBudget& budget) {
   const std::optional<LocalDateTime> anchor = series_anchor(task, zone);
   std::int64_t position = task.recurrence_anchor_index;
   const bool all_day = !anchor || task.all_day;
@@ -480,7 +522,9 @@ Result<SeriesPlan> completion_plan(const Task& task, Timestamp completed_at, con
     auto current =
         plan_series(*task.recurrence, *anchor, task.all_day, task.recurrence_anchor_index);
     if (!current) return current.error();
-    position = series_position(task, *current, zone);
+    const auto counted = series_position(task, *current, zone, budget);
+    if (!counted) return counting_error(current->rule);
+    position = *counted;
   }
   const LocalDate day = zone.to_local(completed_at).date();
   LocalDateTime start = midnight(day);
@@ -504,6 +548,14 @@ Result<RecurrenceRule> expandable_rule(std::string_view recurrence, bool timed) 
         "FREQ=" + std::string(kFrequencyNames.at(static_cast<std::size_t>(rule.freq))) +
         ": a task repeats at most daily; use DAILY, WEEKLY, MONTHLY or YEARLY");
   }
+  // At most one time per hour: several minutes or seconds would repeat a task within the hour
+  // (BYMINUTE=0,30, BYSECOND=0,30), below any sensible reminder and a flood of occurrences.
+  const auto more_than_hourly = [](const char* name, const std::vector<int>& values) {
+    return rule_error(std::string(name) + "=" + join(values) +
+                      ": a task recurs at most hourly; give one value (BYHOUR may list hours)");
+  };
+  if (rule.by_minute.size() > 1) return more_than_hourly("BYMINUTE", rule.by_minute);
+  if (rule.by_second.size() > 1) return more_than_hourly("BYSECOND", rule.by_second);
   if (!timed) {
     const auto refuse = [](const char* name, const std::vector<int>& values) {
       return rule_error(std::string(name) + "=" + join(values) +
@@ -532,6 +584,12 @@ Result<SeriesPlan> plan_series(std::string_view recurrence, const LocalDateTime&
 
 WalkEnd walk_series(const SeriesPlan& plan, const TimeZone& zone,
                     const std::function<bool(const Occurrence&)>& visit) {
+  RecurrenceBudget budget;
+  return walk_series(plan, zone, budget, visit);
+}
+
+WalkEnd walk_series(const SeriesPlan& plan, const TimeZone& zone, RecurrenceBudget& budget,
+                    const std::function<bool(const Occurrence&)>& visit) {
   const std::int64_t limit =
       plan.rule.count
           ? std::max<std::int64_t>(1, std::int64_t{*plan.rule.count} - plan.occurrences_before)
@@ -542,7 +600,7 @@ WalkEnd walk_series(const SeriesPlan& plan, const TimeZone& zone,
 
   const Until until = until_of(plan.rule.until);
   const std::int64_t anchor_seconds = wall_seconds(plan.anchor);
-  Expander expander(plan);
+  Expander expander(plan, budget);
   while (auto candidate = expander.next()) {
     LocalDateTime local = *candidate;
     if (wall_seconds(local) <= anchor_seconds) continue;  // the anchor's period before it
@@ -561,19 +619,45 @@ std::optional<LocalDateTime> series_anchor(const Task& task, const TimeZone& zon
   return local_of_due(*task.due_at, task.all_day, zone);
 }
 
-std::int64_t series_position(const Task& task, const SeriesPlan& plan, const TimeZone& zone) {
+std::optional<std::int64_t> series_position(const Task& task, const SeriesPlan& plan,
+                                            const TimeZone& zone, RecurrenceBudget& budget) {
   if (!plan.rule.count || !task.due_at) return plan.occurrences_before;
   const Timestamp due = *task.due_at;
   std::int64_t before = 0;
-  walk_series(plan, zone, [&](const Occurrence& o) {
+  const WalkEnd end = walk_series(plan, zone, budget, [&](const Occurrence& o) {
     if (o.at >= due) return false;
     ++before;
     return true;
   });
+  if (end == WalkEnd::kGaveUp) return std::nullopt;
   return plan.occurrences_before + before;
 }
 
+namespace {
+
+// `task` anchored on its own due date, with `index` occurrences before it.
+Task anchored_on_due(Task task, std::int64_t index, const ZoneCatalog& zones) {
+  task.recurrence_anchor_index = index;
+  task.recurrence_anchor.reset();
+  if (task.due_at) {
+    if (const auto zone = zones.find(task.timezone)) {
+      task.recurrence_anchor = local_of_due(*task.due_at, task.all_day, *zone);
+    }
+  }
+  return task;
+}
+
+}  // namespace
+
 Task anchor_series(Task after, const Task* before, const ZoneCatalog& zones) {
+  RecurrenceBudget budget;
+  auto anchored = anchor_series(after, before, zones, budget);
+  if (anchored) return std::move(*anchored);
+  return anchored_on_due(std::move(after), before ? before->recurrence_anchor_index : 0, zones);
+}
+
+Result<Task> anchor_series(Task after, const Task* before, const ZoneCatalog& zones,
+                           RecurrenceBudget& budget) {
   if (!after.recurrence) {
     after.recurrence_anchor.reset();
     after.recurrence_anchor_index = 0;
@@ -592,17 +676,14 @@ Task anchor_series(Task after, const Task* before, const ZoneCatalog& zones) {
     if (anchor) {
       const auto plan = plan_series(*before->recurrence, *anchor, before->all_day,
                                     before->recurrence_anchor_index);
-      if (plan) index = series_position(*before, *plan, *zone);
+      if (plan) {
+        const auto counted = series_position(*before, *plan, *zone, budget);
+        if (!counted) return counting_error(plan->rule);
+        index = *counted;
+      }
     }
   }
-  after.recurrence_anchor_index = index;
-  after.recurrence_anchor.reset();
-  if (after.due_at) {
-    if (const auto zone = zones.find(after.timezone)) {
-      after.recurrence_anchor = local_of_due(*after.due_at, after.all_day, *zone);
-    }
-  }
-  return after;
+  return anchored_on_due(std::move(after), index, zones);
 }
 
 namespace {
@@ -610,8 +691,9 @@ namespace {
 // The first element of `plan` after `after`, as the occurrence following `task`; nullopt when
 // the series has ended.
 Result<std::optional<NextOccurrence>> next_in(const SeriesPlan& plan, const TimeZone& zone,
-                                              Timestamp after, const Task& task) {
-  auto found = first_after(plan, zone, after);
+                                              Timestamp after, const Task& task,
+                                              RecurrenceBudget& budget) {
+  auto found = first_after(plan, zone, after, budget);
   if (!found) return found.error();
   if (!*found) return std::optional<NextOccurrence>();
   return std::optional<NextOccurrence>(NextOccurrence{
@@ -628,18 +710,25 @@ Result<std::optional<NextOccurrence>> next_in(const SeriesPlan& plan, const Time
 
 Result<std::optional<NextOccurrence>> next_occurrence(const Task& task, Timestamp completed_at,
                                                       Timestamp now, const TimeZone& zone) {
+  RecurrenceBudget budget;
+  return next_occurrence(task, completed_at, now, zone, budget);
+}
+
+Result<std::optional<NextOccurrence>> next_occurrence(const Task& task, Timestamp completed_at,
+                                                      Timestamp now, const TimeZone& zone,
+                                                      RecurrenceBudget& budget) {
   if (!task.recurrence) return std::optional<NextOccurrence>();
   const std::optional<LocalDateTime> anchor = series_anchor(task, zone);
   if (!anchor || task.recurrence_mode == RecurrenceMode::kCompletion) {
-    auto plan = completion_plan(task, completed_at, zone);
+    auto plan = completion_plan(task, completed_at, zone, budget);
     if (!plan) return plan.error();
-    return next_in(*plan, zone, std::max(zone.to_utc(plan->anchor), completed_at), task);
+    return next_in(*plan, zone, std::max(zone.to_utc(plan->anchor), completed_at), task, budget);
   }
   auto plan = plan_series(*task.recurrence, *anchor, task.all_day, task.recurrence_anchor_index);
   if (!plan) return plan.error();
   Timestamp after = *task.due_at;
   if (task.recurrence_mode == RecurrenceMode::kDue) after = std::max(after, now);
-  return next_in(*plan, zone, after, task);
+  return next_in(*plan, zone, after, task, budget);
 }
 
 Task make_next_task(const Task& completed, const NextOccurrence& next) {
@@ -665,6 +754,11 @@ Result<OccurrencePreview> upcoming_occurrences(const Task& task, Timestamp now,
                                                const TimeZone& zone, int count) {
   OccurrencePreview preview;
   if (!task.recurrence || count <= 0) return preview;
+  RecurrenceBudget budget;
+  const auto too_rare = [&] {
+    return rule_error(preview.rrule + ": this rule matches too rarely to preview " +
+                      std::to_string(count) + " occurrences; ask for fewer");
+  };
   const auto wanted = static_cast<std::size_t>(count);
   const std::optional<LocalDateTime> anchor = series_anchor(task, zone);
 
@@ -676,30 +770,26 @@ Result<OccurrencePreview> upcoming_occurrences(const Task& task, Timestamp now,
     preview.all_day = plan->all_day;
     Timestamp after = *task.due_at;
     if (task.recurrence_mode == RecurrenceMode::kDue) after = std::max(after, now);
-    const WalkEnd end = walk_series(*plan, zone, [&](const Occurrence& o) {
+    const WalkEnd end = walk_series(*plan, zone, budget, [&](const Occurrence& o) {
       if (o.at <= after) return true;
       preview.occurrences.push_back(o);
       after = o.at;
       return preview.occurrences.size() < wanted;
     });
-    if (end == WalkEnd::kGaveUp && preview.occurrences.empty()) {
-      return rule_error(preview.rrule +
-                        ": no next occurrence within a million candidates; the rule is too "
-                        "sparse");
-    }
+    if (end == WalkEnd::kGaveUp) return too_rare();
     return preview;
   }
 
   // Counted from completions: each occurrence as if completed on its due date.
   Timestamp completed = task.due_at ? std::max(*task.due_at, now) : now;
-  auto first_plan = completion_plan(task, completed, zone);
-  if (!first_plan) return first_plan.error();
+  auto first_plan = completion_plan(task, completed, zone, budget);
+  if (!first_plan) return budget.exhausted() ? too_rare() : first_plan.error();
   preview.rrule = to_string(first_plan->rule);
   preview.all_day = first_plan->all_day;
   Task current = task;
   while (preview.occurrences.size() < wanted) {
-    auto next = next_occurrence(current, completed, now, zone);
-    if (!next) return next.error();
+    auto next = next_occurrence(current, completed, now, zone, budget);
+    if (!next) return budget.exhausted() ? too_rare() : next.error();
     if (!*next) break;
     const NextOccurrence& n = **next;
     preview.occurrences.push_back(Occurrence{n.local, n.due_at});

@@ -94,7 +94,8 @@ Result<std::vector<std::string>> normalize_tags(const std::vector<std::string>& 
     std::string tag = lowercase(trim(input[i]));
     if (auto problem = tag_problem(tag)) {
       problems.push_back({field, std::move(*problem)});
-    } else if (std::find(tags.begin(), tags.end(), tag) == tags.end()) {
+    } else if (tags.size() <= kMaxTags &&  // beyond, already too many: no quadratic search
+               std::find(tags.begin(), tags.end(), tag) == tags.end()) {
       tags.push_back(std::move(tag));
     }
   }

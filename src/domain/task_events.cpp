@@ -165,7 +165,7 @@ OutgoingEvent task_event(const TaskChange& change, const json::object& after_jso
 }
 
 OutgoingEvent sync_event(const TaskChange& change, const json::object& after_json,
-                         RandomSource& random) {
+                         std::int64_t user_seq, RandomSource& random) {
   const Task& after = change.after;
   json::object changed;
   if (change.action == TaskAction::kCreated) {
@@ -181,7 +181,7 @@ OutgoingEvent sync_event(const TaskChange& change, const json::object& after_jso
                         {"task_id", after.id},
                         {"user_id", after.user_id},
                         {"sequence", after.version},
-                        {"user_seq", change.user_seq},
+                        {"user_seq", user_seq},
                         {"action", to_string(change.action)},
                         {"changed_fields", std::move(changed)},
                     };
@@ -236,13 +236,58 @@ std::string_view to_string(TaskAction action) {
   return "updated";
 }
 
-std::vector<OutgoingEvent> task_change_events(const TaskChange& change, RandomSource& random) {
+namespace {
+
+std::vector<OutgoingEvent> render_events(const TaskChange& change, std::int64_t user_seq,
+                                         RandomSource& random) {
   std::vector<OutgoingEvent> events;
   const json::object after_json = task_to_json(change.after);
   events.push_back(task_event(change, after_json, random));
-  events.push_back(sync_event(change, after_json, random));
+  events.push_back(sync_event(change, after_json, user_seq, random));
   if (auto reminders = reminder_event(change, random)) events.push_back(std::move(*reminders));
   return events;
+}
+
+// Rendered in place of the change counter and then cut out: no counter has this value, and
+// "user_seq": followed by it cannot occur inside a JSON string (the quotes would be escaped).
+constexpr std::int64_t kUserSeqPlaceholder = -7'340'987'112'096'541;
+
+}  // namespace
+
+std::vector<OutgoingEvent> task_change_events(const TaskChange& change, RandomSource& random) {
+  return render_events(change, change.user_seq, random);
+}
+
+std::string PendingEvent::json(std::int64_t user_seq) const {
+  if (!has_user_seq) return json_head;
+  std::string out;
+  const std::string number = std::to_string(user_seq);
+  out.reserve(json_head.size() + number.size() + json_tail.size());
+  out += json_head;
+  out += number;
+  out += json_tail;
+  return out;
+}
+
+std::vector<PendingEvent> pending_task_change_events(const TaskChange& change,
+                                                     RandomSource& random) {
+  static const std::string marker = "\"user_seq\":" + std::to_string(kUserSeqPlaceholder);
+  std::vector<PendingEvent> out;
+  for (OutgoingEvent& event : render_events(change, kUserSeqPlaceholder, random)) {
+    PendingEvent pending{std::move(event.topic), event.partition, std::move(event.key),
+                         std::move(event.id),    std::move(event.type), {}, {}, false};
+    const auto at = event.json.find(marker);
+    if (at == std::string::npos) {
+      pending.json_head = std::move(event.json);
+    } else {
+      const auto value = at + marker.size() - std::to_string(kUserSeqPlaceholder).size();
+      pending.json_head = event.json.substr(0, value);
+      pending.json_tail = event.json.substr(at + marker.size());
+      pending.has_user_seq = true;
+    }
+    out.push_back(std::move(pending));
+  }
+  return out;
 }
 
 }  // namespace todo::domain

@@ -50,4 +50,24 @@ struct OutgoingEvent {
 // `com.todo.reminder.schedule` with the full set, or `.cancel` when none remain.
 std::vector<OutgoingEvent> task_change_events(const TaskChange& change, RandomSource& random);
 
+// An event rendered before the owner's change counter is known (it is allocated inside the write
+// transaction, which should only run statements): the JSON in two pieces around task-updates'
+// `user_seq`, spliced together by json(). Byte for byte what task_change_events renders.
+struct PendingEvent {
+  std::string topic;
+  int partition = 0;
+  std::string key;
+  std::string id;
+  std::string type;
+  std::string json_head;  // the whole JSON when the event has no user_seq
+  std::string json_tail;
+  bool has_user_seq = false;
+
+  std::string json(std::int64_t user_seq) const;
+};
+
+// As task_change_events, with change.user_seq left to PendingEvent::json.
+std::vector<PendingEvent> pending_task_change_events(const TaskChange& change,
+                                                     RandomSource& random);
+
 }  // namespace todo::domain

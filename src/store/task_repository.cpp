@@ -34,6 +34,11 @@ constexpr std::string_view kUpdateTask =
     "created_at = $18, updated_at = $19, completed_at = $20, deleted_at = $21, "
     "recurrence_anchor = $22, recurrence_anchor_index = $23, title_key = $24, search_text = $25 "
     "WHERE id = $1 AND user_id = $2";
+constexpr std::string_view kTaskVersion =
+    "SELECT version FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
+constexpr std::string_view kAllDayZonesDueBetween =
+    "SELECT DISTINCT timezone FROM tasks WHERE user_id = $1 AND deleted_at IS NULL "
+    "AND status = 'pending' AND all_day = 1 AND due_at >= $2 AND due_at < $3";
 constexpr std::string_view kFindTask =
     "SELECT " TODO_TASK_COLUMNS " FROM tasks WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL";
 constexpr std::string_view kFindTaskOrTombstone =
@@ -308,6 +313,24 @@ void add_position(Conditions& where, const TaskQuery& query, const TaskPosition&
   }
 }
 
+// Pending, and a timed task due before overdue_at, or an all-day one due before the start of the
+// local day that holds overdue_at in its zone (which only the tasks of the last few days need).
+void add_overdue(Conditions& where, const TaskQuery& query) {
+  const domain::Timestamp now = query.overdue_at.value();
+  const auto now_param = where.param(micros(now));
+  std::string all_day = "due_at < " + where.param(micros(now - kAllDayOverdueWindow));
+  if (!query.all_day_day_starts.empty()) {
+    all_day += " OR due_at < CASE timezone";
+    for (const auto& [zone, day_start] : query.all_day_day_starts) {
+      const auto zone_param = where.param(zone);
+      all_day += " WHEN " + zone_param + " THEN " + where.param(micros(day_start));
+    }
+    all_day += " ELSE " + now_param + " END";
+  }
+  where.add("status = 'pending' AND due_at < " + now_param + " AND (all_day = 0 OR " + all_day +
+            ")");
+}
+
 }  // namespace
 
 TaskRepository::TaskRepository(std::function<std::string(std::string_view)> fold)
@@ -323,16 +346,33 @@ TaskSearchKeys TaskRepository::search_keys(const domain::Task& task) const {
 }
 
 void TaskRepository::insert(Transaction& s, const domain::Task& task) const {
-  const auto values = task_values(task, search_keys(task));
-  s.execute(kInsertTask, values);
+  insert(s, task, search_keys(task));
 }
 
 void TaskRepository::update(Transaction& s, const domain::Task& task) const {
-  const auto values = task_values(task, search_keys(task));
+  update(s, task, search_keys(task));
+}
+
+void TaskRepository::insert(Transaction& s, const domain::Task& task,
+                            const TaskSearchKeys& keys) const {
+  const auto values = task_values(task, keys);
+  s.execute(kInsertTask, values);
+}
+
+void TaskRepository::update(Transaction& s, const domain::Task& task,
+                            const TaskSearchKeys& keys) const {
+  const auto values = task_values(task, keys);
   if (s.execute(kUpdateTask, values) != 1) {
-    // The caller read the task in this transaction; a missing row is a bug, not "not found".
+    // The caller checked the task in this transaction; a missing row is a bug, not "not found".
     throw DatabaseError("update: no task " + task.id + " of user " + task.user_id);
   }
+}
+
+std::optional<std::int64_t> TaskRepository::version_of(Transaction& s, std::string_view user_id,
+                                                       std::string_view id) const {
+  auto row = s.query_one(kTaskVersion, {text(id), text(user_id)});
+  if (!row) return std::nullopt;
+  return row->integer(0);
 }
 
 std::optional<domain::Task> TaskRepository::find(Transaction& s, std::string_view user_id,
@@ -361,9 +401,7 @@ std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& 
   if (query.folded_text) where.add_contains("search_text", query.folded_text.value());
   if (query.due_before) where.add("due_at <= " + where.param(micros(query.due_before.value())));
   if (query.due_after) where.add("due_at >= " + where.param(micros(query.due_after.value())));
-  if (query.overdue_at) {
-    where.add("status = 'pending' AND due_at < " + where.param(micros(query.overdue_at.value())));
-  }
+  if (query.overdue_at) add_overdue(where, query);
   if (query.after) add_position(where, query, query.after.value(), fold_);
 
   const std::string direction = query.descending ? " DESC" : " ASC";
@@ -372,6 +410,18 @@ std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& 
                direction);
   where.append(" LIMIT " + where.param(std::int64_t{query.limit}));
   return tasks_from_rows(s.query(where.sql(), where.params()));
+}
+
+std::vector<std::string> TaskRepository::all_day_zones_due_between(Transaction& s,
+                                                                  std::string_view user_id,
+                                                                  domain::Timestamp from,
+                                                                  domain::Timestamp to) const {
+  std::vector<std::string> zones;
+  const auto rows = s.query(kAllDayZonesDueBetween, {text(user_id), micros(from), micros(to)});
+  for (const auto& row : rows) {
+    zones.push_back(row.text(0));
+  }
+  return zones;
 }
 
 TaskPosition TaskRepository::position_of(const domain::Task& task, TaskSort sort) {

@@ -1,6 +1,7 @@
 // Tasks of one user: writes, lookups, filtered and sorted pages, and the delta for sync.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -33,12 +34,23 @@ struct TaskQuery {
   std::optional<std::string> folded_text;  // domain::casefold(q): substring of title or description
   std::optional<domain::Timestamp> due_before;  // inclusive
   std::optional<domain::Timestamp> due_after;   // inclusive
-  std::optional<domain::Timestamp> overdue_at;  // pending and due_at < this
+  // Pending and past due at this instant: a timed task once its due date has passed, an all-day
+  // one once its day has ended in its time zone (all_day_day_starts).
+  std::optional<domain::Timestamp> overdue_at;
+  // With overdue_at: for each zone of the all-day tasks due shortly before it
+  // (all_day_zones_due_between over kAllDayOverdueWindow), the start of the local day holding
+  // overdue_at. An all-day task is overdue when it is due before that; a zone not listed counts
+  // like a timed task.
+  std::vector<std::pair<std::string, domain::Timestamp>> all_day_day_starts;
   TaskSort sort = TaskSort::kCreatedAt;
   bool descending = false;
   std::optional<TaskPosition> after;  // start after this position
   int limit = 50;
 };
+
+// An all-day task due longer ago than this is past the end of its day in any time zone (a local
+// day lasts at most 25 hours; the margin covers historical offset changes).
+inline constexpr auto kAllDayOverdueWindow = std::chrono::hours(72);
 
 // The folded texts stored beside a task: the title sort key and the text `q` searches.
 struct TaskSearchKeys {
@@ -59,12 +71,24 @@ class TaskRepository {
   void insert(Transaction& s, const domain::Task& task) const;
   // Writes every column of the task (the row must exist), including deleted_at.
   void update(Transaction& s, const domain::Task& task) const;
+  // The same with the folded texts computed beforehand (search_keys), so a write transaction runs
+  // statements only.
+  void insert(Transaction& s, const domain::Task& task, const TaskSearchKeys& keys) const;
+  void update(Transaction& s, const domain::Task& task, const TaskSearchKeys& keys) const;
+  // The version of the owner's task (not a tombstone): a write computed from an earlier read
+  // checks it is still the one it read.
+  std::optional<std::int64_t> version_of(Transaction& s, std::string_view user_id,
+                                         std::string_view id) const;
   // The owner's task; tombstones only when include_deleted.
   std::optional<domain::Task> find(Transaction& s, std::string_view user_id, std::string_view id,
                                    bool include_deleted = false) const;
   // At most query.limit tasks, never tombstones, in the query's order (ties broken by id in the
   // same direction).
   std::vector<domain::Task> list(Transaction& s, const TaskQuery& query) const;
+  // The time zones of the user's pending all-day tasks due in [from, to).
+  std::vector<std::string> all_day_zones_due_between(Transaction& s, std::string_view user_id,
+                                                     domain::Timestamp from,
+                                                     domain::Timestamp to) const;
   // The sort value of a task under `sort`, to build the next page's position (for kTitle the
   // title itself, which list() folds).
   static TaskPosition position_of(const domain::Task& task, TaskSort sort);

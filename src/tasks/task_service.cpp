@@ -35,15 +35,39 @@ domain::TaskAction action_for(const domain::Task& before, const domain::Task& af
   return domain::TaskAction::kUpdated;
 }
 
+domain::Error user_not_found() {
+  return domain::make_error(ErrorCode::kUserNotFound, "No such account.");
+}
+
+domain::Error kept_changing() {
+  domain::Error e = domain::make_error(
+      ErrorCode::kOverloaded,
+      "The task kept changing while this change was being made; try again.");
+  e.retry_after_seconds = 1;
+  return e;
+}
+
 // Bookkeeping that follows from a change: completion time, series membership and the series
-// anchor (re-anchored when the rule, due date, all-day flag or time zone changes).
-domain::Task settle(domain::Task task, const domain::Task* before, domain::Timestamp now,
-                    const domain::ZoneCatalog& zones) {
+// anchor (re-anchored when the rule, due date, all-day flag or time zone changes). Counting the
+// occurrences before a re-anchored due date is bounded: a rule that matches too rarely is a 422.
+domain::Result<domain::Task> settle(domain::Task task, const domain::Task* before,
+                                    domain::Timestamp now, const domain::ZoneCatalog& zones) {
   bool was_completed = before && before->status == domain::TaskStatus::kCompleted;
   if (task.status == domain::TaskStatus::kCompleted && !was_completed) task.completed_at = now;
   if (task.status == domain::TaskStatus::kPending) task.completed_at.reset();
   if (task.recurrence && !task.series_id) task.series_id = task.id;
-  return domain::anchor_series(std::move(task), before, zones);
+  domain::RecurrenceBudget budget;
+  return domain::anchor_series(std::move(task), before, zones, budget);
+}
+
+// The answer to a create whose Idempotency-Key was seen: the first response, or 422 when the key
+// came with another request.
+domain::Result<CreatedTask> replay(store::StoredResponse seen, const IdempotencyKey& key) {
+  if (seen.request_hash != key.request_hash) {
+    return domain::make_error(ErrorCode::kIdempotencyMismatch,
+                              "This Idempotency-Key was used with a different request.");
+  }
+  return CreatedTask{domain::Task{}, std::move(seen)};
 }
 
 }  // namespace
@@ -51,78 +75,110 @@ domain::Task settle(domain::Task task, const domain::Task* before, domain::Times
 TaskService::TaskService(TaskDependencies deps)
     : deps_(deps), tasks_([](std::string_view text) { return domain::casefold(text); }) {}
 
-void TaskService::record_change(store::Transaction& s, domain::TaskAction action,
-                                const std::optional<domain::Task>& before,
-                                const domain::Task& after, domain::ChangedFields changed,
-                                const domain::User& owner, domain::Timestamp now,
-                                std::string_view actor, std::string_view source) {
+PreparedWrite TaskService::prepare(domain::TaskAction action,
+                                   const std::optional<domain::Task>& before, domain::Task after,
+                                   domain::ChangedFields changed, const domain::User& owner,
+                                   domain::Timestamp now,
+                                   std::optional<std::int64_t> expected_version,
+                                   std::string_view actor, std::string_view source) {
   domain::TaskChange change;
   change.action = action;
   change.before = before;
-  change.after = after;
+  change.after = std::move(after);
   change.changed = std::move(changed);
   change.actor = actor.empty() ? "user:" + owner.id : std::string(actor);
   change.source = source.empty() ? "todo-api" : std::string(source);
-  change.user_seq = after.change_seq;
   change.owner = &owner;
   change.time = now;
-  for (auto& event : domain::task_change_events(change, deps_.random)) {
-    outbox_.append(s,
-                   store::OutboxMessage{std::move(event.topic), event.partition,
-                                        std::move(event.key), std::move(event.id),
-                                        std::move(event.json)},
-                   now);
+  PreparedWrite write;
+  write.events = domain::pending_task_change_events(change, deps_.random);
+  write.keys = tasks_.search_keys(change.after);
+  write.task = std::move(change.after);
+  write.now = now;
+  write.expected_version = expected_version;
+  return write;
+}
+
+std::optional<domain::Task> TaskService::write_prepared(store::Transaction& s,
+                                                        const PreparedWrite& write) const {
+  domain::Task task = write.task;
+  if (write.expected_version &&
+      tasks_.version_of(s, task.user_id, task.id) != write.expected_version) {
+    return std::nullopt;  // before the change counter moves: nothing to undo
   }
+  task.change_seq = users_.next_change_seq(s, task.user_id);
+  if (write.expected_version) {
+    tasks_.update(s, task, write.keys);
+  } else {
+    tasks_.insert(s, task, write.keys);
+  }
+  for (const domain::PendingEvent& event : write.events) {
+    outbox_.append(s,
+                   store::OutboxMessage{event.topic, event.partition, event.key, event.id,
+                                        event.json(task.change_seq)},
+                   write.now);
+  }
+  return task;
 }
 
 domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
                                                 const domain::TaskInput& input,
                                                 const std::optional<IdempotencyKey>& idempotency,
                                                 const ResponseRenderer& render) {
+  struct Read {
+    std::optional<domain::User> owner;
+    std::optional<store::StoredResponse> seen;
+  };
+  auto read = store::read_value(deps_.database, [&](store::Transaction& s) {
+    Read r;
+    if (idempotency) r.seen = idempotency_.find(s, user_id, idempotency->key);
+    if (!r.seen) r.owner = users_.find_by_id(s, user_id);
+    return r;
+  });
+  if (read.seen) return replay(std::move(*read.seen), *idempotency);
+  if (!read.owner) return user_not_found();
+  const domain::User& owner = *read.owner;
+
+  domain::Task fresh;
+  auto applied = domain::apply_task_input(fresh, input, true, {deps_.zones, owner});
+  if (!applied) return applied.error();
+  domain::Task task = std::move(*applied);
+  const auto now = deps_.clock.now();
+  task.id = domain::new_uuid_v7(now, deps_.random);
+  task.user_id = user_id;
+  task.version = 1;
+  task.created_at = now;
+  task.updated_at = now;
+  auto settled = settle(std::move(task), nullptr, now, deps_.zones);
+  if (!settled) return settled.error();
+  const PreparedWrite write = prepare(domain::TaskAction::kCreated, std::nullopt,
+                                      std::move(*settled), {}, owner, now, std::nullopt);
+  std::optional<store::StoredResponse> first;
+  if (idempotency) {
+    first = render(write.task);
+    first->user_id = user_id;
+    first->key = idempotency->key;
+    first->request_hash = idempotency->request_hash;
+    first->created_at = now;
+  }
+
   return store::write_value(
       deps_.database, [&](store::Transaction& s) -> domain::Result<CreatedTask> {
         if (idempotency) {
+          // The same key may have been used by a request that raced this one.
           if (auto seen = idempotency_.find(s, user_id, idempotency->key)) {
-            if (seen->request_hash != idempotency->request_hash) {
-              return domain::make_error(
-                  ErrorCode::kIdempotencyMismatch,
-                  "This Idempotency-Key was used with a different request.");
-            }
-            return CreatedTask{domain::Task{}, std::move(*seen)};
+            return replay(std::move(*seen), *idempotency);
           }
         }
-        auto owner = users_.find_by_id(s, user_id);
-        if (!owner) return domain::make_error(ErrorCode::kUserNotFound, "No such account.");
-        domain::Task fresh;
-        auto applied = domain::apply_task_input(fresh, input, true, {deps_.zones, *owner});
-        if (!applied) return applied.error();
-        domain::Task task = std::move(*applied);
-        auto now = deps_.clock.now();
-        task.id = domain::new_uuid_v7(now, deps_.random);
-        task.user_id = user_id;
-        task.version = 1;
-        task.created_at = now;
-        task.updated_at = now;
-        task = settle(std::move(task), nullptr, now, deps_.zones);
-        task.change_seq = users_.next_change_seq(s, user_id);
-        tasks_.insert(s, task);
-        record_change(s, domain::TaskAction::kCreated, std::nullopt, task, {}, *owner, now);
-        if (idempotency) {
-          store::StoredResponse first = render(task);
-          first.user_id = user_id;
-          first.key = idempotency->key;
-          first.request_hash = idempotency->request_hash;
-          first.created_at = now;
-          idempotency_.insert(s, first);
-        }
-        return CreatedTask{std::move(task), std::nullopt};
+        auto stored = write_prepared(s, write);
+        if (first) idempotency_.insert(s, *first);
+        return CreatedTask{std::move(*stored), std::nullopt};
       });
 }
 
-domain::Task TaskService::insert_generated(store::Transaction& s, domain::Task task,
-                                           const domain::User& owner, std::string_view actor,
-                                           std::string_view source) {
-  auto now = deps_.clock.now();
+PreparedWrite TaskService::prepare_generated(domain::Task task, const domain::User& owner,
+                                             std::string_view actor, std::string_view source) {
+  const auto now = deps_.clock.now();
   task.id = domain::new_uuid_v7(now, deps_.random);
   task.user_id = owner.id;
   task.version = 1;
@@ -131,10 +187,8 @@ domain::Task TaskService::insert_generated(store::Transaction& s, domain::Task t
   task.deleted_at.reset();
   // No settle(): the task arrives with its series state (make_next_task), which re-anchoring
   // would reset.
-  task.change_seq = users_.next_change_seq(s, owner.id);
-  tasks_.insert(s, task);
-  record_change(s, domain::TaskAction::kCreated, std::nullopt, task, {}, owner, now, actor, source);
-  return task;
+  return prepare(domain::TaskAction::kCreated, std::nullopt, std::move(task), {}, owner, now,
+                 std::nullopt, actor, source);
 }
 
 std::optional<domain::Task> TaskService::find_in(store::Transaction& s, const std::string& user_id,
@@ -149,39 +203,62 @@ domain::Result<domain::Task> TaskService::get(const std::string& user_id, const 
   return std::move(*task);
 }
 
-domain::Result<domain::Task> TaskService::mutate(const std::string& user_id, const std::string& id,
+domain::Result<domain::Task> TaskService::change(const std::string& user_id, const std::string& id,
                                                  std::optional<std::int64_t> if_match,
-                                                 const Mutation& change) {
-  return store::write_value(
-      deps_.database, [&](store::Transaction& s) -> domain::Result<domain::Task> {
-        auto current = tasks_.find(s, user_id, id);
-        if (!current) return task_not_found();
-        if (if_match && *if_match != current->version) return version_conflict(*current);
-        auto owner = users_.find_by_id(s, user_id);
-        if (!owner) return domain::make_error(ErrorCode::kUserNotFound, "No such account.");
-        auto next = change(*current, *owner);
-        if (!next) return next.error();
-        domain::Task after = std::move(*next);
-        domain::ChangedFields changed = domain::changed_fields(*current, after);
-        if (changed.empty()) return *current;  // nothing to do
-        auto now = deps_.clock.now();
-        after.version = current->version + 1;
-        after.updated_at = now;
-        after = settle(std::move(after), &*current, now, deps_.zones);
-        after.change_seq = users_.next_change_seq(s, user_id);
-        tasks_.update(s, after);
-        record_change(s, action_for(*current, after), *current, after, std::move(changed), *owner,
-                      now);
-        return after;
-      });
+                                                 const Computation& compute) {
+  struct Read {
+    std::optional<domain::Task> task;
+    std::optional<domain::User> owner;
+  };
+  for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
+    auto read = store::read_value(deps_.database, [&](store::Transaction& s) {
+      Read r;
+      r.task = tasks_.find(s, user_id, id);
+      if (r.task) r.owner = users_.find_by_id(s, user_id);
+      return r;
+    });
+    if (!read.task) return task_not_found();
+    const domain::Task& current = *read.task;
+    if (if_match && *if_match != current.version) return version_conflict(current);
+    if (!read.owner) return user_not_found();
+    auto write = compute(current, *read.owner, deps_.clock.now());
+    if (!write) return write.error();
+    if (!*write) return current;  // nothing to do
+    auto stored = store::write_value(
+        deps_.database, [&](store::Transaction& s) { return write_prepared(s, **write); });
+    if (stored) return std::move(*stored);
+    // Another write came between the read and this one: with If-Match the next read answers
+    // 412; without, the change is computed again from the task as it is now.
+  }
+  return kept_changing();
+}
+
+domain::Result<std::optional<PreparedWrite>> TaskService::compute_update(
+    const domain::Task& current, const domain::User& owner, domain::Timestamp now,
+    const Mutation& mutate) {
+  auto next = mutate(current, owner);
+  if (!next) return next.error();
+  domain::Task after = std::move(*next);
+  domain::ChangedFields changed = domain::changed_fields(current, after);
+  if (changed.empty()) return std::optional<PreparedWrite>();
+  after.version = current.version + 1;
+  after.updated_at = now;
+  auto settled = settle(std::move(after), &current, now, deps_.zones);
+  if (!settled) return settled.error();
+  const domain::TaskAction action = action_for(current, *settled);
+  return std::optional<PreparedWrite>(prepare(action, current, std::move(*settled),
+                                              std::move(changed), owner, now, current.version));
 }
 
 domain::Result<domain::Task> TaskService::update(const std::string& user_id, const std::string& id,
                                                  const domain::TaskInput& input, bool replace,
                                                  std::optional<std::int64_t> if_match) {
-  return mutate(user_id, id, if_match,
-                [&](const domain::Task& current, const domain::User& owner) {
-                  return domain::apply_task_input(current, input, replace, {deps_.zones, owner});
+  const Mutation apply = [&](const domain::Task& current, const domain::User& owner) {
+    return domain::apply_task_input(current, input, replace, {deps_.zones, owner});
+  };
+  return change(user_id, id, if_match,
+                [&](const domain::Task& current, const domain::User& owner, domain::Timestamp now) {
+                  return compute_update(current, owner, now, apply);
                 });
 }
 
@@ -189,52 +266,73 @@ domain::Result<domain::Task> TaskService::set_status(const std::string& user_id,
                                                      const std::string& id,
                                                      domain::TaskStatus status,
                                                      std::optional<std::int64_t> if_match) {
-  return mutate(user_id, id, if_match,
-                [&](const domain::Task& current, const domain::User&) -> domain::Result<domain::Task> {
-                  domain::Task next = current;
-                  next.status = status;
-                  return next;
+  const Mutation apply = [&](const domain::Task& current,
+                             const domain::User&) -> domain::Result<domain::Task> {
+    domain::Task next = current;
+    next.status = status;
+    return next;
+  };
+  return change(user_id, id, if_match,
+                [&](const domain::Task& current, const domain::User& owner, domain::Timestamp now) {
+                  return compute_update(current, owner, now, apply);
                 });
 }
 
 domain::Result<domain::Task> TaskService::toggle(const std::string& user_id,
                                                  const std::string& id) {
-  return mutate(user_id, id, std::nullopt,
-                [&](const domain::Task& current, const domain::User&) -> domain::Result<domain::Task> {
-                  domain::Task next = current;
-                  next.status = current.status == domain::TaskStatus::kCompleted
-                                    ? domain::TaskStatus::kPending
-                                    : domain::TaskStatus::kCompleted;
-                  return next;
+  const Mutation apply = [](const domain::Task& current,
+                            const domain::User&) -> domain::Result<domain::Task> {
+    domain::Task next = current;
+    next.status = current.status == domain::TaskStatus::kCompleted
+                      ? domain::TaskStatus::kPending
+                      : domain::TaskStatus::kCompleted;
+    return next;
+  };
+  return change(user_id, id, std::nullopt,
+                [&](const domain::Task& current, const domain::User& owner, domain::Timestamp now) {
+                  return compute_update(current, owner, now, apply);
                 });
 }
 
 domain::Result<void> TaskService::remove(const std::string& user_id, const std::string& id,
                                          std::optional<std::int64_t> if_match) {
-  return store::write_value(deps_.database, [&](store::Transaction& s) -> domain::Result<void> {
-    auto current = tasks_.find(s, user_id, id);
-    if (!current) return task_not_found();
-    if (if_match && *if_match != current->version) return version_conflict(*current);
-    auto owner = users_.find_by_id(s, user_id);
-    if (!owner) return domain::make_error(ErrorCode::kUserNotFound, "No such account.");
-    auto now = deps_.clock.now();
-    domain::Task tombstone = *current;
-    tombstone.version = current->version + 1;
-    tombstone.updated_at = now;
-    tombstone.deleted_at = now;
-    tombstone.change_seq = users_.next_change_seq(s, user_id);
-    tasks_.update(s, tombstone);
-    record_change(s, domain::TaskAction::kDeleted, *current, tombstone, {}, *owner, now);
-    return {};
-  });
+  auto removed = change(
+      user_id, id, if_match,
+      [&](const domain::Task& current, const domain::User& owner,
+          domain::Timestamp now) -> domain::Result<std::optional<PreparedWrite>> {
+        domain::Task tombstone = current;
+        tombstone.version = current.version + 1;
+        tombstone.updated_at = now;
+        tombstone.deleted_at = now;
+        return std::optional<PreparedWrite>(prepare(domain::TaskAction::kDeleted, current,
+                                                    std::move(tombstone), {}, owner, now,
+                                                    current.version));
+      });
+  if (!removed) return removed.error();
+  return {};
 }
 
 TaskPage TaskService::list(const store::TaskQuery& query) {
   store::TaskQuery probe = query;
   probe.limit = query.limit + 1;  // one more tells whether another page exists
   TaskPage page;
-  page.items = store::read_value(deps_.database,
-                                 [&](store::Transaction& s) { return tasks_.list(s, probe); });
+  page.items = store::read_value(deps_.database, [&](store::Transaction& s) {
+    if (probe.overdue_at) {
+      // An all-day task is overdue once its day has ended in its own time zone.
+      const domain::Timestamp now = *probe.overdue_at;
+      probe.all_day_day_starts.clear();
+      for (std::string& name : tasks_.all_day_zones_due_between(
+               s, probe.user_id, now - store::kAllDayOverdueWindow, now)) {
+        const auto zone = deps_.zones.find(name);
+        if (!zone) continue;  // counted like a timed task
+        const domain::LocalDate today = zone->to_local(now).date();
+        const domain::Timestamp start =
+            zone->to_utc(domain::LocalDateTime{today.year, today.month, today.day});
+        probe.all_day_day_starts.emplace_back(std::move(name), start);
+      }
+    }
+    return tasks_.list(s, probe);
+  });
   if (static_cast<int>(page.items.size()) > query.limit) {
     page.items.resize(static_cast<std::size_t>(query.limit));
     page.has_more = true;

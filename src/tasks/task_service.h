@@ -1,6 +1,13 @@
 // The task write model, shared by the API and the recurring service: every change validated by the
 // domain rules and written in ONE transaction with the owner's change counter and the change's
 // events in the outbox. Plain synchronous code.
+//
+// A change is read (one read transaction), computed — validation, time zones, recurrence
+// anchoring, event rendering — on the caller's thread, and then written by a closure that runs
+// statements only on the database's single writer: the version check (compare-and-set against
+// the version read), the change counter, the row, the outbox. When the version moved in between,
+// the change is read and computed again (at most kWriteAttempts times), or, with If-Match, is the
+// usual 412.
 #pragma once
 
 #include "domain/clock.h"
@@ -43,13 +50,26 @@ struct TaskPage {
   bool has_more = false;
 };
 
+// A change computed outside the write transaction; write_prepared runs its statements.
+struct PreparedWrite {
+  domain::Task task;  // the new state; its change_seq is allocated by the write
+  store::TaskSearchKeys keys;
+  std::vector<domain::PendingEvent> events;  // user_seq spliced in by the write
+  domain::Timestamp now{};
+  std::optional<std::int64_t> expected_version;  // update: the version read; nullopt: insert
+};
+
+// How often a change is read and computed again when another write moved the task in between.
+inline constexpr int kWriteAttempts = 5;
+
 struct SyncPage {
   std::vector<domain::Task> items;  // tombstones included
   std::int64_t cursor = 0;          // the change_seq to resume from
   bool has_more = false;
 };
 
-// How a stored first response of an idempotent create is rendered; called inside the transaction.
+// How a stored first response of an idempotent create is rendered; called before the write (the
+// task's change_seq is not known yet; the API's response does not show it).
 using ResponseRenderer = std::function<store::StoredResponse(const domain::Task&)>;
 
 class TaskService {
@@ -73,11 +93,15 @@ class TaskService {
   domain::Result<void> remove(const std::string& user_id, const std::string& id,
                               std::optional<std::int64_t> if_match);
 
-  // Inserts a task the system made — the recurring service's next occurrence — in the caller's
-  // transaction: a new id, version 1, the owner's change counter and its events, which name
-  // `actor` and `source`. Returns the task as stored.
-  domain::Task insert_generated(store::Transaction& s, domain::Task task, const domain::User& owner,
-                                std::string_view actor, std::string_view source);
+  // Prepares, outside any transaction, the insert of a task the system made — the recurring
+  // service's next occurrence: a new id, version 1 and its events, which name `actor` and `source`.
+  PreparedWrite prepare_generated(domain::Task task, const domain::User& owner,
+                                  std::string_view actor, std::string_view source);
+  // Runs the statements of a prepared change in the caller's write transaction: the owner's change
+  // counter, the row (an update only while the version is still the one read) and the outbox.
+  // Returns the task as stored, or nullopt when the version moved (nothing was written).
+  std::optional<domain::Task> write_prepared(store::Transaction& s,
+                                             const PreparedWrite& write) const;
 
   // The owner's task as stored, tombstones included, read in the caller's transaction.
   std::optional<domain::Task> find_in(store::Transaction& s, const std::string& user_id,
@@ -92,18 +116,29 @@ class TaskService {
  private:
   using Mutation = std::function<domain::Result<domain::Task>(const domain::Task& current,
                                                               const domain::User& owner)>;
-  // Loads the task, checks If-Match, applies `mutate` and, when something changed, writes the new
-  // version, the change counter and the events.
-  domain::Result<domain::Task> mutate(const std::string& user_id, const std::string& id,
-                                      std::optional<std::int64_t> if_match, const Mutation& mutate);
-  // Writes the events of one change to the outbox (inside the transaction); `changed` names the
-  // fields that differ from `before` (empty for created and deleted).
-  // The author is the owner ("user:<id>" through todo-api) unless `actor`/`source` say otherwise.
-  void record_change(store::Transaction& s, domain::TaskAction action,
-                     const std::optional<domain::Task>& before, const domain::Task& after,
-                     domain::ChangedFields changed, const domain::User& owner,
-                     domain::Timestamp now, std::string_view actor = {},
-                     std::string_view source = {});
+  // The write of a change of `current` (nullopt: nothing changes), computed outside the writer.
+  using Computation = std::function<domain::Result<std::optional<PreparedWrite>>(
+      const domain::Task& current, const domain::User& owner, domain::Timestamp now)>;
+
+  // Reads the task and its owner, checks If-Match, computes the change and writes it with a
+  // compare-and-set on the version read; again from the read when the version moved (bounded).
+  // Returns the task as stored (the current one when nothing changed).
+  domain::Result<domain::Task> change(const std::string& user_id, const std::string& id,
+                                      std::optional<std::int64_t> if_match,
+                                      const Computation& compute);
+  // A change of `current` by `mutate`, settled and with its events; nullopt when nothing changed.
+  domain::Result<std::optional<PreparedWrite>> compute_update(const domain::Task& current,
+                                                              const domain::User& owner,
+                                                              domain::Timestamp now,
+                                                              const Mutation& mutate);
+  // The events of one change, rendered before the change counter is known; `changed` names the
+  // fields that differ from `before` (empty for created and deleted). The author is the owner
+  // ("user:<id>" through todo-api) unless `actor`/`source` say otherwise.
+  PreparedWrite prepare(domain::TaskAction action, const std::optional<domain::Task>& before,
+                        domain::Task after, domain::ChangedFields changed,
+                        const domain::User& owner, domain::Timestamp now,
+                        std::optional<std::int64_t> expected_version, std::string_view actor = {},
+                        std::string_view source = {});
 
   TaskDependencies deps_;
   store::TaskRepository tasks_;

@@ -3,10 +3,13 @@
 The contract is docs/api/tasks.md ("Recurrence") and docs/adr/0009-recurrence.md. Due dates lie in
 2031 and later, so "due" mode (which skips occurrences before now) gives fixed answers."""
 
+import concurrent.futures
 import datetime
+import threading
 import re
 
 from task_harness import assert_bad_query, assert_invalid, assert_task_not_found, error_list, new_api
+from todo_harness import poll_until
 
 LOCAL_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?[+-]\d{2}:\d{2}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -218,3 +221,105 @@ def test_an_all_day_task_refuses_a_time_of_day_in_its_rule(api):
     assert error_list(body)[0]["reason"].startswith("BYHOUR=9: needs a due date with a time")
     t = api.create("Timed", due_date="2031-01-01T08:00", recurrence="FREQ=DAILY;BYHOUR=9,17")
     assert t["recurrence"] == "FREQ=DAILY;BYHOUR=9,17"
+
+
+def test_a_task_recurs_at_most_hourly(api):
+    # Several minutes or seconds would repeat it within the hour (occurrences 30 s apart).
+    for rule, part in [("FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30", "BYMINUTE=0,30"),
+                       ("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0,30", "BYSECOND=0,30")]:
+        resp = api.create_resp({"title": "Too often", "due_date": "2031-01-01T08:00",
+                                "recurrence": rule})
+        body = assert_invalid(resp, {"recurrence"})
+        assert error_list(body)[0]["reason"].startswith(f"{part}: a task recurs at most hourly"), body
+        resp = api.post("/api/recurrence/preview",
+                        {"recurrence": rule, "due_date": "2031-01-01T08:00", "count": 100})
+        assert_invalid(resp, {"recurrence"})
+
+
+# --------------------------------------------------------------------------------------------
+# every expansion is bounded: a rule that matches too rarely is a 422, never seconds of CPU
+
+# Monday 29 February: once in 28 years, and a DAILY rule looks at every day.
+RARE = "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"
+RARE_WITH_HOURS = RARE + ";BYHOUR=1,2,3,4,5,6,7,8,9,10,11,12"
+
+
+def assert_too_rare(resp, count):
+    body = assert_invalid(resp, {"recurrence"})
+    reason = error_list(body)[0]["reason"]
+    assert f"this rule matches too rarely to preview {count} occurrences" in reason, body
+
+
+def test_a_preview_of_a_rule_that_matches_too_rarely_is_refused(api):
+    for rule in (RARE, RARE_WITH_HOURS):
+        resp = api.post("/api/recurrence/preview",
+                        {"recurrence": rule, "due_date": "2031-01-01T09:00", "count": 100})
+        assert_too_rare(resp, 100)
+    # The same rule within the bound is previewed.
+    answer = preview(api, recurrence=RARE, due_date="2031-01-01T09:00", timezone="UTC", count=2)
+    assert utcs_of(answer) == ["2044-02-29T09:00:00.000Z", "2072-02-29T09:00:00.000Z"]
+
+
+def test_a_preview_of_a_rare_yearly_rule_is_bounded(api):
+    # Week 53 exists in about one year of six: libical's last year (2582) ends it first.
+    answer = preview(api, recurrence="FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO", due_date="2031-01-01T09:00",
+                     timezone="UTC", count=100)
+    assert 0 < len(answer["occurrences"]) <= 100
+    assert answer["occurrences"][0]["utc"] == "2032-12-27T09:00:00.000Z"
+
+
+def test_occurrences_of_a_task_whose_rule_matches_too_rarely_are_refused(api):
+    t = api.create("Leap Monday", due_date="2031-01-01T09:00", recurrence=RARE)
+    assert_too_rare(api.get(f"/api/tasks/{t['id']}/occurrences?count=100"), 100)
+    resp = api.get(f"/api/tasks/{t['id']}/occurrences?count=1")
+    assert resp.status == 200, resp
+    assert utcs_of(resp.body) == ["2044-02-29T09:00:00.000Z"]
+
+
+def test_an_account_runs_one_preview_at_a_time(api):
+    body = {"recurrence": RARE_WITH_HOURS, "due_date": "2031-01-01T09:00", "count": 100}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: api.post("/api/recurrence/preview", body), range(6)))
+    statuses = sorted(r.status for r in answers)
+    assert set(statuses) <= {422, 429}, statuses
+    assert 422 in statuses, statuses  # the first one ran
+    # While it ran, the others of the same account were turned away at once.
+    limited = [r for r in answers if r.status == 429]
+    assert limited, statuses
+    for r in limited:
+        assert r.body["type"].endswith("rate-limited"), r
+        assert r.headers.get("retry-after") == "1", r
+
+
+def test_previews_do_not_hold_up_reads(server):
+    # Six accounts (more than the four read threads) preview rare rules over and over; a list of
+    # tasks meanwhile does not wait for any of them to finish: previews run on the CPU pool.
+    reader = new_api(server)
+    reader.create("Mine")
+    users = [new_api(server) for _ in range(6)]
+    body = {"recurrence": RARE_WITH_HOURS, "due_date": "2031-01-01T09:00", "count": 100}
+    done = threading.Event()
+    statuses = []
+
+    def keep_previewing(user):
+        while not done.is_set():
+            statuses.append(user.post("/api/recurrence/preview", body).status)
+
+    threads = [threading.Thread(target=keep_previewing, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    try:
+        poll_until(lambda: len(statuses) >= 6, "previews under way", timeout=120)
+        finished_during_list = []
+        for _ in range(10):
+            before = len(statuses)
+            resp = reader.get("/api/tasks")
+            assert resp.status == 200, resp
+            finished_during_list.append(len(statuses) - before)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert set(statuses) == {422}, statuses
+    # Had the lists queued behind the previews, every one would have waited for one to finish.
+    assert min(finished_during_list) == 0, finished_during_list

@@ -3,6 +3,9 @@ keyset pagination with signed cursors, and the 400 answers to bad query paramete
 
 The contract is docs/api/tasks.md ("Listing"). Every test registers its own users."""
 
+import datetime
+import zoneinfo
+
 import pytest
 
 from task_harness import assert_bad_query, instant, new_api
@@ -152,6 +155,28 @@ def test_filter_overdue(api):
     every = [late["id"], late_day["id"], future["id"], done["id"], none["id"]]
     assert api.ids({"overdue": "false"}) == every
     assert api.ids() == every
+
+
+def _zone_away_from_midnight():
+    """A zone whose local time is at least ten minutes from midnight, and its date today."""
+    for name in ("UTC", "Asia/Tokyo", "America/New_York", "Pacific/Auckland"):
+        local = datetime.datetime.now(zoneinfo.ZoneInfo(name))
+        minutes = local.hour * 60 + local.minute
+        if 10 <= minutes <= 24 * 60 - 10:
+            return name, local.date()
+    raise AssertionError("four zones cannot all be near midnight")
+
+
+def test_an_all_day_task_due_today_is_not_overdue_until_its_day_has_ended(api):
+    zone, today = _zone_away_from_midnight()
+    yesterday = today - datetime.timedelta(days=1)
+    due_today = api.create("Due today", due_date=today.isoformat(), timezone=zone)
+    due_yesterday = api.create("Due yesterday", due_date=yesterday.isoformat(), timezone=zone)
+    api.create("Due tomorrow", due_date=(today + datetime.timedelta(days=1)).isoformat(), timezone=zone)
+    assert due_today["all_day"] is True
+    # Its due date (local midnight) has passed, its day has not.
+    assert instant(due_today["due_date"]) < datetime.datetime.now(datetime.timezone.utc)
+    assert api.ids({"overdue": "true"}) == [due_yesterday["id"]]
 
 
 def test_filters_combine(api):
@@ -350,6 +375,36 @@ BAD_PARAMS = [
 def test_bad_query_parameter_is_400_naming_it(api, name, value):
     api.create("Something to list")
     assert_bad_query(api.list_resp({name: value}), {name})
+
+
+def test_at_most_ten_tag_filters(api):
+    t = api.create("Tagged", tags=[f"t{i}" for i in range(10)])
+    assert api.ids({"tag": [f"t{i}" for i in range(10)]}) == [t["id"]]
+    assert_bad_query(api.list_resp({"tag": [f"t{i}" for i in range(11)]}), {"tag"})
+
+
+def test_hundreds_of_tag_filters_are_a_400_not_a_database_error(api):
+    # 998 filters once made SQLite answer "Expression tree is too large" (a 500).
+    api.create("Tagged", tags=["a"])
+    resp = api.list_resp({"tag": ["a"] * 998})
+    body = assert_bad_query(resp, {"tag"})
+    assert "at most 10 tag filters" in str(body), body
+
+
+def test_a_search_text_longer_than_any_task_text_is_400(api):
+    api.create("Findable")
+    assert api.list_resp({"q": "x" * 2000}).status == 200
+    assert_bad_query(api.list_resp({"q": "x" * 2001}), {"q"})
+
+
+def test_every_other_list_parameter_repeated_or_long_is_not_a_500(api):
+    api.create("Something to list", tags=["a"])
+    for params in ([("priority", "high")] * 500, [("status", "pending")] * 500,
+                   [("sort", "title")] * 300, [("order", "desc")] * 300, [("limit", "5")] * 300,
+                   [("overdue", "true")] * 300, [("due_before", "2030-01-01")] * 300,
+                   [("cursor", "x" * 4000)], [("q", "\u00fc" * 1500)]):
+        resp = api.list_resp(params)
+        assert resp.status in (200, 400), (params[0], resp)
 
 
 def _cursor(api, params=None):

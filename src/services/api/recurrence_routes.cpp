@@ -4,6 +4,11 @@
 
 #include <boost/json.hpp>
 
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
 #include "domain/recurrence.h"
 #include "domain/task.h"
 #include "domain/time_format.h"
@@ -23,15 +28,70 @@ using http::Request;
 using http::Response;
 
 constexpr int kDefaultCount = 10;
+// Previews one account may run at once: each is bounded (domain::kRecurrenceWorkUnits), and one
+// at a time keeps one account from taking more than one thread of the CPU pool (two by default),
+// which logins and other accounts' previews also need. Another one meanwhile: 429.
+constexpr int kPreviewsPerUser = 1;
+
+// Counts the previews running per account.
+class PreviewSlots {
+ public:
+  // A held slot, or none when the account already runs kPreviewsPerUser previews.
+  class Slot {
+   public:
+    Slot(PreviewSlots* slots, std::string user) : slots_(slots), user_(std::move(user)) {}
+    Slot(Slot&& other) noexcept
+        : slots_(std::exchange(other.slots_, nullptr)), user_(std::move(other.user_)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+      if (slots_ != nullptr) slots_->release(user_);
+    }
+    explicit operator bool() const { return slots_ != nullptr; }
+
+   private:
+    PreviewSlots* slots_;
+    std::string user_;
+  };
+
+  Slot acquire(const std::string& user) {
+    std::lock_guard lock(mutex_);
+    int& running = running_[user];
+    if (running >= kPreviewsPerUser) return Slot(nullptr, {});
+    ++running;
+    return Slot(this, user);
+  }
+
+ private:
+  void release(const std::string& user) {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(user);
+    if (it != running_.end() && --it->second <= 0) running_.erase(it);
+  }
+
+  std::mutex mutex_;
+  std::unordered_map<std::string, int> running_;
+};
+
+domain::Error too_many_previews() {
+  domain::Error e = domain::make_error(
+      domain::ErrorCode::kRateLimited,
+      "This account already runs a recurrence preview; wait for it to finish.");
+  e.retry_after_seconds = 1;
+  return e;
+}
 
 Response problem(const Request& req, const domain::Error& error) {
   return http::problem_response(error, req.path);
 }
 
+// Runs `handle` for the authenticated user while it holds one of the user's preview slots.
 template <class Handle>
-Response with_user(const RecurrenceRouteDependencies& deps, Request& req, Handle&& handle) {
+Response with_user(const RecurrenceRouteDependencies& deps, PreviewSlots& slots, Request& req,
+                   Handle&& handle) {
   auto claims = deps.authenticator.authenticate(req);
   if (!claims) return problem(req, claims.error());
+  const auto slot = slots.acquire(claims->sub);
+  if (!slot) return problem(req, too_many_previews());
   return handle(claims->sub);
 }
 
@@ -169,16 +229,19 @@ Response preview_rule(const RecurrenceRouteDependencies& deps, Request& req,
 }  // namespace
 
 void add_recurrence_routes(http::Router& router, const RecurrenceRouteDependencies& deps) {
-  // Both only read: the preview reads the user's default time zone.
-  router.add(http::Method::kGet, "/api/tasks/{id}/occurrences", http::Executor::kDatabaseRead,
-             [deps](Request& req) {
-               return with_user(deps, req, [&](const std::string& user) {
+  // Expanding rules is CPU work (bounded per rule): the CPU pool, not the read pool that every
+  // list and get needs. Both read a little (the task, the user's default time zone), which the
+  // CPU pool's threads may do.
+  auto slots = std::make_shared<PreviewSlots>();
+  router.add(http::Method::kGet, "/api/tasks/{id}/occurrences", http::Executor::kCpuHeavy,
+             [deps, slots](Request& req) {
+               return with_user(deps, *slots, req, [&](const std::string& user) {
                  return task_occurrences(deps, req, user);
                });
              });
-  router.add(http::Method::kPost, "/api/recurrence/preview", http::Executor::kDatabaseRead,
-             [deps](Request& req) {
-               return with_user(deps, req, [&](const std::string& user) {
+  router.add(http::Method::kPost, "/api/recurrence/preview", http::Executor::kCpuHeavy,
+             [deps, slots](Request& req) {
+               return with_user(deps, *slots, req, [&](const std::string& user) {
                  return preview_rule(deps, req, user);
                });
              });

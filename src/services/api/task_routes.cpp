@@ -159,6 +159,11 @@ domain::Result<std::optional<std::int64_t>> if_match(const Request& req) {
 
 // ---- query parameters -------------------------------------------------------------------------
 
+// A task has at most this many tags, so more filters could never all match.
+constexpr std::size_t kMaxTagFilters = domain::kMaxTags;
+// Longer than any title or description: such a text matches nothing.
+constexpr std::size_t kMaxSearchLength = domain::kMaxDescriptionLength;
+
 class ListQueryParser {
  public:
   ListQueryParser(const Request& req, const TaskRouteDependencies& deps, std::string user_id)
@@ -176,14 +181,25 @@ class ListQueryParser {
       q.priority = domain::parse_priority(*v);
       if (!q.priority) add("priority", "must be high, medium or low");
     }
-    for (auto tag : req_.query_params("tag")) {
-      auto normalized = domain::normalize_tag(tag);
-      if (!normalized) add("tag", "must be a tag of 1 to 50 characters");
-      else q.tags.push_back(std::move(*normalized));
+    // Bounded like a task's own tags: every tag filter is a condition of the query, and
+    // hundreds of them would reach the database's limits (a 500) instead of a 400.
+    const auto tags = req_.query_params("tag");
+    if (tags.size() > kMaxTagFilters) {
+      add("tag", "at most " + std::to_string(kMaxTagFilters) + " tag filters");
+    } else {
+      for (auto tag : tags) {
+        auto normalized = domain::normalize_tag(tag);
+        if (!normalized) add("tag", "must be a tag of 1 to 50 characters");
+        else q.tags.push_back(std::move(*normalized));
+      }
     }
     if (auto v = req_.query_param("q"); v && !v->empty()) {
       if (!domain::is_valid_utf8(*v)) add("q", "must be valid UTF-8");
-      else q.folded_text = domain::casefold(*v);
+      else if (domain::code_point_count(*v) > kMaxSearchLength) {
+        add("q", "must be at most " + std::to_string(kMaxSearchLength) + " characters");
+      } else {
+        q.folded_text = domain::casefold(*v);
+      }
     }
     q.due_after = bound("due_after", false);
     q.due_before = bound("due_before", true);

@@ -41,6 +41,14 @@ RecurringService::RecurringService(tasks::TaskService& tasks, const domain::Zone
     : tasks_(tasks), zones_(zones), clock_(clock) {}
 
 void RecurringService::handle(const bus::Event& event, store::Transaction& tx) {
+  // In one transaction nothing can change between the two; the loop is for a plan made earlier.
+  for (int attempt = 0; attempt < tasks::kWriteAttempts; ++attempt) {
+    if (apply(plan(event, tx), tx)) return;
+  }
+  throw std::runtime_error("the task of event " + event.id + " kept changing while planned");
+}
+
+Plan RecurringService::plan(const bus::Event& event, store::Transaction& reads) {
   boost::system::error_code ec;
   auto parsed = json::parse(event.payload, ec);
   if (ec || !parsed.is_object()) throw std::invalid_argument("event is not a JSON object");
@@ -48,57 +56,100 @@ void RecurringService::handle(const bus::Event& event, store::Transaction& tx) {
   const std::string type(string_member(cloud_event, "type"));
   const bool completed = type == "com.todo.task.completed";
   const bool deleted = type == "com.todo.task.deleted";
-  if (!completed && !deleted) return;
+  if (!completed && !deleted) return Plan{};
   const auto& data = object_member(cloud_event, "data");
   const std::string user_id(string_member(data, "user_id"));
   const std::string task_id(string_member(data, "task_id"));
-  if (deleted) return on_deleted(tx, user_id, task_id);
+  if (deleted) return plan_deleted(reads, user_id, task_id);
   auto time = domain::parse_rfc3339(string_member(cloud_event, "time"));
   if (!time) throw std::invalid_argument("event time is not RFC 3339");
-  on_completed(tx, user_id, task_id, *time);
+  return plan_completed(reads, user_id, task_id, *time);
 }
 
-void RecurringService::on_completed(store::Transaction& tx, const std::string& user_id,
-                                    const std::string& task_id, domain::Timestamp completed_at) {
+Plan RecurringService::plan_completed(store::Transaction& reads, const std::string& user_id,
+                                      const std::string& task_id,
+                                      domain::Timestamp completed_at) {
+  Plan plan;
   // The task as it is now: its series state is what counts, even if it was reopened since.
-  auto task = tasks_.find_in(tx, user_id, task_id);
-  if (!task || !task->recurrence || !task->series_id) return;
-  const store::RecurrenceSeriesRepository series;
-  const auto state = series.find(tx, *task->series_id);
+  auto task = tasks_.find_in(reads, user_id, task_id);
+  if (!task || !task->recurrence || !task->series_id) return plan;
+  const auto state = store::RecurrenceSeriesRepository{}.find(reads, *task->series_id);
   // Ended, or a newer occurrence exists (completed again after a reopen, or an old one completed).
-  if (state && (state->ended || state->last_index > task->occurrence_index)) return;
+  if (state && (state->ended || state->last_index > task->occurrence_index)) return plan;
+  auto owner = store::UserRepository{}.find_by_id(reads, user_id);
+  if (!owner) return plan;  // the account is gone, and its tasks with it
 
   auto zone = zones_.find(task->timezone);
   if (!zone) throw std::runtime_error("unknown time zone " + task->timezone + " of task " + task_id);
-  const auto now = clock_.now();
-  auto next = domain::next_occurrence(*task, completed_at, now, *zone);
+  plan.now = clock_.now();
+  auto next = domain::next_occurrence(*task, completed_at, plan.now, *zone);
   if (!next) throw std::invalid_argument("recurrence of task " + task_id + ": " + next.error().detail);
+  plan.user_id = user_id;
+  plan.task_id = task_id;
+  plan.series_id = *task->series_id;
+  plan.occurrence_index = task->occurrence_index;
+  plan.task_version = task->version;
+  plan.series_state = state;
   if (!next->has_value()) {
-    series.end(tx, *task->series_id, task->occurrence_index, now);
-    log::info("recurring series ended", {{"series_id", *task->series_id},
-                                         {"occurrence_index", task->occurrence_index}});
-    return;
+    plan.action = Plan::Action::kEndSeries;
+    return plan;
   }
-  auto owner = store::UserRepository{}.find_by_id(tx, user_id);
-  if (!owner) return;  // the account is gone, and its tasks with it
-  const auto created = tasks_.insert_generated(tx, domain::make_next_task(*task, **next), *owner,
-                                               kActor, kSource);
-  series.advance(tx, *task->series_id, created.occurrence_index, now);
-  log::info("next occurrence created", {{"series_id", *task->series_id},
-                                        {"task_id", created.id},
-                                        {"occurrence_index", created.occurrence_index},
-                                        {"due_date", domain::format_rfc3339(*created.due_at)}});
+  plan.action = Plan::Action::kCreateNext;
+  plan.next = tasks_.prepare_generated(domain::make_next_task(*task, **next), *owner, kActor,
+                                       kSource);
+  return plan;
 }
 
-void RecurringService::on_deleted(store::Transaction& tx, const std::string& user_id,
-                                  const std::string& task_id) {
-  auto task = tasks_.find_in(tx, user_id, task_id);
-  if (!task || !task->series_id || task->status != domain::TaskStatus::kPending) return;
-  const store::RecurrenceSeriesRepository series;
-  const auto state = series.find(tx, *task->series_id);
-  if (state && (state->ended || state->last_index > task->occurrence_index)) return;
+Plan RecurringService::plan_deleted(store::Transaction& reads, const std::string& user_id,
+                                    const std::string& task_id) {
+  Plan plan;
+  auto task = tasks_.find_in(reads, user_id, task_id);
+  if (!task || !task->series_id || task->status != domain::TaskStatus::kPending) return plan;
+  const auto state = store::RecurrenceSeriesRepository{}.find(reads, *task->series_id);
+  if (state && (state->ended || state->last_index > task->occurrence_index)) return plan;
   // The series' pending occurrence is gone: nothing follows it, whatever is completed later.
-  series.end(tx, *task->series_id, task->occurrence_index, clock_.now());
+  plan.action = Plan::Action::kEndSeries;
+  plan.user_id = user_id;
+  plan.task_id = task_id;
+  plan.series_id = *task->series_id;
+  plan.occurrence_index = task->occurrence_index;
+  plan.task_version = task->version;
+  plan.series_state = state;
+  plan.now = clock_.now();
+  return plan;
+}
+
+namespace {
+
+bool same_state(const std::optional<store::SeriesState>& a,
+                const std::optional<store::SeriesState>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->last_index == b->last_index && a->ended == b->ended);
+}
+
+}  // namespace
+
+bool RecurringService::apply(const Plan& plan, store::Transaction& tx) {
+  if (plan.action == Plan::Action::kNothing) return true;
+  const store::RecurrenceSeriesRepository series;
+  // What the plan was computed from must still hold (a no-op when planned in this transaction).
+  const auto task = tasks_.find_in(tx, plan.user_id, plan.task_id);
+  if (!task || task->version != plan.task_version) return false;
+  if (!same_state(series.find(tx, plan.series_id), plan.series_state)) return false;
+
+  if (plan.action == Plan::Action::kEndSeries) {
+    series.end(tx, plan.series_id, plan.occurrence_index, plan.now);
+    log::info("recurring series ended",
+              {{"series_id", plan.series_id}, {"occurrence_index", plan.occurrence_index}});
+    return true;
+  }
+  const auto created = tasks_.write_prepared(tx, *plan.next);
+  series.advance(tx, plan.series_id, created->occurrence_index, plan.now);
+  log::info("next occurrence created", {{"series_id", plan.series_id},
+                                        {"task_id", created->id},
+                                        {"occurrence_index", created->occurrence_index},
+                                        {"due_date", domain::format_rfc3339(*created->due_at)}});
+  return true;
 }
 
 }  // namespace todo::services::recurring

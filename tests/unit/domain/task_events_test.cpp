@@ -395,5 +395,47 @@ TEST_F(TaskEvents, SourceAndActorComeFromTheChange) {
   EXPECT_EQ(ce.at("data").at("actor"), "system:recurring");
 }
 
+// The write path renders events before the change counter is known and splices it in inside the
+// transaction: the result must be byte for byte the direct rendering, for every action and for
+// counters of any width, with texts that look like the counter's member name.
+TEST_F(TaskEvents, SplicedRenderingEqualsTheDirectOne) {
+  Task before = testing::sample_task();
+  before.title = R"(sneaky "user_seq":-7340987112096541 title)";
+  before.description = "\"user_seq\":1";
+  Task after = before;
+  after.title = "renamed";
+  after.status = TaskStatus::kCompleted;
+  after.reminders = {};
+  Task tombstone = before;
+  tombstone.deleted_at = at("2026-11-05T12:00:00.123Z");
+  const std::vector<TaskChange> changes = {change(TaskAction::kCreated, std::nullopt, before),
+                                           change(TaskAction::kUpdated, before, after),
+                                           change(TaskAction::kCompleted, before, after),
+                                           change(TaskAction::kDeleted, before, tombstone)};
+  for (const TaskChange& base : changes) {
+    for (const std::int64_t seq : {std::int64_t{0}, std::int64_t{1}, std::int64_t{42},
+                                   std::int64_t{9'007'199'254'740'993}}) {
+      TaskChange c = base;
+      c.user_seq = seq;
+      testing::SeededRandom direct_random{11};
+      testing::SeededRandom pending_random{11};
+      const auto direct = task_change_events(c, direct_random);
+      c.user_seq = -1;  // not used by the pending rendering
+      const auto pending = pending_task_change_events(c, pending_random);
+      ASSERT_EQ(direct.size(), pending.size());
+      for (std::size_t i = 0; i < direct.size(); ++i) {
+        SCOPED_TRACE(direct[i].topic + " " + std::string(to_string(c.action)));
+        EXPECT_EQ(pending[i].json(seq), direct[i].json);
+        EXPECT_EQ(pending[i].topic, direct[i].topic);
+        EXPECT_EQ(pending[i].partition, direct[i].partition);
+        EXPECT_EQ(pending[i].key, direct[i].key);
+        EXPECT_EQ(pending[i].id, direct[i].id);
+        EXPECT_EQ(pending[i].type, direct[i].type);
+        EXPECT_EQ(pending[i].has_user_seq, direct[i].topic == kTaskUpdatesTopic);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace todo::domain

@@ -160,6 +160,40 @@ TEST_F(RecurringServiceTest, ARedeliveredCompletionCreatesNothingMore) {
   EXPECT_EQ(series(first.id).size(), 2u);
 }
 
+// plan() only reads, so it can run outside the writer (in a read transaction); apply() then runs
+// statements only, and refuses a plan whose task changed in between.
+TEST_F(RecurringServiceTest, APlanMadeOutsideTheWriterIsAppliedOnlyWhileItStillHolds) {
+  auto first = create("daily");
+  complete(first.id);
+  const auto completed = events_of(first.id).back();
+  const bus::Event event{"task-events", 0, 1, first.id, "e1", boost::json::serialize(completed),
+                         kNow};
+  auto plan = store::read_value(*database_,
+                                [&](store::Transaction& s) { return recurring_.plan(event, s); });
+  EXPECT_EQ(plan.action, Plan::Action::kCreateNext);
+  ASSERT_TRUE(plan.next);
+  EXPECT_EQ(plan.next->task.occurrence_index, 1);
+
+  // The task changes before the plan is written: the plan is stale and writes nothing.
+  reopen(first.id);
+  complete(first.id);
+  const bool stale_applied = store::write_value(
+      *database_, [&](store::Transaction& tx) { return recurring_.apply(plan, tx); });
+  EXPECT_FALSE(stale_applied);
+  EXPECT_EQ(series(first.id).size(), 1U);
+
+  // Planned again from the task as it is now, it is written.
+  plan = store::read_value(*database_,
+                           [&](store::Transaction& s) { return recurring_.plan(event, s); });
+  EXPECT_TRUE(store::write_value(
+      *database_, [&](store::Transaction& tx) { return recurring_.apply(plan, tx); }));
+  ASSERT_EQ(series(first.id).size(), 2U);
+  // The bus then delivers both completions: the series already has its next occurrence.
+  bus_.poll_once();
+  bus_.poll_once();
+  EXPECT_EQ(series(first.id).size(), 2U);
+}
+
 TEST_F(RecurringServiceTest, ReopeningAndCompletingAgainCreatesNoSecondOccurrence) {
   auto first = create("daily");
   complete(first.id);
