@@ -102,9 +102,7 @@ struct EmbeddedApp::Parts {
     bus.subscribe(
         {std::string(domain::kTaskEventsTopic), std::string(services::audit::kConsumerGroup),
          [this](const bus::Event& event, store::Transaction& tx) { audit.handle(event, tx); }});
-    bus.subscribe(
-        {std::string(domain::kTaskEventsTopic), std::string(services::recurring::kConsumerGroup),
-         [this](const bus::Event& event, store::Transaction& tx) { recurring.handle(event, tx); }});
+    bus.subscribe(recurring.subscription(*database));
     metrics.add_collector([this] { return bus::prometheus_text(bus.stats()); });
     bus.start();
     timers.every("housekeeping", std::chrono::hours(1), [this] { purge_old_rows(); });

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "auth/tokens.h"
+#include "bus/retry.h"
 #include "domain/recurrence_rule.h"
 #include "domain/time_format.h"
 #include "domain/user.h"
@@ -21,8 +22,9 @@ namespace json = boost::json;
 constexpr std::string_view kTypePrefix = "com.todo.";
 constexpr int kVerifyPage = 1000;
 
+// A malformed event never becomes well-formed by retrying: it goes to the dead letters at once.
 [[noreturn]] void malformed(std::string_view why) {
-  throw std::invalid_argument("malformed task event: " + std::string(why));
+  throw bus::PermanentFailure("malformed task event: " + std::string(why));
 }
 
 // "data." + "task_id": the member's path in the CloudEvent, for the error.

@@ -4,13 +4,16 @@
 #include "services/recurring/recurring_service.h"
 
 #include "domain/recurrence.h"
+#include "domain/task_events.h"
 #include "domain/time_format.h"
+#include "bus/retry.h"
 #include "log/log.h"
 #include "store/recurrence_series_repository.h"
 #include "store/user_repository.h"
 
 #include <boost/json.hpp>
 
+#include <any>
 #include <stdexcept>
 
 namespace todo::services::recurring {
@@ -21,7 +24,7 @@ namespace json = boost::json;
 const json::string& string_member(const json::object& o, std::string_view name) {
   const auto* v = o.if_contains(name);
   if (v == nullptr || !v->is_string()) {
-    throw std::invalid_argument("event lacks the string member " + std::string(name));
+    throw bus::PermanentFailure("event lacks the string member " + std::string(name));
   }
   return v->get_string();
 }
@@ -29,7 +32,7 @@ const json::string& string_member(const json::object& o, std::string_view name) 
 const json::object& object_member(const json::object& o, std::string_view name) {
   const auto* v = o.if_contains(name);
   if (v == nullptr || !v->is_object()) {
-    throw std::invalid_argument("event lacks the object member " + std::string(name));
+    throw bus::PermanentFailure("event lacks the object member " + std::string(name));
   }
   return v->get_object();
 }
@@ -48,10 +51,26 @@ void RecurringService::handle(const bus::Event& event, store::Transaction& tx) {
   throw std::runtime_error("the task of event " + event.id + " kept changing while planned");
 }
 
+bus::Subscription RecurringService::subscription(store::Database& database) {
+  bus::Subscription s;
+  s.topic = std::string(domain::kTaskEventsTopic);
+  s.group = std::string(kConsumerGroup);
+  s.prepare = [this, &database](const bus::Event& event) -> std::any {
+    return store::read_value(database,
+                             [&](store::Transaction& reads) { return plan(event, reads); });
+  };
+  s.apply = [this](const bus::Event& event, std::any& prepared, store::Transaction& tx) {
+    // The snapshot went stale only when another write touched this task or series in between:
+    // then (rarely) plan again inside the transaction, where nothing can change.
+    if (!apply(std::any_cast<const Plan&>(prepared), tx)) handle(event, tx);
+  };
+  return s;
+}
+
 Plan RecurringService::plan(const bus::Event& event, store::Transaction& reads) {
   boost::system::error_code ec;
   auto parsed = json::parse(event.payload, ec);
-  if (ec || !parsed.is_object()) throw std::invalid_argument("event is not a JSON object");
+  if (ec || !parsed.is_object()) throw bus::PermanentFailure("event is not a JSON object");
   const auto& cloud_event = parsed.get_object();
   const std::string type(string_member(cloud_event, "type"));
   const bool completed = type == "com.todo.task.completed";
@@ -62,7 +81,7 @@ Plan RecurringService::plan(const bus::Event& event, store::Transaction& reads) 
   const std::string task_id(string_member(data, "task_id"));
   if (deleted) return plan_deleted(reads, user_id, task_id);
   auto time = domain::parse_rfc3339(string_member(cloud_event, "time"));
-  if (!time) throw std::invalid_argument("event time is not RFC 3339");
+  if (!time) throw bus::PermanentFailure("event time is not RFC 3339");
   return plan_completed(reads, user_id, task_id, *time);
 }
 
@@ -83,7 +102,7 @@ Plan RecurringService::plan_completed(store::Transaction& reads, const std::stri
   if (!zone) throw std::runtime_error("unknown time zone " + task->timezone + " of task " + task_id);
   plan.now = clock_.now();
   auto next = domain::next_occurrence(*task, completed_at, plan.now, *zone);
-  if (!next) throw std::invalid_argument("recurrence of task " + task_id + ": " + next.error().detail);
+  if (!next) throw bus::PermanentFailure("recurrence of task " + task_id + ": " + next.error().detail);
   plan.user_id = user_id;
   plan.task_id = task_id;
   plan.series_id = *task->series_id;

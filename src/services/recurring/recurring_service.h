@@ -52,6 +52,10 @@ class RecurringService {
   // the unique (series_id, occurrence_index) of tasks). Throws for a malformed event.
   void handle(const bus::Event& event, store::Transaction& tx);
 
+  // The service's durable subscription to task-events as two phases: plan() in a read snapshot
+  // on the consumer thread, outside the database writer; apply() in the consumer's transaction.
+  bus::Subscription subscription(store::Database& database);
+
   // Reads what the event concerns through `reads` (any transaction, also a read-only one outside
   // the writer) and computes what to write: the expensive part, bounded (domain::RecurrenceBudget).
   // Throws for a malformed event or a rule that cannot be expanded.

@@ -372,7 +372,8 @@ TEST_F(AuditServiceTest, TheRoleComesFromTheUsersTable) {
   EXPECT_FALSE(audit_.is_admin(kBob));  // no such user
 }
 
-// Each malformed event throws (the bus retries, then dead-letters it) and writes nothing.
+// Each malformed event throws a permanent failure (the bus dead-letters it at once) and writes
+// nothing.
 TEST_F(AuditServiceTest, AMalformedEventThrowsAndWritesNothing) {
   const domain::Task t = task(std::string(kTask1), std::string(kAlice), "fine");
   const bus::Event good = event_of(TaskAction::kCreated, std::nullopt, t);
@@ -413,7 +414,7 @@ TEST_F(AuditServiceTest, AMalformedEventThrowsAndWritesNothing) {
                      data(o)["payload"].as_object()["changed_fields"] = json::array{1};
                    }));
   for (const auto& [what, event] : bad) {
-    EXPECT_THROW(deliver(event), std::invalid_argument) << what;
+    EXPECT_THROW(deliver(event), bus::PermanentFailure) << what;
   }
   EXPECT_EQ(count(), 0);
   deliver(good);  // the unedited event is fine

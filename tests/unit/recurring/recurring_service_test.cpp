@@ -36,8 +36,8 @@ class RecurringServiceTest : public ::testing::Test {
     owner_.password_hash = "x";
     owner_.created_at = clock_.now();
     database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, owner_); });
-    bus_.subscribe({std::string(domain::kTaskEventsTopic), std::string(kConsumerGroup),
-                    [this](const bus::Event& e, store::Transaction& tx) { recurring_.handle(e, tx); }});
+    // As todo serve subscribes it: plan() outside the writer, apply() in the transaction.
+    bus_.subscribe(recurring_.subscription(*database_));
   }
 
   // No handler call may fail: the unique (series_id, occurrence_index) would also refuse a
@@ -259,11 +259,11 @@ TEST_F(RecurringServiceTest, ATaskWithoutRecurrenceCreatesNothing) {
 TEST_F(RecurringServiceTest, AMalformedEventThrowsAndWritesNothing) {
   database_->write([&](store::Transaction& tx) {
     EXPECT_THROW(recurring_.handle(bus::Event{"task-events", 0, 0, "k", "id", "not json", kNow}, tx),
-                 std::invalid_argument);
+                 bus::PermanentFailure);
     EXPECT_THROW(recurring_.handle(bus::Event{"task-events", 0, 0, "k", "id",
                                               R"({"type":"com.todo.task.completed","data":{}})", kNow},
                                    tx),
-                 std::invalid_argument);
+                 bus::PermanentFailure);
   });
 }
 

@@ -36,8 +36,11 @@ class InterposingDatabase final : public store::Database {
     inner_.write(work);
   }
   bool ping() override { return inner_.ping(); }
-  void set_commit_listener(std::function<void()> listener) override {
-    inner_.set_commit_listener(std::move(listener));
+  store::CommitListenerId add_commit_listener(std::function<void()> listener) override {
+    return inner_.add_commit_listener(std::move(listener));
+  }
+  void remove_commit_listener(store::CommitListenerId id) override {
+    inner_.remove_commit_listener(id);
   }
 
   std::function<void()> before_write;
