@@ -1,13 +1,13 @@
 #include "app/api_component.h"
 
+#include <chrono>
+
 #include "auth/tokens.h"
 #include "services/api/account_routes.h"
 #include "services/api/operations_routes.h"
 #include "services/api/recurrence_routes.h"
 #include "services/api/task_routes.h"
 #include "store/user_repository.h"
-
-#include <chrono>
 
 namespace todo::app {
 
@@ -23,8 +23,8 @@ ApiComponent::ApiComponent(Core& core)
   services::api::add_account_routes(core.router, accounts_, authenticator_);
   services::api::add_task_routes(
       core.router, {tasks_, accounts_, authenticator_, cursors_, core.zones, core.clock});
-  services::api::add_recurrence_routes(
-      core.router, {tasks_, accounts_, authenticator_, core.zones, core.clock});
+  services::api::add_recurrence_routes(core.router,
+                                       {tasks_, accounts_, authenticator_, core.zones, core.clock});
   core.housekeeping.add("api", [this, &core] { purge_old_rows(core); });
 }
 

@@ -30,5 +30,4 @@ class ApiComponent final : public Component {
   services::api::ListCursorCodec cursors_;
 };
 
-
 }  // namespace todo::app

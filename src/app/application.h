@@ -1,15 +1,15 @@
 // One process: the core and the components it was asked to run, wired explicitly in that order.
 #pragma once
 
+#include <memory>
+#include <span>
+#include <vector>
+
 #include "app/component.h"
 #include "app/config.h"
 #include "app/core.h"
 #include "http/metrics.h"
 #include "http/router.h"
-
-#include <memory>
-#include <span>
-#include <vector>
 
 namespace todo::app {
 

@@ -1,11 +1,11 @@
 #include "app/audit_component.h"
 
+#include <string>
+
 #include "auth/tokens.h"
 #include "domain/task_events.h"
 #include "log/log.h"
 #include "services/audit/audit_routes.h"
-
-#include <string>
 
 namespace todo::app {
 namespace {

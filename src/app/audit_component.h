@@ -2,13 +2,13 @@
 // the audit routes and purges entries after their retention period.
 #pragma once
 
+#include <chrono>
+
 #include "app/component.h"
 #include "app/core.h"
 #include "services/api/authenticator.h"
 #include "services/audit/audit_cursor.h"
 #include "services/audit/audit_service.h"
-
-#include <chrono>
 
 namespace todo::app {
 
@@ -24,6 +24,5 @@ class AuditComponent final : public Component {
   services::audit::AuditCursorCodec cursors_;
   std::chrono::days retention_;
 };
-
 
 }  // namespace todo::app

@@ -2,12 +2,12 @@
 // factories (store::open_database, bus::open_bus), so nothing here names one.
 #include "app/core.h"
 
+#include <chrono>
+#include <utility>
+
 #include "app/secret.h"
 #include "domain/task_events.h"
 #include "store/open_database.h"
-
-#include <chrono>
-#include <utility>
 
 namespace todo::app {
 namespace {
@@ -21,9 +21,10 @@ store::DatabaseOptions database_options(const Config& config) {
 
 bus::BusOptions bus_options() {
   bus::BusOptions options;
-  for (auto [topic, partitions] : {std::pair{domain::kTaskEventsTopic, domain::kTaskEventsPartitions},
-                                   std::pair{domain::kTaskUpdatesTopic, domain::kTaskUpdatesPartitions},
-                                   std::pair{domain::kRemindersTopic, domain::kRemindersPartitions}}) {
+  for (auto [topic, partitions] :
+       {std::pair{domain::kTaskEventsTopic, domain::kTaskEventsPartitions},
+        std::pair{domain::kTaskUpdatesTopic, domain::kTaskUpdatesPartitions},
+        std::pair{domain::kRemindersTopic, domain::kRemindersPartitions}}) {
     options.partitions[std::string(topic)] = partitions;
     options.partitions[bus::dead_letter_topic(topic)] = 1;
   }
@@ -44,9 +45,10 @@ Core::Core(const Config& config_in)
       bus(bus::open_bus(*database, clock, random, bus_options())) {
   metrics.add_collector([this] { return bus->prometheus_text(); });
   // Consumed events leave the log after their retention period.
-  housekeeping.add("events", [this, retention = std::chrono::hours(24) * config.event_retention_days] {
-    bus->purge(retention);
-  });
+  housekeeping.add("events",
+                   [this, retention = std::chrono::hours(24) * config.event_retention_days] {
+                     bus->purge(retention);
+                   });
 }
 
 Core::~Core() { stop(); }

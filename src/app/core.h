@@ -4,6 +4,9 @@
 // then start() sets the bus and housekeeping going.
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "app/config.h"
 #include "app/housekeeping.h"
 #include "app/system_zones.h"
@@ -14,9 +17,6 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "store/database.h"
-
-#include <memory>
-#include <string>
 
 namespace todo::app {
 

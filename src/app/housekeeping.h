@@ -3,13 +3,13 @@
 // order added, once an hour, on one background thread.
 #pragma once
 
-#include "app/periodic_job.h"
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "app/periodic_job.h"
 
 namespace todo::app {
 

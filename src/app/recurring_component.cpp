@@ -1,8 +1,8 @@
 #include "app/recurring_component.h"
 
-#include "domain/task_events.h"
-
 #include <string>
+
+#include "domain/task_events.h"
 
 namespace todo::app {
 

@@ -18,5 +18,4 @@ class RecurringComponent final : public Component {
   services::recurring::RecurringService recurring_;
 };
 
-
 }  // namespace todo::app

@@ -1,9 +1,9 @@
 #include "bus/open_bus.h"
 
-#include "bus/log_bus.h"
-
 #include <stdexcept>
 #include <utility>
+
+#include "bus/log_bus.h"
 
 namespace todo::bus {
 namespace {

@@ -3,16 +3,16 @@
 // retention) — and never names an implementation.
 #pragma once
 
-#include "bus/bus.h"
-#include "domain/clock.h"
-#include "store/database.h"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+
+#include "bus/bus.h"
+#include "domain/clock.h"
+#include "store/database.h"
 
 namespace todo::bus {
 

@@ -2,10 +2,10 @@
 // outside src/store works against store::Database and never names a backend.
 #pragma once
 
-#include "store/database.h"
-
 #include <filesystem>
 #include <memory>
+
+#include "store/database.h"
 
 namespace todo::store {
 

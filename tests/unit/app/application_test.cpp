@@ -1,9 +1,9 @@
 // The component model: a process is the core plus the components it is given, so `todo serve`
 // (every component) and a one-service role differ only in the list.
 #include "app/application.h"
-#include "app/housekeeping.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <stdlib.h>
+#include "app/housekeeping.h"
 
 namespace todo::app {
 namespace {
@@ -44,9 +44,9 @@ class ApplicationTest : public ::testing::Test {
 
 TEST_F(ApplicationTest, AComponentAddsItsOwnRoutesOnly) {
   constexpr ComponentFactory kAuditOnly[] = {make_audit_component};
-  EXPECT_EQ(routes(kAuditOnly), (std::vector<std::string>{"GET /api/audit-logs",
-                                                         "GET /api/audit-logs/verify",
-                                                         "GET /api/tasks/{id}/history"}));
+  EXPECT_EQ(routes(kAuditOnly),
+            (std::vector<std::string>{"GET /api/audit-logs", "GET /api/audit-logs/verify",
+                                      "GET /api/tasks/{id}/history"}));
   constexpr ComponentFactory kRecurringOnly[] = {make_recurring_component};
   EXPECT_TRUE(routes(kRecurringOnly).empty());  // a consumer, no routes
 }

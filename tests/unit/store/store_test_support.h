@@ -2,9 +2,6 @@
 // fixture), a fresh temporary directory per test and deadline-bounded polling.
 #pragma once
 
-#include "store/database.h"
-#include "store/open_database.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -17,6 +14,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "store/database.h"
+#include "store/open_database.h"
 
 namespace todo::store::testing {
 
@@ -68,7 +68,8 @@ inline void PrintTo(const Backend& backend, std::ostream* out) { *out << backend
 // a fresh schema on the test server), and every store test then runs on it as well.
 inline const std::vector<Backend>& backends() {
   static const std::vector<Backend> kBackends = {
-      {"Sqlite", Dialect::kSqlite, [](const DatabaseOptions& options) {
+      {"Sqlite", Dialect::kSqlite,
+       [](const DatabaseOptions& options) {
          auto sqlite = options;
          sqlite.dialect = Dialect::kSqlite;
          return open_database(sqlite);
@@ -105,8 +106,9 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 }  // namespace todo::store::testing
 
 // Runs every TEST_P of `fixture` (a BackendTest) once per backend: Backends/Fixture.Name/Sqlite...
-#define TODO_STORE_TEST_ON_EVERY_BACKEND(fixture)                                        \
-  INSTANTIATE_TEST_SUITE_P(Backends, fixture, ::testing::ValuesIn(::todo::store::testing::backends()), \
+#define TODO_STORE_TEST_ON_EVERY_BACKEND(fixture)                                   \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                       \
+                           ::testing::ValuesIn(::todo::store::testing::backends()), \
                            ::todo::store::testing::backend_name)
 
 // In a BackendTest: the rest of the test is about the SQLite backend itself (its pragmas, its
