@@ -1,5 +1,7 @@
 #include "bus/open_bus.h"
 
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -8,16 +10,35 @@
 namespace todo::bus {
 namespace {
 
+// Wakes the log bus on every commit of its database. The database calls its listener on the writer
+// thread outside any lock, and a call may still be running after set_commit_listener({}) returned;
+// so the listener holds this small state (shared) instead of the bus, and the bus detaches itself
+// under its mutex before it goes away. Found by ThreadSanitizer (OpenBusTest).
+struct CommitWaker {
+  std::mutex mutex;
+  LogBus* bus = nullptr;
+};
+
 class OutboxLogBus final : public BusBackend {
  public:
   OutboxLogBus(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
                LogBusOptions options)
-      : db_(db), bus_(db, clock, random, std::move(options)) {
-    db_.set_commit_listener([this] { bus_.notify(); });
+      : db_(db),
+        bus_(db, clock, random, std::move(options)),
+        waker_(std::make_shared<CommitWaker>()) {
+    waker_->bus = &bus_;
+    db_.set_commit_listener([waker = waker_] {
+      std::lock_guard lock(waker->mutex);
+      if (waker->bus != nullptr) waker->bus->notify();
+    });
   }
   ~OutboxLogBus() override {
     // Consumers finish their handler and commit before anything they call goes away.
     bus_.stop();
+    {
+      std::lock_guard lock(waker_->mutex);
+      waker_->bus = nullptr;
+    }
     db_.set_commit_listener({});
   }
   OutboxLogBus(const OutboxLogBus&) = delete;
@@ -34,6 +55,7 @@ class OutboxLogBus final : public BusBackend {
  private:
   store::Database& db_;
   LogBus bus_;
+  std::shared_ptr<CommitWaker> waker_;
 };
 
 }  // namespace
