@@ -8,7 +8,7 @@ CI_BIN := build/ci/src/app/todo
 PYTHON := /usr/bin/python3
 PORT ?= 8000
 
-.PHONY: deps build build-ci run test unit-test system-test bench format clean
+.PHONY: deps build build-ci build-tsan run test unit-test unit-test-tsan system-test bench format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -21,6 +21,11 @@ build-ci: deps
 	@cmake --preset ci >/dev/null
 	@cmake --build --preset ci
 
+# ThreadSanitizer: the unit tests only (todo_unit_tests; not the differential test), label "unit".
+build-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan --target todo_unit_tests
+
 run: build
 	@mkdir -p data
 	$(RELEASE_BIN) serve --port $(PORT) --data-dir ./data
@@ -28,10 +33,13 @@ run: build
 unit-test: build-ci
 	ctest --preset ci -j2
 
+unit-test-tsan: build-tsan
+	ctest --preset tsan -j2 -L unit
+
 system-test: build-ci
 	TODO_BIN=$(abspath $(CI_BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
-test: unit-test system-test
+test: unit-test unit-test-tsan system-test
 
 bench: build
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN))

@@ -1,27 +1,27 @@
 // `todo serve` and `todo migrate`.
 #include "app/commands.h"
 
-#include "app/embedded_app.h"
+#include "app/application.h"
 #include "http/server.h"
 #include "log/log.h"
-#include "store/sqlite/sqlite_database.h"
+#include "store/open_database.h"
 
 #include <chrono>
 
 namespace todo::app {
 
 int run_migrate(const Config& config) {
-  store::SqliteOptions options;
+  store::DatabaseOptions options;
   options.path = config.data_dir / "todo.db";
   options.durability = config.durability;
-  auto database = store::open_sqlite(options);  // applies pending migrations
+  auto database = store::open_database(options);  // applies pending migrations
   log::info("database is current", {{"path", options.path.string()}});
   return 0;
 }
 
 int run_serve(const Config& config) {
   auto started = std::chrono::steady_clock::now();
-  EmbeddedApp app(config);
+  Application app(config, every_component());
 
   http::ServerOptions options;
   options.address = config.address;

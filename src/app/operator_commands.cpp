@@ -7,8 +7,8 @@
 #include "domain/time_format.h"
 #include "log/log.h"
 #include "store/consumer_repository.h"
+#include "store/open_database.h"
 #include "store/outbox.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/user_repository.h"
 
 #include <boost/json.hpp>
@@ -51,10 +51,10 @@ std::unique_ptr<store::Database> open_existing(const Config& config) {
   const auto path = database_path(config);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return nullptr;
-  store::SqliteOptions options;
+  store::DatabaseOptions options;
   options.path = path;
   options.reader_connections = 1;
-  return store::open_sqlite(options);  // applies pending migrations, as the server would
+  return store::open_database(options);  // applies pending migrations, as the server would
 }
 
 std::string no_database(const Config& config) {

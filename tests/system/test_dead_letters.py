@@ -1,6 +1,6 @@
-"""Dead letters end to end, in a running `todo serve`: an event the audit consumer cannot handle is
+"""Dead letters end to end, in a running `todo serve`: an event the audit consumer fails to handle is
 retried on the schedule given by --bus-retry-backoff, then dead-lettered to task-events.dlq while
-the partition moves on; `todo dlq list` shows it, /metrics counts it, and `todo dlq replay` hands
+the partition moves on (a malformed one at once, without retries); `todo dlq list` shows it, /metrics counts it, and `todo dlq replay` hands
 it back to the running consumer, which tries it again. The backoff is real time here, so the
 server runs with a short schedule (the unit tests of src/bus drive the default one, 1 s, 5 s,
 25 s, with manual clocks)."""
@@ -49,21 +49,55 @@ def _audited(server, event_id):
     return sql(server.data_dir, "SELECT COUNT(*) FROM audit_logs WHERE event_id = ?", (event_id,))[0][0]
 
 
-def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(make_server, todo_bin):
+def _refuse_audit_of(server, event_id):
+    """A failure the audit consumer cannot foresee and that may pass: its database refuses the
+    entry of one event (a trigger, installed from outside like a storage fault)."""
+    conn = open_db(server.data_dir, write=True)
+    try:
+        conn.execute(f"CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_logs WHEN NEW.event_id = '{event_id}' "
+                     "BEGIN SELECT RAISE(ABORT, 'injected: the audit store refuses this entry'); END")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _heal_audit(server):
+    conn = open_db(server.data_dir, write=True)
+    try:
+        conn.execute("DROP TRIGGER refuse_poison")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _metric(server, name, partition):
+    resp = server.request("GET", "/metrics")
+    text = resp.body if isinstance(resp.body, str) else resp.raw.decode()
+    prefix = f'{name}{{group="audit-service",topic="task-events",partition="{partition}"}} '
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    return int(float(lines[0][len(prefix):])) if lines else 0
+
+
+def test_a_failing_event_is_retried_dead_lettered_and_replayed_without_stalling(make_server, todo_bin):
     server = make_server(args=["--bus-retry-backoff", "100ms,100ms,200ms"])
     api = new_api(server)
-    poison = json.dumps({"specversion": "1.0", "type": "com.todo.task.updated", "source": "a-buggy-producer",
-                         "id": "not-used", "time": "2026-11-27T00:00:00.000Z", "data": "not an object"})
     task = api.create(title="shares a partition with the poison")
     first_event = _event_ids_of(server, task["id"])[0]
     poll_until(lambda: _audited(server, first_event), "the audit of the first event", DEADLINE)
     partition = _partition_of(server, task["id"])
 
+    # A well-formed task event (a copy of the first one under a new id) whose audit entry the
+    # database refuses until the fault is healed.
+    payload = json.loads(sql(server.data_dir, "SELECT payload FROM outbox WHERE event_id = ?", (first_event,))[0][0])
+    poison_id = str(uuid.uuid4())
+    payload["id"] = poison_id
+    payload["data"]["idempotency_key"] = poison_id
+    _refuse_audit_of(server, poison_id)
     started = time.monotonic()
-    poison_id, poison_offset = _append_raw_event(server, partition, "poison-key", poison)
+    _, poison_offset = _append_raw_event(server, partition, task["id"], json.dumps(payload))
     # An event behind the poison on the same partition waits for it (per-partition order) ...
     api.update(task["id"], {"title": "behind the poison"})
-    behind = _event_ids_of(server, task["id"])[1]
+    behind = _event_ids_of(server, task["id"])[-1]
     second_try = server.wait_for_log(
         lambda o: o.get("msg") == "event handling failed; will retry" and o.get("event_id") == poison_id
         and o.get("attempt") == 2, timeout=DEADLINE)
@@ -79,8 +113,8 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
     assert letter["topic"] == "task-events" and letter["partition"] == partition
     assert letter["offset"] == poison_offset
     assert letter["event_id"] == poison_id and letter["attempts"] == 4 and letter["status"] == "dead"
-    assert letter["error"], letter
-    assert letter["event"]["data"] == "not an object"
+    assert "injected" in letter["error"], letter
+    assert letter["event"]["id"] == poison_id
     poll_until(lambda: _audited(server, behind), "the audit of the event behind the poison", DEADLINE)
     # It waited: audited only once the poison was out of the way (same clock, microseconds).
     failed_at = sql(server.data_dir, "SELECT failed_at FROM dead_letters WHERE id = ?", (letter["id"],))[0][0]
@@ -96,16 +130,49 @@ def test_a_poison_event_is_retried_dead_lettered_and_replayed_without_stalling(m
     assert records[0]["event_id"] == poison_id and records[0]["group"] == "audit-service"
 
     # /metrics counts it.
-    resp = server.request("GET", "/metrics")
-    text = resp.body if isinstance(resp.body, str) else resp.raw.decode()
-    assert f'todo_bus_events_dead_lettered_total{{group="audit-service",topic="task-events",partition="{partition}"}} 1' in text
-    assert f'todo_bus_events_retried_total{{group="audit-service",topic="task-events",partition="{partition}"}} 3' in text
+    assert _metric(server, "todo_bus_events_dead_lettered_total", partition) == 1
+    assert _metric(server, "todo_bus_events_retried_total", partition) == 3
 
-    # Replay: the running consumer picks the request up (safety-net poll) and tries again; the
-    # event is still malformed, so it is dead again with one more attempt.
+    # Replay once the fault is healed: the running consumer picks the request up (safety-net poll)
+    # and the entry is written, once.
+    _heal_audit(server)
     r = run_cli(todo_bin, ["dlq", "replay", "--id", letter["id"], "--data-dir", server.data_dir])
     assert r.returncode == 0, r
-    again = poll_until(lambda: [d for d in _dlq(todo_bin, server, "list") if d["attempts"] == 5], "the replay attempt", DEADLINE)
+    done = poll_until(lambda: [d for d in _dlq(todo_bin, server, "list") if d["status"] == "replayed"],
+                      "the replay", DEADLINE)
+    assert done[0]["id"] == letter["id"]
+    assert _audited(server, poison_id) == 1
+
+
+def test_a_malformed_event_is_dead_lettered_at_once(make_server, todo_bin):
+    server = make_server(args=["--bus-retry-backoff", "100ms,100ms,200ms"])
+    api = new_api(server)
+    task = api.create(title="shares a partition with the malformed event")
+    partition = _partition_of(server, task["id"])
+    malformed = json.dumps({"specversion": "1.0", "type": "com.todo.task.updated", "source": "a-buggy-producer",
+                            "id": "not-used", "time": "2026-11-27T00:00:00.000Z", "data": "not an object"})
+    poison_id, poison_offset = _append_raw_event(server, partition, "poison-key", malformed)
+    api.update(task["id"], {"title": "behind the malformed event"})
+    behind = _event_ids_of(server, task["id"])[-1]
+
+    # Retrying cannot make it well-formed: one attempt, then the dead letters; the partition moves on.
+    letters = poll_until(lambda: _dlq(todo_bin, server, "list"), "the dead letter", DEADLINE)
+    assert len(letters) == 1, letters
+    letter = letters[0]
+    assert letter["event_id"] == poison_id and letter["offset"] == poison_offset
+    assert letter["attempts"] == 1 and letter["status"] == "dead"
+    assert letter["event"]["data"] == "not an object"
+    poll_until(lambda: _audited(server, behind), "the audit of the event behind it", DEADLINE)
+    assert not any(o.get("msg") == "event handling failed; will retry" and o.get("event_id") == poison_id
+                   for o in server.logs), "a malformed event was retried"
+    assert _metric(server, "todo_bus_events_retried_total", partition) == 0
+    assert _metric(server, "todo_bus_events_dead_lettered_total", partition) == 1
+
+    # A replay tries it once more and it is dead again.
+    r = run_cli(todo_bin, ["dlq", "replay", "--id", letter["id"], "--data-dir", server.data_dir])
+    assert r.returncode == 0, r
+    again = poll_until(lambda: [d for d in _dlq(todo_bin, server, "list") if d["attempts"] == 2],
+                       "the replay attempt", DEADLINE)
     assert again[0]["status"] == "dead"
     assert _audited(server, poison_id) == 0
 

@@ -1,5 +1,5 @@
-// /openapi.json documents exactly the routes the embedded app serves, no more and no less.
-#include "app/embedded_app.h"
+// /openapi.json documents exactly the routes `todo serve` serves (every component), no more and no less.
+#include "app/application.h"
 #include "services/api/operations_routes.h"
 
 #include <boost/json.hpp>
@@ -29,7 +29,7 @@ TEST(OpenApi, DocumentsEveryRoutedOperationAndNothingElse) {
   config.jwt_secret = std::string(32, 's');
   std::set<std::string> routed;
   {
-    EmbeddedApp app(config);
+    Application app(config, every_component());
     for (const auto& route : app.router().routes()) {
       routed.insert(lower(http::to_string(route.method)) + " " + route.pattern);
     }

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include "domain/time_format.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/user_repository.h"
 #include "store_test_support.h"
 
@@ -13,7 +12,6 @@ namespace todo::store {
 namespace {
 
 using domain::from_micros;
-using testing::TempDir;
 
 constexpr std::int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 
@@ -42,10 +40,10 @@ StoredResponse response(std::string user_id, std::string key, std::int64_t creat
   return r;
 }
 
-class IdempotencyRepositoryTest : public ::testing::Test {
+class IdempotencyRepositoryTest : public testing::BackendTest {
  protected:
   void SetUp() override {
-    db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"});
+    db_ = open_database();
     db_->write([&](Transaction& s) {
       UserRepository users;
       users.insert(s, user("alice"));
@@ -60,12 +58,11 @@ class IdempotencyRepositoryTest : public ::testing::Test {
     db_->write([&](Transaction& s) { keys_.insert(s, r); });
   }
 
-  TempDir dir_;
   std::unique_ptr<Database> db_;
   IdempotencyRepository keys_;
 };
 
-TEST_F(IdempotencyRepositoryTest, StoredResponseIsFoundWithEveryField) {
+TEST_P(IdempotencyRepositoryTest, StoredResponseIsFoundWithEveryField) {
   EXPECT_FALSE(find("alice", "k1"));
   const auto r = response("alice", "k1", 5);
   insert(r);
@@ -82,7 +79,7 @@ TEST_F(IdempotencyRepositoryTest, StoredResponseIsFoundWithEveryField) {
   EXPECT_FALSE(find("bob", "k1"));  // keys are per user
 }
 
-TEST_F(IdempotencyRepositoryTest, ASecondResponseForTheSameKeyIsAConstraintViolation) {
+TEST_P(IdempotencyRepositoryTest, ASecondResponseForTheSameKeyIsAConstraintViolation) {
   insert(response("alice", "k1", 5));
   auto second = response("alice", "k1", 6);
   second.body = "{}";
@@ -92,11 +89,11 @@ TEST_F(IdempotencyRepositoryTest, ASecondResponseForTheSameKeyIsAConstraintViola
   EXPECT_EQ(find("bob", "k1").value().created_at, at(6));
 }
 
-TEST_F(IdempotencyRepositoryTest, AKeyNeedsAnExistingUser) {
+TEST_P(IdempotencyRepositoryTest, AKeyNeedsAnExistingUser) {
   EXPECT_THROW(insert(response("nobody", "k1", 5)), ConstraintViolation);
 }
 
-TEST_F(IdempotencyRepositoryTest, PurgeDeletesResponsesCreatedBefore) {
+TEST_P(IdempotencyRepositoryTest, PurgeDeletesResponsesCreatedBefore) {
   insert(response("alice", "old", 10));
   insert(response("bob", "old", 19));
   insert(response("alice", "edge", 20));
@@ -110,6 +107,8 @@ TEST_F(IdempotencyRepositoryTest, PurgeDeletesResponsesCreatedBefore) {
   insert(response("alice", "old", 40));  // a purged key can be used again
   EXPECT_EQ(find("alice", "old").value().created_at, at(40));
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(IdempotencyRepositoryTest);
 
 }  // namespace
 }  // namespace todo::store

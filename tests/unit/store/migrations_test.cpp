@@ -3,25 +3,20 @@
 
 #include <gtest/gtest.h>
 
-#include "store/sqlite/sqlite_database.h"
 #include "store_test_support.h"
 
 namespace todo::store {
 namespace {
 
-using testing::TempDir;
-
-class MigrationsTest : public ::testing::Test {
+class MigrationsTest : public testing::BackendTest {
  protected:
-  std::unique_ptr<Database> open() { return open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
+  std::unique_ptr<Database> open() { return open_database(); }
 
   static std::vector<Row> recorded(Database& db) {
     return read_value(db, [](Transaction& s) {
       return s.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
     });
   }
-
-  TempDir dir_;
 };
 
 TEST(MigrationSetTest, SqliteMigrationsAreNumberedFromTheirFileNames) {
@@ -37,9 +32,9 @@ TEST(MigrationSetTest, PostgresHasNoneYet) {
   EXPECT_TRUE(migrations_for(Dialect::kPostgres).empty());
 }
 
-TEST_F(MigrationsTest, OpeningAppliesEveryMigrationOnce) {
+TEST_P(MigrationsTest, OpeningAppliesEveryMigrationOnce) {
   auto db = open();
-  const auto& all = migrations_for(Dialect::kSqlite);
+  const auto& all = migrations_for(backend().dialect);
   const auto rows = recorded(*db);
   ASSERT_EQ(rows.size(), all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -51,7 +46,7 @@ TEST_F(MigrationsTest, OpeningAppliesEveryMigrationOnce) {
   EXPECT_EQ(recorded(*db).size(), all.size());
 }
 
-TEST_F(MigrationsTest, ReopeningKeepsDataAndAppliesNothing) {
+TEST_P(MigrationsTest, ReopeningKeepsDataAndAppliesNothing) {
   {
     auto db = open();
     db->write([](Transaction& s) {
@@ -62,13 +57,14 @@ TEST_F(MigrationsTest, ReopeningKeepsDataAndAppliesNothing) {
   }
   auto db = open();
   EXPECT_TRUE(apply_migrations(*db).empty());
-  EXPECT_EQ(recorded(*db).size(), migrations_for(Dialect::kSqlite).size());
+  EXPECT_EQ(recorded(*db).size(), migrations_for(backend().dialect).size());
   db->read([](Transaction& s) {
     EXPECT_EQ(s.query_one("SELECT email FROM users WHERE id = 'u1'")->text(0), "a@b.c");
   });
 }
 
-TEST_F(MigrationsTest, AppliesWhatIsMissingFromAnOlderSchema) {
+TEST_P(MigrationsTest, AppliesWhatIsMissingFromAnOlderSchema) {
+  TODO_SQLITE_ONLY();  // empties the schema through the SQLite catalog
   {
     auto db = open();
     // Pretend the database predates every migration (an empty schema, as in a fresh file).
@@ -82,14 +78,14 @@ TEST_F(MigrationsTest, AppliesWhatIsMissingFromAnOlderSchema) {
     });
   }
   auto db = open();  // re-applies every migration
-  EXPECT_EQ(recorded(*db).size(), migrations_for(Dialect::kSqlite).size());
+  EXPECT_EQ(recorded(*db).size(), migrations_for(backend().dialect).size());
   EXPECT_EQ(
       read_value(*db,
                  [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM users")->integer(0); }),
       0);
 }
 
-TEST_F(MigrationsTest, AccountTablesAreStrictAndCascade) {
+TEST_P(MigrationsTest, AccountTablesAreStrictAndCascade) {
   auto db = open();
   EXPECT_THROW(db->write([](Transaction& s) {
     s.execute(
@@ -116,6 +112,8 @@ TEST_F(MigrationsTest, AccountTablesAreStrictAndCascade) {
                        }),
             0);
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(MigrationsTest);
 
 }  // namespace
 }  // namespace todo::store

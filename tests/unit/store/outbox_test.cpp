@@ -9,14 +9,12 @@
 #include <thread>
 
 #include "domain/time_format.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store_test_support.h"
 
 namespace todo::store {
 namespace {
 
 using domain::from_micros;
-using testing::TempDir;
 
 constexpr std::int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 
@@ -44,9 +42,9 @@ std::string numbered(std::string prefix, std::int64_t n) {
   return prefix;
 }
 
-class OutboxTest : public ::testing::Test {
+class OutboxTest : public testing::BackendTest {
  protected:
-  void SetUp() override { db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
+  void SetUp() override { db_ = open_database(); }
 
   std::int64_t append(const OutboxMessage& m) {
     return write_value(*db_, [&](Transaction& s) { return outbox_.append(s, m, from_micros(kT0)); });
@@ -60,12 +58,11 @@ class OutboxTest : public ::testing::Test {
     return read_value(*db_, [&](Transaction& s) { return outbox_.next_offset(s, topic, partition); });
   }
 
-  TempDir dir_;
   std::unique_ptr<Database> db_;
   OutboxRepository outbox_;
 };
 
-TEST_F(OutboxTest, OffsetsAreGaplessPerPartitionAcrossTransactions) {
+TEST_P(OutboxTest, OffsetsAreGaplessPerPartitionAcrossTransactions) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(append(message(numbered("a", i))), i);
   EXPECT_EQ(append(message("p1-0", 1)), 0);  // another partition counts on its own
   EXPECT_EQ(append(message("r-0", 0, "reminders")), 0);
@@ -76,7 +73,7 @@ TEST_F(OutboxTest, OffsetsAreGaplessPerPartitionAcrossTransactions) {
   EXPECT_EQ(offsets_of(read("reminders", 0)), (Offsets{0}));
 }
 
-TEST_F(OutboxTest, AppendsInOneTransactionAreConsecutive) {
+TEST_P(OutboxTest, AppendsInOneTransactionAreConsecutive) {
   const auto offsets = write_value(*db_, [&](Transaction& s) {
     Offsets out;
     for (int i = 0; i < 4; ++i) {
@@ -87,7 +84,7 @@ TEST_F(OutboxTest, AppendsInOneTransactionAreConsecutive) {
   EXPECT_EQ(offsets, (Offsets{0, 1, 2, 3}));
 }
 
-TEST_F(OutboxTest, ReadReturnsARangeWithEveryField) {
+TEST_P(OutboxTest, ReadReturnsARangeWithEveryField) {
   db_->write([&](Transaction& s) {
     for (int i = 0; i < 5; ++i) {
       outbox_.append(s, message(numbered("e", i)), from_micros(kT0 + i * 1'000'001));
@@ -115,13 +112,13 @@ TEST_F(OutboxTest, ReadReturnsARangeWithEveryField) {
   EXPECT_EQ(read("task-events", 1).front().event_id, "other");
 }
 
-TEST_F(OutboxTest, ShippedAtIsRead) {
+TEST_P(OutboxTest, ShippedAtIsRead) {
   append(message("e0"));
   db_->write([&](Transaction& s) { s.execute("UPDATE outbox SET shipped_at = $1", {kT0 + 5}); });
   EXPECT_EQ(read("task-events", 0).front().shipped_at, from_micros(kT0 + 5));
 }
 
-TEST_F(OutboxTest, NextOffsetIsWhatTheNextAppendGets) {
+TEST_P(OutboxTest, NextOffsetIsWhatTheNextAppendGets) {
   EXPECT_EQ(next_offset("task-events", 0), 0);
   append(message("e0"));
   append(message("e1"));
@@ -130,7 +127,7 @@ TEST_F(OutboxTest, NextOffsetIsWhatTheNextAppendGets) {
   EXPECT_EQ(append(message("e2")), 2);
 }
 
-TEST_F(OutboxTest, ARolledBackAppendLeavesNoGap) {
+TEST_P(OutboxTest, ARolledBackAppendLeavesNoGap) {
   append(message("e0"));
   EXPECT_THROW(db_->write([&](Transaction& s) {
     outbox_.append(s, message("lost"), from_micros(kT0));
@@ -142,7 +139,7 @@ TEST_F(OutboxTest, ARolledBackAppendLeavesNoGap) {
   EXPECT_EQ(offsets_of(read("task-events", 0)), (Offsets{0, 1}));
 }
 
-TEST_F(OutboxTest, OffsetsAreNotReusedAfterOldRowsAreDeleted) {
+TEST_P(OutboxTest, OffsetsAreNotReusedAfterOldRowsAreDeleted) {
   for (int i = 0; i < 3; ++i) append(message(numbered("e", i)));
   db_->write([](Transaction& s) { s.execute("DELETE FROM outbox"); });
   EXPECT_TRUE(read("task-events", 0).empty());
@@ -151,7 +148,7 @@ TEST_F(OutboxTest, OffsetsAreNotReusedAfterOldRowsAreDeleted) {
   EXPECT_EQ(offsets_of(read("task-events", 0)), (Offsets{3}));
 }
 
-TEST_F(OutboxTest, EventIdsAreUnique) {
+TEST_P(OutboxTest, EventIdsAreUnique) {
   append(message("e0"));
   EXPECT_THROW(append(message("e0")), ConstraintViolation);
   EXPECT_THROW(append(message("e0", 2, "reminders")), ConstraintViolation);
@@ -166,7 +163,7 @@ TEST_F(OutboxTest, EventIdsAreUnique) {
   EXPECT_EQ(next_offset("reminders", 2), 0);
 }
 
-TEST_F(OutboxTest, ACaughtDuplicateLeavesNoGap) {
+TEST_P(OutboxTest, ACaughtDuplicateLeavesNoGap) {
   append(message("e0"));
   const auto offsets = write_value(*db_, [&](Transaction& s) {
     Offsets out;
@@ -182,7 +179,7 @@ TEST_F(OutboxTest, ACaughtDuplicateLeavesNoGap) {
 // Sixteen threads append through db.write (so appends share group commits), some of their writes
 // fail after appending, and every partition still reads back gapless, with each offset belonging
 // to the message it was returned for and each thread's offsets rising in its own call order.
-TEST_F(OutboxTest, ConcurrentWritersGetGaplessOffsets) {
+TEST_P(OutboxTest, ConcurrentWritersGetGaplessOffsets) {
   constexpr int kThreads = 16;
   constexpr int kWritesPerThread = 30;
   constexpr int kPartitions = 3;
@@ -241,6 +238,8 @@ TEST_F(OutboxTest, ConcurrentWritersGetGaplessOffsets) {
   EXPECT_EQ(total,
             static_cast<std::size_t>(kThreads * (kWritesPerThread - 4)));  // i = 3, 10, 17, 24 fail
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(OutboxTest);
 
 }  // namespace
 }  // namespace todo::store

@@ -1,4 +1,5 @@
-// Helpers for the store tests: a fresh temporary directory per test and deadline-bounded polling.
+// Helpers for the store tests: the backends every store test runs on (a value-parameterized
+// fixture), a fresh temporary directory per test and deadline-bounded polling.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -6,9 +7,16 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "store/database.h"
+#include "store/open_database.h"
 
 namespace todo::store::testing {
 
@@ -45,4 +53,69 @@ bool eventually(Condition&& condition) {
   return true;
 }
 
+// A database backend the store tests run on.
+struct Backend {
+  std::string name;  // the suffix of every test name that runs on it: "/Sqlite"
+  Dialect dialect;
+  // A fresh, migrated database. `options.path` is a file in the test's own temporary directory;
+  // a server backend ignores it and gives each test a database (or schema) of its own.
+  std::function<std::unique_ptr<Database>(const DatabaseOptions& options)> open;
+};
+
+inline void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+// Every backend the store implements. PostgreSQL joins here with one entry (its open() creating
+// a fresh schema on the test server), and every store test then runs on it as well.
+inline const std::vector<Backend>& backends() {
+  static const std::vector<Backend> kBackends = {
+      {"Sqlite", Dialect::kSqlite,
+       [](const DatabaseOptions& options) {
+         auto sqlite = options;
+         sqlite.dialect = Dialect::kSqlite;
+         return open_database(sqlite);
+       }},
+  };
+  return kBackends;
+}
+
+// The fixture of every store test that needs a database: runs once per backend (instantiate
+// with TODO_STORE_TEST_ON_EVERY_BACKEND), with a temporary directory of its own.
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  const Backend& backend() const { return GetParam(); }
+
+  // The options a test starts from: the backend's dialect, a file in the temporary directory.
+  DatabaseOptions database_options() const {
+    DatabaseOptions options;
+    options.dialect = backend().dialect;
+    options.path = dir_.path() / "todo.db";
+    return options;
+  }
+  std::unique_ptr<Database> open_database(const DatabaseOptions& options) const {
+    return backend().open(options);
+  }
+  std::unique_ptr<Database> open_database() const { return open_database(database_options()); }
+
+  TempDir dir_;
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
+
 }  // namespace todo::store::testing
+
+// Runs every TEST_P of `fixture` (a BackendTest) once per backend: Backends/Fixture.Name/Sqlite...
+#define TODO_STORE_TEST_ON_EVERY_BACKEND(fixture)                                   \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                       \
+                           ::testing::ValuesIn(::todo::store::testing::backends()), \
+                           ::todo::store::testing::backend_name)
+
+// In a BackendTest: the rest of the test is about the SQLite backend itself (its pragmas, its
+// writer thread's statistics, its own options); other backends skip it.
+#define TODO_SQLITE_ONLY()                                      \
+  do {                                                          \
+    if (backend().dialect != ::todo::store::Dialect::kSqlite) { \
+      GTEST_SKIP() << "SQLite backend only";                    \
+    }                                                           \
+  } while (false)

@@ -11,7 +11,6 @@
 #include <set>
 
 #include "domain/time_format.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/user_repository.h"
 #include "store_test_support.h"
 
@@ -22,7 +21,6 @@ using domain::from_micros;
 using domain::Priority;
 using domain::Task;
 using domain::TaskStatus;
-using testing::TempDir;
 
 constexpr std::int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 constexpr std::string_view kAlice = "0190f8a0-0000-7000-8000-00000000000a";
@@ -84,10 +82,10 @@ std::vector<std::string> ids_of(const std::vector<Task>& tasks) {
 
 using Ids = std::vector<std::string>;
 
-class TaskRepositoryTest : public ::testing::Test {
+class TaskRepositoryTest : public testing::BackendTest {
  protected:
   void SetUp() override {
-    db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"});
+    db_ = open_database();
     db_->write([&](Transaction& s) {
       users_.insert(s, user(kAlice, "alice@example.com"));
       users_.insert(s, user(kBob, "bob@example.com"));
@@ -128,7 +126,6 @@ class TaskRepositoryTest : public ::testing::Test {
     return q;
   }
 
-  TempDir dir_;
   std::unique_ptr<Database> db_;
   UserRepository users_;
   TaskRepository tasks_{ascii_fold};
@@ -182,7 +179,7 @@ TEST(TaskRepositoryConstructionTest, SearchKeysAreTheFoldedTitleAndDescription) 
   EXPECT_EQ(keys.search_text, "pay rent\n");
 }
 
-TEST_F(TaskRepositoryTest, InsertedTaskIsFoundWithEveryField) {
+TEST_P(TaskRepositoryTest, InsertedTaskIsFoundWithEveryField) {
   const auto full = full_task();
   auto bare = task("0190f8a0-0000-7000-8000-0000000000f2", "x");  // every optional empty
   insert({full, bare});
@@ -197,7 +194,7 @@ TEST_F(TaskRepositoryTest, InsertedTaskIsFoundWithEveryField) {
   EXPECT_EQ(found_bare.value().description, std::nullopt);
 }
 
-TEST_F(TaskRepositoryTest, AnotherUsersTaskIsNotFound) {
+TEST_P(TaskRepositoryTest, AnotherUsersTaskIsNotFound) {
   insert({task("t1", "mine")});
   EXPECT_TRUE(find("t1"));
   EXPECT_FALSE(find("t1", false, kBob));
@@ -205,11 +202,11 @@ TEST_F(TaskRepositoryTest, AnotherUsersTaskIsNotFound) {
   EXPECT_FALSE(find("unknown"));
 }
 
-TEST_F(TaskRepositoryTest, ATaskNeedsAnExistingOwner) {
+TEST_P(TaskRepositoryTest, ATaskNeedsAnExistingOwner) {
   EXPECT_THROW(insert({task("t1", "orphan", "nobody")}), ConstraintViolation);
 }
 
-TEST_F(TaskRepositoryTest, DeletingTheOwnerDeletesTheTasks) {
+TEST_P(TaskRepositoryTest, DeletingTheOwnerDeletesTheTasks) {
   insert({task("t1", "a"), task("t2", "b", kBob)});
   db_->write(
       [](Transaction& s) { s.execute("DELETE FROM users WHERE id = $1", {std::string(kAlice)}); });
@@ -217,7 +214,7 @@ TEST_F(TaskRepositoryTest, DeletingTheOwnerDeletesTheTasks) {
   EXPECT_TRUE(find("t2", false, kBob));
 }
 
-TEST_F(TaskRepositoryTest, UpdateWritesEveryColumnAndTheSearchKeys) {
+TEST_P(TaskRepositoryTest, UpdateWritesEveryColumnAndTheSearchKeys) {
   auto t = task("t1", "Old title");
   t.description = "old words";
   insert({t});
@@ -237,7 +234,7 @@ TEST_F(TaskRepositoryTest, UpdateWritesEveryColumnAndTheSearchKeys) {
   EXPECT_EQ(ids(q), Ids{});
 }
 
-TEST_F(TaskRepositoryTest, UpdateOfAMissingTaskIsAnError) {
+TEST_P(TaskRepositoryTest, UpdateOfAMissingTaskIsAnError) {
   insert({task("t1", "a")});
   EXPECT_THROW(update(task("t2", "never inserted")), DatabaseError);
   auto foreign = task("t1", "a");
@@ -246,7 +243,7 @@ TEST_F(TaskRepositoryTest, UpdateOfAMissingTaskIsAnError) {
   EXPECT_EQ(find("t1").value().title, "a");
 }
 
-TEST_F(TaskRepositoryTest, TombstonesAreFoundOnlyWhenAskedFor) {
+TEST_P(TaskRepositoryTest, TombstonesAreFoundOnlyWhenAskedFor) {
   auto t = task("t1", "a");
   insert({t, task("t2", "b")});
   t.deleted_at = at(60);
@@ -260,7 +257,7 @@ TEST_F(TaskRepositoryTest, TombstonesAreFoundOnlyWhenAskedFor) {
   EXPECT_EQ(ids(query()), Ids{"t2"});
 }
 
-TEST_F(TaskRepositoryTest, TagsThatCannotBeStoredAreRefused) {
+TEST_P(TaskRepositoryTest, TagsThatCannotBeStoredAreRefused) {
   auto t = task("t1", "a");
   t.tags = {"home", "two\nlines"};
   EXPECT_THROW(insert({t}), std::invalid_argument);
@@ -269,7 +266,7 @@ TEST_F(TaskRepositoryTest, TagsThatCannotBeStoredAreRefused) {
   EXPECT_FALSE(find("t1"));
 }
 
-TEST_F(TaskRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
+TEST_P(TaskRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
   insert({task("t1", "a")});
   const auto corrupt = [&](std::string_view sql) {
     db_->write([&](Transaction& s) { s.execute(sql); });
@@ -283,7 +280,7 @@ TEST_F(TaskRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
       "WHERE id = 't1'");
 }
 
-TEST_F(TaskRepositoryTest, SchemaRefusesUnknownEnumValues) {
+TEST_P(TaskRepositoryTest, SchemaRefusesUnknownEnumValues) {
   insert({task("t1", "a")});
   for (const auto* sql : {"UPDATE tasks SET status = 'done' WHERE id = 't1'",
                           "UPDATE tasks SET priority = 4 WHERE id = 't1'",
@@ -294,7 +291,7 @@ TEST_F(TaskRepositoryTest, SchemaRefusesUnknownEnumValues) {
   }
 }
 
-TEST_F(TaskRepositoryTest, SeriesOccurrenceIsUnique) {
+TEST_P(TaskRepositoryTest, SeriesOccurrenceIsUnique) {
   auto first = task("t1", "weekly");
   first.series_id = "t1";
   auto second = task("t2", "weekly");
@@ -311,7 +308,7 @@ TEST_F(TaskRepositoryTest, SeriesOccurrenceIsUnique) {
   EXPECT_TRUE(find("t5"));
 }
 
-TEST_F(TaskRepositoryTest, ChangeSeqIsUniquePerUser) {
+TEST_P(TaskRepositoryTest, ChangeSeqIsUniquePerUser) {
   auto a = task("t1", "a");
   auto b = task("t2", "b");
   b.change_seq = a.change_seq;
@@ -359,11 +356,11 @@ class TaskFilterTest : public TaskRepositoryTest {
   }
 };
 
-TEST_F(TaskFilterTest, NoFilterListsEveryLiveTaskOfTheUser) {
+TEST_P(TaskFilterTest, NoFilterListsEveryLiveTaskOfTheUser) {
   EXPECT_EQ(ids(query()), (Ids{"t1", "t2", "t3", "t4", "t5"}));
 }
 
-TEST_F(TaskFilterTest, Status) {
+TEST_P(TaskFilterTest, Status) {
   auto q = query();
   q.status = TaskStatus::kPending;
   EXPECT_EQ(ids(q), (Ids{"t1", "t3", "t4", "t5"}));
@@ -371,7 +368,7 @@ TEST_F(TaskFilterTest, Status) {
   EXPECT_EQ(ids(q), (Ids{"t2"}));
 }
 
-TEST_F(TaskFilterTest, Priority) {
+TEST_P(TaskFilterTest, Priority) {
   auto q = query();
   q.priority = Priority::kHigh;
   EXPECT_EQ(ids(q), (Ids{"t1"}));
@@ -381,7 +378,7 @@ TEST_F(TaskFilterTest, Priority) {
   EXPECT_EQ(ids(q), (Ids{"t2", "t5"}));
 }
 
-TEST_F(TaskFilterTest, TagsMustAllBePresent) {
+TEST_P(TaskFilterTest, TagsMustAllBePresent) {
   auto q = query();
   q.tags = {"home"};
   EXPECT_EQ(ids(q), (Ids{"t1", "t2", "t5"}));
@@ -395,7 +392,7 @@ TEST_F(TaskFilterTest, TagsMustAllBePresent) {
   EXPECT_EQ(ids(q), (Ids{"t5"}));
 }
 
-TEST_F(TaskFilterTest, ATagMatchesOnlyAWholeTag) {
+TEST_P(TaskFilterTest, ATagMatchesOnlyAWholeTag) {
   auto q = query();
   for (const auto* tag : {"hom", "ome", "money\nhome", "home\nmoney", "", "\n"}) {
     q.tags = {tag};
@@ -403,7 +400,7 @@ TEST_F(TaskFilterTest, ATagMatchesOnlyAWholeTag) {
   }
 }
 
-TEST_F(TaskFilterTest, TextIsASubstringOfTitleOrDescription) {
+TEST_P(TaskFilterTest, TextIsASubstringOfTitleOrDescription) {
   auto q = query();
   q.folded_text = "rent";
   EXPECT_EQ(ids(q), (Ids{"t1"}));  // not t6 (deleted), not b1 (Bob's)
@@ -415,7 +412,7 @@ TEST_F(TaskFilterTest, TextIsASubstringOfTitleOrDescription) {
   EXPECT_EQ(ids(q), (Ids{"t1", "t3"}));  // Pay rent, Write report
 }
 
-TEST_F(TaskFilterTest, TextSearchHasNoWildcards) {
+TEST_P(TaskFilterTest, TextSearchHasNoWildcards) {
   auto q = query();
   for (const auto* literal : {"%", "0%", "100% done", "_", "a_b"}) {
     q.folded_text = literal;
@@ -428,7 +425,7 @@ TEST_F(TaskFilterTest, TextSearchHasNoWildcards) {
   }
 }
 
-TEST_F(TaskFilterTest, DueBeforeAndAfterAreInclusiveAndSkipTasksWithoutDueDate) {
+TEST_P(TaskFilterTest, DueBeforeAndAfterAreInclusiveAndSkipTasksWithoutDueDate) {
   auto q = query();
   q.due_before = at(10);
   EXPECT_EQ(ids(q), (Ids{"t1", "t4"}));
@@ -442,7 +439,7 @@ TEST_F(TaskFilterTest, DueBeforeAndAfterAreInclusiveAndSkipTasksWithoutDueDate) 
   EXPECT_EQ(ids(q), Ids{});
 }
 
-TEST_F(TaskFilterTest, OverdueIsPendingAndDueStrictlyBefore) {
+TEST_P(TaskFilterTest, OverdueIsPendingAndDueStrictlyBefore) {
   auto q = query();
   q.overdue_at = at(20);
   EXPECT_EQ(ids(q), (Ids{"t1", "t4"}));  // t2 is due at 20 and completed
@@ -452,7 +449,7 @@ TEST_F(TaskFilterTest, OverdueIsPendingAndDueStrictlyBefore) {
   EXPECT_EQ(ids(q), (Ids{"t1", "t4", "t5"}));
 }
 
-TEST_F(TaskFilterTest, FiltersCombine) {
+TEST_P(TaskFilterTest, FiltersCombine) {
   auto q = query();
   q.status = TaskStatus::kPending;
   q.tags = {"home"};
@@ -470,7 +467,7 @@ TEST_F(TaskFilterTest, FiltersCombine) {
   EXPECT_EQ(ids(q), (Ids{"t1"}));
 }
 
-TEST_F(TaskFilterTest, LimitCutsTheList) {
+TEST_P(TaskFilterTest, LimitCutsTheList) {
   auto q = query();
   q.limit = 2;
   EXPECT_EQ(ids(q), (Ids{"t1", "t2"}));
@@ -480,7 +477,7 @@ TEST_F(TaskFilterTest, LimitCutsTheList) {
   EXPECT_EQ(ids(q).size(), 5U);
 }
 
-TEST_F(TaskFilterTest, AnotherUsersListIsTheirOwn) {
+TEST_P(TaskFilterTest, AnotherUsersListIsTheirOwn) {
   auto q = query();
   q.user_id = std::string(kBob);
   EXPECT_EQ(ids(q), (Ids{"b1"}));
@@ -504,7 +501,7 @@ TEST(TaskPositionTest, PositionOfIsTheSortValueAndTheId) {
   EXPECT_EQ(TaskRepository::position_of(t, TaskSort::kDueDate).value, V{});
 }
 
-TEST_F(TaskFilterTest, APositionThatDoesNotFitTheSortIsRefused) {
+TEST_P(TaskFilterTest, APositionThatDoesNotFitTheSortIsRefused) {
   auto q = query();
   q.after = TaskPosition{std::string("Pay rent"), "t1"};
   EXPECT_THROW(list(q), std::invalid_argument);  // created_at needs an integer
@@ -613,7 +610,7 @@ class TaskPaginationTest : public TaskRepositoryTest {
 constexpr TaskSort kSorts[] = {TaskSort::kCreatedAt, TaskSort::kDueDate, TaskSort::kPriority,
                                TaskSort::kTitle, TaskSort::kUpdatedAt};
 
-TEST_F(TaskPaginationTest, TheDataSetHasTiesAndMissingDueDates) {
+TEST_P(TaskPaginationTest, TheDataSetHasTiesAndMissingDueDates) {
   std::set<std::int64_t> created;
   std::set<std::string> titles;
   int without_due = 0;
@@ -628,7 +625,7 @@ TEST_F(TaskPaginationTest, TheDataSetHasTiesAndMissingDueDates) {
   EXPECT_LE(without_due, kTasks - 5);
 }
 
-TEST_F(TaskPaginationTest, EveryOrderPagesThroughEveryTaskOnce) {
+TEST_P(TaskPaginationTest, EveryOrderPagesThroughEveryTaskOnce) {
   for (const TaskSort sort : kSorts) {
     for (const bool descending : {false, true}) {
       auto q = query();
@@ -646,7 +643,7 @@ TEST_F(TaskPaginationTest, EveryOrderPagesThroughEveryTaskOnce) {
   }
 }
 
-TEST_F(TaskPaginationTest, PagesOfAFilteredList) {
+TEST_P(TaskPaginationTest, PagesOfAFilteredList) {
   for (const TaskSort sort : kSorts) {
     for (const bool descending : {false, true}) {
       auto q = query();
@@ -667,7 +664,7 @@ TEST_F(TaskPaginationTest, PagesOfAFilteredList) {
   }
 }
 
-TEST_F(TaskPaginationTest, DueDatePositionInsideTheNullGroupContinuesById) {
+TEST_P(TaskPaginationTest, DueDatePositionInsideTheNullGroupContinuesById) {
   for (const bool descending : {false, true}) {
     auto q = query();
     q.sort = TaskSort::kDueDate;
@@ -707,7 +704,7 @@ class TaskSyncTest : public TaskRepositoryTest {
   }
 };
 
-TEST_F(TaskSyncTest, ChangedSinceIsInChangeOrderWithTombstones) {
+TEST_P(TaskSyncTest, ChangedSinceIsInChangeOrderWithTombstones) {
   auto a = task("a", "a");  // seq 1
   auto b = task("b", "b");  // seq 2
   auto c = task("c", "c");  // seq 3
@@ -729,7 +726,7 @@ TEST_F(TaskSyncTest, ChangedSinceIsInChangeOrderWithTombstones) {
   EXPECT_EQ(ids_of(changed(0, 100, kBob)), (Ids{"bobs"}));
 }
 
-TEST_F(TaskSyncTest, PurgeDeletesOldTombstonesAndRecordsTheHighestChange) {
+TEST_P(TaskSyncTest, PurgeDeletesOldTombstonesAndRecordsTheHighestChange) {
   auto a = task("a", "a");
   auto b = task("b", "b");
   auto c = task("c", "c");
@@ -760,7 +757,7 @@ TEST_F(TaskSyncTest, PurgeDeletesOldTombstonesAndRecordsTheHighestChange) {
   EXPECT_EQ(purged_through("nobody"), 0);
 }
 
-TEST_F(TaskSyncTest, PurgedThroughNeverGoesDown) {
+TEST_P(TaskSyncTest, PurgedThroughNeverGoesDown) {
   auto late = task("late", "late");
   auto early = task("early", "early");
   insert({late, early});
@@ -771,6 +768,11 @@ TEST_F(TaskSyncTest, PurgedThroughNeverGoesDown) {
   EXPECT_EQ(purge(at(250)), 1);
   EXPECT_EQ(purged_through(kAlice), late.change_seq);
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(TaskRepositoryTest);
+TODO_STORE_TEST_ON_EVERY_BACKEND(TaskFilterTest);
+TODO_STORE_TEST_ON_EVERY_BACKEND(TaskPaginationTest);
+TODO_STORE_TEST_ON_EVERY_BACKEND(TaskSyncTest);
 
 }  // namespace
 }  // namespace todo::store

@@ -4,14 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "domain/time_format.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store_test_support.h"
 
 namespace todo::store {
 namespace {
 
 using domain::from_micros;
-using testing::TempDir;
 
 constexpr std::int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
 
@@ -69,9 +67,9 @@ RefreshToken token(std::string id, std::string family, std::int64_t expires) {
   return t;
 }
 
-class UserRepositoryTest : public ::testing::Test {
+class UserRepositoryTest : public testing::BackendTest {
  protected:
-  void SetUp() override { db_ = open_sqlite(SqliteOptions{dir_.path() / "todo.db"}); }
+  void SetUp() override { db_ = open_database(); }
 
   std::optional<domain::User> by_id(std::string_view id) {
     return read_value(*db_, [&](Transaction& s) { return users_.find_by_id(s, id); });
@@ -80,13 +78,12 @@ class UserRepositoryTest : public ::testing::Test {
     return read_value(*db_, [&](Transaction& s) { return tokens_.find_by_hash(s, hash); });
   }
 
-  TempDir dir_;
   std::unique_ptr<Database> db_;
   UserRepository users_;
   RefreshTokenRepository tokens_;
 };
 
-TEST_F(UserRepositoryTest, InsertedUserIsFoundByIdAndByEmail) {
+TEST_P(UserRepositoryTest, InsertedUserIsFoundByIdAndByEmail) {
   db_->write([&](Transaction& s) {
     users_.insert(s, alice());
     users_.insert(s, bob());
@@ -100,12 +97,12 @@ TEST_F(UserRepositoryTest, InsertedUserIsFoundByIdAndByEmail) {
   expect_same(*by_email, bob());  // empty reminders, no reminder e-mail, never logged in
 }
 
-TEST_F(UserRepositoryTest, UnknownUserIsNotFound) {
+TEST_P(UserRepositoryTest, UnknownUserIsNotFound) {
   EXPECT_FALSE(by_id("nobody"));
   EXPECT_FALSE(read_value(*db_, [&](Transaction& s) { return users_.find_by_email(s, "x@y.z"); }));
 }
 
-TEST_F(UserRepositoryTest, DuplicateEmailIsAConstraintViolation) {
+TEST_P(UserRepositoryTest, DuplicateEmailIsAConstraintViolation) {
   db_->write([&](Transaction& s) { users_.insert(s, bob()); });
   auto twin = alice();
   twin.email = bob().email;
@@ -113,7 +110,7 @@ TEST_F(UserRepositoryTest, DuplicateEmailIsAConstraintViolation) {
   EXPECT_EQ(read_value(*db_, [&](Transaction& s) { return users_.count(s); }), 1);
 }
 
-TEST_F(UserRepositoryTest, UpdateProfileWritesOnlyTheProfileFields) {
+TEST_P(UserRepositoryTest, UpdateProfileWritesOnlyTheProfileFields) {
   db_->write([&](Transaction& s) { users_.insert(s, alice()); });
   auto changed = alice();
   changed.display_name = "Al";
@@ -135,7 +132,7 @@ TEST_F(UserRepositoryTest, UpdateProfileWritesOnlyTheProfileFields) {
   expect_same(*by_id(alice().id), expected);
 }
 
-TEST_F(UserRepositoryTest, ChangingAMissingUserIsAnError) {
+TEST_P(UserRepositoryTest, ChangingAMissingUserIsAnError) {
   EXPECT_THROW(db_->write([&](Transaction& s) { users_.update_profile(s, bob()); }), DatabaseError);
   EXPECT_THROW(db_->write([&](Transaction& s) { users_.set_role(s, "nobody", domain::Role::kAdmin); }),
                DatabaseError);
@@ -143,7 +140,7 @@ TEST_F(UserRepositoryTest, ChangingAMissingUserIsAnError) {
                DatabaseError);
 }
 
-TEST_F(UserRepositoryTest, SetRoleRecordLoginAndCount) {
+TEST_P(UserRepositoryTest, SetRoleRecordLoginAndCount) {
   EXPECT_EQ(read_value(*db_, [&](Transaction& s) { return users_.count(s); }), 0);
   db_->write([&](Transaction& s) {
     users_.insert(s, alice());
@@ -158,7 +155,7 @@ TEST_F(UserRepositoryTest, SetRoleRecordLoginAndCount) {
   EXPECT_EQ(read_value(*db_, [&](Transaction& s) { return users_.count(s); }), 2);
 }
 
-TEST_F(UserRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
+TEST_P(UserRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
   db_->write([&](Transaction& s) { users_.insert(s, bob()); });
   db_->write([&](Transaction& s) {
     s.execute("UPDATE users SET default_reminders = '15,,60' WHERE id = $1", {bob().id});
@@ -170,7 +167,7 @@ TEST_F(UserRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
   EXPECT_THROW(by_id(bob().id), DatabaseError);
 }
 
-TEST_F(UserRepositoryTest, NextChangeSeqIncrementsEachUsersOwnCounter) {
+TEST_P(UserRepositoryTest, NextChangeSeqIncrementsEachUsersOwnCounter) {
   db_->write([&](Transaction& s) {
     users_.insert(s, alice());  // change_seq 17
     users_.insert(s, bob());    // change_seq 0
@@ -192,11 +189,11 @@ TEST_F(UserRepositoryTest, NextChangeSeqIncrementsEachUsersOwnCounter) {
   EXPECT_EQ(by_id(bob().id)->change_seq, 3);
 }
 
-TEST_F(UserRepositoryTest, NextChangeSeqOfAMissingUserIsAnError) {
+TEST_P(UserRepositoryTest, NextChangeSeqOfAMissingUserIsAnError) {
   EXPECT_THROW(db_->write([&](Transaction& s) { users_.next_change_seq(s, "nobody"); }), DatabaseError);
 }
 
-TEST_F(UserRepositoryTest, NextChangeSeqIsRolledBackWithItsWrite) {
+TEST_P(UserRepositoryTest, NextChangeSeqIsRolledBackWithItsWrite) {
   db_->write([&](Transaction& s) { users_.insert(s, bob()); });
   EXPECT_THROW(db_->write([&](Transaction& s) {
     users_.next_change_seq(s, bob().id);
@@ -206,7 +203,7 @@ TEST_F(UserRepositoryTest, NextChangeSeqIsRolledBackWithItsWrite) {
   EXPECT_EQ(by_id(bob().id)->change_seq, 0);
 }
 
-TEST_F(UserRepositoryTest, RefreshTokenRoundTrip) {
+TEST_P(UserRepositoryTest, RefreshTokenRoundTrip) {
   db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     auto t = token("t1", "f1", 100);
@@ -232,7 +229,7 @@ TEST_F(UserRepositoryTest, RefreshTokenRoundTrip) {
   EXPECT_FALSE(by_hash("unknown"));
 }
 
-TEST_F(UserRepositoryTest, RefreshTokenNeedsAUserAndAUniqueHash) {
+TEST_P(UserRepositoryTest, RefreshTokenNeedsAUserAndAUniqueHash) {
   EXPECT_THROW(db_->write([&](Transaction& s) { tokens_.insert(s, token("t1", "f1", 100)); }),
                ConstraintViolation);
   db_->write([&](Transaction& s) {
@@ -244,7 +241,7 @@ TEST_F(UserRepositoryTest, RefreshTokenNeedsAUserAndAUniqueHash) {
   EXPECT_THROW(db_->write([&](Transaction& s) { tokens_.insert(s, twin); }), ConstraintViolation);
 }
 
-TEST_F(UserRepositoryTest, MarkRotatedSucceedsOnlyOnce) {
+TEST_P(UserRepositoryTest, MarkRotatedSucceedsOnlyOnce) {
   db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     tokens_.insert(s, token("t1", "f1", 100));
@@ -260,7 +257,7 @@ TEST_F(UserRepositoryTest, MarkRotatedSucceedsOnlyOnce) {
   EXPECT_EQ(t1->replaced_by, "t2");
 }
 
-TEST_F(UserRepositoryTest, RevokeFamilyRevokesOnlyItsLiveTokens) {
+TEST_P(UserRepositoryTest, RevokeFamilyRevokesOnlyItsLiveTokens) {
   db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     auto old = token("t1", "f1", 100);
@@ -280,7 +277,7 @@ TEST_F(UserRepositoryTest, RevokeFamilyRevokesOnlyItsLiveTokens) {
             0);
 }
 
-TEST_F(UserRepositoryTest, PurgeExpiredDeletesTokensThatExpiredBefore) {
+TEST_P(UserRepositoryTest, PurgeExpiredDeletesTokensThatExpiredBefore) {
   db_->write([&](Transaction& s) {
     users_.insert(s, bob());
     tokens_.insert(s, token("t1", "f1", 10));
@@ -292,6 +289,8 @@ TEST_F(UserRepositoryTest, PurgeExpiredDeletesTokensThatExpiredBefore) {
   EXPECT_TRUE(by_hash("hash-of-t2"));  // expiring exactly at `before` is not yet before it
   EXPECT_EQ(write_value(*db_, [&](Transaction& s) { return tokens_.purge_expired(s, at(31)); }), 2);
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(UserRepositoryTest);
 
 }  // namespace
 }  // namespace todo::store

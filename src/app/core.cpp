@@ -1,0 +1,67 @@
+// The core's parts, built from the configuration in one place; the backends come from the
+// factories (store::open_database, bus::open_bus), so nothing here names one.
+#include "app/core.h"
+
+#include <chrono>
+#include <utility>
+
+#include "app/secret.h"
+#include "domain/task_events.h"
+#include "store/open_database.h"
+
+namespace todo::app {
+namespace {
+
+store::DatabaseOptions database_options(const Config& config) {
+  store::DatabaseOptions options;
+  options.path = config.data_dir / "todo.db";
+  options.durability = config.durability;
+  return options;
+}
+
+bus::BusOptions bus_options(const Config& config) {
+  bus::BusOptions options;
+  options.retry = config.bus_retry;
+  for (auto [topic, partitions] :
+       {std::pair{domain::kTaskEventsTopic, domain::kTaskEventsPartitions},
+        std::pair{domain::kTaskUpdatesTopic, domain::kTaskUpdatesPartitions},
+        std::pair{domain::kRemindersTopic, domain::kRemindersPartitions}}) {
+    options.partitions[std::string(topic)] = partitions;
+    options.partitions[bus::dead_letter_topic(topic)] = 1;
+  }
+  return options;
+}
+
+std::string jwt_secret_of(const Config& config, domain::RandomSource& random) {
+  return config.jwt_secret ? *config.jwt_secret : load_or_create_secret(config.data_dir, random);
+}
+
+}  // namespace
+
+Core::Core(const Config& config_in)
+    : config(config_in),
+      database(store::open_database(database_options(config))),
+      jwt_secret(jwt_secret_of(config, random)),
+      jwt(auth::JwtSettings{jwt_secret}, clock, random),
+      bus(bus::open_bus(*database, clock, random, bus_options(config))) {
+  metrics.add_collector([this] { return bus->prometheus_text(); });
+  // Consumed events leave the log after their retention period.
+  housekeeping.add("events",
+                   [this, retention = std::chrono::hours(24) * config.event_retention_days] {
+                     bus->purge(retention);
+                   });
+}
+
+Core::~Core() { stop(); }
+
+void Core::start() {
+  bus->start();
+  housekeeping.start();
+}
+
+void Core::stop() {
+  housekeeping.stop();
+  bus->stop();
+}
+
+}  // namespace todo::app

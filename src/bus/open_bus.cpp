@@ -1,0 +1,53 @@
+#include "bus/open_bus.h"
+
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
+#include "bus/log_bus.h"
+
+namespace todo::bus {
+namespace {
+
+class OutboxLogBus final : public BusBackend {
+ public:
+  OutboxLogBus(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
+               LogBusOptions options)
+      : bus_(db, clock, random, std::move(options)) {}
+  // Consumers finish their handler and commit before anything they call goes away; stop() also
+  // removes the bus's commit listener, waiting for a call in progress.
+  ~OutboxLogBus() override { bus_.stop(); }
+  OutboxLogBus(const OutboxLogBus&) = delete;
+  OutboxLogBus& operator=(const OutboxLogBus&) = delete;
+
+  void subscribe(Subscription subscription) override { bus_.subscribe(std::move(subscription)); }
+  void subscribe_ephemeral(EphemeralSubscription subscription) override {
+    bus_.subscribe_ephemeral(std::move(subscription));
+  }
+  void start() override { bus_.start(); }
+  void stop() override { bus_.stop(); }
+  std::vector<PartitionStats> stats() const override { return bus_.stats(); }
+  bool running() const override { return bus_.running(); }
+  std::string prometheus_text() const override { return bus::prometheus_text(bus_.stats()); }
+  std::int64_t purge(std::chrono::microseconds max_age) override { return bus_.purge(max_age); }
+
+ private:
+  LogBus bus_;
+};
+
+}  // namespace
+
+std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& clock,
+                                     domain::RandomSource& random, const BusOptions& options) {
+  switch (options.kind) {
+    case BusKind::kLog: {
+      LogBusOptions log_options;
+      log_options.partitions = options.partitions;
+      log_options.retry = options.retry;
+      return std::make_unique<OutboxLogBus>(db, clock, random, std::move(log_options));
+    }
+  }
+  throw std::logic_error("unknown bus kind");
+}
+
+}  // namespace todo::bus

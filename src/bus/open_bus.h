@@ -1,0 +1,44 @@
+// The bus factory: the one place that turns configuration into a concrete bus. The application
+// owns a BusBackend — the Bus services subscribe through, plus what only the owner does (metrics,
+// retention) — and never names an implementation.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "bus/bus.h"
+#include "bus/retry.h"
+#include "domain/clock.h"
+#include "store/database.h"
+
+namespace todo::bus {
+
+enum class BusKind {
+  kLog,  // the embedded log bus over the outbox table (the only one today; Kafka joins here)
+};
+
+struct BusOptions {
+  BusKind kind = BusKind::kLog;
+  std::map<std::string, int, std::less<>> partitions;  // topic -> partition count
+  RetryPolicy retry;  // durable consumers' backoff before the dead letters
+};
+
+class BusBackend : public Bus {
+ public:
+  // Prometheus text of the bus counters (lag, committed offset, handled/retried/dead-lettered).
+  virtual std::string prometheus_text() const = 0;
+  // Retention: deletes events older than `max_age` that every group has consumed. Returns the
+  // number of events deleted.
+  virtual std::int64_t purge(std::chrono::microseconds max_age) = 0;
+};
+
+// The bus over `db`, which must outlive it. The log bus is woken by every commit of `db` (it adds
+// its own commit listener while started). Destroying the bus stops it.
+std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& clock,
+                                     domain::RandomSource& random, const BusOptions& options);
+
+}  // namespace todo::bus
