@@ -7,8 +7,13 @@ CI_BIN := build/ci/src/app/todo
 # Debian's own python3: it sees python3-pytest and friends even when another python3 is on PATH.
 PYTHON := /usr/bin/python3
 PORT ?= 8000
+# libFuzzer targets (tests/fuzz): seconds per target for `make fuzz`, and for the smoke run that
+# `make test` includes; FUZZ_TARGETS picks some (e.g. FUZZ_TARGETS="rrule jwt"), default all.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS ?=
 
-.PHONY: deps build build-ci build-tsan run test unit-test unit-test-tsan system-test bench format clean
+.PHONY: deps build build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -39,7 +44,20 @@ unit-test-tsan: build-tsan
 system-test: build-ci
 	TODO_BIN=$(abspath $(CI_BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
-test: unit-test unit-test-tsan system-test
+# The fuzz targets with clang, libFuzzer, ASan and UBSan (the fuzz preset builds nothing else).
+build-fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz
+
+# Every target for a short fixed time from its seeds alone; fails on any crash, leak or timeout.
+fuzz-smoke: build-fuzz
+	@FUZZ_FRESH=1 bash tests/fuzz/run.sh build/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# Longer runs that keep what they find in build/fuzz/fuzz-corpus/ for the next run.
+fuzz: build-fuzz
+	@bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test: unit-test unit-test-tsan system-test fuzz-smoke
 
 bench: build
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN))

@@ -10,6 +10,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jsonschema python3-dateutil
   wrk
+  # make fuzz-smoke (in make test) and make fuzz: clang with libFuzzer and the sanitizer runtimes,
+  # and llvm-symbolizer for readable stacks
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // Handlers of the task routes: request parsing (bodies, query parameters, If-Match,
 // Idempotency-Key), the TaskService call, and JSON rendering with ETag and Location.
 #include "services/api/task_routes.h"
+#include "services/api/task_body.h"
 
 #include "auth/tokens.h"
 #include "domain/task_json.h"
@@ -125,9 +126,9 @@ class TaskBodyReader {
   std::vector<FieldError> errors_;
 };
 
-// The body as a TaskInput (fields of the wrong type listed in type_errors), or the problem
-// (media type, UTF-8, syntax).
-domain::Result<domain::TaskInput> read_task_body(const Request& req) {
+}  // namespace
+
+domain::Result<domain::TaskInput> read_task_body(const http::Request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
   TaskBodyReader reader(*body);
@@ -135,6 +136,8 @@ domain::Result<domain::TaskInput> read_task_body(const Request& req) {
   input.type_errors = reader.take_errors();
   return input;
 }
+
+namespace {
 
 // ---- headers ----------------------------------------------------------------------------------
 
