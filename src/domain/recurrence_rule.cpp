@@ -256,6 +256,45 @@ std::optional<Error> check_combinations(const RecurrenceRule& rule,
     return rule_error(where("BYDAY") +
                       ": an ordinal such as 1MO is not allowed together with BYWEEKNO");
   }
+  // An ordinal counts within the month (MONTHLY, or YEARLY with BYMONTH): no month has a 6th
+  // weekday, and such a rule would send libical searching for centuries before the first instance.
+  const bool ordinal_in_month =
+      freq == Frequency::kMonthly || (freq == Frequency::kYearly && !rule.by_month.empty());
+  if (ordinal_in_month) {
+    for (const WeekdayNum& d : rule.by_day) {
+      if (d.ordinal > 5 || d.ordinal < -5) {
+        return rule_error(where("BYDAY") + ": " + std::to_string(d.ordinal) +
+                          " is out of range: a month has at most 5 of each weekday");
+      }
+    }
+    const bool only_february = !rule.by_month.empty() &&
+                               std::all_of(rule.by_month.begin(), rule.by_month.end(),
+                                           [](int m) { return m == 2; });
+    const bool only_fifth = has_ordinal && std::all_of(rule.by_day.begin(), rule.by_day.end(),
+                                                       [](const WeekdayNum& d) {
+                                                         return d.ordinal == 5 || d.ordinal == -5;
+                                                       });
+    if (only_february && only_fifth) {
+      return rule_error(where("BYDAY") +
+                        ": February has a fifth weekday only once in 28 years; this rule matches "
+                        "too rarely");
+    }
+  }
+  // BYSETPOS picks from each day's (or week's) set, which BYHOUR, BYMINUTE, BYSECOND (and for
+  // WEEKLY, BYDAY) make: a position beyond its size never matches.
+  if (!rule.by_set_pos.empty() && (freq == Frequency::kDaily || freq == Frequency::kWeekly)) {
+    const auto size_of = [](std::size_t n) { return n == 0 ? std::size_t{1} : n; };
+    std::size_t set_size =
+        size_of(rule.by_hour.size()) * size_of(rule.by_minute.size()) * size_of(rule.by_second.size());
+    if (freq == Frequency::kWeekly) set_size *= size_of(rule.by_day.size());
+    for (const int position : rule.by_set_pos) {
+      if (static_cast<std::size_t>(position < 0 ? -position : position) > set_size) {
+        return rule_error(where("BYSETPOS") + ": " + std::to_string(position) +
+                          " is beyond the " + std::to_string(set_size) + " candidate(s) of each " +
+                          (freq == Frequency::kDaily ? "day" : "week") + ", so it never matches");
+      }
+    }
+  }
   const bool has_other_by = !rule.by_day.empty() || !rule.by_month_day.empty() ||
                             !rule.by_month.empty() || !rule.by_year_day.empty() ||
                             !rule.by_week_no.empty() || !rule.by_hour.empty() ||

@@ -72,7 +72,7 @@ class Case:
         return ";".join(f"{n}={v}" for n, v in self.parts)
 
 
-def pick_days(rng, freq, year_scoped):
+def pick_days(rng, freq, year_scoped, february_only=False):
     """BYDAY items: plain weekdays, or with an ordinal for MONTHLY and YEARLY."""
     names = rng.sample(range(7), rng.randint(1, 3))
     # All with ordinals or none: dateutil 2.8.2 intersects plain weekdays with ordinal ones
@@ -87,6 +87,9 @@ def pick_days(rng, freq, year_scoped):
             # 2.8.2 raises IndexError for 52MO when BYMONTH scopes it to a month.
             if year_scoped:
                 choices += [10, 20, 52, -10, -52]
+            # The engine refuses a fifth weekday of February alone (once in 28 years: too rare).
+            if february_only:
+                choices = [c for c in choices if c not in (5, -5)]
             ordinal = rng.choice(choices)
         items.append(f"{ordinal}{WEEKDAYS[d]}" if ordinal else WEEKDAYS[d])
         values.append(DU_WEEKDAYS[d](ordinal) if ordinal else DU_WEEKDAYS[d])
@@ -121,7 +124,8 @@ def generate(rng):
                 days.append(d)
         case.add("BYMONTHDAY", ",".join(map(str, days)), "bymonthday", days)
     if rng.random() < 0.5 or case.has("BYWEEKNO"):
-        text, values = pick_days(rng, freq, freq == "YEARLY" and not case.has("BYMONTH"))
+        text, values = pick_days(rng, freq, freq == "YEARLY" and not case.has("BYMONTH"),
+                                 case.kwargs.get("bymonth") in ([2], (2,), 2))
         if case.has("BYWEEKNO"):  # an ordinal is not allowed together with BYWEEKNO
             text = ",".join(t.lstrip("-0123456789") for t in text.split(","))
             values = [DU_WEEKDAYS[WEEKDAYS.index(t)] for t in text.split(",")]

@@ -3,7 +3,7 @@
 # UBSan, starting from its committed seeds (corpus/<target>/, never written to); stops with exit 1
 # at the first crash, leak, timeout or out-of-memory and prints how to reproduce it.
 #   run.sh <build dir> <seconds per target> [target...]    (default: every target in targets.txt)
-# Environment: FUZZ_TIMEOUT (seconds one input may take, default 120), FUZZ_FRESH=1 (start from the
+# Environment: FUZZ_TIMEOUT (seconds one input may take, default 30), FUZZ_FRESH=1 (start from the
 # seeds alone; otherwise the corpus grown by earlier runs in <build dir>/fuzz-corpus/ is reused).
 set -euo pipefail
 
@@ -11,7 +11,7 @@ build=$(cd "$1" && pwd)
 seconds=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-per_input_timeout=${FUZZ_TIMEOUT:-120}
+per_input_timeout=${FUZZ_TIMEOUT:-30}
 
 targets=("$@")
 if ((${#targets[@]} == 0)); then

@@ -63,7 +63,8 @@ TEST_F(ApplicationTest, ServeRunsEveryComponentInOrder) {
 }
 
 TEST(HousekeepingTest, RunsEveryStepInTheOrderAdded) {
-  Housekeeping housekeeping;
+  domain::ManualClock clock{domain::Timestamp{}};
+  Housekeeping housekeeping{clock};
   std::vector<std::string> ran;
   housekeeping.add("first", [&] { ran.push_back("first"); });
   housekeeping.add("second", [&] { ran.push_back("second"); });
@@ -72,7 +73,8 @@ TEST(HousekeepingTest, RunsEveryStepInTheOrderAdded) {
 }
 
 TEST(HousekeepingTest, StepsAreAddedBeforeItStarts) {
-  Housekeeping housekeeping;
+  domain::ManualClock clock{domain::Timestamp{}};
+  Housekeeping housekeeping{clock};
   housekeeping.start();
   EXPECT_THROW(housekeeping.add("late", [] {}), std::logic_error);
   housekeeping.stop();

@@ -48,6 +48,11 @@ INSTANTIATE_TEST_SUITE_P(
         Valid{"rrule:freq=weekly;byday=mo,we,fr", "FREQ=WEEKLY;BYDAY=MO,WE,FR"},
         Valid{"  FREQ=DAILY  ", "FREQ=DAILY"},
         Valid{"FREQ=DAILY;", "FREQ=DAILY"},  // a trailing separator is tolerated
+        // The edges of the rare-rule checks: still valid.
+        Valid{"FREQ=MONTHLY;BYDAY=-5FR", "FREQ=MONTHLY;BYDAY=-5FR"},
+        Valid{"FREQ=YEARLY;BYDAY=20MO", "FREQ=YEARLY;BYDAY=20MO"},
+        Valid{"FREQ=MONTHLY;BYMONTH=2,3;BYDAY=5FR", "FREQ=MONTHLY;BYMONTH=2,3;BYDAY=5FR"},
+        Valid{"FREQ=DAILY;BYHOUR=9,17;BYSETPOS=-1", "FREQ=DAILY;BYHOUR=9,17;BYSETPOS=-1"},
         Valid{"FREQ=DAILY; INTERVAL=3", "FREQ=DAILY;INTERVAL=3"},
         Valid{"FREQ=DAILY;INTERVAL=1", "FREQ=DAILY"},  // the default interval is omitted
         Valid{"INTERVAL=2;FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=2"},  // FREQ need not be first
@@ -168,6 +173,21 @@ INSTANTIATE_TEST_SUITE_P(
         Invalid{"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=367",
                 "BYSETPOS=367: must be 1 to 366 or -366 to -1"},
         Invalid{"FREQ=MONTHLY;BYSETPOS=1", "BYSETPOS=1: needs another BYxxx part to select from"},
+        // Rules that never (or almost never) match, which libical would search for centuries
+        // (found by tests/fuzz: fuzz_rrule).
+        Invalid{"FREQ=MONTHLY;BYDAY=-6FR",
+                "BYDAY=-6FR: -6 is out of range: a month has at most 5 of each weekday"},
+        Invalid{"FREQ=MONTHLY;BYDAY=MO,6FR",
+                "BYDAY=MO,6FR: 6 is out of range: a month has at most 5 of each weekday"},
+        Invalid{"FREQ=YEARLY;BYMONTH=3;BYDAY=-7MO",
+                "BYDAY=-7MO: -7 is out of range: a month has at most 5 of each weekday"},
+        Invalid{"FREQ=MONTHLY;BYDAY=5FR;BYMONTH=2",
+                "BYDAY=5FR: February has a fifth weekday only once in 28 years; this rule matches "
+                "too rarely"},
+        Invalid{"FREQ=DAILY;BYHOUR=0,3;BYSETPOS=30,40;BYSECOND=5",
+                "BYSETPOS=30,40: 30 is beyond the 2 candidate(s) of each day, so it never matches"},
+        Invalid{"FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=3",
+                "BYSETPOS=3: 3 is beyond the 2 candidate(s) of each week, so it never matches"},
         Invalid{"FREQ=WEEKLY;WKST=XY", "WKST=XY: unknown weekday"},
         Invalid{"FREQ=DAILY;COUNT=\xFF", "must be valid UTF-8"}));
 
