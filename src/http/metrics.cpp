@@ -49,6 +49,13 @@ void Metrics::observe(std::string_view route, Method method, int status, double 
   h->second.sum += seconds;
 }
 
+void Metrics::count_connection_error(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  auto it = connection_errors_.find(reason);
+  if (it == connection_errors_.end()) it = connection_errors_.emplace(std::string(reason), 0).first;
+  ++it->second;
+}
+
 void Metrics::add_collector(std::function<std::string()> collector) {
   std::lock_guard lock(mutex_);
   collectors_.push_back(std::move(collector));
@@ -94,6 +101,12 @@ std::string Metrics::render() const {
              format_double(h.sum) + "\n";
       out += "todo_http_request_duration_seconds_count{route=\"" + route + "\"} " +
              std::to_string(h.count) + "\n";
+    }
+    out += "# HELP todo_http_connection_errors_total Connections ended by an error, by reason.\n";
+    out += "# TYPE todo_http_connection_errors_total counter\n";
+    for (const auto& [reason, count] : connection_errors_) {
+      out += "todo_http_connection_errors_total{reason=\"" + reason + "\"} " +
+             std::to_string(count) + "\n";
     }
     collectors = collectors_;
   }

@@ -16,6 +16,8 @@ namespace todo::http {
 class Metrics {
  public:
   void observe(std::string_view route, Method method, int status, double seconds);
+  // A connection ended by an error (bad request, limit, exception), by reason.
+  void count_connection_error(std::string_view reason);
   // Extra text appended by other parts (e.g. the bus later); each returns Prometheus text lines.
   void add_collector(std::function<std::string()> collector);
   std::string render() const;
@@ -37,6 +39,7 @@ class Metrics {
   mutable std::mutex mutex_;  // guards shards_ and collectors_
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::function<std::string()>> collectors_;
+  std::map<std::string, std::uint64_t, std::less<>> connection_errors_;  // guarded by mutex_
 };
 
 }  // namespace todo::http

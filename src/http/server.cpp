@@ -75,6 +75,44 @@ std::string join_methods(const std::vector<Method>& methods) {
   return out;
 }
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// How reading one request ended. Beast throws for some inputs (a trailer field longer than
+// basic_fields can hold): that is a bad request of this connection, never an escaped exception.
+struct ReadResult {
+  boost::system::error_code ec;
+  std::string exception;  // what() of an exception thrown while parsing; ec is then bad_value
+  bool failed() const { return ec || !exception.empty(); }
+};
+
+// Feeds the buffered bytes to the parser until it needs more input or `done` holds.
+// Returns false when it needs more bytes from the socket.
+bool feed_parser(RequestParser& parser, beast::flat_buffer& buffer, ReadResult& result,
+                 bool (*done)(const RequestParser&)) {
+  while (!done(parser)) {
+    if (buffer.size() == 0) return false;
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    try {
+      used = parser.put(buffer.data(), ec);
+    } catch (const std::exception& e) {
+      result.exception = e.what();
+      result.ec = bhttp::error::bad_value;
+      return true;
+    }
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) return false;
+    if (ec) {
+      result.ec = ec;
+      return true;
+    }
+    if (used == 0) return false;
+  }
+  return true;
+}
+
+bool message_done(const RequestParser& p) { return p.is_done(); }
+
 // State of one connection that stop() needs to see.
 struct ClientConnection {
   beast::tcp_stream* stream = nullptr;
@@ -139,6 +177,10 @@ struct Server::Impl {
   void finish_stop_if_drained();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve_connection(tcp::socket socket);
+  asio::awaitable<void> serve_connection_safely(tcp::socket socket);
+  asio::awaitable<ReadResult> read_request(beast::tcp_stream* stream, beast::flat_buffer* buffer,
+                                           RequestParser* parser);
+  void run_io(asio::io_context& context);
   asio::awaitable<Response> handle(Request& request);
   asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
   void apply_cors(const Request& request, Response& response) const;
@@ -197,20 +239,70 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
     auto executor = socket.get_executor();
     auto session = [this, s = std::move(socket)]() mutable {
-      return serve_connection(std::move(s));
+      return serve_connection_safely(std::move(s));
     };
-    asio::co_spawn(executor, std::move(session), [](std::exception_ptr e) {
+    asio::co_spawn(executor, std::move(session), [this](std::exception_ptr e) {
       if (!e) return;
+      metrics.count_connection_error("exception");
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
         log::error("connection failed", {{"error", ex.what()}});
+      } catch (...) {
+        log::error("connection failed", {{"error", "unknown exception"}});
       }
     });
   }
   // Nothing left to accept; when the last connection ends, run() returns.
   finish_stop_if_drained();
   co_return;
+}
+
+// Reads one whole request (the first byte is already buffered) without ever letting an exception
+// thrown by the parser leave this coroutine: Beast's own async_read would throw it out of
+// io_context::run() and abort the process.
+asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream,
+                                                       beast::flat_buffer* buffer,
+                                                       RequestParser* parser) {
+  ReadResult result;
+  parser->eager(true);
+  for (;;) {
+    if (feed_parser(*parser, *buffer, result, &message_done)) co_return result;
+    // The buffer is bounded by the header limit: a header, trailer section or chunk line that
+    // does not fit is refused instead of buffered without end.
+    std::size_t room = std::min<std::size_t>(65536, buffer->max_size() - buffer->size());
+    if (room == 0) {
+      result.ec = bhttp::error::header_limit;
+      co_return result;
+    }
+    auto [ec, n] = co_await stream->async_read_some(buffer->prepare(room), kUseAwaitable);
+    buffer->commit(n);
+    if (ec == asio::error::eof) {
+      if (!parser->got_some()) {
+        result.ec = bhttp::error::end_of_stream;
+        co_return result;
+      }
+      boost::system::error_code eof_ec;
+      parser->put_eof(eof_ec);
+      result.ec = eof_ec ? eof_ec : bhttp::error::end_of_stream;
+      if (!eof_ec && parser->is_done()) result.ec = {};
+      co_return result;
+    }
+    if (ec) {
+      result.ec = ec;
+      co_return result;
+    }
+  }
+}
+
+// The connection's coroutine: whatever it throws ends this connection only, counted and logged.
+asio::awaitable<void> Server::Impl::serve_connection_safely(tcp::socket socket) {
+  try {
+    co_await serve_connection(std::move(socket));
+  } catch (const std::exception& e) {
+    metrics.count_connection_error("exception");
+    log::error("connection failed", {{"error", e.what()}});
+  }
 }
 
 asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
@@ -224,7 +316,23 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     std::lock_guard lock(connections_mutex);
     registration = connections.insert(connections.end(), conn);
   }
-  beast::flat_buffer buffer;
+  // However this coroutine ends (even by an exception), the connection is deregistered, so a
+  // graceful stop never waits for it.
+  struct Deregister {
+    Impl* impl;
+    std::shared_ptr<ClientConnection> conn;
+    std::list<std::shared_ptr<ClientConnection>>::iterator registration;
+    ~Deregister() {
+      {
+        std::lock_guard lock(impl->connections_mutex);
+        conn->stream = nullptr;
+        impl->connections.erase(registration);
+      }
+      impl->finish_stop_if_drained();
+    }
+  } deregister{this, conn, registration};
+  // Bounded: unparsed bytes never exceed the header limit (bodies go into the parser's body).
+  beast::flat_buffer buffer(options.header_limit);
 
   for (;;) {
     if (stopping.load()) break;
@@ -244,8 +352,8 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
     // The whole request must arrive within the read timeout: a slow client cannot hold us.
     stream.expires_after(options.read_timeout);
-    auto [parse_ec, parsed_bytes] = co_await bhttp::async_read(stream, buffer, parser, kUseAwaitable);
-    (void)parsed_bytes;
+    ReadResult read = co_await read_request(&stream, &buffer, &parser);
+    auto parse_ec = read.ec;
 
     Response response;
     Request request;
@@ -258,13 +366,22 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
       }
       domain::ErrorCode code = domain::ErrorCode::kBadRequest;
       std::string detail = "The request could not be parsed: " + parse_ec.message() + ".";
-      if (parse_ec == bhttp::error::body_limit) {
+      std::string_view reason = "bad_request";
+      if (!read.exception.empty()) {
+        // A field Beast cannot hold: too large, so 431 like any oversized header.
+        reason = "parser_exception";
+        code = domain::ErrorCode::kHeadersTooLarge;
+        detail = "A header or trailer field is too large.";
+        log::warn("request parser threw", {{"error", read.exception}, {"client", client}});
+      } else if (parse_ec == bhttp::error::body_limit) {
+        reason = "body_too_large";
         code = domain::ErrorCode::kPayloadTooLarge;
         detail = "The body exceeds " + std::to_string(options.body_limit) + " bytes.";
       } else if (parse_ec == bhttp::error::header_limit) {
+        reason = "headers_too_large";
         code = domain::ErrorCode::kHeadersTooLarge;
-        detail = "The request line and headers exceed " + std::to_string(options.header_limit) +
-                 " bytes.";
+        detail = "The request line and headers (or the trailer section, or one chunk line) exceed " +
+                 std::to_string(options.header_limit) + " bytes.";
       }
       request.request_id = new_request_id();
       request.client_address = client;
@@ -275,6 +392,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
         request.path = request.target.substr(0, request.target.find('?'));
       }
       request.route = "unmatched";
+      metrics.count_connection_error(reason);
       response = problem_response(domain::make_error(code, detail), request.path);
     } else {
       auto message = parser.release();
@@ -327,9 +445,10 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
         stream.expires_after(std::chrono::seconds(2));
         std::size_t drained = 0;
+        std::vector<char> sink(65536);
         while (drained < 8 * options.body_limit) {
-          buffer.clear();
-          auto [drain_ec, n] = co_await stream.async_read_some(buffer.prepare(65536), kUseAwaitable);
+          auto [drain_ec, n] =
+              co_await stream.async_read_some(asio::buffer(sink), kUseAwaitable);
           if (drain_ec) break;
           drained += n;
         }
@@ -340,12 +459,6 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
 
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.close();
-  {
-    std::lock_guard lock(connections_mutex);
-    conn->stream = nullptr;
-    connections.erase(registration);
-  }
-  finish_stop_if_drained();
 }
 
 std::optional<Response> Server::Impl::preflight(const Request& request) const {
@@ -507,13 +620,30 @@ void Server::run() {
   std::vector<std::thread> threads;
   for (auto& c : im.contexts) im.keep_running.push_back(asio::make_work_guard(*c));
   for (std::size_t i = 1; i < im.contexts.size(); ++i) {
-    threads.emplace_back([&im, i] { im.contexts[i]->run(); });
+    threads.emplace_back([&im, i] { im.run_io(*im.contexts[i]); });
   }
-  im.ioc.run();
+  im.run_io(im.ioc);
   for (auto& t : threads) t.join();
   im.read_pool.pool.join();
   im.write_pool.pool.join();
   im.cpu_pool.pool.join();
+}
+
+// Runs one I/O thread. An exception that escapes a handler (none should: connections catch their
+// own) is counted and logged, and the thread goes on serving the others.
+void Server::Impl::run_io(asio::io_context& context) {
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      metrics.count_connection_error("escaped_exception");
+      log::error("exception escaped an I/O handler", {{"error", e.what()}});
+    } catch (...) {
+      metrics.count_connection_error("escaped_exception");
+      log::error("exception escaped an I/O handler", {{"error", "unknown"}});
+    }
+  }
 }
 
 void Server::stop() {
