@@ -347,9 +347,20 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     conn->idle.store(false);
     auto started = Clock::now();
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    RequestParser parser;
     parser.body_limit(options.body_limit);
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    // Chunk extensions count toward the body limit (Beast counts only chunk data), so a stream of
+    // tiny chunks with long extensions cannot make us parse without end.
+    std::size_t extension_bytes = 0;
+    // Beast keeps a reference to the callback: it lives as long as the parser.
+    auto count_extensions = [&extension_bytes, &parser, limit = options.body_limit](
+                                std::uint64_t, std::string_view extensions,
+                                boost::system::error_code& chunk_ec) {
+      extension_bytes += extensions.size();
+      if (extension_bytes + parser.get().body().size() > limit) chunk_ec = bhttp::error::body_limit;
+    };
+    parser.on_chunk_header(count_extensions);
     // The whole request must arrive within the read timeout: a slow client cannot hold us.
     stream.expires_after(options.read_timeout);
     ReadResult read = co_await read_request(&stream, &buffer, &parser);

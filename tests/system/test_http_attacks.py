@@ -80,3 +80,60 @@ def test_huge_trailer_field_is_refused_and_server_survives(server, trailer):
     assert resp.status in (400, 431), resp
     assert health_ok(server)
     assert metric(server, "todo_http_connection_errors_total") >= 1
+
+
+# --------------------------------------------------------------------------------------------
+# 2. trailers count toward the header limit, chunk extensions toward the body limit
+
+
+def _send_in_background(server, data):
+    import threading
+
+    sock = server.socket(30.0)
+    result = {}
+
+    def run():
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass
+        result["resp"] = read_response(sock, 30.0)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return sock, t, result
+
+
+def test_huge_trailer_sections_are_refused_with_rss_bounded(server):
+    assert health_ok(server)
+    before = rss_kib(server.proc.pid)
+    trailer = b"a: b\r\n" * 500_000  # 3 MB of small fields, each one harmless
+    request = (
+        b"POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
+        + trailer
+        + b"\r\n"
+    )
+    sends = [_send_in_background(server, request) for _ in range(4)]
+    for sock, t, result in sends:
+        t.join(60)
+        sock.close()
+        resp = result.get("resp")
+        assert resp is not None and resp.status == 431, resp
+    assert server.alive()
+    grown = rss_kib(server.proc.pid) - before
+    assert grown < 64 * 1024, f"RSS grew by {grown} KiB"
+    assert health_ok(server)
+
+
+def test_chunk_extensions_count_toward_the_body_limit(server):
+    # 1-byte chunks, each with a 1000-byte extension: 1 KiB of data but 2 MB of extensions.
+    chunk = b"1;" + b"e" * 1000 + b"\r\nx\r\n"
+    request = (
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2000 + b"0\r\n\r\n"
+    )
+    sock, t, result = _send_in_background(server, request)
+    t.join(60)
+    sock.close()
+    assert_problem(result.get("resp"), 413, "payload-too-large", instance="/api/auth/login")
+    assert health_ok(server)
