@@ -118,6 +118,10 @@ const std::vector<Flag>& flags() {
       {"--idle-timeout", {"TODO_IDLE_TIMEOUT"}, "SECONDS",
        "keep-alive connections without a request are closed after this (default 60)", {"serve"},
        [](Config& c, const std::string& v) { return parse_int(v, 1, 86400, c.idle_timeout_seconds); }},
+      {"--max-body-in-flight", {"TODO_MAX_BODY_IN_FLIGHT"}, "MIB",
+       "request body bytes being received at once over all connections, in MiB; 503 beyond "
+       "(default 64)", {"serve"},
+       [](Config& c, const std::string& v) { return parse_int(v, 1, 65536, c.max_body_in_flight_mib); }},
       {"--login-limit-address", {"TODO_LOGIN_LIMIT_ADDRESS"}, "N",
        "login attempts allowed per client address per minute (default 30)", {"serve"},
        [](Config& c, const std::string& v) {

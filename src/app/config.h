@@ -29,6 +29,7 @@ struct Config {
   int threads = 0;  // I/O threads; 0 = one per core
   int read_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
+  int max_body_in_flight_mib = 64;  // request bodies being received at once, all connections
   int login_limit_address = 30;  // attempts per client address per minute
   int login_limit_account = 10;  // failed attempts per account per 15 minutes
   int event_retention_days = 7;  // consumed events older than this leave the log

@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <malloc.h>
+
 #include <atomic>
 #include <chrono>
 #include <list>
@@ -82,6 +84,7 @@ using RequestParser = bhttp::request_parser<bhttp::string_body>;
 struct ReadResult {
   boost::system::error_code ec;
   std::string exception;  // what() of an exception thrown while parsing; ec is then bad_value
+  std::optional<Response> refusal;  // the header was read but the request is refused: answer, close
   bool failed() const { return ec || !exception.empty(); }
 };
 
@@ -111,7 +114,10 @@ bool feed_parser(RequestParser& parser, beast::flat_buffer& buffer, ReadResult& 
   return true;
 }
 
+bool header_done(const RequestParser& p) { return p.is_header_done(); }
 bool message_done(const RequestParser& p) { return p.is_done(); }
+
+constexpr std::size_t kReadChunk = 65536;
 
 // State of one connection that stop() needs to see.
 struct ClientConnection {
@@ -178,8 +184,27 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve_connection(tcp::socket socket);
   asio::awaitable<void> serve_connection_safely(tcp::socket socket);
+  // Bytes of request bodies being received, summed over connections (options.max_body_bytes_in_
+  // flight): a body's bytes are reserved before they are read and released after its response.
+  std::atomic<std::size_t> body_bytes_in_flight{0};
+  std::atomic<bool> trim_after_peak{false};
+  struct BodyReservation {
+    explicit BodyReservation(Impl* owner) : impl(owner) {}
+    Impl* impl;
+    std::size_t reserved = 0;
+    std::optional<std::size_t> expected;  // Content-Length, when the request has one
+    bool cover(std::size_t bytes);        // false: the server-wide budget is exhausted
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    ~BodyReservation();
+  };
+
   asio::awaitable<ReadResult> read_request(beast::tcp_stream* stream, beast::flat_buffer* buffer,
-                                           RequestParser* parser);
+                                           RequestParser* parser, BodyReservation* reservation);
+  asio::awaitable<bool> read_more(beast::tcp_stream* stream, beast::flat_buffer* buffer,
+                                  RequestParser* parser, ReadResult* result);
+  std::optional<Response> check_header(const RequestParser& parser, BodyReservation& reservation);
+  Response overloaded(std::string detail, std::string_view instance) const;
   void run_io(asio::io_context& context);
   asio::awaitable<Response> handle(Request& request);
   asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
@@ -258,41 +283,110 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   co_return;
 }
 
+bool Server::Impl::BodyReservation::cover(std::size_t bytes) {
+  std::size_t wanted = expected ? *expected : bytes;
+  if (wanted <= reserved) return true;
+  std::size_t more = wanted - reserved;
+  std::size_t limit = impl->options.max_body_bytes_in_flight;
+  std::size_t current = impl->body_bytes_in_flight.load();
+  do {
+    if (current + more > limit) return false;
+  } while (!impl->body_bytes_in_flight.compare_exchange_weak(current, current + more));
+  reserved += more;
+  // After a peak, the allocator is asked to give the memory back once everything is released.
+  if (current + more >= limit / 4) impl->trim_after_peak.store(true);
+  return true;
+}
+
+Server::Impl::BodyReservation::~BodyReservation() {
+  if (reserved == 0) return;
+  std::size_t left = impl->body_bytes_in_flight.fetch_sub(reserved) - reserved;
+  if (left == 0 && impl->trim_after_peak.exchange(false)) ::malloc_trim(0);
+}
+
+Response Server::Impl::overloaded(std::string detail, std::string_view instance) const {
+  auto error = domain::make_error(domain::ErrorCode::kOverloaded, std::move(detail));
+  error.retry_after_seconds = 1;
+  return problem_response(error, instance);
+}
+
+// What the header alone decides: whether the body may be received at all.
+std::optional<Response> Server::Impl::check_header(const RequestParser& parser,
+                                                   BodyReservation& reservation) {
+  const auto& header = parser.get();
+  std::string_view target = header.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (parser.is_done()) return std::nullopt;  // no body
+  if (auto length = parser.content_length()) reservation.expected = static_cast<std::size_t>(*length);
+  if (!reservation.cover(std::min<std::size_t>(kReadChunk, options.body_limit))) {
+    metrics.count_connection_error("body_bytes_in_flight");
+    return overloaded("Too many request bodies are being received; retry later.", path);
+  }
+  return std::nullopt;
+}
+
+// One read from the socket into the bounded buffer. False: the request ends here (see result).
+asio::awaitable<bool> Server::Impl::read_more(beast::tcp_stream* stream,
+                                              beast::flat_buffer* buffer, RequestParser* parser,
+                                              ReadResult* result) {
+  // The buffer is bounded by the header limit: a header, trailer section or chunk line that
+  // does not fit is refused instead of buffered without end.
+  std::size_t room = std::min(kReadChunk, buffer->max_size() - buffer->size());
+  if (room == 0) {
+    result->ec = bhttp::error::header_limit;
+    co_return false;
+  }
+  auto [ec, n] = co_await stream->async_read_some(buffer->prepare(room), kUseAwaitable);
+  buffer->commit(n);
+  if (ec == asio::error::eof) {
+    if (!parser->got_some()) {
+      result->ec = bhttp::error::end_of_stream;
+      co_return false;
+    }
+    boost::system::error_code eof_ec;
+    parser->put_eof(eof_ec);
+    result->ec = eof_ec ? eof_ec : bhttp::error::end_of_stream;
+    if (!eof_ec && parser->is_done()) result->ec = {};
+    co_return false;
+  }
+  if (ec) {
+    result->ec = ec;
+    co_return false;
+  }
+  co_return true;
+}
+
 // Reads one whole request (the first byte is already buffered) without ever letting an exception
 // thrown by the parser leave this coroutine: Beast's own async_read would throw it out of
-// io_context::run() and abort the process.
+// io_context::run() and abort the process. The header is read first and checked before any byte
+// of the body is accepted.
 asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream,
                                                        beast::flat_buffer* buffer,
-                                                       RequestParser* parser) {
+                                                       RequestParser* parser,
+                                                       BodyReservation* reservation) {
   ReadResult result;
-  parser->eager(true);
-  for (;;) {
-    if (feed_parser(*parser, *buffer, result, &message_done)) co_return result;
-    // The buffer is bounded by the header limit: a header, trailer section or chunk line that
-    // does not fit is refused instead of buffered without end.
-    std::size_t room = std::min<std::size_t>(65536, buffer->max_size() - buffer->size());
-    if (room == 0) {
-      result.ec = bhttp::error::header_limit;
-      co_return result;
-    }
-    auto [ec, n] = co_await stream->async_read_some(buffer->prepare(room), kUseAwaitable);
-    buffer->commit(n);
-    if (ec == asio::error::eof) {
-      if (!parser->got_some()) {
-        result.ec = bhttp::error::end_of_stream;
-        co_return result;
-      }
-      boost::system::error_code eof_ec;
-      parser->put_eof(eof_ec);
-      result.ec = eof_ec ? eof_ec : bhttp::error::end_of_stream;
-      if (!eof_ec && parser->is_done()) result.ec = {};
-      co_return result;
-    }
-    if (ec) {
-      result.ec = ec;
-      co_return result;
-    }
+  parser->eager(false);
+  while (!feed_parser(*parser, *buffer, result, &header_done)) {
+    if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
   }
+  if (result.failed()) co_return result;
+  if (auto refusal = check_header(*parser, *reservation)) {
+    result.refusal = std::move(refusal);
+    co_return result;
+  }
+  parser->eager(true);
+  while (!feed_parser(*parser, *buffer, result, &message_done)) {
+    // Chunked bodies reserve as they grow; a Content-Length body reserved all of it above.
+    if (!reservation->cover(parser->get().body().size() + kReadChunk)) {
+      metrics.count_connection_error("body_bytes_in_flight");
+      std::string_view target = parser->get().target();
+      result.refusal = overloaded("Too many request bodies are being received; retry later.",
+                                  target.substr(0, target.find('?')));
+      co_return result;
+    }
+    if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
+  }
+  co_return result;
 }
 
 // The connection's coroutine: whatever it throws ends this connection only, counted and logged.
@@ -347,6 +441,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     conn->idle.store(false);
     auto started = Clock::now();
 
+    BodyReservation reservation{this};
     RequestParser parser;
     parser.body_limit(options.body_limit);
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
@@ -363,13 +458,14 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     parser.on_chunk_header(count_extensions);
     // The whole request must arrive within the read timeout: a slow client cannot hold us.
     stream.expires_after(options.read_timeout);
-    ReadResult read = co_await read_request(&stream, &buffer, &parser);
+    ReadResult read = co_await read_request(&stream, &buffer, &parser, &reservation);
     auto parse_ec = read.ec;
+    bool refused = read.failed() || read.refusal.has_value();
 
     Response response;
     Request request;
     bool keep_alive = false;
-    if (parse_ec) {
+    if (refused) {
       if (parse_ec == bhttp::error::end_of_stream || parse_ec == beast::error::timeout ||
           parse_ec == asio::error::operation_aborted || parse_ec == asio::error::eof ||
           parse_ec == asio::error::connection_reset) {
@@ -403,8 +499,12 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
         request.path = request.target.substr(0, request.target.find('?'));
       }
       request.route = "unmatched";
-      metrics.count_connection_error(reason);
-      response = problem_response(domain::make_error(code, detail), request.path);
+      if (read.refusal) {
+        response = std::move(*read.refusal);
+      } else {
+        metrics.count_connection_error(reason);
+        response = problem_response(domain::make_error(code, detail), request.path);
+      }
     } else {
       auto message = parser.release();
       keep_alive = message.keep_alive();
@@ -450,7 +550,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
     (void)written;
     if (write_ec || !keep_alive) {
-      if (!write_ec && parse_ec) {
+      if (!write_ec && refused) {
         // The client may still be sending a body we refused: stop sending, drain briefly, so it
         // reads our answer instead of a connection reset.
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);

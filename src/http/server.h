@@ -17,7 +17,9 @@ struct ServerOptions {
   unsigned short port = 8000;  // 0 picks a free port
   int io_threads = 0;          // 0 = one per core
   std::size_t body_limit = 1024 * 1024;
-  std::size_t header_limit = 16 * 1024;
+  std::size_t header_limit = 16 * 1024;  // request line and headers; trailers; one chunk line
+  // Bytes of request bodies being received at once, over all connections; 503 beyond.
+  std::size_t max_body_bytes_in_flight = 64 * 1024 * 1024;
   std::chrono::seconds read_timeout{10};   // to receive one whole request once it started
   std::chrono::seconds idle_timeout{60};   // keep-alive connection without a request
   int read_threads = 4;    // as many as SQLite reader connections

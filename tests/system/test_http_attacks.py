@@ -137,3 +137,79 @@ def test_chunk_extensions_count_toward_the_body_limit(server):
     sock.close()
     assert_problem(result.get("resp"), 413, "payload-too-large", instance="/api/auth/login")
     assert health_ok(server)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. stalled bodies: bytes in flight are capped, memory stays bounded
+
+
+def _stall_body(server, length, sent, results, index):
+    sock = server.socket(30.0)
+    head = (
+        f"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+    try:
+        sock.sendall(head + b" " * sent)
+    except OSError:
+        pass
+    results[index] = sock
+
+
+def test_stalled_bodies_are_capped_and_rss_stays_bounded(make_server):
+    import threading
+
+    server = make_server(args=["--max-body-in-flight", "8"])
+    assert health_ok(server)
+    before = rss_kib(server.proc.pid)
+    n = 100
+    socks = [None] * n
+    threads = [
+        threading.Thread(target=_stall_body, args=(server, MIB, MIB - 1, socks, i), daemon=True)
+        for i in range(n)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        # Every client has sent all but one byte. Those beyond the budget got a 503 at once.
+        answers = [b""] * n
+
+        def refused_count():
+            for i, sock in enumerate(socks):
+                if answers[i].startswith(b"HTTP/1.1 503"):
+                    continue
+                sock.setblocking(False)
+                try:
+                    answers[i] += sock.recv(65536)
+                except OSError:
+                    pass
+            return sum(1 for a in answers if a.startswith(b"HTTP/1.1 503"))
+
+        deadline = time.monotonic() + 20
+        while refused_count() < n - 16 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = refused_count()
+        for a in answers:
+            if a.startswith(b"HTTP/1.1 503"):
+                assert b"retry-after:" in a.lower(), a
+        assert refused >= n - 16, f"only {refused} of {n} stalled bodies were refused"
+        grown = rss_kib(server.proc.pid) - before
+        assert grown < 48 * 1024, f"RSS grew by {grown} KiB with {n} stalled 1 MiB bodies"
+        started = time.monotonic()
+        assert health_ok(server)
+        assert time.monotonic() - started < 2.0
+        assert metric(server, "todo_http_connection_errors_total", reason="body_bytes_in_flight") >= 1
+    finally:
+        for sock in socks:
+            sock.close()
+    # Once they are gone the budget is free again: a whole 1 MiB body is read (and refused by the
+    # route as malformed JSON, not by the budget).
+    def accepted():
+        resp = server.post(
+            "/api/auth/login", raw_body=b" " * (MIB - 1), headers={"Content-Type": "application/json"}
+        )
+        return resp.status != 503
+
+    poll_until(accepted, "the body budget to be released", timeout=10.0)
