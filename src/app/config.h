@@ -30,6 +30,8 @@ struct Config {
   int read_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
   int max_body_in_flight_mib = 64;  // request bodies being received at once, all connections
+  int max_connections = 10000;           // open HTTP connections in total
+  int max_connections_per_client = 1000;  // open HTTP connections from one client address
   int login_limit_address = 30;  // attempts per client address per minute
   int login_limit_account = 10;  // failed attempts per account per 15 minutes
   int event_retention_days = 7;  // consumed events older than this leave the log

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <list>
 #include <mutex>
+#include <unordered_map>
 #include <random>
 #include <thread>
 
@@ -182,8 +183,18 @@ struct Server::Impl {
   void begin_stop();
   void finish_stop_if_drained();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve_connection(tcp::socket socket);
-  asio::awaitable<void> serve_connection_safely(tcp::socket socket);
+  asio::awaitable<void> serve_connection(tcp::socket socket, std::string client);
+  asio::awaitable<void> serve_connection_safely(tcp::socket socket, std::string client);
+  asio::awaitable<void> refuse_connection(tcp::socket socket, std::string detail);
+  template <class Work>
+  void spawn(asio::any_io_executor executor, Work work);
+
+  // Open connections, in total and per client address (guarded by connections_mutex).
+  std::size_t open_connections = 0;
+  std::unordered_map<std::string, std::size_t> open_per_client;
+  // Counts the connection in when it is under both caps; otherwise says why not.
+  std::optional<std::string> admit(const std::string& client);
+  void release_admission(const std::string& client);
   // Bytes of request bodies being received, summed over connections (options.max_body_bytes_in_
   // flight): a body's bytes are reserved before they are read and released after its response.
   std::atomic<std::size_t> body_bytes_in_flight{0};
@@ -253,6 +264,76 @@ void Server::Impl::finish_stop_if_drained() {
   });
 }
 
+// Runs a connection's coroutine; what it throws is counted and logged, never rethrown.
+template <class Work>
+void Server::Impl::spawn(asio::any_io_executor executor, Work work) {
+  asio::co_spawn(executor, std::move(work), [this](std::exception_ptr e) {
+    if (!e) return;
+    metrics.count_connection_error("exception");
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("connection failed", {{"error", ex.what()}});
+    } catch (...) {
+      log::error("connection failed", {{"error", "unknown exception"}});
+    }
+  });
+}
+
+std::optional<std::string> Server::Impl::admit(const std::string& client) {
+  std::lock_guard lock(connections_mutex);
+  if (open_connections >= options.max_connections) {
+    metrics.count_connection_error("connection_limit");
+    return "The server has " + std::to_string(options.max_connections) +
+           " open connections; retry later.";
+  }
+  auto& mine = open_per_client[client];
+  if (mine >= options.max_connections_per_client) {
+    metrics.count_connection_error("client_connection_limit");
+    return "This client address has " + std::to_string(options.max_connections_per_client) +
+           " open connections; close one or retry later.";
+  }
+  ++mine;
+  ++open_connections;
+  return std::nullopt;
+}
+
+void Server::Impl::release_admission(const std::string& client) {
+  std::lock_guard lock(connections_mutex);
+  --open_connections;
+  auto it = open_per_client.find(client);
+  if (it != open_per_client.end() && --it->second == 0) open_per_client.erase(it);
+}
+
+// A connection beyond a cap gets a 503 without its request being read, then is closed. The
+// request it may be sending is drained briefly so the client reads the answer, not a reset.
+asio::awaitable<void> Server::Impl::refuse_connection(tcp::socket socket, std::string detail) {
+  Response response = overloaded(std::move(detail), "/");
+  bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
+  out.set(bhttp::field::server, "todo");
+  for (const auto& h : response.headers) out.set(h.name, h.value);
+  out.body() = std::move(response.body);
+  out.prepare_payload();
+  out.keep_alive(false);
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(2));
+  auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
+  (void)written;
+  boost::system::error_code ec;
+  if (!write_ec) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 4096> sink;
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(1));
+    while (drained < 65536) {
+      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kUseAwaitable);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+  stream.close();
+}
+
 asio::awaitable<void> Server::Impl::accept_loop() {
   while (!stopping.load()) {
     auto& target = *contexts[next_context.fetch_add(1) % contexts.size()];
@@ -263,20 +344,19 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = [this, s = std::move(socket)]() mutable {
-      return serve_connection_safely(std::move(s));
+    boost::system::error_code endpoint_ec;
+    std::string client = socket.remote_endpoint(endpoint_ec).address().to_string();
+    if (auto why = admit(client)) {
+      auto refusal = [this, s = std::move(socket), d = std::move(*why)]() mutable {
+        return refuse_connection(std::move(s), std::move(d));
+      };
+      spawn(executor, std::move(refusal));
+      continue;
+    }
+    auto session = [this, s = std::move(socket), c = std::move(client)]() mutable {
+      return serve_connection_safely(std::move(s), std::move(c));
     };
-    asio::co_spawn(executor, std::move(session), [this](std::exception_ptr e) {
-      if (!e) return;
-      metrics.count_connection_error("exception");
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("connection failed", {{"error", ex.what()}});
-      } catch (...) {
-        log::error("connection failed", {{"error", "unknown exception"}});
-      }
-    });
+    spawn(executor, std::move(session));
   }
   // Nothing left to accept; when the last connection ends, run() returns.
   finish_stop_if_drained();
@@ -390,18 +470,18 @@ asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream
 }
 
 // The connection's coroutine: whatever it throws ends this connection only, counted and logged.
-asio::awaitable<void> Server::Impl::serve_connection_safely(tcp::socket socket) {
+asio::awaitable<void> Server::Impl::serve_connection_safely(tcp::socket socket,
+                                                            std::string client) {
   try {
-    co_await serve_connection(std::move(socket));
+    co_await serve_connection(std::move(socket), std::move(client));
   } catch (const std::exception& e) {
     metrics.count_connection_error("exception");
     log::error("connection failed", {{"error", e.what()}});
   }
 }
 
-asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
+asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::string client) {
   boost::system::error_code ec;
-  std::string client = socket.remote_endpoint(ec).address().to_string();
   beast::tcp_stream stream(std::move(socket));
   auto conn = std::make_shared<ClientConnection>();
   conn->stream = &stream;
@@ -416,7 +496,9 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     Impl* impl;
     std::shared_ptr<ClientConnection> conn;
     std::list<std::shared_ptr<ClientConnection>>::iterator registration;
+    std::string client;
     ~Deregister() {
+      impl->release_admission(client);
       {
         std::lock_guard lock(impl->connections_mutex);
         conn->stream = nullptr;
@@ -424,7 +506,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
       }
       impl->finish_stop_if_drained();
     }
-  } deregister{this, conn, registration};
+  } deregister{this, conn, registration, client};
   // Bounded: unparsed bytes never exceed the header limit (bodies go into the parser's body).
   beast::flat_buffer buffer(options.header_limit);
 

@@ -20,6 +20,9 @@ struct ServerOptions {
   std::size_t header_limit = 16 * 1024;  // request line and headers; trailers; one chunk line
   // Bytes of request bodies being received at once, over all connections; 503 beyond.
   std::size_t max_body_bytes_in_flight = 64 * 1024 * 1024;
+  // Open connections, in total and from one client address; 503 beyond either.
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 1000;
   std::chrono::seconds read_timeout{10};   // to receive one whole request once it started
   std::chrono::seconds idle_timeout{60};   // keep-alive connection without a request
   int read_threads = 4;    // as many as SQLite reader connections

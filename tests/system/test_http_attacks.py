@@ -213,3 +213,83 @@ def test_stalled_bodies_are_capped_and_rss_stays_bounded(make_server):
         return resp.status != 503
 
     poll_until(accepted, "the body budget to be released", timeout=10.0)
+
+
+# --------------------------------------------------------------------------------------------
+# 4. caps on open connections, in total and per client address
+
+
+def _connect_from(server, source, timeout=10.0):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", server.port))
+    return sock
+
+
+def _is_open_and_served(sock):
+    """The connection was admitted: a request on it is answered 200."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    resp = read_response(sock, 10.0)
+    return resp is not None and resp.status == 200
+
+
+def _assert_refused(sock):
+    resp = read_response(sock, 10.0)
+    assert resp is not None, "a refused connection must be answered before it is closed"
+    assert_problem(resp, 503, "overloaded", instance="/")
+    assert resp.headers.get("retry-after"), resp
+    return resp
+
+
+def test_connections_per_client_address_are_capped(make_server):
+    server = make_server(args=["--max-connections-per-client", "4"])
+    held = [_connect_from(server, "127.0.0.1") for _ in range(4)]
+    try:
+        for sock in held:
+            assert _is_open_and_served(sock)
+        extra = _connect_from(server, "127.0.0.1")
+        _assert_refused(extra)
+        extra.close()
+        # Another client address is not affected.
+        other = _connect_from(server, "127.0.0.2")
+        assert _is_open_and_served(other)
+        other.close()
+        assert metric_from(server, "127.0.0.2", "client_connection_limit") >= 1
+    finally:
+        held.pop().close()
+    # With one slot free again, the next connection is admitted.
+    poll_until(lambda: _is_open_and_served(_connect_from(server, "127.0.0.1")), "a free slot", 10)
+    for sock in held:
+        sock.close()
+
+
+def test_connections_in_total_are_capped(make_server):
+    server = make_server(args=["--max-connections", "3"])
+    held = [_connect_from(server, f"127.0.0.{i + 1}") for i in range(3)]
+    try:
+        for sock in held:
+            assert _is_open_and_served(sock)
+        extra = _connect_from(server, "127.0.0.9")
+        _assert_refused(extra)
+        extra.close()
+    finally:
+        for sock in held:
+            sock.close()
+    poll_until(lambda: _is_open_and_served(_connect_from(server, "127.0.0.9")), "a free slot", 10)
+    assert metric_from(server, "127.0.0.9", "connection_limit") >= 1
+
+
+def metric_from(server, source, reason):
+    sock = _connect_from(server, source)
+    try:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        resp = read_response(sock, 10.0)
+    finally:
+        sock.close()
+    assert resp is not None and resp.status == 200, resp
+    return sum(
+        v
+        for n, ls, v in parse_metrics(resp.raw.decode())
+        if n == "todo_http_connection_errors_total" and ls.get("reason") == reason
+    )
