@@ -10,10 +10,15 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -120,6 +125,14 @@ bool message_done(const RequestParser& p) { return p.is_done(); }
 
 constexpr std::size_t kReadChunk = 65536;
 
+std::string canned_response(const Response& response) {
+  std::string out = "HTTP/1.1 503 Service Unavailable\r\nserver: todo\r\nconnection: close\r\n";
+  for (const auto& h : response.headers) out += h.name + ": " + h.value + "\r\n";
+  out += "content-length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+  out += response.body;
+  return out;
+}
+
 // State of one connection that stop() needs to see.
 struct ClientConnection {
   beast::tcp_stream* stream = nullptr;
@@ -185,7 +198,8 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve_connection(tcp::socket socket, std::string client);
   asio::awaitable<void> serve_connection_safely(tcp::socket socket, std::string client);
-  asio::awaitable<void> refuse_connection(tcp::socket socket, std::string detail);
+  void refuse_connection(tcp::socket socket, const std::string& detail);
+  std::size_t connection_cap = 0;  // max_connections, lowered to fit the descriptor limit
   template <class Work>
   void spawn(asio::any_io_executor executor, Work work);
 
@@ -194,6 +208,12 @@ struct Server::Impl {
   std::unordered_map<std::string, std::size_t> open_per_client;
   // Counts the connection in when it is under both caps; otherwise says why not.
   std::optional<std::string> admit(const std::string& client);
+  // Out of file descriptors: a descriptor kept in reserve is given up to accept one pending
+  // connection and refuse it with a 503, so the backlog drains instead of accept spinning.
+  int reserve_fd = -1;
+  std::string out_of_descriptors_answer;  // a whole canned HTTP 503 response
+  log::Recurring accept_failures{std::chrono::seconds(10)};
+  void refuse_with_reserve();
   void release_admission(const std::string& client);
   // Bytes of request bodies being received, summed over connections (options.max_body_bytes_in_
   // flight): a body's bytes are reserved before they are read and released after its response.
@@ -282,9 +302,9 @@ void Server::Impl::spawn(asio::any_io_executor executor, Work work) {
 
 std::optional<std::string> Server::Impl::admit(const std::string& client) {
   std::lock_guard lock(connections_mutex);
-  if (open_connections >= options.max_connections) {
+  if (open_connections >= connection_cap) {
     metrics.count_connection_error("connection_limit");
-    return "The server has " + std::to_string(options.max_connections) +
+    return "The server has " + std::to_string(connection_cap) +
            " open connections; retry later.";
   }
   auto& mine = open_per_client[client];
@@ -305,52 +325,59 @@ void Server::Impl::release_admission(const std::string& client) {
   if (it != open_per_client.end() && --it->second == 0) open_per_client.erase(it);
 }
 
-// A connection beyond a cap gets a 503 without its request being read, then is closed. The
-// request it may be sending is drained briefly so the client reads the answer, not a reset.
-asio::awaitable<void> Server::Impl::refuse_connection(tcp::socket socket, std::string detail) {
-  Response response = overloaded(std::move(detail), "/");
-  bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
-  out.set(bhttp::field::server, "todo");
-  for (const auto& h : response.headers) out.set(h.name, h.value);
-  out.body() = std::move(response.body);
-  out.prepare_payload();
-  out.keep_alive(false);
-  beast::tcp_stream stream(std::move(socket));
-  stream.expires_after(std::chrono::seconds(2));
-  auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
-  (void)written;
+// A connection beyond a cap gets a 503 without its request being read and is closed at once, so
+// refusals never hold descriptors (under a flood they would exhaust them).
+void Server::Impl::refuse_connection(tcp::socket socket, const std::string& detail) {
+  std::string answer = canned_response(overloaded(detail, "/"));
+  ssize_t sent = ::send(socket.native_handle(), answer.data(), answer.size(),
+                        MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)sent;  // best effort: the connection is closed either way
   boost::system::error_code ec;
-  if (!write_ec) {
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    std::array<char, 4096> sink;
-    std::size_t drained = 0;
-    stream.expires_after(std::chrono::seconds(1));
-    while (drained < 65536) {
-      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kUseAwaitable);
-      if (read_ec) break;
-      drained += n;
-    }
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+void Server::Impl::refuse_with_reserve() {
+  if (reserve_fd < 0) return;
+  ::close(reserve_fd);
+  reserve_fd = -1;
+  int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd >= 0) {
+    ssize_t sent = ::send(fd, out_of_descriptors_answer.data(), out_of_descriptors_answer.size(),
+                          MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)sent;  // best effort: the connection is closed either way
+    ::close(fd);
+    metrics.count_connection_error("no_descriptors");
   }
-  stream.close();
+  reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
+  asio::steady_timer backoff_timer(ioc);
+  Clock::duration backoff = std::chrono::milliseconds(5);
   while (!stopping.load()) {
     auto& target = *contexts[next_context.fetch_add(1) % contexts.size()];
     auto [ec, socket] = co_await acceptor.async_accept(target, kUseAwaitable);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) break;
-      log::warn("accept failed", {{"error", ec.message()}});
+      // Logged once per interval with a count: at the descriptor limit this fails for every
+      // pending connection.
+      if (auto count = accept_failures.occurred()) {
+        log::warn("accept failed", {{"error", ec.message()}, {"occurrences", count}});
+      }
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) refuse_with_reserve();
+      // Back off instead of retrying at once: the condition rarely clears within microseconds.
+      backoff_timer.expires_after(backoff);
+      co_await backoff_timer.async_wait(kUseAwaitable);
+      backoff = std::min<Clock::duration>(backoff * 2, std::chrono::seconds(1));
       continue;
     }
+    backoff = std::chrono::milliseconds(5);
     auto executor = socket.get_executor();
     boost::system::error_code endpoint_ec;
     std::string client = socket.remote_endpoint(endpoint_ec).address().to_string();
     if (auto why = admit(client)) {
-      auto refusal = [this, s = std::move(socket), d = std::move(*why)]() mutable {
-        return refuse_connection(std::move(s), std::move(d));
-      };
-      spawn(executor, std::move(refusal));
+      refuse_connection(std::move(socket), *why);
       continue;
     }
     auto session = [this, s = std::move(socket), c = std::move(client)]() mutable {
@@ -778,13 +805,65 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
 
 Server::~Server() {
+  if (impl_->reserve_fd >= 0) ::close(impl_->reserve_fd);
   impl_->read_pool.pool.join();
   impl_->write_pool.pool.join();
   impl_->cpu_pool.pool.join();
 }
 
+namespace {
+
+// The default soft limit (1024) is far below what a server needs; the hard limit is the
+// operator's choice.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur >= limit.rlim_max || limit.rlim_max == RLIM_INFINITY) return;
+  auto before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    log::info("raised the open file limit", {{"from", static_cast<std::uint64_t>(before)},
+                                             {"to", static_cast<std::uint64_t>(limit.rlim_cur)}});
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Connections must leave descriptors for everything else (database files, pools, the bus) and
+// for accepting a connection only to refuse it: the cap is lowered to fit the descriptor limit,
+// so the limit itself is never reached by connections.
+std::size_t connection_cap_for_descriptors(std::size_t configured) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return configured;
+  std::size_t in_use = 0;
+  std::error_code ignored;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ignored);
+       it != std::filesystem::directory_iterator(); it.increment(ignored)) {
+    ++in_use;
+  }
+  std::size_t soft = static_cast<std::size_t>(limit.rlim_cur);
+  std::size_t margin = 16 + soft / 32;
+  std::size_t fits = soft > in_use + margin ? soft - in_use - margin : 1;
+  if (fits < configured) {
+    log::info("connection cap lowered to fit the open file limit",
+              {{"max_connections", static_cast<std::uint64_t>(fits)},
+               {"open_file_limit", static_cast<std::uint64_t>(soft)}});
+    return fits;
+  }
+  return configured;
+}
+
+}  // namespace
+
 void Server::listen() {
   auto& im = *impl_;
+  raise_descriptor_limit();
+  if (im.reserve_fd < 0) im.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  im.connection_cap = connection_cap_for_descriptors(im.options.max_connections);
+  im.out_of_descriptors_answer = canned_response(
+      im.overloaded("The server is out of file descriptors; retry later.", "/"));
   auto address = asio::ip::make_address(im.options.address);
   tcp::endpoint endpoint(address, im.options.port);
   im.acceptor.open(endpoint.protocol());

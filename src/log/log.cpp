@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <utility>
 #include <unistd.h>
 
 namespace todo::log {
@@ -169,5 +170,15 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
 }
 
 void flush() { sink().flush(); }
+
+std::uint64_t Recurring::occurred() {
+  std::lock_guard lock(mutex_);
+  ++count_;
+  auto now = std::chrono::steady_clock::now();
+  if (logged_ && now - last_ < interval_) return 0;
+  logged_ = true;
+  last_ = now;
+  return std::exchange(count_, 0);
+}
 
 }  // namespace todo::log

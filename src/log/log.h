@@ -1,8 +1,10 @@
 // Structured logs: one JSON object per line on stderr. Every module but domain may log.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <variant>
@@ -35,6 +37,22 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
 
 // Writes out every buffered line now (before exiting, or before a crash-prone step).
 void flush();
+
+// A condition that can recur thousands of times a second (accept failing with EMFILE) is logged
+// at most once per interval, with how often it occurred: occurred() returns that count when a
+// line is due, else 0. Thread-safe.
+class Recurring {
+ public:
+  explicit Recurring(std::chrono::steady_clock::duration interval) : interval_(interval) {}
+  std::uint64_t occurred();
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point last_{};
+  bool logged_ = false;
+  std::uint64_t count_ = 0;
+};
 
 inline void debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
   if (enabled(Level::kDebug)) write(Level::kDebug, msg, fields);

@@ -293,3 +293,69 @@ def metric_from(server, source, reason):
         for n, ls, v in parse_metrics(resp.raw.decode())
         if n == "todo_http_connection_errors_total" and ls.get("reason") == reason
     )
+
+
+# --------------------------------------------------------------------------------------------
+# 5. file descriptors: the limit is raised, and exhausting it neither spins nor floods the log
+
+
+def _start_limited(module_servers_factory, nofile):
+    """`todo serve` started under prlimit (which execs it, so the pid is the server's)."""
+    from todo_harness import SECRET, TodoServer, scrubbed_env
+
+    data_dir = module_servers_factory.new_data_dir()
+    argv = [f"--nofile={nofile}", module_servers_factory.todo_bin, "serve", "--address",
+            "127.0.0.1", "--port", "0", "--data-dir", data_dir, "--jwt-secret", SECRET]
+    srv = TodoServer("/usr/bin/prlimit", argv, scrubbed_env(), data_dir)
+    module_servers_factory.servers.append(srv)
+    return srv.start()
+
+
+def _soft_nofile(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files")
+
+
+def test_soft_descriptor_limit_is_raised_to_the_hard_one(make_server):
+    server = _start_limited(make_server, "256:512")
+    assert _soft_nofile(server.proc.pid) == 512
+
+
+def test_descriptor_exhaustion_neither_spins_nor_floods_the_log(make_server):
+    server = _start_limited(make_server, "64:64")
+    pid = server.proc.pid
+    used = len(os.listdir(f"/proc/{pid}/fd"))
+    assert used < 60, f"the server already uses {used} of 64 descriptors"
+    socks = []
+    try:
+        for _ in range(64 - used + 20):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            socks.append(s)
+        # Connections beyond what the descriptors allow are answered 503 and closed.
+        last = socks[-1]
+        resp = read_response(last, 10.0)
+        assert resp is not None and resp.status == 503, resp
+        lines_before = len(server.raw_lines)
+        ticks_before = cpu_ticks(pid)
+        window_start = time.monotonic()
+        time.sleep(1.0)  # the measured window itself, not waiting for an outcome
+        ticks = cpu_ticks(pid) - ticks_before
+        elapsed = time.monotonic() - window_start
+        hz = os.sysconf("SC_CLK_TCK")
+        assert ticks / hz < 0.3 * elapsed, f"{ticks / hz:.2f} CPU-seconds in {elapsed:.2f} s"
+        assert len(server.raw_lines) - lines_before < 20, server.raw_lines[-20:]
+        assert any(o.get("msg") == "connection cap lowered to fit the open file limit"
+                   for o in server.logs)
+    finally:
+        for s in socks:
+            s.close()
+    def serves():
+        try:
+            return health_ok(server)
+        except OSError:
+            return False
+
+    poll_until(serves, "the server to serve again", 15)
