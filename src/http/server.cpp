@@ -121,6 +121,24 @@ bool feed_parser(RequestParser& parser, beast::flat_buffer& buffer, ReadResult& 
 }
 
 bool header_done(const RequestParser& p) { return p.is_header_done(); }
+
+std::string_view trimmed(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// RFC 9112 §5.2: a server must reject obs-fold (a header line continued on the next line
+// starting with a space or tab). Beast accepts it; the raw bytes of a complete header tell.
+bool has_obs_fold(const beast::flat_buffer& buffer) {
+  auto data = buffer.data();
+  std::string_view text(static_cast<const char*>(data.data()), data.size());
+  auto end = text.find("\r\n\r\n");
+  if (end == std::string_view::npos) return false;
+  text = text.substr(0, end + 2);
+  return text.find("\r\n ") != std::string_view::npos ||
+         text.find("\r\n\t") != std::string_view::npos;
+}
 bool message_done(const RequestParser& p) { return p.is_done(); }
 
 constexpr std::size_t kReadChunk = 65536;
@@ -132,6 +150,15 @@ std::string canned_response(const Response& response) {
   out += response.body;
   return out;
 }
+
+// Ends a request read that takes longer than the read timeout by cancelling the socket's
+// operations (not closing it, as tcp_stream's own timeout would), so a 408 can still be sent.
+struct ReadWatchdog {
+  explicit ReadWatchdog(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  beast::tcp_stream* stream = nullptr;
+  bool fired = false;
+};
 
 // State of one connection that stop() needs to see.
 struct ClientConnection {
@@ -423,6 +450,26 @@ std::optional<Response> Server::Impl::check_header(const RequestParser& parser,
   const auto& header = parser.get();
   std::string_view target = header.target();
   std::string_view path = target.substr(0, target.find('?'));
+  auto bad_request = [&](std::string detail) {
+    metrics.count_connection_error("bad_request");
+    return problem_response(domain::make_error(domain::ErrorCode::kBadRequest, std::move(detail)),
+                            path);
+  };
+  // RFC 9112 §3.2: a client must send Host in HTTP/1.1; exactly one.
+  if (header.version() == 11 && header.count(bhttp::field::host) != 1) {
+    return bad_request("An HTTP/1.1 request needs exactly one Host header.");
+  }
+  // Only chunked is implemented; Beast would decode "gzip, chunked" as plain chunked and hand
+  // the handler a compressed body.
+  if (header.count(bhttp::field::transfer_encoding) > 0) {
+    if (header.count(bhttp::field::transfer_encoding) != 1 ||
+        !beast::iequals(trimmed(header[bhttp::field::transfer_encoding]), "chunked")) {
+      metrics.count_connection_error("not_implemented");
+      return problem_response(
+          ProblemKind{"not-implemented", 501, "Not implemented"},
+          "Only Transfer-Encoding: chunked is supported.", path);
+    }
+  }
   if (parser.is_done()) return std::nullopt;  // no body
   if (auto length = parser.content_length()) reservation.expected = static_cast<std::size_t>(*length);
   if (!reservation.cover(std::min<std::size_t>(kReadChunk, options.body_limit))) {
@@ -473,13 +520,35 @@ asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream
                                                        BodyReservation* reservation) {
   ReadResult result;
   parser->eager(false);
-  while (!feed_parser(*parser, *buffer, result, &header_done)) {
+  for (;;) {
+    if (!parser->is_header_done() && has_obs_fold(*buffer)) {
+      metrics.count_connection_error("bad_request");
+      result.refusal = problem_response(
+          domain::make_error(domain::ErrorCode::kBadRequest,
+                             "Header lines continued by obs-fold are not accepted (RFC 9112)."),
+          "/");
+      co_return result;
+    }
+    if (feed_parser(*parser, *buffer, result, &header_done)) break;
     if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
   }
   if (result.failed()) co_return result;
   if (auto refusal = check_header(*parser, *reservation)) {
     result.refusal = std::move(refusal);
     co_return result;
+  }
+  // The client waits for this before it sends the body (curl: one second, then sends anyway).
+  if (!parser->is_done() && buffer->size() == 0) {
+    auto expect = parser->get()[bhttp::field::expect];
+    if (beast::iequals(trimmed(expect), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(kContinue), kUseAwaitable);
+      (void)n;
+      if (ec) {
+        result.ec = ec;
+        co_return result;
+      }
+    }
   }
   parser->eager(true);
   while (!feed_parser(*parser, *buffer, result, &message_done)) {
@@ -566,8 +635,19 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
     };
     parser.on_chunk_header(count_extensions);
     // The whole request must arrive within the read timeout: a slow client cannot hold us.
-    stream.expires_after(options.read_timeout);
+    stream.expires_never();
+    auto watchdog = std::make_shared<ReadWatchdog>(stream.get_executor());
+    watchdog->stream = &stream;
+    watchdog->timer.expires_after(options.read_timeout);
+    watchdog->timer.async_wait([watchdog](boost::system::error_code timer_ec) {
+      if (timer_ec || !watchdog->stream) return;
+      watchdog->fired = true;
+      watchdog->stream->socket().cancel();
+    });
     ReadResult read = co_await read_request(&stream, &buffer, &parser, &reservation);
+    watchdog->stream = nullptr;
+    watchdog->timer.cancel();
+    bool timed_out = watchdog->fired && read.ec && parser.got_some();
     auto parse_ec = read.ec;
     bool refused = read.failed() || read.refusal.has_value();
 
@@ -575,9 +655,9 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
     Request request;
     bool keep_alive = false;
     if (refused) {
-      if (parse_ec == bhttp::error::end_of_stream || parse_ec == beast::error::timeout ||
+      if (!timed_out && (parse_ec == bhttp::error::end_of_stream || parse_ec == beast::error::timeout ||
           parse_ec == asio::error::operation_aborted || parse_ec == asio::error::eof ||
-          parse_ec == asio::error::connection_reset) {
+          parse_ec == asio::error::connection_reset)) {
         break;
       }
       domain::ErrorCode code = domain::ErrorCode::kBadRequest;
@@ -608,7 +688,13 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
         request.path = request.target.substr(0, request.target.find('?'));
       }
       request.route = "unmatched";
-      if (read.refusal) {
+      if (timed_out) {
+        metrics.count_connection_error("timeout");
+        response = problem_response(ProblemKind{"request-timeout", 408, "Request timeout"},
+                                    "The request did not arrive within " +
+                                        std::to_string(options.read_timeout.count()) + " s.",
+                                    request.path);
+      } else if (read.refusal) {
         response = std::move(*read.refusal);
       } else {
         metrics.count_connection_error(reason);
@@ -648,7 +734,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
     if (log::enabled(log::Level::kInfo)) {
       log::info("request", {{"request_id", request.request_id},
                             {"method", to_string(request.method)},
-                            {"path", request.path},
+                            {"path", printable_target(request.path)},
                             {"route", request.route},
                             {"status", response.status},
                             {"duration_ms", seconds * 1000.0},

@@ -359,3 +359,88 @@ def test_descriptor_exhaustion_neither_spins_nor_floods_the_log(make_server):
             return False
 
     poll_until(serves, "the server to serve again", 15)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. protocol edges (RFC 9112)
+
+
+def test_transfer_encoding_other_than_chunked_is_501(server):
+    resp, sock = send_raw(
+        server,
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n",
+    )
+    sock.close()
+    assert_problem(resp, 501, "not-implemented", instance="/api/auth/login")
+
+
+def test_http11_without_host_is_400(server):
+    resp, sock = send_raw(server, b"GET /health HTTP/1.1\r\n\r\n")
+    sock.close()
+    assert_problem(resp, 400, "bad-request", instance="/health")
+    resp, sock = send_raw(server, b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+    sock.close()
+    assert_problem(resp, 400, "bad-request", instance="/health")
+    # HTTP/1.0 needs none.
+    resp, sock = send_raw(server, b"GET /health HTTP/1.0\r\n\r\n")
+    sock.close()
+    assert resp.status == 200
+
+
+def test_obs_folded_header_is_400(server):
+    resp, sock = send_raw(
+        server, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Long: part one\r\n  part two\r\n\r\n"
+    )
+    sock.close()
+    assert resp is not None and resp.status == 400, resp
+
+
+def test_expect_100_continue_is_answered_before_the_body(server):
+    sock = server.socket(10.0)
+    try:
+        sock.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+        )
+        sock.settimeout(0.8)  # curl gives up waiting after 1 s: the interim answer comes first
+        first = sock.recv(64)
+        assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first
+        sock.settimeout(10.0)
+        sock.sendall(b"{}")
+        resp = read_response(sock, 10.0)
+        assert resp is not None and resp.status in (400, 422), resp
+    finally:
+        sock.close()
+
+
+def test_slow_body_is_answered_408_before_closing(make_server):
+    server = make_server(args=["--read-timeout", "1"])
+    sock = server.socket(10.0)
+    try:
+        sock.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        resp = read_response(sock, 10.0)
+        assert_problem(resp, 408, "request-timeout", instance="/api/auth/login")
+        closed, _ = wait_closed(sock, 10.0)
+        assert closed
+    finally:
+        sock.close()
+
+
+def test_invalid_utf8_target_is_escaped_in_problem_and_log(server):
+    resp, sock = send_raw(server, b"GET /nope/\xff\xfe/caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.close()
+    assert resp is not None and resp.status in (400, 404), resp
+    raw = resp.raw
+    raw.decode("utf-8")  # strict: the body is valid UTF-8
+    body = json.loads(raw)
+    assert body["instance"] == "/nope/%FF%FE/caf\u00e9", body
+    line = server.wait_for_log(
+        lambda o: o.get("msg") == "request" and "%FF%FE" in str(o.get("path")), timeout=5
+    )
+    assert line is not None, "the access log line must carry the escaped path"
+    for raw_line in server.raw_lines:
+        assert "\ufffd" not in raw_line, raw_line  # nothing was replaced: every line was UTF-8
