@@ -32,7 +32,8 @@ struct Field {
 };
 
 // Writes {"ts":…,"level":…,"msg":…,<fields>} as one line, never interleaved with other lines.
-// Lines below warn reach stderr within 20 ms; warnings and errors at once.
+// Lines below warn reach stderr within 20 ms; warnings and errors wake the writer at once. The
+// caller never blocks on stderr: a full buffer (a stopped reader) drops lines and counts them.
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 
 // Writes out every buffered line now (before exiting, or before a crash-prone step).
