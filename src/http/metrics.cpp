@@ -2,6 +2,7 @@
 #include "http/metrics.h"
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 
 namespace todo::http {
@@ -9,6 +10,8 @@ namespace {
 
 constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+std::atomic<std::uint64_t> next_registry_id{1};
 
 std::string format_double(double v) {
   char buf[32];
@@ -18,14 +21,21 @@ std::string format_double(double v) {
 
 }  // namespace
 
+Metrics::Metrics() : id_(next_registry_id.fetch_add(1)) {}
+
 Metrics::Shard& Metrics::local_shard() {
-  // A thread keeps the shard it got from each Metrics it records into.
-  thread_local std::map<const Metrics*, Shard*> mine;
-  auto it = mine.find(this);
-  if (it != mine.end()) return *it->second;
+  // A thread keeps the shard it got from each Metrics it records into, by registry id. While
+  // this registry lives, its shards_ keep the shard alive, so the cached one is valid.
+  thread_local std::map<std::uint64_t, std::weak_ptr<Shard>> mine;
+  auto it = mine.find(id_);
+  if (it != mine.end()) {
+    if (auto shard = it->second.lock()) return *shard;
+  }
+  // Forget the shards of registries that are gone, so the cache does not grow without end.
+  std::erase_if(mine, [](const auto& entry) { return entry.second.expired(); });
   std::lock_guard lock(mutex_);
-  shards_.push_back(std::make_unique<Shard>());
-  mine[this] = shards_.back().get();
+  shards_.push_back(std::make_shared<Shard>());
+  mine[id_] = shards_.back();
   return *shards_.back();
 }
 

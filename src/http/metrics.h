@@ -3,6 +3,7 @@
 
 #include "http/message.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@ namespace todo::http {
 
 class Metrics {
  public:
+  Metrics();
   void observe(std::string_view route, Method method, int status, double seconds);
   // A connection ended by an error (bad request, limit, exception), by reason.
   void count_connection_error(std::string_view reason);
@@ -36,8 +38,13 @@ class Metrics {
   };
   Shard& local_shard();
 
+  // Threads find their shard by this id, unique for the process's lifetime, never by address:
+  // a registry created where a destroyed one lived must not find the destroyed one's shards.
+  const std::uint64_t id_;
   mutable std::mutex mutex_;  // guards shards_ and collectors_
-  std::vector<std::unique_ptr<Shard>> shards_;
+  // Shared with the threads' caches, which hold weak references: a shard outlived by a thread
+  // is seen as expired there, never dereferenced.
+  std::vector<std::shared_ptr<Shard>> shards_;
   std::vector<std::function<std::string()>> collectors_;
   std::map<std::string, std::uint64_t, std::less<>> connection_errors_;  // guarded by mutex_
 };
