@@ -3,11 +3,13 @@
 #include "http/server.h"
 
 #include "http/problem.h"
+#include "http/websocket_session.h"
 #include "log/log.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
 #include <fcntl.h>
@@ -265,6 +267,8 @@ struct Server::Impl {
   Response overloaded(std::string detail, std::string_view instance) const;
   void run_io(asio::io_context& context);
   asio::awaitable<Response> handle(Request& request);
+  // A WebSocket route's handler decides: the session to run, or (in `refusal`) its answer.
+  std::optional<WebSocketSession> upgrade(Request& request, Response& refusal);
   asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
   void apply_cors(const Request& request, Response& response) const;
   std::optional<Response> preflight(const Request& request) const;
@@ -712,7 +716,24 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
       request.body = std::move(message.body());
       auto rid = request.header("x-request-id");
       request.request_id = rid && is_sane_request_id(*rid) ? std::string(*rid) : new_request_id();
-      response = co_await handle(request);
+      std::optional<WebSocketSession> accepted;
+      if (beast::websocket::is_upgrade(message)) accepted = upgrade(request, response);
+      if (accepted) {
+        metrics.observe(request.route, request.method, 101,
+                        std::chrono::duration<double>(Clock::now() - started).count());
+        {
+          std::lock_guard lock(connections_mutex);
+          conn->stream = nullptr;  // the session owns the stream from here
+        }
+        detail::WebSocketLimits limits{options.websocket_ping_interval,
+                                       2 * options.websocket_ping_interval,
+                                       options.websocket_message_limit,
+                                       options.websocket_send_queue_limit};
+        co_await detail::run_websocket(std::move(stream), std::move(message),
+                                       std::move(*accepted), limits);
+        co_return;
+      }
+      if (request.route.empty()) response = co_await handle(request);
     }
     if (stopping.load()) keep_alive = false;
 
@@ -814,6 +835,32 @@ asio::awaitable<Response> Server::Impl::run_blocking(BlockingPool& pool, const R
   pool.pending.fetch_sub(1);
   if (error) std::rethrow_exception(error);
   co_return response;
+}
+
+std::optional<WebSocketSession> Server::Impl::upgrade(Request& request, Response& refusal) {
+  request.path = request.target.substr(0, request.target.find('?'));
+  Params params;
+  const WebSocketRoute* route = router.match_websocket(request.path, params);
+  if (!route) return std::nullopt;  // an ordinary route answers
+  request.route = route->pattern;
+  request.path_params = std::move(params);
+  if (auto parsed = boost::urls::parse_origin_form(request.target)) {
+    for (const auto& param : parsed->params()) request.query.emplace_back(param.key, param.value);
+  }
+  try {
+    auto outcome = route->handler(request);
+    if (auto* session = std::get_if<WebSocketSession>(&outcome)) return std::move(*session);
+    refusal = std::get<Response>(std::move(outcome));
+  } catch (const domain::ErrorException& e) {
+    refusal = problem_response(e.error(), request.path);
+  } catch (const std::exception& e) {
+    log::error("websocket handler failed", {{"route", request.route}, {"error", e.what()}});
+    refusal = problem_response(
+        domain::make_error(domain::ErrorCode::kInternal, "An unexpected error occurred; see the logs."),
+        request.path);
+  }
+  apply_cors(request, refusal);
+  return std::nullopt;
 }
 
 asio::awaitable<Response> Server::Impl::handle(Request& request) {

@@ -32,6 +32,11 @@ struct ServerOptions {
   int cpu_queue_limit = 64;
   std::vector<std::string> cors_origins;  // exact origins allowed; empty = same origin only
   std::chrono::seconds shutdown_grace{10};
+  // WebSocket routes: a ping after this long without traffic, closed after twice as long
+  // without an answer; the largest incoming message; queued outgoing messages per session.
+  std::chrono::seconds websocket_ping_interval{30};
+  std::size_t websocket_message_limit = 64 * 1024;
+  std::size_t websocket_send_queue_limit = 256;
 };
 
 class Server {
