@@ -30,6 +30,10 @@ int run_serve(const Config& config) {
   options.cors_origins = config.cors_origins;
   options.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  options.max_body_bytes_in_flight =
+      static_cast<std::size_t>(config.max_body_in_flight_mib) * 1024 * 1024;
+  options.max_connections = static_cast<std::size_t>(config.max_connections);
+  options.max_connections_per_client = static_cast<std::size_t>(config.max_connections_per_client);
   http::Server server(options, app.router(), app.metrics());
   server.listen();
   auto startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -

@@ -118,6 +118,18 @@ const std::vector<Flag>& flags() {
       {"--idle-timeout", {"TODO_IDLE_TIMEOUT"}, "SECONDS",
        "keep-alive connections without a request are closed after this (default 60)", {"serve"},
        [](Config& c, const std::string& v) { return parse_int(v, 1, 86400, c.idle_timeout_seconds); }},
+      {"--max-body-in-flight", {"TODO_MAX_BODY_IN_FLIGHT"}, "MIB",
+       "request body bytes being received at once over all connections, in MiB; 503 beyond "
+       "(default 64)", {"serve"},
+       [](Config& c, const std::string& v) { return parse_int(v, 1, 65536, c.max_body_in_flight_mib); }},
+      {"--max-connections", {"TODO_MAX_CONNECTIONS"}, "N",
+       "open HTTP connections in total; 503 beyond (default 10000)", {"serve"},
+       [](Config& c, const std::string& v) { return parse_int(v, 1, 1000000, c.max_connections); }},
+      {"--max-connections-per-client", {"TODO_MAX_CONNECTIONS_PER_CLIENT"}, "N",
+       "open HTTP connections from one client address; 503 beyond (default 1000)", {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 1000000, c.max_connections_per_client);
+       }},
       {"--login-limit-address", {"TODO_LOGIN_LIMIT_ADDRESS"}, "N",
        "login attempts allowed per client address per minute (default 30)", {"serve"},
        [](Config& c, const std::string& v) {

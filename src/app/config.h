@@ -30,6 +30,9 @@ struct Config {
   int threads = 0;  // I/O threads; 0 = one per core
   int read_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
+  int max_body_in_flight_mib = 64;  // request bodies being received at once, all connections
+  int max_connections = 10000;           // open HTTP connections in total
+  int max_connections_per_client = 1000;  // open HTTP connections from one client address
   int login_limit_address = 30;  // attempts per client address per minute
   int login_limit_account = 10;  // failed attempts per (account, client address) per 15 minutes
   int login_limit_account_total = 100;  // failures per account, all addresses, per 15 minutes

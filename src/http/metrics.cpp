@@ -2,6 +2,7 @@
 #include "http/metrics.h"
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 
 namespace todo::http {
@@ -9,6 +10,8 @@ namespace {
 
 constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                              0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+std::atomic<std::uint64_t> next_registry_id{1};
 
 std::string format_double(double v) {
   char buf[32];
@@ -18,14 +21,21 @@ std::string format_double(double v) {
 
 }  // namespace
 
+Metrics::Metrics() : id_(next_registry_id.fetch_add(1)) {}
+
 Metrics::Shard& Metrics::local_shard() {
-  // A thread keeps the shard it got from each Metrics it records into.
-  thread_local std::map<const Metrics*, Shard*> mine;
-  auto it = mine.find(this);
-  if (it != mine.end()) return *it->second;
+  // A thread keeps the shard it got from each Metrics it records into, by registry id. While
+  // this registry lives, its shards_ keep the shard alive, so the cached one is valid.
+  thread_local std::map<std::uint64_t, std::weak_ptr<Shard>> mine;
+  auto it = mine.find(id_);
+  if (it != mine.end()) {
+    if (auto shard = it->second.lock()) return *shard;
+  }
+  // Forget the shards of registries that are gone, so the cache does not grow without end.
+  std::erase_if(mine, [](const auto& entry) { return entry.second.expired(); });
   std::lock_guard lock(mutex_);
-  shards_.push_back(std::make_unique<Shard>());
-  mine[this] = shards_.back().get();
+  shards_.push_back(std::make_shared<Shard>());
+  mine[id_] = shards_.back();
   return *shards_.back();
 }
 
@@ -47,6 +57,13 @@ void Metrics::observe(std::string_view route, Method method, int status, double 
   }
   ++h->second.count;
   h->second.sum += seconds;
+}
+
+void Metrics::count_connection_error(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  auto it = connection_errors_.find(reason);
+  if (it == connection_errors_.end()) it = connection_errors_.emplace(std::string(reason), 0).first;
+  ++it->second;
 }
 
 void Metrics::add_collector(std::function<std::string()> collector) {
@@ -94,6 +111,12 @@ std::string Metrics::render() const {
              format_double(h.sum) + "\n";
       out += "todo_http_request_duration_seconds_count{route=\"" + route + "\"} " +
              std::to_string(h.count) + "\n";
+    }
+    out += "# HELP todo_http_connection_errors_total Connections ended by an error, by reason.\n";
+    out += "# TYPE todo_http_connection_errors_total counter\n";
+    for (const auto& [reason, count] : connection_errors_) {
+      out += "todo_http_connection_errors_total{reason=\"" + reason + "\"} " +
+             std::to_string(count) + "\n";
     }
     collectors = collectors_;
   }

@@ -3,6 +3,7 @@
 
 #include "http/message.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,7 +16,10 @@ namespace todo::http {
 
 class Metrics {
  public:
+  Metrics();
   void observe(std::string_view route, Method method, int status, double seconds);
+  // A connection ended by an error (bad request, limit, exception), by reason.
+  void count_connection_error(std::string_view reason);
   // Extra text appended by other parts (e.g. the bus later); each returns Prometheus text lines.
   void add_collector(std::function<std::string()> collector);
   std::string render() const;
@@ -34,9 +38,15 @@ class Metrics {
   };
   Shard& local_shard();
 
+  // Threads find their shard by this id, unique for the process's lifetime, never by address:
+  // a registry created where a destroyed one lived must not find the destroyed one's shards.
+  const std::uint64_t id_;
   mutable std::mutex mutex_;  // guards shards_ and collectors_
-  std::vector<std::unique_ptr<Shard>> shards_;
+  // Shared with the threads' caches, which hold weak references: a shard outlived by a thread
+  // is seen as expired there, never dereferenced.
+  std::vector<std::shared_ptr<Shard>> shards_;
   std::vector<std::function<std::string()>> collectors_;
+  std::map<std::string, std::uint64_t, std::less<>> connection_errors_;  // guarded by mutex_
 };
 
 }  // namespace todo::http

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include <cstdint>
+
 namespace todo::http {
 
 ProblemKind problem_kind(domain::ErrorCode code) {
@@ -59,7 +61,7 @@ Response problem_response(const domain::Error& error, std::string_view instance)
   body["title"] = kind.title;
   body["status"] = kind.status;
   body["detail"] = error.detail.empty() ? kind.title : std::string_view(error.detail);
-  body["instance"] = instance;
+  body["instance"] = printable_target(instance);
   if (!error.fields.empty()) {
     boost::json::array errors;
     for (const auto& f : error.fields) {
@@ -87,6 +89,74 @@ Response problem_response(const domain::Error& error, std::string_view instance)
     res.set_header("www-authenticate", "Bearer error=\"invalid_token\"");
   }
   return res;
+}
+
+Response problem_response(const ProblemKind& kind, std::string_view detail,
+                          std::string_view instance) {
+  boost::json::object body;
+  body["type"] = kind.slug;
+  body["title"] = kind.title;
+  body["status"] = kind.status;
+  body["detail"] = detail;
+  body["instance"] = printable_target(instance);
+  Response res;
+  res.status = kind.status;
+  res.body = boost::json::serialize(body);
+  res.set_header("content-type", "application/problem+json");
+  return res;
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one.
+std::size_t utf8_sequence_length(std::string_view s) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i) & 0x3F);
+  }
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string printable_target(std::string_view target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(target.size());
+  while (!target.empty()) {
+    std::size_t n = utf8_sequence_length(target);
+    auto c = static_cast<unsigned char>(target.front());
+    if (n == 0 || c < 0x20 || c == 0x7F) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+      n = 1;
+    } else {
+      out.append(target.substr(0, n));
+    }
+    target.remove_prefix(n);
+  }
+  return out;
 }
 
 }  // namespace todo::http

@@ -43,6 +43,17 @@ void Router::add(Method method, std::string pattern, Executor executor, RouteHan
   routes_.push_back(Route{method, std::move(pattern), executor, std::move(handler)});
 }
 
+void Router::add_websocket(std::string pattern, WebSocketHandler handler) {
+  websocket_routes_.push_back(WebSocketRoute{std::move(pattern), std::move(handler)});
+}
+
+const WebSocketRoute* Router::match_websocket(std::string_view path, Params& path_params) const {
+  for (const WebSocketRoute& r : websocket_routes_) {
+    if (match_pattern(r.pattern, path, path_params)) return &r;
+  }
+  return nullptr;
+}
+
 RouteMatch Router::match(Method method, std::string_view path) const {
   RouteMatch result;
   // Literal routes win over placeholders: "/api/tasks/search" before "/api/tasks/{id}".

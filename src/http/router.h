@@ -3,6 +3,7 @@
 #pragma once
 
 #include "http/message.h"
+#include "http/websocket.h"
 
 #include <functional>
 #include <string>
@@ -34,14 +35,24 @@ struct RouteMatch {
   std::vector<Method> allowed;    // non-empty when the path exists under other methods (405)
 };
 
+struct WebSocketRoute {
+  std::string pattern;
+  WebSocketHandler handler;  // runs on the I/O thread: must not block
+};
+
 class Router {
  public:
   void add(Method method, std::string pattern, Executor executor, RouteHandler handler);
+  // does not ask for an upgrade gets 426.
+  void add_websocket(std::string pattern, WebSocketHandler handler);
   RouteMatch match(Method method, std::string_view path) const;
+  // The WebSocket route of this path, with its path parameters; nullptr when none.
+  const WebSocketRoute* match_websocket(std::string_view path, Params& path_params) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
+  std::vector<WebSocketRoute> websocket_routes_;
 };
 
 }  // namespace todo::http

@@ -3,17 +3,27 @@
 #include "http/server.h"
 
 #include "http/problem.h"
+#include "http/websocket_session.h"
 #include "log/log.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <list>
 #include <mutex>
+#include <unordered_map>
 #include <random>
 #include <thread>
 
@@ -74,6 +84,83 @@ std::string join_methods(const std::vector<Method>& methods) {
   }
   return out;
 }
+
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// How reading one request ended. Beast throws for some inputs (a trailer field longer than
+// basic_fields can hold): that is a bad request of this connection, never an escaped exception.
+struct ReadResult {
+  boost::system::error_code ec;
+  std::string exception;  // what() of an exception thrown while parsing; ec is then bad_value
+  std::optional<Response> refusal;  // the header was read but the request is refused: answer, close
+  bool failed() const { return ec || !exception.empty(); }
+};
+
+// Feeds the buffered bytes to the parser until it needs more input or `done` holds.
+// Returns false when it needs more bytes from the socket.
+bool feed_parser(RequestParser& parser, beast::flat_buffer& buffer, ReadResult& result,
+                 bool (*done)(const RequestParser&)) {
+  while (!done(parser)) {
+    if (buffer.size() == 0) return false;
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    try {
+      used = parser.put(buffer.data(), ec);
+    } catch (const std::exception& e) {
+      result.exception = e.what();
+      result.ec = bhttp::error::bad_value;
+      return true;
+    }
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) return false;
+    if (ec) {
+      result.ec = ec;
+      return true;
+    }
+    if (used == 0) return false;
+  }
+  return true;
+}
+
+bool header_done(const RequestParser& p) { return p.is_header_done(); }
+
+std::string_view trimmed(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// RFC 9112 §5.2: a server must reject obs-fold (a header line continued on the next line
+// starting with a space or tab). Beast accepts it; the raw bytes of a complete header tell.
+bool has_obs_fold(const beast::flat_buffer& buffer) {
+  auto data = buffer.data();
+  std::string_view text(static_cast<const char*>(data.data()), data.size());
+  auto end = text.find("\r\n\r\n");
+  if (end == std::string_view::npos) return false;
+  text = text.substr(0, end + 2);
+  return text.find("\r\n ") != std::string_view::npos ||
+         text.find("\r\n\t") != std::string_view::npos;
+}
+bool message_done(const RequestParser& p) { return p.is_done(); }
+
+constexpr std::size_t kReadChunk = 65536;
+
+std::string canned_response(const Response& response) {
+  std::string out = "HTTP/1.1 503 Service Unavailable\r\nserver: todo\r\nconnection: close\r\n";
+  for (const auto& h : response.headers) out += h.name + ": " + h.value + "\r\n";
+  out += "content-length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+  out += response.body;
+  return out;
+}
+
+// Ends a request read that takes longer than the read timeout by cancelling the socket's
+// operations (not closing it, as tcp_stream's own timeout would), so a 408 can still be sent.
+struct ReadWatchdog {
+  explicit ReadWatchdog(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  beast::tcp_stream* stream = nullptr;
+  bool fired = false;
+};
 
 // State of one connection that stop() needs to see.
 struct ClientConnection {
@@ -138,8 +225,50 @@ struct Server::Impl {
   void begin_stop();
   void finish_stop_if_drained();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve_connection(tcp::socket socket);
+  asio::awaitable<void> serve_connection(tcp::socket socket, std::string client);
+  asio::awaitable<void> serve_connection_safely(tcp::socket socket, std::string client);
+  void refuse_connection(tcp::socket socket, const std::string& detail);
+  std::size_t connection_cap = 0;  // max_connections, lowered to fit the descriptor limit
+  template <class Work>
+  void spawn(asio::any_io_executor executor, Work work);
+
+  // Open connections, in total and per client address (guarded by connections_mutex).
+  std::size_t open_connections = 0;
+  std::unordered_map<std::string, std::size_t> open_per_client;
+  // Counts the connection in when it is under both caps; otherwise says why not.
+  std::optional<std::string> admit(const std::string& client);
+  // Out of file descriptors: a descriptor kept in reserve is given up to accept one pending
+  // connection and refuse it with a 503, so the backlog drains instead of accept spinning.
+  int reserve_fd = -1;
+  std::string out_of_descriptors_answer;  // a whole canned HTTP 503 response
+  log::Recurring accept_failures{std::chrono::seconds(10)};
+  void refuse_with_reserve();
+  void release_admission(const std::string& client);
+  // Bytes of request bodies being received, summed over connections (options.max_body_bytes_in_
+  // flight): a body's bytes are reserved before they are read and released after its response.
+  std::atomic<std::size_t> body_bytes_in_flight{0};
+  std::atomic<bool> trim_after_peak{false};
+  struct BodyReservation {
+    explicit BodyReservation(Impl* owner) : impl(owner) {}
+    Impl* impl;
+    std::size_t reserved = 0;
+    std::optional<std::size_t> expected;  // Content-Length, when the request has one
+    bool cover(std::size_t bytes);        // false: the server-wide budget is exhausted
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    ~BodyReservation();
+  };
+
+  asio::awaitable<ReadResult> read_request(beast::tcp_stream* stream, beast::flat_buffer* buffer,
+                                           RequestParser* parser, BodyReservation* reservation);
+  asio::awaitable<bool> read_more(beast::tcp_stream* stream, beast::flat_buffer* buffer,
+                                  RequestParser* parser, ReadResult* result);
+  std::optional<Response> check_header(const RequestParser& parser, BodyReservation& reservation);
+  Response overloaded(std::string detail, std::string_view instance) const;
+  void run_io(asio::io_context& context);
   asio::awaitable<Response> handle(Request& request);
+  // A WebSocket route's handler decides: the session to run, or (in `refusal`) its answer.
+  std::optional<WebSocketSession> upgrade(Request& request, Response& refusal);
   asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
   void apply_cors(const Request& request, Response& response) const;
   std::optional<Response> preflight(const Request& request) const;
@@ -186,36 +315,273 @@ void Server::Impl::finish_stop_if_drained() {
   });
 }
 
+// Runs a connection's coroutine; what it throws is counted and logged, never rethrown.
+template <class Work>
+void Server::Impl::spawn(asio::any_io_executor executor, Work work) {
+  asio::co_spawn(executor, std::move(work), [this](std::exception_ptr e) {
+    if (!e) return;
+    metrics.count_connection_error("exception");
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("connection failed", {{"error", ex.what()}});
+    } catch (...) {
+      log::error("connection failed", {{"error", "unknown exception"}});
+    }
+  });
+}
+
+std::optional<std::string> Server::Impl::admit(const std::string& client) {
+  std::lock_guard lock(connections_mutex);
+  if (open_connections >= connection_cap) {
+    metrics.count_connection_error("connection_limit");
+    return "The server has " + std::to_string(connection_cap) +
+           " open connections; retry later.";
+  }
+  auto& mine = open_per_client[client];
+  if (mine >= options.max_connections_per_client) {
+    metrics.count_connection_error("client_connection_limit");
+    return "This client address has " + std::to_string(options.max_connections_per_client) +
+           " open connections; close one or retry later.";
+  }
+  ++mine;
+  ++open_connections;
+  return std::nullopt;
+}
+
+void Server::Impl::release_admission(const std::string& client) {
+  std::lock_guard lock(connections_mutex);
+  --open_connections;
+  auto it = open_per_client.find(client);
+  if (it != open_per_client.end() && --it->second == 0) open_per_client.erase(it);
+}
+
+// A connection beyond a cap gets a 503 without its request being read and is closed at once, so
+// refusals never hold descriptors (under a flood they would exhaust them).
+void Server::Impl::refuse_connection(tcp::socket socket, const std::string& detail) {
+  std::string answer = canned_response(overloaded(detail, "/"));
+  ssize_t sent = ::send(socket.native_handle(), answer.data(), answer.size(),
+                        MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)sent;  // best effort: the connection is closed either way
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+void Server::Impl::refuse_with_reserve() {
+  if (reserve_fd < 0) return;
+  ::close(reserve_fd);
+  reserve_fd = -1;
+  int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd >= 0) {
+    ssize_t sent = ::send(fd, out_of_descriptors_answer.data(), out_of_descriptors_answer.size(),
+                          MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)sent;  // best effort: the connection is closed either way
+    ::close(fd);
+    metrics.count_connection_error("no_descriptors");
+  }
+  reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 asio::awaitable<void> Server::Impl::accept_loop() {
+  asio::steady_timer backoff_timer(ioc);
+  Clock::duration backoff = std::chrono::milliseconds(5);
   while (!stopping.load()) {
     auto& target = *contexts[next_context.fetch_add(1) % contexts.size()];
     auto [ec, socket] = co_await acceptor.async_accept(target, kUseAwaitable);
     if (ec) {
       if (stopping.load() || ec == asio::error::operation_aborted) break;
-      log::warn("accept failed", {{"error", ec.message()}});
+      // Logged once per interval with a count: at the descriptor limit this fails for every
+      // pending connection.
+      if (auto count = accept_failures.occurred()) {
+        log::warn("accept failed", {{"error", ec.message()}, {"occurrences", count}});
+      }
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) refuse_with_reserve();
+      // Back off instead of retrying at once: the condition rarely clears within microseconds.
+      backoff_timer.expires_after(backoff);
+      co_await backoff_timer.async_wait(kUseAwaitable);
+      backoff = std::min<Clock::duration>(backoff * 2, std::chrono::seconds(1));
       continue;
     }
+    backoff = std::chrono::milliseconds(5);
     auto executor = socket.get_executor();
-    auto session = [this, s = std::move(socket)]() mutable {
-      return serve_connection(std::move(s));
+    boost::system::error_code endpoint_ec;
+    std::string client = socket.remote_endpoint(endpoint_ec).address().to_string();
+    if (auto why = admit(client)) {
+      refuse_connection(std::move(socket), *why);
+      continue;
+    }
+    auto session = [this, s = std::move(socket), c = std::move(client)]() mutable {
+      return serve_connection_safely(std::move(s), std::move(c));
     };
-    asio::co_spawn(executor, std::move(session), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("connection failed", {{"error", ex.what()}});
-      }
-    });
+    spawn(executor, std::move(session));
   }
   // Nothing left to accept; when the last connection ends, run() returns.
   finish_stop_if_drained();
   co_return;
 }
 
-asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
+bool Server::Impl::BodyReservation::cover(std::size_t bytes) {
+  std::size_t wanted = expected ? *expected : bytes;
+  if (wanted <= reserved) return true;
+  std::size_t more = wanted - reserved;
+  std::size_t limit = impl->options.max_body_bytes_in_flight;
+  std::size_t current = impl->body_bytes_in_flight.load();
+  do {
+    if (current + more > limit) return false;
+  } while (!impl->body_bytes_in_flight.compare_exchange_weak(current, current + more));
+  reserved += more;
+  // After a peak, the allocator is asked to give the memory back once everything is released.
+  if (current + more >= limit / 4) impl->trim_after_peak.store(true);
+  return true;
+}
+
+Server::Impl::BodyReservation::~BodyReservation() {
+  if (reserved == 0) return;
+  std::size_t left = impl->body_bytes_in_flight.fetch_sub(reserved) - reserved;
+  if (left == 0 && impl->trim_after_peak.exchange(false)) ::malloc_trim(0);
+}
+
+Response Server::Impl::overloaded(std::string detail, std::string_view instance) const {
+  auto error = domain::make_error(domain::ErrorCode::kOverloaded, std::move(detail));
+  error.retry_after_seconds = 1;
+  return problem_response(error, instance);
+}
+
+// What the header alone decides: whether the body may be received at all.
+std::optional<Response> Server::Impl::check_header(const RequestParser& parser,
+                                                   BodyReservation& reservation) {
+  const auto& header = parser.get();
+  std::string_view target = header.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  auto bad_request = [&](std::string detail) {
+    metrics.count_connection_error("bad_request");
+    return problem_response(domain::make_error(domain::ErrorCode::kBadRequest, std::move(detail)),
+                            path);
+  };
+  // RFC 9112 §3.2: a client must send Host in HTTP/1.1; exactly one.
+  if (header.version() == 11 && header.count(bhttp::field::host) != 1) {
+    return bad_request("An HTTP/1.1 request needs exactly one Host header.");
+  }
+  // Only chunked is implemented; Beast would decode "gzip, chunked" as plain chunked and hand
+  // the handler a compressed body.
+  if (header.count(bhttp::field::transfer_encoding) > 0) {
+    if (header.count(bhttp::field::transfer_encoding) != 1 ||
+        !beast::iequals(trimmed(header[bhttp::field::transfer_encoding]), "chunked")) {
+      metrics.count_connection_error("not_implemented");
+      return problem_response(
+          ProblemKind{"not-implemented", 501, "Not implemented"},
+          "Only Transfer-Encoding: chunked is supported.", path);
+    }
+  }
+  if (parser.is_done()) return std::nullopt;  // no body
+  if (auto length = parser.content_length()) reservation.expected = static_cast<std::size_t>(*length);
+  if (!reservation.cover(std::min<std::size_t>(kReadChunk, options.body_limit))) {
+    metrics.count_connection_error("body_bytes_in_flight");
+    return overloaded("Too many request bodies are being received; retry later.", path);
+  }
+  return std::nullopt;
+}
+
+// One read from the socket into the bounded buffer. False: the request ends here (see result).
+asio::awaitable<bool> Server::Impl::read_more(beast::tcp_stream* stream,
+                                              beast::flat_buffer* buffer, RequestParser* parser,
+                                              ReadResult* result) {
+  // The buffer is bounded by the header limit: a header, trailer section or chunk line that
+  // does not fit is refused instead of buffered without end.
+  std::size_t room = std::min(kReadChunk, buffer->max_size() - buffer->size());
+  if (room == 0) {
+    result->ec = bhttp::error::header_limit;
+    co_return false;
+  }
+  auto [ec, n] = co_await stream->async_read_some(buffer->prepare(room), kUseAwaitable);
+  buffer->commit(n);
+  if (ec == asio::error::eof) {
+    if (!parser->got_some()) {
+      result->ec = bhttp::error::end_of_stream;
+      co_return false;
+    }
+    boost::system::error_code eof_ec;
+    parser->put_eof(eof_ec);
+    result->ec = eof_ec ? eof_ec : bhttp::error::end_of_stream;
+    if (!eof_ec && parser->is_done()) result->ec = {};
+    co_return false;
+  }
+  if (ec) {
+    result->ec = ec;
+    co_return false;
+  }
+  co_return true;
+}
+
+// Reads one whole request (the first byte is already buffered) without ever letting an exception
+// thrown by the parser leave this coroutine: Beast's own async_read would throw it out of
+// io_context::run() and abort the process. The header is read first and checked before any byte
+// of the body is accepted.
+asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream,
+                                                       beast::flat_buffer* buffer,
+                                                       RequestParser* parser,
+                                                       BodyReservation* reservation) {
+  ReadResult result;
+  parser->eager(false);
+  for (;;) {
+    if (!parser->is_header_done() && has_obs_fold(*buffer)) {
+      metrics.count_connection_error("bad_request");
+      result.refusal = problem_response(
+          domain::make_error(domain::ErrorCode::kBadRequest,
+                             "Header lines continued by obs-fold are not accepted (RFC 9112)."),
+          "/");
+      co_return result;
+    }
+    if (feed_parser(*parser, *buffer, result, &header_done)) break;
+    if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
+  }
+  if (result.failed()) co_return result;
+  if (auto refusal = check_header(*parser, *reservation)) {
+    result.refusal = std::move(refusal);
+    co_return result;
+  }
+  // The client waits for this before it sends the body (curl: one second, then sends anyway).
+  if (!parser->is_done() && buffer->size() == 0) {
+    auto expect = parser->get()[bhttp::field::expect];
+    if (beast::iequals(trimmed(expect), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(kContinue), kUseAwaitable);
+      (void)n;
+      if (ec) {
+        result.ec = ec;
+        co_return result;
+      }
+    }
+  }
+  parser->eager(true);
+  while (!feed_parser(*parser, *buffer, result, &message_done)) {
+    // Chunked bodies reserve as they grow; a Content-Length body reserved all of it above.
+    if (!reservation->cover(parser->get().body().size() + kReadChunk)) {
+      metrics.count_connection_error("body_bytes_in_flight");
+      std::string_view target = parser->get().target();
+      result.refusal = overloaded("Too many request bodies are being received; retry later.",
+                                  target.substr(0, target.find('?')));
+      co_return result;
+    }
+    if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
+  }
+  co_return result;
+}
+
+// The connection's coroutine: whatever it throws ends this connection only, counted and logged.
+asio::awaitable<void> Server::Impl::serve_connection_safely(tcp::socket socket,
+                                                            std::string client) {
+  try {
+    co_await serve_connection(std::move(socket), std::move(client));
+  } catch (const std::exception& e) {
+    metrics.count_connection_error("exception");
+    log::error("connection failed", {{"error", e.what()}});
+  }
+}
+
+asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::string client) {
   boost::system::error_code ec;
-  std::string client = socket.remote_endpoint(ec).address().to_string();
   beast::tcp_stream stream(std::move(socket));
   auto conn = std::make_shared<ClientConnection>();
   conn->stream = &stream;
@@ -224,7 +590,25 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     std::lock_guard lock(connections_mutex);
     registration = connections.insert(connections.end(), conn);
   }
-  beast::flat_buffer buffer;
+  // However this coroutine ends (even by an exception), the connection is deregistered, so a
+  // graceful stop never waits for it.
+  struct Deregister {
+    Impl* impl;
+    std::shared_ptr<ClientConnection> conn;
+    std::list<std::shared_ptr<ClientConnection>>::iterator registration;
+    std::string client;
+    ~Deregister() {
+      impl->release_admission(client);
+      {
+        std::lock_guard lock(impl->connections_mutex);
+        conn->stream = nullptr;
+        impl->connections.erase(registration);
+      }
+      impl->finish_stop_if_drained();
+    }
+  } deregister{this, conn, registration, client};
+  // Bounded: unparsed bytes never exceed the header limit (bodies go into the parser's body).
+  beast::flat_buffer buffer(options.header_limit);
 
   for (;;) {
     if (stopping.load()) break;
@@ -239,32 +623,65 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     conn->idle.store(false);
     auto started = Clock::now();
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    BodyReservation reservation{this};
+    RequestParser parser;
     parser.body_limit(options.body_limit);
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    // Chunk extensions count toward the body limit (Beast counts only chunk data), so a stream of
+    // tiny chunks with long extensions cannot make us parse without end.
+    std::size_t extension_bytes = 0;
+    // Beast keeps a reference to the callback: it lives as long as the parser.
+    auto count_extensions = [&extension_bytes, &parser, limit = options.body_limit](
+                                std::uint64_t, std::string_view extensions,
+                                boost::system::error_code& chunk_ec) {
+      extension_bytes += extensions.size();
+      if (extension_bytes + parser.get().body().size() > limit) chunk_ec = bhttp::error::body_limit;
+    };
+    parser.on_chunk_header(count_extensions);
     // The whole request must arrive within the read timeout: a slow client cannot hold us.
-    stream.expires_after(options.read_timeout);
-    auto [parse_ec, parsed_bytes] = co_await bhttp::async_read(stream, buffer, parser, kUseAwaitable);
-    (void)parsed_bytes;
+    stream.expires_never();
+    auto watchdog = std::make_shared<ReadWatchdog>(stream.get_executor());
+    watchdog->stream = &stream;
+    watchdog->timer.expires_after(options.read_timeout);
+    watchdog->timer.async_wait([watchdog](boost::system::error_code timer_ec) {
+      if (timer_ec || !watchdog->stream) return;
+      watchdog->fired = true;
+      watchdog->stream->socket().cancel();
+    });
+    ReadResult read = co_await read_request(&stream, &buffer, &parser, &reservation);
+    watchdog->stream = nullptr;
+    watchdog->timer.cancel();
+    bool timed_out = watchdog->fired && read.ec && parser.got_some();
+    auto parse_ec = read.ec;
+    bool refused = read.failed() || read.refusal.has_value();
 
     Response response;
     Request request;
     bool keep_alive = false;
-    if (parse_ec) {
-      if (parse_ec == bhttp::error::end_of_stream || parse_ec == beast::error::timeout ||
+    if (refused) {
+      if (!timed_out && (parse_ec == bhttp::error::end_of_stream || parse_ec == beast::error::timeout ||
           parse_ec == asio::error::operation_aborted || parse_ec == asio::error::eof ||
-          parse_ec == asio::error::connection_reset) {
+          parse_ec == asio::error::connection_reset)) {
         break;
       }
       domain::ErrorCode code = domain::ErrorCode::kBadRequest;
       std::string detail = "The request could not be parsed: " + parse_ec.message() + ".";
-      if (parse_ec == bhttp::error::body_limit) {
+      std::string_view reason = "bad_request";
+      if (!read.exception.empty()) {
+        // A field Beast cannot hold: too large, so 431 like any oversized header.
+        reason = "parser_exception";
+        code = domain::ErrorCode::kHeadersTooLarge;
+        detail = "A header or trailer field is too large.";
+        log::warn("request parser threw", {{"error", read.exception}, {"client", client}});
+      } else if (parse_ec == bhttp::error::body_limit) {
+        reason = "body_too_large";
         code = domain::ErrorCode::kPayloadTooLarge;
         detail = "The body exceeds " + std::to_string(options.body_limit) + " bytes.";
       } else if (parse_ec == bhttp::error::header_limit) {
+        reason = "headers_too_large";
         code = domain::ErrorCode::kHeadersTooLarge;
-        detail = "The request line and headers exceed " + std::to_string(options.header_limit) +
-                 " bytes.";
+        detail = "The request line and headers (or the trailer section, or one chunk line) exceed " +
+                 std::to_string(options.header_limit) + " bytes.";
       }
       request.request_id = new_request_id();
       request.client_address = client;
@@ -275,7 +692,18 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
         request.path = request.target.substr(0, request.target.find('?'));
       }
       request.route = "unmatched";
-      response = problem_response(domain::make_error(code, detail), request.path);
+      if (timed_out) {
+        metrics.count_connection_error("timeout");
+        response = problem_response(ProblemKind{"request-timeout", 408, "Request timeout"},
+                                    "The request did not arrive within " +
+                                        std::to_string(options.read_timeout.count()) + " s.",
+                                    request.path);
+      } else if (read.refusal) {
+        response = std::move(*read.refusal);
+      } else {
+        metrics.count_connection_error(reason);
+        response = problem_response(domain::make_error(code, detail), request.path);
+      }
     } else {
       auto message = parser.release();
       keep_alive = message.keep_alive();
@@ -288,7 +716,24 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
       request.body = std::move(message.body());
       auto rid = request.header("x-request-id");
       request.request_id = rid && is_sane_request_id(*rid) ? std::string(*rid) : new_request_id();
-      response = co_await handle(request);
+      std::optional<WebSocketSession> accepted;
+      if (beast::websocket::is_upgrade(message)) accepted = upgrade(request, response);
+      if (accepted) {
+        metrics.observe(request.route, request.method, 101,
+                        std::chrono::duration<double>(Clock::now() - started).count());
+        {
+          std::lock_guard lock(connections_mutex);
+          conn->stream = nullptr;  // the session owns the stream from here
+        }
+        detail::WebSocketLimits limits{options.websocket_ping_interval,
+                                       2 * options.websocket_ping_interval,
+                                       options.websocket_message_limit,
+                                       options.websocket_send_queue_limit};
+        co_await detail::run_websocket(std::move(stream), std::move(message),
+                                       std::move(*accepted), limits);
+        co_return;
+      }
+      if (request.route.empty()) response = co_await handle(request);
     }
     if (stopping.load()) keep_alive = false;
 
@@ -310,7 +755,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     if (log::enabled(log::Level::kInfo)) {
       log::info("request", {{"request_id", request.request_id},
                             {"method", to_string(request.method)},
-                            {"path", request.path},
+                            {"path", printable_target(request.path)},
                             {"route", request.route},
                             {"status", response.status},
                             {"duration_ms", seconds * 1000.0},
@@ -321,15 +766,16 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
     auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
     (void)written;
     if (write_ec || !keep_alive) {
-      if (!write_ec && parse_ec) {
+      if (!write_ec && refused) {
         // The client may still be sending a body we refused: stop sending, drain briefly, so it
         // reads our answer instead of a connection reset.
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
         stream.expires_after(std::chrono::seconds(2));
         std::size_t drained = 0;
+        std::vector<char> sink(65536);
         while (drained < 8 * options.body_limit) {
-          buffer.clear();
-          auto [drain_ec, n] = co_await stream.async_read_some(buffer.prepare(65536), kUseAwaitable);
+          auto [drain_ec, n] =
+              co_await stream.async_read_some(asio::buffer(sink), kUseAwaitable);
           if (drain_ec) break;
           drained += n;
         }
@@ -340,12 +786,6 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket) {
 
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.close();
-  {
-    std::lock_guard lock(connections_mutex);
-    conn->stream = nullptr;
-    connections.erase(registration);
-  }
-  finish_stop_if_drained();
 }
 
 std::optional<Response> Server::Impl::preflight(const Request& request) const {
@@ -395,6 +835,32 @@ asio::awaitable<Response> Server::Impl::run_blocking(BlockingPool& pool, const R
   pool.pending.fetch_sub(1);
   if (error) std::rethrow_exception(error);
   co_return response;
+}
+
+std::optional<WebSocketSession> Server::Impl::upgrade(Request& request, Response& refusal) {
+  request.path = request.target.substr(0, request.target.find('?'));
+  Params params;
+  const WebSocketRoute* route = router.match_websocket(request.path, params);
+  if (!route) return std::nullopt;  // an ordinary route answers
+  request.route = route->pattern;
+  request.path_params = std::move(params);
+  if (auto parsed = boost::urls::parse_origin_form(request.target)) {
+    for (const auto& param : parsed->params()) request.query.emplace_back(param.key, param.value);
+  }
+  try {
+    auto outcome = route->handler(request);
+    if (auto* session = std::get_if<WebSocketSession>(&outcome)) return std::move(*session);
+    refusal = std::get<Response>(std::move(outcome));
+  } catch (const domain::ErrorException& e) {
+    refusal = problem_response(e.error(), request.path);
+  } catch (const std::exception& e) {
+    log::error("websocket handler failed", {{"route", request.route}, {"error", e.what()}});
+    refusal = problem_response(
+        domain::make_error(domain::ErrorCode::kInternal, "An unexpected error occurred; see the logs."),
+        request.path);
+  }
+  apply_cors(request, refusal);
+  return std::nullopt;
 }
 
 asio::awaitable<Response> Server::Impl::handle(Request& request) {
@@ -472,13 +938,65 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
 
 Server::~Server() {
+  if (impl_->reserve_fd >= 0) ::close(impl_->reserve_fd);
   impl_->read_pool.pool.join();
   impl_->write_pool.pool.join();
   impl_->cpu_pool.pool.join();
 }
 
+namespace {
+
+// The default soft limit (1024) is far below what a server needs; the hard limit is the
+// operator's choice.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur >= limit.rlim_max || limit.rlim_max == RLIM_INFINITY) return;
+  auto before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    log::info("raised the open file limit", {{"from", static_cast<std::uint64_t>(before)},
+                                             {"to", static_cast<std::uint64_t>(limit.rlim_cur)}});
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Connections must leave descriptors for everything else (database files, pools, the bus) and
+// for accepting a connection only to refuse it: the cap is lowered to fit the descriptor limit,
+// so the limit itself is never reached by connections.
+std::size_t connection_cap_for_descriptors(std::size_t configured) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return configured;
+  std::size_t in_use = 0;
+  std::error_code ignored;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ignored);
+       it != std::filesystem::directory_iterator(); it.increment(ignored)) {
+    ++in_use;
+  }
+  std::size_t soft = static_cast<std::size_t>(limit.rlim_cur);
+  std::size_t margin = 16 + soft / 32;
+  std::size_t fits = soft > in_use + margin ? soft - in_use - margin : 1;
+  if (fits < configured) {
+    log::info("connection cap lowered to fit the open file limit",
+              {{"max_connections", static_cast<std::uint64_t>(fits)},
+               {"open_file_limit", static_cast<std::uint64_t>(soft)}});
+    return fits;
+  }
+  return configured;
+}
+
+}  // namespace
+
 void Server::listen() {
   auto& im = *impl_;
+  raise_descriptor_limit();
+  if (im.reserve_fd < 0) im.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  im.connection_cap = connection_cap_for_descriptors(im.options.max_connections);
+  im.out_of_descriptors_answer = canned_response(
+      im.overloaded("The server is out of file descriptors; retry later.", "/"));
   auto address = asio::ip::make_address(im.options.address);
   tcp::endpoint endpoint(address, im.options.port);
   im.acceptor.open(endpoint.protocol());
@@ -507,13 +1025,30 @@ void Server::run() {
   std::vector<std::thread> threads;
   for (auto& c : im.contexts) im.keep_running.push_back(asio::make_work_guard(*c));
   for (std::size_t i = 1; i < im.contexts.size(); ++i) {
-    threads.emplace_back([&im, i] { im.contexts[i]->run(); });
+    threads.emplace_back([&im, i] { im.run_io(*im.contexts[i]); });
   }
-  im.ioc.run();
+  im.run_io(im.ioc);
   for (auto& t : threads) t.join();
   im.read_pool.pool.join();
   im.write_pool.pool.join();
   im.cpu_pool.pool.join();
+}
+
+// Runs one I/O thread. An exception that escapes a handler (none should: connections catch their
+// own) is counted and logged, and the thread goes on serving the others.
+void Server::Impl::run_io(asio::io_context& context) {
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      metrics.count_connection_error("escaped_exception");
+      log::error("exception escaped an I/O handler", {{"error", e.what()}});
+    } catch (...) {
+      metrics.count_connection_error("escaped_exception");
+      log::error("exception escaped an I/O handler", {{"error", "unknown"}});
+    }
+  }
 }
 
 void Server::stop() {

@@ -17,7 +17,12 @@ struct ServerOptions {
   unsigned short port = 8000;  // 0 picks a free port
   int io_threads = 0;          // 0 = one per core
   std::size_t body_limit = 1024 * 1024;
-  std::size_t header_limit = 16 * 1024;
+  std::size_t header_limit = 16 * 1024;  // request line and headers; trailers; one chunk line
+  // Bytes of request bodies being received at once, over all connections; 503 beyond.
+  std::size_t max_body_bytes_in_flight = 64 * 1024 * 1024;
+  // Open connections, in total and from one client address; 503 beyond either.
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 1000;
   std::chrono::seconds read_timeout{10};   // to receive one whole request once it started
   std::chrono::seconds idle_timeout{60};   // keep-alive connection without a request
   int read_threads = 4;    // as many as SQLite reader connections
@@ -27,6 +32,11 @@ struct ServerOptions {
   int cpu_queue_limit = 64;
   std::vector<std::string> cors_origins;  // exact origins allowed; empty = same origin only
   std::chrono::seconds shutdown_grace{10};
+  // WebSocket routes: a ping after this long without traffic, closed after twice as long
+  // without an answer; the largest incoming message; queued outgoing messages per session.
+  std::chrono::seconds websocket_ping_interval{30};
+  std::size_t websocket_message_limit = 64 * 1024;
+  std::size_t websocket_send_queue_limit = 256;
 };
 
 class Server {

@@ -1,5 +1,9 @@
-// JSON-lines logger writing to stderr with one write(2) per line.
+// JSON-lines logger writing to stderr through a bounded, non-blocking sink (log/sink.h).
 #include "log/log.h"
+
+#include "log/sink.h"
+
+#include <cerrno>
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +13,7 @@
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <utility>
 #include <unistd.h>
 
 namespace todo::log {
@@ -16,65 +21,91 @@ namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
 
-void write_all(std::string_view text) {
+void write_all(int fd, std::string_view text) {
   while (!text.empty()) {
-    ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     text.remove_prefix(static_cast<std::size_t>(n));
   }
 }
 
-// Lines below warn are buffered and written by a background thread every 20 ms (or at 64 KiB), so
-// the access log costs no system call per request; warnings and errors are written at once,
-// after everything buffered before them. flush() runs at exit.
-class Sink {
- public:
-  Sink() : thread_([this] { run(); }) {}
-  ~Sink() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-    flush();
-  }
-  void add(std::string_view line, bool urgent) {
+constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr std::size_t kSinkCapacity = 4 * 1024 * 1024;
+
+}  // namespace
+
+// Lines are buffered and written by a background thread every 20 ms (or at 64 KiB, or at once for
+// a warning or error), so the access log costs no system call per request and no I/O thread ever
+// waits for stderr: the thread swaps the buffer out and writes outside the lock.
+Sink::Sink(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity), thread_([this] { run(); }) {}
+
+Sink::~Sink() {
+  {
     std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+  flush();
+}
+
+void Sink::add(std::string_view line, bool urgent) {
+  bool wake = urgent;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_.size() + line.size() > capacity_) {
+      ++dropped_;
+      ++dropped_total_;
+      return;
+    }
     pending_ += line;
-    if (urgent) {
-      write_all(pending_);
-      pending_.clear();
-    } else if (pending_.size() >= kFlushBytes) {
-      wake_.notify_one();
-    }
+    wake = wake || pending_.size() >= kFlushBytes;
   }
-  void flush() {
+  if (wake) wake_.notify_one();
+}
+
+void Sink::flush() { write_pending(); }
+
+std::uint64_t Sink::dropped_total() const {
+  std::lock_guard lock(mutex_);
+  return dropped_total_;
+}
+
+void Sink::write_pending() {
+  std::lock_guard writing(write_mutex_);
+  std::string out;
+  std::uint64_t dropped = 0;
+  {
     std::lock_guard lock(mutex_);
-    write_all(pending_);
-    pending_.clear();
+    out.swap(pending_);
+    dropped = std::exchange(dropped_, 0);
   }
+  write_all(fd_, out);
+  if (dropped > 0) {
+    // Said once the reader keeps up again (this write returned), not once per dropped line.
+    std::string notice = "{\"level\":\"warn\",\"msg\":\"log lines dropped\",\"count\":" +
+                         std::to_string(dropped) + "}\n";
+    write_all(fd_, notice);
+  }
+}
 
- private:
-  static constexpr std::size_t kFlushBytes = 64 * 1024;
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(20));
-      write_all(pending_);
-      pending_.clear();
+void Sink::run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(20),
+                     [this] { return stopping_ || pending_.size() >= kFlushBytes; });
+      if (stopping_) return;
     }
+    write_pending();
   }
+}
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::string pending_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
+namespace {
 
 Sink& sink() {
-  static Sink instance;
+  static Sink instance(STDERR_FILENO, kSinkCapacity);
   return instance;
 }
 
@@ -169,5 +200,15 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
 }
 
 void flush() { sink().flush(); }
+
+std::uint64_t Recurring::occurred() {
+  std::lock_guard lock(mutex_);
+  ++count_;
+  auto now = std::chrono::steady_clock::now();
+  if (logged_ && now - last_ < interval_) return 0;
+  logged_ = true;
+  last_ = now;
+  return std::exchange(count_, 0);
+}
 
 }  // namespace todo::log

@@ -53,3 +53,34 @@ TEST(Metrics, AppendsCollectors) {
 
 }  // namespace
 }  // namespace todo::http
+
+namespace todo::http {
+namespace {
+
+// A thread caches its shard per registry. A registry created where a destroyed one lived (tests
+// create several) must get shards of its own, never the destroyed one's (use after free).
+TEST(Metrics, ARegistryAtTheAddressOfADestroyedOneNeverWritesThroughItsShards) {
+  alignas(Metrics) unsigned char storage[sizeof(Metrics)];
+  auto* first = new (storage) Metrics;
+  first->observe("/first", Method::kGet, 200, 0.001);
+  first->~Metrics();
+  auto* second = new (storage) Metrics;
+  second->observe("/second", Method::kGet, 200, 0.001);
+  std::string text = second->render();
+  second->~Metrics();
+  EXPECT_NE(text.find("route=\"/second\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("route=\"/first\""), std::string::npos) << text;
+}
+
+TEST(Metrics, ThreadsOutliveRegistries) {
+  for (int i = 0; i < 3; ++i) {
+    Metrics metrics;
+    std::thread t([&metrics] { metrics.observe("/health", Method::kGet, 200, 0.001); });
+    t.join();
+    metrics.observe("/health", Method::kGet, 200, 0.001);
+    EXPECT_NE(metrics.render().find("status=\"200\"} 2"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace todo::http

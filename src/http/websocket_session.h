@@ -1,0 +1,30 @@
+// Internal to src/http (server.cpp and websocket_session.cpp): runs one accepted WebSocket on the
+// connection's stream. Not for services: they see websocket.h only.
+#pragma once
+
+#include "http/websocket.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstddef>
+
+namespace todo::http::detail {
+
+struct WebSocketLimits {
+  std::chrono::seconds ping_interval{30};  // a ping after this long without traffic
+  std::chrono::seconds idle_timeout{60};   // closed when nothing (not even a pong) arrives
+  std::size_t message_limit = 64 * 1024;   // bytes of one incoming message
+  std::size_t send_queue_limit = 256;      // queued outgoing messages; a slower client is closed
+};
+
+// Accepts the upgrade and serves the session until it ends. Never throws.
+boost::asio::awaitable<void> run_websocket(
+    boost::beast::tcp_stream stream,
+    boost::beast::http::request<boost::beast::http::string_body> upgrade,
+    WebSocketSession session, WebSocketLimits limits);
+
+}  // namespace todo::http::detail
