@@ -188,12 +188,7 @@ int PartitionConsumer::deliver_recorded(const Event& event) {
 
   const int number = prior + 1;
   try {
-    context_.db.write([&](store::Transaction& tx) {
-      store::DeliveryAttemptRepository{}.record(tx, subscription_.group, subscription_.topic,
-                                                partition_, {event.offset, number},
-                                                context_.clock.now());
-    });
-    attempts_recorded_ = true;
+    record_attempts(event, number);
   } catch (const std::exception& e) {
     // Not an attempt: the handler did not run. Wait as after a first failure.
     log::error("cannot record a delivery attempt; trying again later",
@@ -300,14 +295,18 @@ void PartitionConsumer::record_failure(const Event& event, const std::string& er
              {"error", error}});
 }
 
+void PartitionConsumer::record_attempts(const Event& event, int attempts) {
+  context_.db.write([&](store::Transaction& tx) {
+    store::DeliveryAttemptRepository{}.record(tx, subscription_.group, subscription_.topic,
+                                              partition_, {event.offset, attempts},
+                                              context_.clock.now());
+  });
+  attempts_recorded_ = true;
+}
+
 void PartitionConsumer::persist_attempts(const Event& event, int attempts) {
   try {
-    context_.db.write([&](store::Transaction& tx) {
-      store::DeliveryAttemptRepository{}.record(tx, subscription_.group, subscription_.topic,
-                                                partition_, {event.offset, attempts},
-                                                context_.clock.now());
-    });
-    attempts_recorded_ = true;
+    record_attempts(event, attempts);
   } catch (const std::exception& e) {
     // The count still holds in this process; only a restart would forget it.
     log::error("cannot record the failed attempt", {{"group", subscription_.group},

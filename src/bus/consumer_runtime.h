@@ -93,6 +93,9 @@ class PartitionConsumer {
   void dead_letter(store::Transaction& tx, const Event& event, const std::string& error,
                    int attempts, bool permanent);
   void record_failure(const Event& event, const std::string& error, int failures);
+  // Writes the attempt count of `event` in its own transaction; throws when it cannot.
+  void record_attempts(const Event& event, int attempts);
+  // record_attempts(), logging instead of throwing.
   void persist_attempts(const Event& event, int attempts);
   void finished_through(std::int64_t next_offset);
 

@@ -80,6 +80,10 @@ Response problem_response(const domain::Error& error, std::string_view instance)
   res.set_header("content-type", "application/problem+json");
   if (error.retry_after_seconds) {
     res.set_header("retry-after", std::to_string(*error.retry_after_seconds));
+  } else if (kind.status == 503) {
+    // Every 503 tells the client when to come back: the pools and the database recover in
+    // moments, so one second unless the error says otherwise.
+    res.set_header("retry-after", "1");
   }
   if (error.code == domain::ErrorCode::kTokenMissing) {
     res.set_header("www-authenticate", "Bearer");

@@ -37,6 +37,21 @@ const json::object& object_member(const json::object& o, std::string_view name) 
   return v->get_object();
 }
 
+// A plan about `task` (a series' occurrence) as read with its series `state`; the action is the
+// caller's.
+Plan plan_for(const domain::Task& task, const std::optional<store::SeriesState>& state,
+              domain::Timestamp now) {
+  Plan plan;
+  plan.user_id = task.user_id;
+  plan.task_id = task.id;
+  plan.series_id = *task.series_id;
+  plan.occurrence_index = task.occurrence_index;
+  plan.task_version = task.version;
+  plan.series_state = state;
+  plan.now = now;
+  return plan;
+}
+
 }  // namespace
 
 RecurringService::RecurringService(tasks::TaskService& tasks, const domain::ZoneCatalog& zones,
@@ -100,15 +115,10 @@ Plan RecurringService::plan_completed(store::Transaction& reads, const std::stri
 
   auto zone = zones_.find(task->timezone);
   if (!zone) throw std::runtime_error("unknown time zone " + task->timezone + " of task " + task_id);
-  plan.now = clock_.now();
-  auto next = domain::next_occurrence(*task, completed_at, plan.now, *zone);
+  const auto now = clock_.now();
+  auto next = domain::next_occurrence(*task, completed_at, now, *zone);
   if (!next) throw bus::PermanentFailure("recurrence of task " + task_id + ": " + next.error().detail);
-  plan.user_id = user_id;
-  plan.task_id = task_id;
-  plan.series_id = *task->series_id;
-  plan.occurrence_index = task->occurrence_index;
-  plan.task_version = task->version;
-  plan.series_state = state;
+  plan = plan_for(*task, state, now);
   if (!next->has_value()) {
     plan.action = Plan::Action::kEndSeries;
     return plan;
@@ -127,14 +137,8 @@ Plan RecurringService::plan_deleted(store::Transaction& reads, const std::string
   const auto state = store::RecurrenceSeriesRepository{}.find(reads, *task->series_id);
   if (state && (state->ended || state->last_index > task->occurrence_index)) return plan;
   // The series' pending occurrence is gone: nothing follows it, whatever is completed later.
+  plan = plan_for(*task, state, clock_.now());
   plan.action = Plan::Action::kEndSeries;
-  plan.user_id = user_id;
-  plan.task_id = task_id;
-  plan.series_id = *task->series_id;
-  plan.occurrence_index = task->occurrence_index;
-  plan.task_version = task->version;
-  plan.series_state = state;
-  plan.now = clock_.now();
   return plan;
 }
 

@@ -44,6 +44,20 @@ TEST(Problem, RateLimitCarriesRetryAfter) {
   EXPECT_EQ(res.header("retry-after"), "42");
 }
 
+TEST(Problem, EveryServiceUnavailableCarriesRetryAfter) {
+  for (ErrorCode code : {ErrorCode::kOverloaded, ErrorCode::kUnavailable}) {
+    Response res = problem_response(domain::make_error(code, "busy"), "/api/tasks");
+    EXPECT_EQ(res.status, 503);
+    EXPECT_EQ(res.header("retry-after"), "1");
+  }
+  auto later = domain::make_error(ErrorCode::kOverloaded, "busy");
+  later.retry_after_seconds = 5;
+  EXPECT_EQ(problem_response(later, "/api/tasks").header("retry-after"), "5");
+  // Other statuses get none unless the error says so.
+  EXPECT_FALSE(
+      problem_response(domain::make_error(ErrorCode::kInternal, "bug"), "/x").header("retry-after"));
+}
+
 TEST(Problem, MissingTokenAsksForBearer) {
   Response res = problem_response(domain::make_error(ErrorCode::kTokenMissing, ""), "/api/me");
   EXPECT_EQ(res.status, 401);
