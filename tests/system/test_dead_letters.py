@@ -16,7 +16,7 @@ DEADLINE = 90.0
 BACKOFF = [0.1, 0.1, 0.2]  # seconds; three retries, so four attempts
 
 
-def _append_raw_event(server, partition, key, payload):
+def _append_raw_event(server, partition, key, payload, event_id=None):
     """Appends one message to task-events the way the outbox does (gapless offset from
     log_heads), from outside the server — as a foreign producer with a bug would."""
     conn = open_db(server.data_dir, write=True)
@@ -29,7 +29,7 @@ def _append_raw_event(server, partition, key, payload):
         conn.execute("INSERT INTO log_heads (topic, \"partition\", next_offset) VALUES ('task-events', ?, ?) "
                      "ON CONFLICT (topic, \"partition\") DO UPDATE SET next_offset = excluded.next_offset",
                      (partition, offset + 1))
-        event_id = str(uuid.uuid4())
+        event_id = event_id or str(uuid.uuid4())
         conn.execute("INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, created_at) "
                      "VALUES ('task-events', ?, ?, ?, ?, ?, ?)",
                      (partition, offset, key, event_id, payload, int(time.time() * 1e6)))
@@ -94,7 +94,7 @@ def test_a_failing_event_is_retried_dead_lettered_and_replayed_without_stalling(
     payload["data"]["idempotency_key"] = poison_id
     _refuse_audit_of(server, poison_id)
     started = time.monotonic()
-    _, poison_offset = _append_raw_event(server, partition, task["id"], json.dumps(payload))
+    _, poison_offset = _append_raw_event(server, partition, task["id"], json.dumps(payload), poison_id)
     # An event behind the poison on the same partition waits for it (per-partition order) ...
     api.update(task["id"], {"title": "behind the poison"})
     behind = _event_ids_of(server, task["id"])[-1]
