@@ -10,6 +10,7 @@
 #include "store/outbox.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
+#include "support/task_owner.h"
 #include "support/seeded_random.h"
 #include "support/tzdata_catalog.h"
 
@@ -31,11 +32,7 @@ class RecurringServiceTest : public ::testing::Test {
         tasks_({*database_, zones_, clock_, random_}),
         recurring_(tasks_, zones_, clock_),
         bus_(*database_, clock_, random_, bus_options()) {
-    owner_.id = "01900000-0000-7000-8000-000000000001";
-    owner_.email = "owner@example.com";
-    owner_.password_hash = "x";
-    owner_.created_at = clock_.now();
-    database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, owner_); });
+    owner_ = testing::insert_task_owner(*database_, clock_.now());
     // As todo serve subscribes it: plan() outside the writer, apply() in the transaction.
     bus_.subscribe(recurring_.subscription(*database_));
   }

@@ -5,6 +5,7 @@
 #include "domain/time_format.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
+#include "support/task_owner.h"
 #include "support/seeded_random.h"
 #include "support/tzdata_catalog.h"
 
@@ -24,11 +25,7 @@ class TaskListTest : public ::testing::Test {
   TaskListTest()
       : database_(store::open_sqlite({dir_.path() / "todo.db"})),
         tasks_({*database_, zones_, clock_, random_}) {
-    owner_.id = "01900000-0000-7000-8000-000000000001";
-    owner_.email = "owner@example.com";
-    owner_.password_hash = "x";
-    owner_.created_at = clock_.now();
-    database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, owner_); });
+    owner_ = testing::insert_task_owner(*database_, clock_.now());
   }
 
   std::string create(std::string title, std::string due, std::string zone) {

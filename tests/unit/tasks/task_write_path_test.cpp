@@ -7,6 +7,7 @@
 #include "store/outbox.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
+#include "support/task_owner.h"
 #include "support/seeded_random.h"
 #include "support/tzdata_catalog.h"
 
@@ -58,11 +59,7 @@ class TaskWritePathTest : public ::testing::Test {
         interposing_(*database_),
         tasks_({interposing_, zones_, clock_, random_}),
         other_({*database_, zones_, clock_, other_random_}) {
-    owner_.id = "01900000-0000-7000-8000-000000000001";
-    owner_.email = "owner@example.com";
-    owner_.password_hash = "x";
-    owner_.created_at = clock_.now();
-    database_->write([&](store::Transaction& s) { store::UserRepository{}.insert(s, owner_); });
+    owner_ = testing::insert_task_owner(*database_, clock_.now());
   }
 
   static domain::TaskInput titled(std::string title) {
