@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: deps build build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench format clean
+.PHONY: deps build build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -61,6 +61,11 @@ test: unit-test unit-test-tsan system-test fuzz-smoke
 
 bench: build
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN))
+
+# Instructions per request under callgrind, immune to the noise of a shared machine; BASELINE=<a
+# todo binary of another commit> adds its column, e.g. to show what a change cost.
+bench-cost: build
+	@$(PYTHON) bench/cost.py $(abspath $(RELEASE_BIN)) $(BASELINE)
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
