@@ -9,9 +9,9 @@
 namespace todo::notify {
 
 struct SendGridOptions {
-  std::string api_key;                                // --sendgrid-api-key
+  std::string api_key{};                              // --sendgrid-api-key
   std::string base_url = "https://api.sendgrid.com";  // --sendgrid-base-url, for tests
-  std::string from;                                   // --mail-from
+  std::string from{};                                 // --mail-from
   std::string from_name = "Todo";
 };
 

@@ -41,7 +41,7 @@ std::optional<std::string> encrypt_web_push(std::string_view plaintext,
 std::string push_payload(const Reminder& reminder);
 
 struct WebPushOptions {
-  std::string subject;               // VAPID sub: "mailto:…" or "https://…" (--vapid-subject)
+  std::string subject{};             // VAPID sub: "mailto:…" or "https://…" (--vapid-subject)
   std::chrono::seconds ttl{86'400};  // how long the push service may hold it (TTL header)
   std::string urgency = "high";      // RFC 8030 §5.3: a reminder is worth waking the device
 };
