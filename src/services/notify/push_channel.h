@@ -2,7 +2,9 @@
 // not-configured when its keys are missing.
 #pragma once
 
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "services/notify/channel.h"
 #include "services/notify/fcm_channel.h"
@@ -26,5 +28,24 @@ class PushChannel final : public Channel {
   std::unique_ptr<WebPushSender> web_push_;
   std::unique_ptr<FcmSender> fcm_;
 };
+
+// What `todo serve` knows about push (src/app/config.h).
+struct PushChannelConfig {
+  std::filesystem::path data_dir;           // where a generated VAPID key is kept
+  std::string vapid_private_key{};          // --vapid-private-key; empty: generated into data_dir
+  std::string vapid_public_key{};           // --vapid-public-key; checked against the private key
+  std::string vapid_subject{};              // --vapid-subject; empty: "mailto:" + mail_from
+  std::string mail_from{};                  // --mail-from
+  std::filesystem::path fcm_credentials{};  // --fcm-credentials; empty: no FCM
+  std::string fcm_base_url = "https://fcm.googleapis.com";  // --fcm-base-url
+};
+struct BuiltPushChannel {
+  std::unique_ptr<PushChannel> channel;  // null when error is set
+  std::string error;  // a key or credentials file that is given but unusable: refuse to start
+};
+// Web Push is configured when a VAPID key pair and a subject are known (the key pair is always
+// known: given, or generated once); FCM when a credentials file is given.
+BuiltPushChannel make_push_channel(HttpClient& http, const domain::Clock& clock,
+                                   const PushChannelConfig& config);
 
 }  // namespace todo::notify

@@ -157,3 +157,40 @@ TEST(VapidKeys, AreGeneratedOnceIntoTheDataDirReadableOnlyByTheOwner) {
 
 }  // namespace
 }  // namespace todo::notify
+
+namespace todo::notify {
+namespace {
+
+TEST(MakePushChannel, GeneratesVapidKeysAndTakesTheSubjectFromMailFrom) {
+  auto dir = std::filesystem::temp_directory_path() / ("push-" + base64url_encode(random_bytes(6)));
+  domain::SystemClock clock;
+  CurlHttpClient http;
+  auto built = make_push_channel(
+      http, clock, PushChannelConfig{.data_dir = dir, .mail_from = "ops@example.com"});
+  ASSERT_TRUE(built.channel) << built.error;
+  EXPECT_TRUE(built.channel->configured_for("webpush"));
+  EXPECT_FALSE(built.channel->configured_for("fcm"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "vapid-private-key"));
+
+  auto no_subject = make_push_channel(http, clock, PushChannelConfig{.data_dir = dir});
+  ASSERT_TRUE(no_subject.channel) << no_subject.error;
+  EXPECT_FALSE(no_subject.channel->configured());
+
+  EXPECT_EQ(
+      make_push_channel(http, clock, PushChannelConfig{.data_dir = dir, .vapid_subject = "ops"})
+          .error,
+      "--vapid-subject must be a mailto: or https: URL");
+  EXPECT_EQ(
+      make_push_channel(http, clock, PushChannelConfig{.data_dir = dir, .vapid_public_key = "x"})
+          .error,
+      "--vapid-public-key needs --vapid-private-key");
+  EXPECT_NE(
+      make_push_channel(http, clock,
+                        PushChannelConfig{.data_dir = dir, .fcm_credentials = dir / "missing.json"})
+          .error,
+      "");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace todo::notify

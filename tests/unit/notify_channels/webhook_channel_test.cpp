@@ -116,6 +116,16 @@ TEST_F(WebhookChannelTest, TimeoutsAndOversizedAnswersAreTransportFailures) {
   EXPECT_EQ(too_large.failure, HttpFailure::kTooLarge) << too_large.error;
 }
 
+TEST_F(WebhookChannelTest, ANameIsResolvedOnceAndItsVettedAddressesPinned) {
+  // With allow_private the name is still resolved by the guard and handed to curl pinned
+  // (CURLOPT_RESOLVE); the request reaches the receiver through that.
+  Target by_name = target();
+  by_name.address = "http://localhost:" + peer_.port() + "/hook";
+  Result result = channel_.send(sample_reminder(), by_name);
+  EXPECT_EQ(result.outcome, Outcome::kDelivered) << result.error;
+  EXPECT_EQ(errors_of(peer_.next()), "[]");
+}
+
 TEST_F(WebhookChannelTest, AConnectionRefusedIsRetried) {
   Target closed = target();
   closed.address = "http://127.0.0.1:1/hook";
