@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FCM HTTP v1 and its OAuth2 token endpoint, verifying what they receive with python3-cryptography.
 
-    fcm.py --credentials-out FILE [--port 0] [--expires-in 3600]
+    fcm.py --credentials-out FILE [--port 0] [--expires-in 3600] [--revoke-after N]
 
 Writes a service-account JSON (a fresh RSA key; token_uri pointing here) to FILE, then serves
   POST /token: the JWT-bearer grant (RFC 7523); the RS256 assertion is verified with the key's
@@ -31,10 +31,11 @@ def main():
     parser = peer_common.base_parser(__doc__)
     parser.add_argument("--credentials-out", required=True)
     parser.add_argument("--expires-in", type=int, default=3600)
+    parser.add_argument("--revoke-after", type=int, default=0, help="forget issued tokens after N sends")
     args = parser.parse_args()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     issued = set()
-    state = {"token_uri": None}
+    state = {"token_uri": None, "sends": 0}
 
     def check_token(headers, body):
         errors, claims = [], None
@@ -73,6 +74,9 @@ def main():
         if path != "/v1/projects/%s/messages:send" % PROJECT:
             errors.append("path %r is not this project's messages:send" % path)
         bearer = (headers.get("Authorization") or "")[len("Bearer ") :]
+        state["sends"] += 1
+        if args.revoke_after and state["sends"] == args.revoke_after + 1:
+            issued.clear()
         if bearer not in issued:
             entry = {"kind": "send", "json": None, "errors": ["bearer token was not issued here"]}
             return 401, {}, {"error": {"code": 401, "status": "UNAUTHENTICATED"}}, entry

@@ -100,6 +100,26 @@ TEST_F(FcmTest, AnAssertionSignedWithAnotherKeyIsRefusedAndNotRetried) {
   EXPECT_EQ(errors_of(peer_.next()), R"(["assertion signature does not verify"])");
 }
 
+TEST(FcmRevokedToken, IsDroppedAndTheNextAttemptGetsANewOne) {
+  std::string file = temp_file("fcm-revoke");
+  Peer peer("fcm.py", {"--credentials-out", file, "--revoke-after", "1"});
+  auto loaded = load_fcm_credentials(file);
+  std::filesystem::remove(file);
+  ASSERT_TRUE(loaded.credentials) << loaded.error;
+  domain::SystemClock clock;
+  CurlHttpClient http(CurlHttpClientOptions{.allow_private = true});
+  FcmSender fcm(http, clock, std::move(*loaded.credentials), FcmOptions{.base_url = peer.origin()});
+  Target target{"t", "fcm", "tok", ""};
+  EXPECT_EQ(fcm.send(sample_reminder(), target).outcome, Outcome::kDelivered);
+  Result revoked = fcm.send(sample_reminder(), target);  // the peer forgot its tokens
+  EXPECT_EQ(revoked.outcome, Outcome::kRetry);
+  EXPECT_EQ(revoked.error, "FCM: HTTP 401, access token refused");
+  EXPECT_EQ(fcm.send(sample_reminder(), target).outcome, Outcome::kDelivered);
+  std::vector<std::string> kinds;
+  for (int i = 0; i < 5; ++i) kinds.push_back(text(peer.next().at("kind")));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"token", "send", "send", "token", "send"}));
+}
+
 TEST(FcmCredentials, NameWhatIsMissing) {
   EXPECT_EQ(parse_fcm_credentials("{").error, "not a JSON object");
   EXPECT_EQ(parse_fcm_credentials(R"({"client_email":"a@b","token_uri":"https://t"})").error,
