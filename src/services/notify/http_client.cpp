@@ -69,7 +69,8 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* ad
       return CURL_SOCKET_BAD;
     }
   }
-  return ::socket(address->family, address->socktype, address->protocol);
+  // What curl would do, plus close-on-exec: a child process never inherits a delivery socket.
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 struct EasyFree {

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "notify_channels/peer.h"
 
@@ -74,6 +76,25 @@ TEST_F(FcmTest, ATokenCloseToExpiryIsRenewed) {
   std::vector<std::string> kinds;
   for (int i = 0; i < 4; ++i) kinds.push_back(text(peer_.next().at("kind")));
   EXPECT_EQ(kinds, (std::vector<std::string>{"token", "send", "token", "send"}));
+}
+
+TEST_F(FcmTest, ConcurrentSendsShareOneTokenRequest) {
+  FcmSender fcm = sender();
+  std::vector<std::thread> threads;
+  std::atomic<int> delivered{0};
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      if (fcm.send(sample_reminder(), Target{"t", "fcm", "tok", ""}).outcome ==
+          Outcome::kDelivered) {
+        ++delivered;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(delivered, 6);
+  int tokens = 0;
+  for (int i = 0; i < 7; ++i) tokens += text(peer_.next().at("kind")) == "token";
+  EXPECT_EQ(tokens, 1);
 }
 
 TEST_F(FcmTest, AnUnregisteredTokenIsGone) {
