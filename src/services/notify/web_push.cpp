@@ -58,6 +58,15 @@ ParsedSubscription parse_push_subscription(std::string_view json, bool allow_pri
   return {PushSubscription{std::string(*endpoint), *point, *secret}, ""};
 }
 
+std::optional<std::string> check_push_subscription(std::string_view json, bool allow_private) {
+  ParsedSubscription parsed = parse_push_subscription(json, allow_private);
+  if (!parsed.subscription) return parsed.error;
+  if (auto refused = check_webhook_url(parsed.subscription->endpoint, allow_private)) {
+    return "endpoint: " + *refused;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> encrypt_web_push(std::string_view plaintext,
                                             std::string_view ua_public65,
                                             std::string_view auth_secret16,

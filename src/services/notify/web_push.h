@@ -27,6 +27,9 @@ struct ParsedSubscription {
 // A browser's PushSubscription.toJSON(): {"endpoint":…,"keys":{"p256dh":…,"auth":…}}. Also what
 // the targets API should validate a webpush target with (the endpoint's SSRF check aside).
 ParsedSubscription parse_push_subscription(std::string_view json, bool allow_private);
+// For the targets API: the reason a webpush target is refused (the field and what is wrong, or
+// the SSRF guard's reason for the endpoint, as check_webhook_url), or nullopt when acceptable.
+std::optional<std::string> check_push_subscription(std::string_view json, bool allow_private);
 
 // RFC 8291 §3.4 with the RFC 8188 header (salt, rs, idlen, keyid = the sender's public key),
 // the plaintext as a single record. nullopt when a key is malformed or the plaintext does not

@@ -113,6 +113,35 @@ TEST(PushSubscription, ParsesABrowsersSubscriptionAndNamesTheBadField) {
             "address must be a PushSubscription JSON object");
 }
 
+TEST(PushSubscription, TheTargetsApiCheckAlsoVetsTheEndpointsAddress) {
+  std::string keys = R"(,"keys":{"p256dh":")" +
+                     base64url_encode(p256_public_raw(generate_p256_key().get())) +
+                     R"(","auth":")" + base64url_encode(std::string(16, 'a')) + R"("}})";
+  EXPECT_EQ(
+      check_push_subscription(R"({"endpoint":"https://127.0.0.1/p")" + keys, false).value_or("ok"),
+      "endpoint: 127.0.0.1 resolves to a loopback address");
+  EXPECT_EQ(
+      check_push_subscription(R"({"endpoint":"https://8.8.8.8/p")" + keys, false).value_or("ok"),
+      "ok");
+  EXPECT_EQ(
+      check_push_subscription(R"({"endpoint":"http://127.0.0.1:9/p")" + keys, true).value_or("ok"),
+      "ok");
+  EXPECT_EQ(check_push_subscription(R"({"endpoint":5})", false).value_or("ok"),
+            "endpoint must be a string");
+}
+
+TEST(PushPayload, ALongTitleIsCutSoTheMessageFitsOneRecord) {
+  Reminder r = sample_reminder();
+  r.title = std::string(1023, 'x') + "é" + std::string(5000, 'y');  // the cut falls inside "é"
+  std::string payload = push_payload(r);
+  EXPECT_LT(payload.size(), 4096u - 86 - 17);
+  std::string title(boost::json::parse(payload).at("title").as_string());
+  EXPECT_EQ(title, std::string(1023, 'x') + "…");
+  PKey key = generate_p256_key();
+  EXPECT_TRUE(encrypt_web_push(payload, p256_public_raw(generate_p256_key().get()),
+                               std::string(16, 'a'), key.get(), std::string(16, 's')));
+}
+
 TEST(PushChannel, EachSideIsNotConfiguredWithoutItsKeys) {
   PushChannel none(nullptr, nullptr);
   EXPECT_EQ(none.name(), "push");
