@@ -10,3 +10,6 @@ pkg_check_modules(LIBICAL REQUIRED IMPORTED_TARGET libical)
 
 
 find_package(GTest REQUIRED)
+# Outbound HTTP (notification channels) and their cryptography.
+find_package(CURL 7.85 REQUIRED)
+find_package(OpenSSL 3.0 REQUIRED)

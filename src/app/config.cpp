@@ -36,6 +36,14 @@ std::optional<std::string> parse_int(const std::string& text, int min, int max, 
   return std::nullopt;
 }
 
+// An http(s) base URL without a trailing slash.
+std::optional<std::string> base_url(const std::string& v, std::string& out) {
+  if (!v.starts_with("https://") && !v.starts_with("http://")) return "must be an http(s) URL";
+  out = v;
+  while (out.size() > 8 && out.back() == '/') out.pop_back();
+  return std::nullopt;
+}
+
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> kFlags = {
       {"--port", {"TODO_PORT"}, "PORT", "TCP port to listen on; 0 picks a free one (default 8000)",
@@ -183,6 +191,91 @@ const std::vector<Flag>& flags() {
          c.bus_retry = std::get<bus::RetryPolicy>(std::move(policy));
          return std::nullopt;
        }},
+      // --- notification channels that call out over HTTP (notify-channels)
+      {"--fcm-credentials",
+       {"TODO_FCM_CREDENTIALS"},
+       "FILE",
+       "Firebase service-account JSON; enables push to FCM registration tokens",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.fcm_credentials = v;
+         return std::nullopt;
+       }},
+      {"--fcm-base-url",
+       {"TODO_FCM_BASE_URL"},
+       "URL",
+       "FCM HTTP v1 base URL, for tests (default https://fcm.googleapis.com)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return base_url(v, c.fcm_base_url); }},
+      {"--sendgrid-api-key",
+       {"TODO_SENDGRID_API_KEY", "SENDGRID_API_KEY"},
+       "KEY",
+       "send reminder emails through the SendGrid v3 API (needs --mail-from)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.sendgrid_api_key = v;
+         return std::nullopt;
+       }},
+      {"--sendgrid-base-url",
+       {"TODO_SENDGRID_BASE_URL"},
+       "URL",
+       "SendGrid API base URL, for tests (default https://api.sendgrid.com)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return base_url(v, c.sendgrid_base_url); }},
+      {"--vapid-private-key",
+       {"TODO_VAPID_PRIVATE_KEY"},
+       "KEY",
+       "Web Push VAPID private key, base64url of the P-256 scalar (default: generated once, kept "
+       "in the data dir)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.vapid_private_key = v;
+         return std::nullopt;
+       }},
+      {"--vapid-public-key",
+       {"TODO_VAPID_PUBLIC_KEY"},
+       "KEY",
+       "Web Push VAPID public key, base64url; checked against --vapid-private-key",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.vapid_public_key = v;
+         return std::nullopt;
+       }},
+      {"--vapid-subject",
+       {"TODO_VAPID_SUBJECT"},
+       "URL",
+       "contact push services may use, mailto: or https: (default mailto:<--mail-from>; without "
+       "either, Web Push is not configured)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!v.starts_with("mailto:") && !v.starts_with("https://")) {
+           return "must be a mailto: or https: URL";
+         }
+         c.vapid_subject = v;
+         return std::nullopt;
+       }},
+      {"--allow-private-webhooks",
+       {"TODO_ALLOW_PRIVATE_WEBHOOKS"},
+       "",
+       "let webhooks and push endpoints use http and reach loopback, private and link-local "
+       "addresses (tests, private networks; off by default: SSRF)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         // The flag passes ""; the environment variable says 1/true or 0/false.
+         if (v.empty() || v == "1" || v == "true") {
+           c.allow_private_webhooks = true;
+         } else if (v == "0" || v == "false") {
+           c.allow_private_webhooks = false;
+         } else {
+           return "must be 1, true, 0 or false";
+         }
+         return std::nullopt;
+       }},
+      // --- end notification channels
       {"--topic", {}, "TOPIC", "the topic to read: task-events, task-updates, reminders, <topic>.dlq",
        {"events"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {

@@ -41,6 +41,14 @@ struct Config {
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
   bus::RetryPolicy bus_retry;     // waits between a consumer's attempts at a failing event
+  // The notification channels that call out over HTTP (services/notify: webhook, push, SendGrid).
+  std::filesystem::path fcm_credentials;                   // empty: no FCM
+  std::string fcm_base_url = "https://fcm.googleapis.com";
+  std::string sendgrid_api_key;                            // empty: no SendGrid
+  std::string sendgrid_base_url = "https://api.sendgrid.com";
+  std::string vapid_private_key, vapid_public_key;         // empty: generated into data_dir
+  std::string vapid_subject;                               // empty: mailto:<mail-from>
+  bool allow_private_webhooks = false;  // lifts the SSRF guard (tests, private networks)
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

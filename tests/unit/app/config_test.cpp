@@ -298,3 +298,43 @@ TEST(Config, HelpOfTheOperatorCommands) {
 
 }  // namespace
 }  // namespace todo::app
+
+namespace todo::app {
+namespace {
+
+TEST(Config, NotificationChannelFlags) {
+  Config c =
+      parse_ok({"serve", "--fcm-credentials", "/etc/todo/fcm.json", "--fcm-base-url",
+                "http://127.0.0.1:9/", "--sendgrid-api-key", "SG.k", "--sendgrid-base-url",
+                "http://127.0.0.1:8", "--vapid-private-key", "priv", "--vapid-public-key", "pub",
+                "--vapid-subject", "mailto:ops@example.com", "--allow-private-webhooks"});
+  EXPECT_EQ(c.fcm_credentials, "/etc/todo/fcm.json");
+  EXPECT_EQ(c.fcm_base_url, "http://127.0.0.1:9");
+  EXPECT_EQ(c.sendgrid_api_key, "SG.k");
+  EXPECT_EQ(c.sendgrid_base_url, "http://127.0.0.1:8");
+  EXPECT_EQ(c.vapid_private_key, "priv");
+  EXPECT_EQ(c.vapid_public_key, "pub");
+  EXPECT_EQ(c.vapid_subject, "mailto:ops@example.com");
+  EXPECT_TRUE(c.allow_private_webhooks);
+
+  Config d = parse_ok({"serve"});
+  EXPECT_EQ(d.fcm_base_url, "https://fcm.googleapis.com");
+  EXPECT_EQ(d.sendgrid_base_url, "https://api.sendgrid.com");
+  EXPECT_FALSE(d.allow_private_webhooks);
+  EXPECT_TRUE(
+      parse_ok({"serve"}, FakeEnv{{{"TODO_ALLOW_PRIVATE_WEBHOOKS", "1"}}}).allow_private_webhooks);
+  EXPECT_FALSE(
+      parse_ok({"serve"}, FakeEnv{{{"TODO_ALLOW_PRIVATE_WEBHOOKS", "0"}}}).allow_private_webhooks);
+  EXPECT_EQ(parse_ok({"serve"}, FakeEnv{{{"SENDGRID_API_KEY", "SG.env"}}}).sendgrid_api_key,
+            "SG.env");
+
+  EXPECT_EQ(parse_error({"serve", "--vapid-subject", "ops@example.com"}),
+            "--vapid-subject must be a mailto: or https: URL");
+  EXPECT_EQ(parse_error({"serve", "--sendgrid-base-url", "api.sendgrid.com"}),
+            "--sendgrid-base-url must be an http(s) URL");
+  EXPECT_EQ(parse_error({"serve", "--allow-private-webhooks=yes"}),
+            "--allow-private-webhooks takes no value");
+}
+
+}  // namespace
+}  // namespace todo::app
