@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache git ca-certificates tzdata
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libsodium-dev libssl-dev libutf8proc-dev libical-dev
+  libsqlite3-dev libsodium-dev libssl-dev libutf8proc-dev libical-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-jsonschema python3-dateutil
+  python3 python3-pytest python3-jsonschema python3-dateutil python3-aiosmtpd
   wrk
   # make fuzz-smoke (in make test) and make fuzz: clang with libFuzzer and the sanitizer runtimes,
   # and llvm-symbolizer for readable stacks

@@ -6,6 +6,7 @@
 #include "log/log.h"
 #include "store/database.h"
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -41,6 +42,17 @@ struct Config {
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
   bus::RetryPolicy bus_retry;     // waits between a consumer's attempts at a failing event
+
+  // The notification service (ADR 0015).
+  std::chrono::milliseconds reminder_grace = std::chrono::hours(1);  // late within, missed beyond
+  std::vector<std::chrono::milliseconds> notify_retry_backoff{
+      std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30)};
+  int notify_workers = 4;                            // delivery threads
+  std::string smtp_url;                              // empty: SMTP e-mail not configured
+  std::string smtp_user, smtp_password;              // override the URL's
+  std::string mail_from = "Todo <todo@localhost>";
+  std::string public_url = "http://localhost:8000";  // links in notifications
+  bool allow_private_webhooks = false;               // SSRF guard off (tests, private networks)
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

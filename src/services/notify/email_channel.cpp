@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 
 #include "domain/civil.h"
 #include "domain/time_format.h"
@@ -17,33 +19,9 @@ namespace {
 constexpr std::string_view kBase64 =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-std::string base64(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const auto n = static_cast<unsigned char>(bytes[i]) << 16 |
-                   static_cast<unsigned char>(bytes[i + 1]) << 8 |
-                   static_cast<unsigned char>(bytes[i + 2]);
-    out += kBase64[(n >> 18) & 63];
-    out += kBase64[(n >> 12) & 63];
-    out += kBase64[(n >> 6) & 63];
-    out += kBase64[n & 63];
-  }
-  if (const auto rest = bytes.size() - i; rest > 0) {
-    unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
-    if (rest == 2) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out += kBase64[(n >> 18) & 63];
-    out += kBase64[(n >> 12) & 63];
-    out += rest == 2 ? kBase64[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // Base64 body lines of 76 characters (RFC 2045).
 std::string base64_body(std::string_view bytes) {
-  const std::string encoded = base64(bytes);
+  const std::string encoded = base64_encode(bytes);
   std::string out;
   for (std::size_t i = 0; i < encoded.size(); i += 76) {
     out += encoded.substr(i, 76);
@@ -141,6 +119,30 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
 
 }  // namespace
 
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const auto n = static_cast<unsigned char>(bytes[i]) << 16 |
+                   static_cast<unsigned char>(bytes[i + 1]) << 8 |
+                   static_cast<unsigned char>(bytes[i + 2]);
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    out += kBase64[(n >> 6) & 63];
+    out += kBase64[n & 63];
+  }
+  if (const auto rest = bytes.size() - i; rest > 0) {
+    unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    out += rest == 2 ? kBase64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 std::string encode_header_value(std::string_view utf8) {
   if (plain_header_text(utf8)) return std::string(utf8);
   // "=?UTF-8?B?" + base64 + "?=" within 75 characters: 63 base64 characters, 45 bytes at most.
@@ -156,7 +158,7 @@ std::string encode_header_value(std::string_view utf8) {
     }
     if (end == i) end = std::min(i + kMaxBytes, utf8.size());  // cannot happen with valid UTF-8
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(utf8.substr(i, end - i)) + "?=";
+    out += "=?UTF-8?B?" + base64_encode(utf8.substr(i, end - i)) + "?=";
     i = end;
   }
   return out;
@@ -210,8 +212,19 @@ std::string render_reminder_email(const Reminder& r, std::string_view from, std:
   return m;
 }
 
+void init_libcurl() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("libcurl could not be initialised");
+    }
+  });
+}
+
 SmtpEmailChannel::SmtpEmailChannel(SmtpOptions options, const domain::Clock& clock)
-    : options_(std::move(options)), clock_(clock) {}
+    : options_(std::move(options)), clock_(clock) {
+  init_libcurl();
+}
 
 bool SmtpEmailChannel::configured() const {
   return !options_.url.empty() && !options_.mail_from.empty();
