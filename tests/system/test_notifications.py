@@ -16,6 +16,8 @@ one would have too."""
 
 import datetime
 import email
+import json
+import pathlib
 import email.policy
 import signal
 import socket
@@ -24,6 +26,7 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from jsonschema import Draft202012Validator, FormatChecker
 
 from task_harness import TaskApi
 from todo_harness import assert_problem, poll_until, register, sql, wait_consumed
@@ -184,6 +187,10 @@ def test_a_reminder_arrives_by_email_within_a_second_of_its_instant(make_server,
     fired = sql(srv.data_dir, "SELECT payload FROM outbox WHERE topic = 'task-updates' "
                               "AND payload LIKE '%com.todo.reminder.fired%'")
     assert len(fired) == 1 and task["id"] in fired[0][0]
+    schema = json.load(open(pathlib.Path(__file__).parents[2] / "docs/events/task-updates.schema.json"))
+    event = json.loads(fired[0][0])
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(event)
+    assert event["data"]["title"] == title and event["data"]["late"] is False
     metrics = srv.get("/metrics").body
     metrics = metrics if isinstance(metrics, str) else metrics.decode()
     assert "todo_reminders_fired_total 1" in metrics
