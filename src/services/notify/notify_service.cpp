@@ -121,17 +121,20 @@ void NotifyService::apply_schedule(const bus::Event&, std::any& prepared, Transa
   const ScheduleCommand& command = schedule.command;
   const auto now = clock_.now();
   if (command.cancel) {
-    metrics_.cancelled(repository_.cancel_schedule(tx, command.task_id, now));
+    pending_cancelled_ += repository_.cancel_schedule(tx, command.task_id, now);
   } else {
-    metrics_.scheduled(repository_.replace_schedule(tx, command.task_id, command.user_id,
-                                                    schedule.reminders, now));
+    pending_scheduled_ += repository_.replace_schedule(tx, command.task_id, command.user_id,
+                                                       schedule.reminders, now);
   }
-  // The commit listener re-arms the timer once this transaction is committed.
+  // The commit listener re-arms the timer (and counts) once this transaction is committed.
   schedule_changed_ = true;
 }
 
 void NotifyService::on_commit() {
-  if (schedule_changed_.exchange(false)) arm_at(clock_.now());
+  if (!schedule_changed_.exchange(false)) return;
+  metrics_.scheduled(pending_scheduled_.exchange(0));
+  metrics_.cancelled(pending_cancelled_.exchange(0));
+  arm_at(clock_.now());
 }
 
 void NotifyService::recover() {

@@ -117,6 +117,8 @@ class NotifyService {
   std::optional<Armed> armed_;
   std::mutex random_mutex_;  // the RandomSource is shared with other threads of the process
   std::atomic<bool> schedule_changed_{false};
+  // Counted by the consumer's handler, added to the metrics when its transaction commits.
+  std::atomic<std::int64_t> pending_scheduled_{0}, pending_cancelled_{0};
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
