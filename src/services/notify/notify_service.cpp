@@ -123,8 +123,8 @@ void NotifyService::apply_schedule(const bus::Event&, std::any& prepared, Transa
   if (command.cancel) {
     pending_cancelled_ += repository_.cancel_schedule(tx, command.task_id, now);
   } else {
-    pending_scheduled_ += repository_.replace_schedule(tx, command.task_id, command.user_id,
-                                                       schedule.reminders, now);
+    pending_scheduled_ +=
+        repository_.replace_schedule(tx, command.task_id, command.user_id, schedule.reminders, now);
   }
   // The commit listener re-arms the timer (and counts) once this transaction is committed.
   schedule_changed_ = true;
