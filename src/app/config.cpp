@@ -258,6 +258,96 @@ const std::vector<Flag>& flags() {
          c.vapid_subject = v;
          return std::nullopt;
        }},
+      {"--reminder-grace",
+       {"TODO_REMINDER_GRACE"},
+       "DURATION",
+       "a reminder whose instant passed while the server was down is sent late within this "
+       "period and marked missed beyond it (default 1h; units ms, s, m, h; at most 24h)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto one = bus::parse_retry_backoff(v);
+         auto* policy = std::get_if<bus::RetryPolicy>(&one);
+         if (!policy || policy->backoff.size() != 1) {
+           return "must be one duration such as 30m or 1h (units ms, s, m, h; at most 24h)";
+         }
+         c.reminder_grace = policy->backoff.front();
+         return std::nullopt;
+       }},
+      {"--notify-retry-backoff",
+       {"TODO_NOTIFY_RETRY_BACKOFF"},
+       "WAITS",
+       "comma-separated waits before each new attempt of a failed notification delivery; after "
+       "the last one it is failed (default 1m,5m,30m; units ms, s, m, h)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto policy = bus::parse_retry_backoff(v);
+         if (auto* error = std::get_if<std::string>(&policy)) return std::move(*error);
+         c.notify_retry_backoff = std::get<bus::RetryPolicy>(std::move(policy)).backoff;
+         return std::nullopt;
+       }},
+      {"--notify-workers",
+       {"TODO_NOTIFY_WORKERS"},
+       "N",
+       "notification deliveries sent at once (default 4)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return parse_int(v, 1, 64, c.notify_workers); }},
+      {"--smtp-url",
+       {"TODO_SMTP_URL"},
+       "URL",
+       "SMTP server for e-mail reminders: smtp://host:port (STARTTLS when offered) or "
+       "smtps://host:port; user:password@ allowed (default: e-mail is not configured)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!(v.starts_with("smtp://") || v.starts_with("smtps://")) ||
+             v.find('\n') != std::string::npos) {
+           return "must be smtp://host:port or smtps://host:port";
+         }
+         c.smtp_url = v;
+         return std::nullopt;
+       }},
+      {"--smtp-user",
+       {"TODO_SMTP_USER"},
+       "USER",
+       "SMTP user name (default: the URL's, if any)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         c.smtp_user = v;
+         return std::nullopt;
+       }},
+      {"--smtp-password",
+       {"TODO_SMTP_PASSWORD"},
+       "PASSWORD",
+       "SMTP password (prefer the environment variable: flags show in ps)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         c.smtp_password = v;
+         return std::nullopt;
+       }},
+      {"--mail-from",
+       {"TODO_MAIL_FROM"},
+       "MAILBOX",
+       "sender of e-mail reminders, e.g. \"Todo <todo@example.com>\" (default Todo "
+       "<todo@localhost>)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.find('@') == std::string::npos || v.find_first_of("\r\n") != std::string::npos) {
+           return "must be an e-mail address or a mailbox like Todo <todo@example.com>";
+         }
+         c.mail_from = v;
+         return std::nullopt;
+       }},
+      {"--public-url",
+       {"TODO_PUBLIC_URL"},
+       "URL",
+       "the web app's base URL, for links in notifications (default http://localhost:8000)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (!(v.starts_with("http://") || v.starts_with("https://"))) {
+           return "must be an http:// or https:// URL";
+         }
+         c.public_url = v;
+         return std::nullopt;
+       }},
       {"--allow-private-webhooks",
        {"TODO_ALLOW_PRIVATE_WEBHOOKS"},
        "",

@@ -6,6 +6,7 @@
 #include "log/log.h"
 #include "store/database.h"
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -49,6 +50,16 @@ struct Config {
   std::string vapid_private_key, vapid_public_key;         // empty: generated into data_dir
   std::string vapid_subject;                               // empty: mailto:<mail-from>
   bool allow_private_webhooks = false;  // lifts the SSRF guard (tests, private networks)
+
+  // The notification service (ADR 0015).
+  std::chrono::milliseconds reminder_grace = std::chrono::hours(1);  // late within, missed beyond
+  std::vector<std::chrono::milliseconds> notify_retry_backoff{
+      std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30)};
+  int notify_workers = 4;                            // delivery threads
+  std::string smtp_url;                              // empty: SMTP e-mail not configured
+  std::string smtp_user, smtp_password;              // override the URL's
+  std::string mail_from = "Todo <todo@localhost>";
+  std::string public_url = "http://localhost:8000";  // links in notifications
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

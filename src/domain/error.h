@@ -37,6 +37,8 @@ enum class ErrorCode {
   kForbidden,             // 403 forbidden
   kUserNotFound,          // 404 user-not-found
   kTaskNotFound,          // 404 task-not-found
+  kTargetNotFound,        // 404 target-not-found (a notification target)
+  kTargetExists,          // 409 target-exists (the same notification target twice)
   kVersionConflict,       // 412 version-conflict
   kIdempotencyMismatch,   // 422 idempotency-key-reused
   kResyncRequired,        // 410 resync-required

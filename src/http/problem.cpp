@@ -42,6 +42,10 @@ ProblemKind problem_kind(domain::ErrorCode code) {
     case ErrorCode::kForbidden: return {"forbidden", 403, "Forbidden"};
     case ErrorCode::kUserNotFound: return {"user-not-found", 404, "User not found"};
     case ErrorCode::kTaskNotFound: return {"task-not-found", 404, "Task not found"};
+    case ErrorCode::kTargetNotFound:
+      return {"target-not-found", 404, "Notification target not found"};
+    case ErrorCode::kTargetExists:
+      return {"target-exists", 409, "Notification target already exists"};
     case ErrorCode::kVersionConflict: return {"version-conflict", 412, "Version conflict"};
     case ErrorCode::kIdempotencyMismatch:
       return {"idempotency-key-reused", 422, "Idempotency key reused with another request"};

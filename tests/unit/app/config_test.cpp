@@ -131,6 +131,34 @@ TEST(Config, BusRetryBackoff) {
   EXPECT_NE(help_text("serve").find("--bus-retry-backoff"), std::string::npos);
 }
 
+TEST(Config, NotificationFlags) {
+  using std::chrono::milliseconds;
+  const Config defaults = parse_ok({"serve"});
+  EXPECT_EQ(defaults.reminder_grace, milliseconds(3600000));
+  EXPECT_EQ(defaults.notify_retry_backoff,
+            (std::vector<milliseconds>{milliseconds(60000), milliseconds(300000),
+                                       milliseconds(1800000)}));
+  EXPECT_TRUE(defaults.smtp_url.empty());
+  EXPECT_FALSE(defaults.allow_private_webhooks);
+  const Config c = parse_ok({"serve", "--reminder-grace", "30m", "--notify-retry-backoff",
+                             "200ms,1s", "--smtp-url", "smtps://mail.example.com:465",
+                             "--mail-from", "Todo <t@example.com>", "--allow-private-webhooks"});
+  EXPECT_EQ(c.reminder_grace, milliseconds(1800000));
+  EXPECT_EQ(c.notify_retry_backoff, (std::vector<milliseconds>{milliseconds(200), milliseconds(1000)}));
+  EXPECT_EQ(c.smtp_url, "smtps://mail.example.com:465");
+  EXPECT_EQ(c.mail_from, "Todo <t@example.com>");
+  EXPECT_TRUE(c.allow_private_webhooks);
+  EXPECT_EQ(parse_error({"serve", "--reminder-grace", "1h,2h"}),
+            "--reminder-grace must be one duration such as 30m or 1h (units ms, s, m, h; at most "
+            "24h)");
+  EXPECT_EQ(parse_error({"serve", "--smtp-url", "http://mail.example.com"}),
+            "--smtp-url must be smtp://host:port or smtps://host:port");
+  EXPECT_EQ(parse_error({"serve", "--mail-from", "nobody"}),
+            "--mail-from must be an e-mail address or a mailbox like Todo <todo@example.com>");
+  EXPECT_FALSE(
+      parse_ok({"serve"}, FakeEnv{{{"TODO_ALLOW_PRIVATE_WEBHOOKS", "0"}}}).allow_private_webhooks);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_EQ(parse_ok({"--help"}).command, "help");
   EXPECT_TRUE(parse_ok({"serve", "--help"}).help);

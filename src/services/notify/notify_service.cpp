@@ -1,0 +1,542 @@
+// The schedule, the one timer, firing and the delivery pool of the notification service.
+#include "services/notify/notify_service.h"
+
+#include <algorithm>
+#include <any>
+#include <array>
+#include <cstdio>
+
+#include "domain/civil.h"
+#include "domain/ids.h"
+#include "domain/task.h"
+#include "domain/task_events.h"
+#include "domain/time_format.h"
+#include "log/log.h"
+#include "services/notify/reminder_events.h"
+#include "store/outbox.h"
+#include "store/task_repository.h"
+#include "store/user_repository.h"
+
+namespace todo::notify {
+
+namespace {
+
+using store::Transaction;
+
+// The parsed event and the ids of the rows it may insert: computed before the write transaction.
+struct PreparedSchedule {
+  ScheduleCommand command;
+  std::vector<NewReminder> reminders;
+};
+
+// The channel a target kind is delivered on.
+std::string_view channel_of(std::string_view kind) {
+  if (kind == "webpush" || kind == "fcm") return "push";
+  return kind;  // email, webhook
+}
+
+double seconds(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1e6; }
+
+const store::TaskRepository& tasks() {
+  // Only find() is used, which folds nothing.
+  static const store::TaskRepository repository([](std::string_view t) { return std::string(t); });
+  return repository;
+}
+
+}  // namespace
+
+// "Mon 7 Dec 2026, 09:00 (Europe/Berlin)".
+std::string format_due_local(domain::Timestamp due, const domain::TimeZone& zone) {
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const domain::LocalDateTime local = zone.to_local(due);
+  const int weekday = domain::weekday(local.date());
+  char out[96];
+  std::snprintf(out, sizeof out, "%s %d %s %d, %02d:%02d (%s)", kDays[weekday], local.day,
+                kMonths[local.month - 1], local.year, local.hour, local.minute,
+                zone.name().c_str());
+  return out;
+}
+
+// What firing one due reminder does, decided in a read snapshot before the write.
+struct NotifyService::Firing {
+  enum class Kind { kFire, kMissed, kCancelled };
+  StoredReminder reminder;
+  Kind kind = Kind::kFire;
+  bool late = false;
+  std::chrono::microseconds lateness{0};
+  std::vector<NewDelivery> deliveries;
+  std::optional<store::OutboxMessage> fired_event;
+};
+
+NotifyService::NotifyService(store::Database& database, const domain::Clock& clock,
+                             domain::RandomSource& random, const domain::ZoneCatalog& zones,
+                             std::map<std::string, Channel*, std::less<>> channels,
+                             NotifyOptions options)
+    : database_(database),
+      clock_(clock),
+      random_(random),
+      zones_(zones),
+      channels_(std::move(channels)),
+      options_(std::move(options)),
+      scheduler_(clock) {
+  commit_listener_ =
+      std::make_unique<store::ScopedCommitListener>(database_, [this] { on_commit(); });
+}
+
+NotifyService::~NotifyService() {
+  commit_listener_.reset();
+  stop();
+}
+
+bus::Subscription NotifyService::subscription() {
+  bus::Subscription s;
+  s.topic = std::string(domain::kRemindersTopic);
+  s.group = std::string(kConsumerGroup);
+  s.prepare = [this](const bus::Event& event) -> std::any {
+    PreparedSchedule prepared{parse_reminder_event(event.payload), {}};
+    const auto now = clock_.now();
+    std::lock_guard lock(random_mutex_);
+    for (const domain::Timestamp instant : prepared.command.instants) {
+      std::optional<std::int64_t> offset;
+      if (prepared.command.due_at) {
+        offset =
+            std::chrono::duration_cast<std::chrono::minutes>(*prepared.command.due_at - instant)
+                .count();
+      }
+      prepared.reminders.push_back({domain::new_uuid_v7(now, random_), instant, offset});
+    }
+    return prepared;
+  };
+  s.apply = [this](const bus::Event& event, std::any& prepared, Transaction& tx) {
+    apply_schedule(event, prepared, tx);
+  };
+  return s;
+}
+
+void NotifyService::apply_schedule(const bus::Event&, std::any& prepared, Transaction& tx) {
+  const auto& schedule = std::any_cast<PreparedSchedule&>(prepared);
+  const ScheduleCommand& command = schedule.command;
+  const auto now = clock_.now();
+  if (command.cancel) {
+    pending_cancelled_ += repository_.cancel_schedule(tx, command.task_id, now);
+  } else {
+    pending_scheduled_ +=
+        repository_.replace_schedule(tx, command.task_id, command.user_id, schedule.reminders, now);
+  }
+  // The commit listener re-arms the timer (and counts) once this transaction is committed.
+  schedule_changed_ = true;
+}
+
+void NotifyService::on_commit() {
+  if (!schedule_changed_.exchange(false)) return;
+  metrics_.scheduled(pending_scheduled_.exchange(0));
+  metrics_.cancelled(pending_cancelled_.exchange(0));
+  arm_at(clock_.now());
+}
+
+void NotifyService::recover() {
+  const auto now = clock_.now();
+  const auto released = store::write_value(
+      database_, [&](Transaction& tx) { return repository_.release_sending(tx, now); });
+  if (released > 0) {
+    log::warn("deliveries interrupted by a stop are sent again",
+              {{"count", released}, {"why", "the process stopped during their send"}});
+  }
+  arm_at(now);  // catch up at once on whatever fell due while the process was down
+}
+
+void NotifyService::start() {
+  recover();
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = false;
+  }
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  scheduler_.start();
+}
+
+void NotifyService::stop() {
+  scheduler_.stop();
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_ready_.notify_all();
+  for (auto& t : workers_) t.join();
+  const bool had_workers = !workers_.empty();
+  workers_.clear();
+  if (!had_workers) return;
+  // Claimed deliveries no worker started go back to pending for the next start.
+  std::deque<std::string> left;
+  {
+    std::lock_guard lock(queue_mutex_);
+    left.swap(queue_);
+    in_flight_ = 0;
+  }
+  if (left.empty()) return;
+  try {
+    database_.write([&](Transaction& tx) { repository_.release_sending(tx, clock_.now()); });
+  } catch (const std::exception& e) {
+    log::error("could not release queued deliveries at stop", {{"error", e.what()}});
+  }
+}
+
+int NotifyService::run_due() { return scheduler_.run_due(); }
+
+std::optional<domain::Timestamp> NotifyService::armed_for() const {
+  std::lock_guard lock(armed_mutex_);
+  if (!armed_) return std::nullopt;
+  return armed_->when;
+}
+
+void NotifyService::arm_at(domain::Timestamp when) {
+  std::lock_guard lock(armed_mutex_);
+  // An earlier timer re-arms for the right instant when it runs.
+  if (armed_ && armed_->when <= when) return;
+  if (armed_) scheduler_.cancel(armed_->id);
+  // The job clears armed_ only if it is still the timer it belongs to.
+  auto token = std::make_shared<scheduler::TimerId>(0);
+  const auto id = scheduler_.at(when, [this, token] {
+    {
+      std::lock_guard inner(armed_mutex_);
+      if (armed_ && armed_->id == *token) armed_.reset();
+    }
+    tick();
+  });
+  *token = id;
+  armed_ = Armed{when, id};
+}
+
+void NotifyService::arm_next() {
+  bool saturated = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    saturated = saturated_;
+  }
+  const auto next = store::read_value(database_, [&](Transaction& tx) {
+    auto earliest = repository_.next_reminder(tx);
+    // While the pool is full, its workers re-arm as they make room.
+    if (!saturated) {
+      if (auto retry = repository_.next_retry(tx); retry && (!earliest || *retry < *earliest)) {
+        earliest = retry;
+      }
+    }
+    return earliest;
+  });
+  if (next) arm_at(*next);
+}
+
+void NotifyService::tick() {
+  const auto now = clock_.now();
+  try {
+    while (fire_due(now) == options_.batch) {
+    }
+    dispatch_due(now);
+  } catch (const std::exception& e) {
+    // The database failed; try again shortly rather than never.
+    log::error("firing reminders failed; trying again in 5 s", {{"error", e.what()}});
+    arm_at(clock_.now() + std::chrono::seconds(5));
+    return;
+  }
+  arm_next();
+}
+
+std::vector<NotifyService::Firing> NotifyService::plan_firings(domain::Timestamp now,
+                                                               int& planned) {
+  std::vector<Firing> firings;
+  database_.read([&](Transaction& tx) {
+    const store::UserRepository users;
+    for (StoredReminder& r : repository_.due_reminders(tx, now, options_.batch)) {
+      Firing f;
+      f.lateness = now - r.fire_at;
+      const auto task = tasks().find(tx, r.user_id, r.task_id, true);
+      const auto user = users.find_by_id(tx, r.user_id);
+      // The cancel event may still be on its way: the task as stored decides.
+      const bool still_wanted = task && user && [&] {
+        const auto instants = domain::reminder_instants(*task);
+        return std::find(instants.begin(), instants.end(), r.fire_at) != instants.end();
+      }();
+      if (!still_wanted) {
+        f.kind = Firing::Kind::kCancelled;
+      } else if (f.lateness > options_.grace) {
+        f.kind = Firing::Kind::kMissed;
+      } else {
+        f.late = f.lateness > options_.late_after;
+        std::lock_guard lock(random_mutex_);
+        const auto new_id = [&] { return domain::new_uuid_v7(now, random_); };
+        std::vector<NewDelivery> deliveries;
+        const auto add = [&](std::string target, std::string kind, std::string address) {
+          const std::string channel(channel_of(kind));
+          NewDelivery d{new_id(),
+                        channel,
+                        std::move(target),
+                        std::move(kind),
+                        std::move(address),
+                        std::string(delivery_status::kPending),
+                        0,
+                        now,
+                        std::nullopt,
+                        std::nullopt};
+          const auto found = channels_.find(channel);
+          if (found == channels_.end() || !found->second->configured()) {
+            d.status = std::string(delivery_status::kNotConfigured);
+            d.next_attempt_at.reset();
+            d.last_error = "the " + channel + " channel is not configured on this server";
+          }
+          deliveries.push_back(std::move(d));
+        };
+        bool has_email_target = false;
+        for (const StoredTarget& t : repository_.targets_of(tx, r.user_id)) {
+          has_email_target = has_email_target || t.kind == "email";
+          const bool readable = t.kind == "email" || t.kind == "webhook";
+          add(t.id, t.kind, readable ? t.address : std::string());
+        }
+        if (!has_email_target) {
+          add(std::string(kAccountTarget), "email", user->reminder_email.value_or(user->email));
+        }
+        FiredReminder fired{new_id(),  r.id,         r.task_id, r.user_id, task->title,
+                            r.fire_at, task->due_at, f.late,    now};
+        deliveries.push_back(NewDelivery{new_id(), "in-app", std::string(kInAppTarget), "in-app",
+                                         "", std::string(delivery_status::kDelivered), 1,
+                                         std::nullopt, std::nullopt, fired.event_id});
+        f.fired_event = reminder_fired_message(fired);
+        f.deliveries = std::move(deliveries);
+      }
+      f.reminder = std::move(r);
+      firings.push_back(std::move(f));
+    }
+  });
+  planned = static_cast<int>(firings.size());
+  return firings;
+}
+
+int NotifyService::fire_due(domain::Timestamp now) {
+  int planned = 0;
+  std::vector<Firing> firings = plan_firings(now, planned);
+  if (firings.empty()) return 0;
+  std::vector<bool> applied(firings.size(), false);
+  database_.write([&](Transaction& tx) {
+    const store::OutboxRepository outbox;
+    for (std::size_t i = 0; i < firings.size(); ++i) {
+      const Firing& f = firings[i];
+      const std::string_view status = f.kind == Firing::Kind::kFire ? reminder_status::kSent
+                                      : f.kind == Firing::Kind::kMissed
+                                          ? reminder_status::kMissed
+                                          : reminder_status::kCancelled;
+      // Compare-and-set: a schedule event may have replaced it since the snapshot.
+      applied[i] = repository_.finish_reminder(tx, f.reminder.id, status, f.late, now);
+      if (!applied[i] || f.kind != Firing::Kind::kFire) continue;
+      for (const NewDelivery& d : f.deliveries)
+        repository_.insert_delivery(tx, f.reminder.id, d, now);
+      outbox.append(tx, *f.fired_event, now);
+    }
+  });
+  for (std::size_t i = 0; i < firings.size(); ++i) {
+    if (!applied[i]) continue;
+    const Firing& f = firings[i];
+    switch (f.kind) {
+      case Firing::Kind::kFire:
+        metrics_.fired(seconds(f.lateness), f.late);
+        for (const NewDelivery& d : f.deliveries) {
+          if (d.status != delivery_status::kPending) metrics_.delivery(d.channel, d.status);
+        }
+        log::info("reminder fired", {{"reminder_id", f.reminder.id},
+                                     {"task_id", f.reminder.task_id},
+                                     {"late", f.late},
+                                     {"lateness_ms", f.lateness.count() / 1000}});
+        break;
+      case Firing::Kind::kMissed:
+        metrics_.missed();
+        log::warn("reminder missed: its instant passed longer ago than the grace period",
+                  {{"reminder_id", f.reminder.id},
+                   {"task_id", f.reminder.task_id},
+                   {"lateness_s", f.lateness.count() / 1000000}});
+        break;
+      case Firing::Kind::kCancelled:
+        metrics_.cancelled(1);
+        break;
+    }
+  }
+  return planned;
+}
+
+void NotifyService::dispatch_due(domain::Timestamp now) {
+  if (options_.workers == 0) {
+    for (;;) {
+      const auto claimed = store::write_value(database_, [&](Transaction& tx) {
+        return repository_.claim_due_deliveries(tx, now, options_.batch);
+      });
+      for (const std::string& id : claimed) deliver(id);
+      if (claimed.size() < static_cast<std::size_t>(options_.batch)) return;
+    }
+  }
+  std::size_t room = 0;
+  {
+    std::lock_guard lock(queue_mutex_);
+    room = options_.queue_limit > in_flight_ ? options_.queue_limit - in_flight_ : 0;
+    saturated_ = room == 0;
+  }
+  if (room == 0) return;
+  const auto claimed = store::write_value(database_, [&](Transaction& tx) {
+    return repository_.claim_due_deliveries(tx, now, static_cast<int>(room));
+  });
+  {
+    std::lock_guard lock(queue_mutex_);
+    for (const std::string& id : claimed) queue_.push_back(id);
+    in_flight_ += claimed.size();
+    // More may be due: the workers re-arm when they have made room.
+    if (claimed.size() == room) saturated_ = true;
+  }
+  queue_ready_.notify_all();
+}
+
+void NotifyService::worker_loop() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    deliver(id);
+    bool rearm = false;
+    {
+      std::lock_guard lock(queue_mutex_);
+      --in_flight_;
+      if (saturated_ && in_flight_ <= options_.queue_limit / 2) {
+        saturated_ = false;
+        rearm = true;
+      }
+    }
+    if (rearm) arm_at(clock_.now());
+  }
+}
+
+void NotifyService::deliver(const std::string& delivery_id) {
+  const auto started = clock_.now();
+  struct Loaded {
+    std::optional<StoredDelivery> delivery;
+    Reminder reminder;
+    std::optional<Target> target;
+  };
+  Loaded loaded;
+  try {
+    database_.read([&](Transaction& tx) {
+      loaded.delivery = repository_.find_delivery(tx, delivery_id);
+      if (!loaded.delivery || loaded.delivery->status != delivery_status::kSending) return;
+      const auto r = repository_.find_reminder(tx, loaded.delivery->reminder_id);
+      if (!r) return;
+      const auto task = tasks().find(tx, r->user_id, r->task_id, true);
+      const auto user = store::UserRepository().find_by_id(tx, r->user_id);
+      Reminder& m = loaded.reminder;
+      m.delivery_id = delivery_id;
+      m.user_id = r->user_id;
+      m.task_id = r->task_id;
+      m.title = task ? task->title : std::string();
+      m.fire_at_utc = domain::format_rfc3339(r->fire_at);
+      m.late = r->late;
+      std::string base = options_.public_url;
+      while (!base.empty() && base.back() == '/') base.pop_back();
+      m.task_url = base + "/tasks/" + r->task_id;
+      if (task && task->due_at) {
+        m.due_at_utc = domain::format_rfc3339(*task->due_at);
+        auto zone = user ? zones_.find(user->timezone) : nullptr;
+        if (!zone) zone = zones_.find(task->timezone);
+        m.due_local = zone ? format_due_local(*task->due_at, *zone)
+                           : format_due_local(*task->due_at, domain::TimeZone::utc());
+      }
+      const StoredDelivery& d = *loaded.delivery;
+      if (d.target == kAccountTarget) {
+        loaded.target = Target{d.target, "email", d.target_address, ""};
+      } else if (auto t = repository_.find_target(tx, d.target)) {
+        loaded.target = Target{t->id, t->kind, t->address, t->secret};
+      }
+    });
+  } catch (const std::exception& e) {
+    log::error("could not load a delivery", {{"delivery_id", delivery_id}, {"error", e.what()}});
+    return;  // stays in `sending`; the next start sends it
+  }
+  if (!loaded.delivery || loaded.delivery->status != delivery_status::kSending) return;
+  const StoredDelivery& d = *loaded.delivery;
+
+  Result result{Outcome::kFailed, "", ""};
+  const auto channel = channels_.find(d.channel);
+  if (!loaded.target) {
+    result = {Outcome::kFailed, "", "the target was removed before the reminder was sent"};
+  } else if (channel == channels_.end() || !channel->second->configured()) {
+    result = {Outcome::kNotConfigured, "",
+              "the " + d.channel + " channel is not configured on this server"};
+  } else {
+    try {
+      result = channel->second->send(loaded.reminder, *loaded.target);
+    } catch (const std::exception& e) {
+      result = {Outcome::kRetry, "", std::string("the channel failed: ") + e.what()};
+    }
+  }
+
+  AttemptRecord record;
+  record.delivery_id = delivery_id;
+  record.started_at = started;
+  record.finished_at = clock_.now();
+  if (result.outcome != Outcome::kDelivered) record.error = result.error;
+  if (!result.provider_id.empty()) record.provider_id = result.provider_id;
+  switch (result.outcome) {
+    case Outcome::kDelivered:
+      record.status = delivery_status::kDelivered;
+      record.outcome = "delivered";
+      break;
+    case Outcome::kRetry: {
+      const auto attempt = static_cast<std::size_t>(d.attempts) + 1;
+      record.outcome = "retry";
+      if (attempt <= options_.retry_backoff.size()) {
+        record.status = delivery_status::kPending;
+        record.next_attempt_at = record.finished_at + options_.retry_backoff[attempt - 1];
+      } else {
+        record.status = delivery_status::kFailed;
+      }
+      break;
+    }
+    case Outcome::kFailed:
+      record.status = delivery_status::kFailed;
+      record.outcome = "failed";
+      break;
+    case Outcome::kNotConfigured:
+      record.status = delivery_status::kNotConfigured;
+      record.outcome = "not-configured";
+      break;
+    case Outcome::kTargetGone:
+      record.status = delivery_status::kTargetGone;
+      record.outcome = "target-gone";
+      break;
+  }
+  bool recorded = false;
+  try {
+    recorded = store::write_value(database_, [&](Transaction& tx) {
+      const bool ok = repository_.record_attempt(tx, record);
+      if (ok && result.outcome == Outcome::kTargetGone) repository_.remove_target(tx, d.target);
+      return ok;
+    });
+  } catch (const std::exception& e) {
+    log::error("could not record a delivery attempt",
+               {{"delivery_id", delivery_id}, {"error", e.what()}});
+  }
+  if (!recorded) return;
+  metrics_.delivery(d.channel, record.status);
+  if (record.status == delivery_status::kDelivered) {
+    log::info("reminder delivered", {{"delivery_id", delivery_id}, {"channel", d.channel}});
+  } else {
+    log::warn("reminder delivery attempt did not succeed", {{"delivery_id", delivery_id},
+                                                            {"channel", d.channel},
+                                                            {"status", record.status},
+                                                            {"attempt", d.attempts + 1},
+                                                            {"error", result.error}});
+  }
+  if (record.next_attempt_at) arm_at(*record.next_attempt_at);
+}
+
+}  // namespace todo::notify

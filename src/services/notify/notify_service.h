@@ -1,0 +1,135 @@
+// The notification service (group `notification-service`, ADR 0015): keeps the schedule of
+// reminder instants from `reminders` events (in the consumer's transaction, so exactly once),
+// keeps one scheduler timer armed for the earliest instant anything waits for (a reminder or a
+// delivery's retry), fires reminders — late within the grace period, `missed` beyond it, never
+// for a completed or deleted task — into one delivery row per (reminder, channel, target) plus the
+// in-app event through the outbox, and sends deliveries on a bounded pool, outside any
+// transaction, with retries on a backoff.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "bus/bus.h"
+#include "domain/clock.h"
+#include "domain/time_zone.h"
+#include "scheduler/scheduler.h"
+#include "services/notify/channel.h"
+#include "services/notify/notify_metrics.h"
+#include "services/notify/notify_repository.h"
+#include "store/database.h"
+
+namespace todo::notify {
+
+inline constexpr std::string_view kConsumerGroup = "notification-service";
+
+// A due time as a person reads it in `zone`: "Mon 7 Dec 2026, 09:00 (Europe/Berlin)".
+std::string format_due_local(domain::Timestamp due, const domain::TimeZone& zone);
+
+struct NotifyOptions {
+  // A reminder found past its instant by more than this (after downtime) is `missed`, not sent.
+  std::chrono::microseconds grace = std::chrono::hours(1);
+  // A reminder sent more than this after its instant is marked late.
+  std::chrono::microseconds late_after = std::chrono::seconds(2);
+  // The waits before the 2nd, 3rd, … attempt of a delivery; after the last, it is `failed`.
+  std::vector<std::chrono::milliseconds> retry_backoff{
+      std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30)};
+  // Delivery threads. 0: deliveries run on the thread that fired them (unit tests).
+  int workers = 4;
+  // Deliveries handed to the pool and not finished yet, at most.
+  std::size_t queue_limit = 256;
+  // Reminders fired per write transaction.
+  int batch = 256;
+  // The web app's base URL: a task's link is <public_url>/tasks/<id>.
+  std::string public_url = "http://localhost:8000";
+};
+
+// The scheduler's wall clock measures every instant: reminders are wall-clock appointments.
+class NotifyService {
+ public:
+  // `channels` by name ("email", "push", "webhook"); a missing one records its deliveries as
+  // not-configured. The channels outlive the service.
+  NotifyService(store::Database& database, const domain::Clock& clock, domain::RandomSource& random,
+                const domain::ZoneCatalog& zones,
+                std::map<std::string, Channel*, std::less<>> channels, NotifyOptions options);
+  ~NotifyService();  // stops
+  NotifyService(const NotifyService&) = delete;
+  NotifyService& operator=(const NotifyService&) = delete;
+
+  // The `reminders` subscription: parsing before the write transaction, the schedule in it.
+  bus::Subscription subscription();
+
+  // Releases deliveries a previous process left in flight, arms the timer (catching up at once on
+  // anything already due), starts the scheduler thread and the delivery pool.
+  void start();
+  void stop();  // idempotent; waits for a send in progress
+
+  // For tests driving a manual clock without start(): what start() does before its threads.
+  void recover();
+  // Runs what the scheduler has due at clock.now() (the timer's job) on the calling thread.
+  int run_due();
+  // The instant the one timer is armed for.
+  std::optional<domain::Timestamp> armed_for() const;
+  std::size_t timers_pending() const { return scheduler_.pending(); }
+
+  const NotifyMetrics& metrics() const { return metrics_; }
+
+ private:
+  struct Firing;
+  struct Armed {
+    domain::Timestamp when{};
+    scheduler::TimerId id = 0;
+  };
+
+  void apply_schedule(const bus::Event& event, std::any& prepared, store::Transaction& tx);
+  void on_commit();
+  // The timer's job: fires due reminders, hands due deliveries to the pool, re-arms.
+  void tick();
+  int fire_due(domain::Timestamp now);
+  std::vector<Firing> plan_firings(domain::Timestamp now, int& planned);
+  void dispatch_due(domain::Timestamp now);
+  void deliver(const std::string& delivery_id);
+  void arm_at(domain::Timestamp when);
+  void arm_next();
+  void worker_loop();
+
+  store::Database& database_;
+  const domain::Clock& clock_;
+  domain::RandomSource& random_;
+  const domain::ZoneCatalog& zones_;
+  const std::map<std::string, Channel*, std::less<>> channels_;
+  const NotifyOptions options_;
+  const NotifyRepository repository_{};
+  NotifyMetrics metrics_;
+
+  mutable std::mutex armed_mutex_;
+  std::optional<Armed> armed_;
+  std::mutex random_mutex_;  // the RandomSource is shared with other threads of the process
+  std::atomic<bool> schedule_changed_{false};
+  // Counted by the consumer's handler, added to the metrics when its transaction commits.
+  std::atomic<std::int64_t> pending_scheduled_{0}, pending_cancelled_{0};
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_ready_;
+  std::deque<std::string> queue_;  // claimed delivery ids
+  std::size_t in_flight_ = 0;      // queued or being sent
+  bool saturated_ = false;         // a tick left due deliveries for lack of room
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+
+  scheduler::Scheduler scheduler_;
+  std::unique_ptr<store::ScopedCommitListener> commit_listener_;
+};
+
+}  // namespace todo::notify
