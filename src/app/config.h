@@ -2,6 +2,7 @@
 #pragma once
 
 #include "bus/retry.h"
+#include "domain/quota.h"
 #include "domain/user.h"
 #include "log/log.h"
 #include "store/database.h"
@@ -10,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -41,6 +43,10 @@ struct Config {
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
   bus::RetryPolicy bus_retry;     // waits between a consumer's attempts at a failing event
+  domain::QuotaLimits quotas;           // per account; 0 = no limit
+  // /metrics: a bearer token it requires, and a separate listener (host, port) it moves to.
+  std::optional<std::string> metrics_token;
+  std::optional<std::pair<std::string, unsigned short>> metrics_address;
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required
