@@ -1,13 +1,15 @@
-// Liveness, readiness, Prometheus metrics and the API description.
+// Liveness, readiness, Prometheus metrics (optionally behind a bearer token) and the API
+// description.
 #include "services/api/operations_routes.h"
 
+#include "auth/tokens.h"
 #include "http/json.h"
 #include "http/problem.h"
 
-#include <algorithm>
 #include <boost/json.hpp>
 
-#include "auth/tokens.h"
+#include <algorithm>
+
 namespace todo::services::api {
 
 std::string_view openapi_document() {

@@ -20,8 +20,7 @@ std::string_view openapi_document();
 void add_operations_routes(http::Router& router, store::Database& database, const bus::Bus& bus);
 
 // GET /metrics, Prometheus text. With a token, only for `Authorization: Bearer <token>` (compared
-// in constant time); without the header is 401 token-missing, with
-// another token 401 token-invalid.
+// in constant time): without the header 401 token-missing, with another token 401 token-invalid.
 void add_metrics_route(http::Router& router, http::Metrics& metrics,
                        std::optional<std::string> token);
 
