@@ -123,6 +123,31 @@ TEST_F(TaskQuotaTest, ACreateBeyondTheTaskQuotaWritesNothingUntilADeleteMakesRoo
   EXPECT_FALSE(try_create("five"));
 }
 
+TEST_F(TaskQuotaTest, ARefusedCreateLeavesItsIdempotencyKeyFreeForARetry) {
+  create("one");
+  auto two = create("two");
+  create("three");
+  domain::TaskInput input;
+  input.title = Patch<std::string>::of("four");
+  const IdempotencyKey key{"retry-me", "hash-of-the-request"};
+  const auto render = [](const domain::Task&) {
+    store::StoredResponse r;
+    r.status = 201;
+    r.body = "{}";
+    return r;
+  };
+  auto refused = tasks_.create(owner_.id, input, key, render);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, domain::ErrorCode::kQuotaExceeded);
+  EXPECT_EQ(count("SELECT count(*) FROM idempotency_keys"), 0);
+
+  ASSERT_TRUE(tasks_.remove(owner_.id, two.id, std::nullopt));
+  auto created = tasks_.create(owner_.id, input, key, render);
+  ASSERT_TRUE(created) << created.error().detail;
+  EXPECT_FALSE(created->replay);
+  EXPECT_EQ(created->task.title, "four");
+}
+
 TEST_F(TaskQuotaTest, AnUpdateAddingANewTagBeyondTheTagQuotaIsRefused) {
   auto a = create("a", {"one", "two", "three"});
   domain::TaskInput patch;
