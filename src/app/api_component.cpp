@@ -31,9 +31,13 @@ ApiComponent::ApiComponent(Core& core)
                  login_guard_, register_per_address_, register_hashing_, core.clock,
                  core.random}),
       authenticator_(core.jwt),
-      tasks_({*core.database, core.zones, core.clock, core.random}),
+      tasks_({*core.database, core.zones, core.clock, core.random}, core.config.quotas),
       cursors_(auth::hmac_sha256(core.jwt_secret, "todo list cursor v1")) {
-  services::api::add_operations_routes(core.router, *core.database, *core.bus, core.metrics);
+  services::api::add_operations_routes(core.router, *core.database, *core.bus);
+  // With --metrics-address, /metrics is served on its own listener (commands.cpp), not here.
+  if (!core.config.metrics_address) {
+    services::api::add_metrics_route(core.router, core.metrics, core.config.metrics_token);
+  }
   services::api::add_account_routes(core.router, accounts_, authenticator_);
   services::api::add_task_routes(
       core.router, {tasks_, accounts_, authenticator_, cursors_, core.zones, core.clock});

@@ -4,9 +4,12 @@
 #include "app/application.h"
 #include "http/server.h"
 #include "log/log.h"
+#include "services/api/operations_routes.h"
 #include "store/open_database.h"
 
 #include <chrono>
+#include <optional>
+#include <thread>
 
 namespace todo::app {
 
@@ -18,6 +21,46 @@ int run_migrate(const Config& config) {
   log::info("database is current", {{"path", options.path.string()}});
   return 0;
 }
+
+namespace {
+
+// /metrics on its own listener (--metrics-address): a small server with one route, run on its own
+// thread until the main server stops.
+class MetricsListener {
+ public:
+  MetricsListener(const Config& config, http::Metrics& metrics) {
+    services::api::add_metrics_route(router_, metrics, config.metrics_token);
+    http::ServerOptions options;
+    options.address = config.metrics_address->first;
+    options.port = config.metrics_address->second;
+    options.io_threads = 1;
+    options.read_threads = 1;
+    options.write_threads = 1;
+    options.cpu_threads = 1;
+    options.max_connections = 64;
+    options.max_connections_per_client = 16;
+    options.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
+    options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+    server_.emplace(options, router_, metrics);
+    server_->listen();
+    log::info("metrics listening", {{"address", config.metrics_address->first},
+                                    {"port", static_cast<int>(server_->port())}});
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~MetricsListener() {
+    server_->stop();
+    thread_.join();
+  }
+  MetricsListener(const MetricsListener&) = delete;
+  MetricsListener& operator=(const MetricsListener&) = delete;
+
+ private:
+  http::Router router_;
+  std::optional<http::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace
 
 int run_serve(const Config& config) {
   auto started = std::chrono::steady_clock::now();
@@ -34,6 +77,8 @@ int run_serve(const Config& config) {
       static_cast<std::size_t>(config.max_body_in_flight_mib) * 1024 * 1024;
   options.max_connections = static_cast<std::size_t>(config.max_connections);
   options.max_connections_per_client = static_cast<std::size_t>(config.max_connections_per_client);
+  std::optional<MetricsListener> metrics_listener;
+  if (config.metrics_address) metrics_listener.emplace(config, app.metrics());
   http::Server server(options, app.router(), app.metrics());
   server.listen();
   auto startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -

@@ -44,6 +44,59 @@ std::optional<std::string> base_url(const std::string& v, std::string& out) {
   return std::nullopt;
 }
 
+// A count of a quota: 0 (no limit) up to a bound no account reaches.
+std::optional<std::string> parse_quota(const std::string& text, std::int64_t& out) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < 0 || v > 1000000000) {
+    return "must be an integer from 0 (no limit) to 1000000000";
+  }
+  out = v;
+  return std::nullopt;
+}
+
+// Bytes, optionally with a binary unit: 65536, 64KiB, 64MiB, 1GiB (also K, M, G); 0 = no limit.
+std::optional<std::string> parse_byte_size(const std::string& text, std::int64_t& out) {
+  static const std::vector<std::pair<std::string, std::int64_t>> kUnits = {
+      {"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30},
+      {"K", 1LL << 10},   {"M", 1LL << 20},   {"G", 1LL << 30}};
+  std::string digits = text;
+  std::int64_t unit = 1;
+  for (const auto& [suffix, size] : kUnits) {
+    if (digits.size() > suffix.size() && digits.ends_with(suffix)) {
+      digits.resize(digits.size() - suffix.size());
+      unit = size;
+      break;
+    }
+  }
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  constexpr std::int64_t kMax = 1LL << 50;  // 1 PiB
+  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() || v < 0 ||
+      v > kMax / unit) {
+    return "must be a size in bytes from 0 (no limit) to 1 PiB, optionally with KiB, MiB or GiB "
+           "(e.g. 64MiB)";
+  }
+  out = v * unit;
+  return std::nullopt;
+}
+
+// host:port, [v6]:port; the port may be 0 (a free one, logged).
+std::optional<std::string> parse_host_port(const std::string& text,
+                                           std::pair<std::string, unsigned short>& out) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "must be HOST:PORT (e.g. 127.0.0.1:9100)";
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return "must be HOST:PORT or [IPV6]:PORT";
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  if (auto e = parse_int(text.substr(colon + 1), 0, 65535, port)) return "port " + *e;
+  out = {host, static_cast<unsigned short>(port)};
+  return std::nullopt;
+}
+
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> kFlags = {
       {"--port", {"TODO_PORT"}, "PORT", "TCP port to listen on; 0 picks a free one (default 8000)",
@@ -428,6 +481,61 @@ const std::vector<Flag>& flags() {
          auto role = domain::parse_role(v);
          if (!role) return "must be admin or user";
          c.role = *role;
+         return std::nullopt;
+       }},
+      {"--quota-tasks",
+       {"TODO_QUOTA_TASKS"},
+       "N",
+       "live tasks per account (deleted ones do not count); 409 quota-exceeded beyond; 0 = no "
+       "limit (default 100000)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return parse_quota(v, c.quotas.tasks); }},
+      {"--quota-tags",
+       {"TODO_QUOTA_TAGS"},
+       "N",
+       "distinct tags over an account's live tasks; 0 = no limit (default 1000)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return parse_quota(v, c.quotas.tags); }},
+      {"--quota-bytes",
+       {"TODO_QUOTA_BYTES"},
+       "SIZE",
+       "text stored per account: titles, descriptions, tags and rules of its live tasks, e.g. "
+       "64MiB; 0 = no limit (default 64MiB)",
+       {"serve"},
+       [](Config& c, const std::string& v) { return parse_byte_size(v, c.quotas.bytes); }},
+      {"--quota-notification-targets",
+       {"TODO_QUOTA_NOTIFICATION_TARGETS"},
+       "N",
+       "notification targets (e-mail addresses, push subscriptions, webhooks) per account; 0 = "
+       "no limit (default 50)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_quota(v, c.quotas.notification_targets);
+       }},
+      {"--metrics-token",
+       {"TODO_METRICS_TOKEN"},
+       "TOKEN",
+       "/metrics answers only requests with 'Authorization: Bearer TOKEN' (at least 16 visible "
+       "ASCII characters; default: no token)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.size() < 16) return "must be at least 16 characters";
+         for (unsigned char ch : v) {
+           if (ch < 0x21 || ch > 0x7e) return "must be visible ASCII characters only";
+         }
+         c.metrics_token = v;
+         return std::nullopt;
+       }},
+      {"--metrics-address",
+       {"TODO_METRICS_ADDRESS"},
+       "HOST:PORT",
+       "serve /metrics on this separate listener instead of the main port (e.g. 127.0.0.1:9100; "
+       "default: on the main port)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         std::pair<std::string, unsigned short> address;
+         if (auto e = parse_host_port(v, address)) return e;
+         c.metrics_address = std::move(address);
          return std::nullopt;
        }},
   };

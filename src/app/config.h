@@ -2,6 +2,7 @@
 #pragma once
 
 #include "bus/retry.h"
+#include "domain/quota.h"
 #include "domain/user.h"
 #include "log/log.h"
 #include "store/database.h"
@@ -11,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -60,6 +62,10 @@ struct Config {
   std::string smtp_user, smtp_password;              // override the URL's
   std::string mail_from = "Todo <todo@localhost>";
   std::string public_url = "http://localhost:8000";  // links in notifications
+  domain::QuotaLimits quotas;           // per account; 0 = no limit
+  // /metrics: a bearer token it requires, and a separate listener (host, port) it moves to.
+  std::optional<std::string> metrics_token;
+  std::optional<std::pair<std::string, unsigned short>> metrics_address;
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

@@ -5,9 +5,11 @@
 namespace todo::app {
 
 RecurringComponent::RecurringComponent(Core& core)
-    : tasks_({*core.database, core.zones, core.clock, core.random}),
+    : tasks_({*core.database, core.zones, core.clock, core.random}, core.config.quotas),
       recurring_(tasks_, core.zones, core.clock) {
   core.bus->subscribe(recurring_.subscription(*core.database));
+  // Rendered only while the server runs, which stops before any component goes away.
+  core.metrics.add_collector([this] { return recurring_.prometheus_text(); });
 }
 
 std::unique_ptr<Component> make_recurring_component(Core& core) {

@@ -32,6 +32,7 @@ enum class ErrorCode {
   kTokenNotYetValid,      // 401 token-not-yet-valid
   kTokenIssuer,           // 401 token-issuer-invalid
   kTokenAudience,         // 401 token-audience-invalid
+  kTokenInvalid,          // 401 token-invalid: not the configured static token (e.g. of /metrics)
   kRefreshTokenInvalid,   // 401 refresh-token-invalid (unknown, expired or revoked)
   kRefreshTokenReused,    // 401 refresh-token-reused (its whole family is now revoked)
   kForbidden,             // 403 forbidden
@@ -42,6 +43,7 @@ enum class ErrorCode {
   kVersionConflict,       // 412 version-conflict
   kIdempotencyMismatch,   // 422 idempotency-key-reused
   kResyncRequired,        // 410 resync-required
+  kQuotaExceeded,         // 409 quota-exceeded: extensions name the quota, limit and usage
   kRateLimited,           // 429 rate-limited (with retry_after_seconds)
   kOverloaded,            // 503 overloaded (a bounded queue is full)
   kUnavailable,           // 503 unavailable (database or bus unreachable)

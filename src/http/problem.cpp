@@ -35,6 +35,8 @@ ProblemKind problem_kind(domain::ErrorCode code) {
     case ErrorCode::kTokenIssuer: return {"token-issuer-invalid", 401, "Invalid token issuer"};
     case ErrorCode::kTokenAudience:
       return {"token-audience-invalid", 401, "Invalid token audience"};
+    case ErrorCode::kTokenInvalid:
+      return {"token-invalid", 401, "Invalid token"};
     case ErrorCode::kRefreshTokenInvalid:
       return {"refresh-token-invalid", 401, "Invalid refresh token"};
     case ErrorCode::kRefreshTokenReused:
@@ -50,6 +52,7 @@ ProblemKind problem_kind(domain::ErrorCode code) {
     case ErrorCode::kIdempotencyMismatch:
       return {"idempotency-key-reused", 422, "Idempotency key reused with another request"};
     case ErrorCode::kResyncRequired: return {"resync-required", 410, "Full resync required"};
+    case ErrorCode::kQuotaExceeded: return {"quota-exceeded", 409, "Quota exceeded"};
     case ErrorCode::kRateLimited: return {"rate-limited", 429, "Too many requests"};
     case ErrorCode::kOverloaded: return {"overloaded", 503, "Server overloaded"};
     case ErrorCode::kUnavailable: return {"unavailable", 503, "Service unavailable"};

@@ -72,8 +72,10 @@ domain::Result<CreatedTask> replay(store::StoredResponse seen, const Idempotency
 
 }  // namespace
 
-TaskService::TaskService(TaskDependencies deps)
-    : deps_(deps), tasks_([](std::string_view text) { return domain::casefold(text); }) {}
+TaskService::TaskService(TaskDependencies deps, domain::QuotaLimits quotas)
+    : deps_(deps),
+      quotas_(quotas),
+      tasks_([](std::string_view text) { return domain::casefold(text); }) {}
 
 PreparedWrite TaskService::prepare(domain::TaskAction action,
                                    const std::optional<domain::Task>& before, domain::Task after,
@@ -93,19 +95,22 @@ PreparedWrite TaskService::prepare(domain::TaskAction action,
   PreparedWrite write;
   write.events = domain::pending_task_change_events(change, deps_.random);
   write.keys = tasks_.search_keys(change.after);
+  write.usage = domain::usage_change(change.before ? &*change.before : nullptr, &change.after);
   write.task = std::move(change.after);
   write.now = now;
   write.expected_version = expected_version;
   return write;
 }
 
-std::optional<domain::Task> TaskService::write_prepared(store::Transaction& s,
-                                                        const PreparedWrite& write) const {
+domain::Result<std::optional<domain::Task>> TaskService::write_prepared(
+    store::Transaction& s, const PreparedWrite& write) const {
   domain::Task task = write.task;
   if (write.expected_version &&
       tasks_.version_of(s, task.user_id, task.id) != write.expected_version) {
-    return std::nullopt;  // before the change counter moves: nothing to undo
+    return std::optional<domain::Task>();  // before the change counter moves: nothing to undo
   }
+  // The version read is the stored one, so the usage change computed from it is exact.
+  if (auto used = usage_.apply(s, task.user_id, write.usage, quotas_); !used) return used.error();
   task.change_seq = users_.next_change_seq(s, task.user_id);
   if (write.expected_version) {
     tasks_.update(s, task, write.keys);
@@ -118,7 +123,7 @@ std::optional<domain::Task> TaskService::write_prepared(store::Transaction& s,
                                         event.json(task.change_seq)},
                    write.now);
   }
-  return task;
+  return std::optional<domain::Task>(std::move(task));
 }
 
 domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
@@ -171,8 +176,9 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
           }
         }
         auto stored = write_prepared(s, write);
+        if (!stored) return stored.error();  // a quota: the key stays free for a retry
         if (first) idempotency_.insert(s, *first);
-        return CreatedTask{std::move(*stored), std::nullopt};
+        return CreatedTask{std::move(**stored), std::nullopt};
       });
 }
 
@@ -226,7 +232,8 @@ domain::Result<domain::Task> TaskService::change(const std::string& user_id, con
     if (!*write) return current;  // nothing to do
     auto stored = store::write_value(
         deps_.database, [&](store::Transaction& s) { return write_prepared(s, **write); });
-    if (stored) return std::move(*stored);
+    if (!stored) return stored.error();
+    if (*stored) return std::move(**stored);
     // Another write came between the read and this one: with If-Match the next read answers
     // 412; without, the change is computed again from the task as it is now.
   }

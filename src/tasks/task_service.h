@@ -12,6 +12,7 @@
 
 #include "domain/clock.h"
 #include "domain/error.h"
+#include "domain/quota.h"
 #include "domain/task.h"
 #include "domain/task_events.h"
 #include "domain/user.h"
@@ -19,6 +20,7 @@
 #include "store/idempotency_repository.h"
 #include "store/outbox.h"
 #include "store/task_repository.h"
+#include "store/usage_repository.h"
 #include "store/user_repository.h"
 
 #include <optional>
@@ -55,6 +57,7 @@ struct PreparedWrite {
   domain::Task task;  // the new state; its change_seq is allocated by the write
   store::TaskSearchKeys keys;
   std::vector<domain::PendingEvent> events;  // user_seq spliced in by the write
+  domain::UsageChange usage;                 // how the owner's usage moves (quotas)
   domain::Timestamp now{};
   std::optional<std::int64_t> expected_version;  // update: the version read; nullopt: insert
 };
@@ -74,7 +77,7 @@ using ResponseRenderer = std::function<store::StoredResponse(const domain::Task&
 
 class TaskService {
  public:
-  explicit TaskService(TaskDependencies deps);
+  explicit TaskService(TaskDependencies deps, domain::QuotaLimits quotas = {});
 
   domain::Result<CreatedTask> create(const std::string& user_id, const domain::TaskInput& input,
                                      const std::optional<IdempotencyKey>& idempotency,
@@ -97,11 +100,12 @@ class TaskService {
   // service's next occurrence: a new id, version 1 and its events, which name `actor` and `source`.
   PreparedWrite prepare_generated(domain::Task task, const domain::User& owner,
                                   std::string_view actor, std::string_view source);
-  // Runs the statements of a prepared change in the caller's write transaction: the owner's change
-  // counter, the row (an update only while the version is still the one read) and the outbox.
-  // Returns the task as stored, or nullopt when the version moved (nothing was written).
-  std::optional<domain::Task> write_prepared(store::Transaction& s,
-                                             const PreparedWrite& write) const;
+  // Runs the statements of a prepared change in the caller's write transaction: the owner's usage
+  // (checked against the quotas), change counter, the row (an update only while the version is
+  // still the one read) and the outbox. Returns the task as stored, nullopt when the version moved,
+  // or quota-exceeded; in both of the latter nothing was written.
+  domain::Result<std::optional<domain::Task>> write_prepared(store::Transaction& s,
+                                                             const PreparedWrite& write) const;
 
   // The owner's task as stored, tombstones included, read in the caller's transaction.
   std::optional<domain::Task> find_in(store::Transaction& s, const std::string& user_id,
@@ -141,10 +145,12 @@ class TaskService {
                         std::string_view source = {});
 
   TaskDependencies deps_;
+  domain::QuotaLimits quotas_;
   store::TaskRepository tasks_;
   store::UserRepository users_;
   store::OutboxRepository outbox_;
   store::IdempotencyRepository idempotency_;
+  store::UsageRepository usage_;
 };
 
 }  // namespace todo::tasks

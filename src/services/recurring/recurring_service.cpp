@@ -15,6 +15,7 @@
 
 #include <any>
 #include <stdexcept>
+#include <string>
 
 namespace todo::services::recurring {
 namespace {
@@ -53,6 +54,13 @@ Plan plan_for(const domain::Task& task, const std::optional<store::SeriesState>&
 }
 
 }  // namespace
+
+std::string RecurringService::prometheus_text() const {
+  return "# HELP todo_recurring_skipped_total Next occurrences not created, by reason.\n"
+         "# TYPE todo_recurring_skipped_total counter\n"
+         "todo_recurring_skipped_total{reason=\"quota-exceeded\"} " +
+         std::to_string(skipped_for_quota()) + "\n";
+}
 
 RecurringService::RecurringService(tasks::TaskService& tasks, const domain::ZoneCatalog& zones,
                                    const domain::Clock& clock)
@@ -166,7 +174,21 @@ bool RecurringService::apply(const Plan& plan, store::Transaction& tx) {
               {{"series_id", plan.series_id}, {"occurrence_index", plan.occurrence_index}});
     return true;
   }
-  const auto created = tasks_.write_prepared(tx, *plan.next);
+  const auto written = tasks_.write_prepared(tx, *plan.next);
+  if (!written) {
+    // A quota is full. Retrying cannot help and would dead-letter the event, so the occurrence is
+    // skipped: the series neither advances nor ends, and completing this occurrence again (reopen,
+    // complete) once there is room creates it.
+    skipped_for_quota_.fetch_add(1, std::memory_order_relaxed);
+    log::warn("next occurrence skipped", {{"series_id", plan.series_id},
+                                          {"task_id", plan.task_id},
+                                          {"user_id", plan.user_id},
+                                          {"reason", "quota-exceeded"},
+                                          {"detail", written.error().detail}});
+    return true;
+  }
+  const auto& created = *written;
+  if (!created) return false;  // cannot happen for an insert; plan again to be safe
   series.advance(tx, plan.series_id, created->occurrence_index, plan.now);
   log::info("next occurrence created", {{"series_id", plan.series_id},
                                         {"task_id", created->id},

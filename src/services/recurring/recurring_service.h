@@ -11,6 +11,8 @@
 #include "store/database.h"
 #include "store/recurrence_series_repository.h"
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,8 +63,17 @@ class RecurringService {
   // Throws for a malformed event or a rule that cannot be expanded.
   Plan plan(const bus::Event& event, store::Transaction& reads);
   // Writes the plan in the consumer's transaction: statements only. Returns false, writing
-  // nothing, when the task or its series changed since the plan was read: plan again.
+  // nothing, when the task or its series changed since the plan was read: plan again. A next
+  // occurrence that would exceed one of the owner's quotas is skipped (logged and counted): the
+  // event is done, never retried into the dead letters.
   bool apply(const Plan& plan, store::Transaction& tx);
+
+  // Next occurrences skipped because a quota was full, since the start.
+  std::uint64_t skipped_for_quota() const {
+    return skipped_for_quota_.load(std::memory_order_relaxed);
+  }
+  // The service's metrics, Prometheus text (todo_recurring_skipped_total{reason}).
+  std::string prometheus_text() const;
 
  private:
   Plan plan_completed(store::Transaction& reads, const std::string& user_id,
@@ -73,6 +84,7 @@ class RecurringService {
   tasks::TaskService& tasks_;
   const domain::ZoneCatalog& zones_;
   const domain::Clock& clock_;
+  std::atomic<std::uint64_t> skipped_for_quota_{0};
 };
 
 }  // namespace todo::services::recurring

@@ -107,6 +107,56 @@ TEST(Config, AuditRetentionDays) {
             std::string::npos);
 }
 
+TEST(Config, QuotasHaveGenerousDefaultsAndTakeFlagsOrEnvironment) {
+  const Config defaults = parse_ok({"serve"});
+  EXPECT_EQ(defaults.quotas.tasks, 100000);
+  EXPECT_EQ(defaults.quotas.tags, 1000);
+  EXPECT_EQ(defaults.quotas.bytes, 64LL * 1024 * 1024);
+  EXPECT_EQ(defaults.quotas.notification_targets, 50);
+  const Config c = parse_ok({"serve", "--quota-tasks", "10", "--quota-tags=0", "--quota-bytes",
+                             "3MiB", "--quota-notification-targets", "4"});
+  EXPECT_EQ(c.quotas.tasks, 10);
+  EXPECT_EQ(c.quotas.tags, 0);  // no limit
+  EXPECT_EQ(c.quotas.bytes, 3 * 1024 * 1024);
+  EXPECT_EQ(c.quotas.notification_targets, 4);
+  EXPECT_EQ(parse_ok({"serve", "--quota-bytes", "1500"}).quotas.bytes, 1500);
+  EXPECT_EQ(parse_ok({"serve", "--quota-bytes", "2G"}).quotas.bytes, 2LL << 30);
+  EXPECT_EQ(parse_ok({"serve"}, FakeEnv{{{"TODO_QUOTA_TASKS", "7"}, {"TODO_QUOTA_BYTES", "1KiB"}}})
+                .quotas.bytes,
+            1024);
+  EXPECT_NE(parse_error({"serve", "--quota-tasks", "-1"}).find("--quota-tasks"), std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--quota-bytes", "12MB"}).find("64MiB"), std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--quota-bytes", "MiB"}).find("--quota-bytes"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--quota-bytes", "99999999GiB"}).find("1 PiB"),
+            std::string::npos);
+}
+
+TEST(Config, MetricsTokenAndAddress) {
+  const Config defaults = parse_ok({"serve"});
+  EXPECT_FALSE(defaults.metrics_token);
+  EXPECT_FALSE(defaults.metrics_address);
+  const Config c = parse_ok({"serve", "--metrics-token", "0123456789abcdef",
+                             "--metrics-address", "127.0.0.1:9100"});
+  EXPECT_EQ(c.metrics_token, "0123456789abcdef");
+  ASSERT_TRUE(c.metrics_address);
+  EXPECT_EQ(c.metrics_address->first, "127.0.0.1");
+  EXPECT_EQ(c.metrics_address->second, 9100);
+  const Config v6 = parse_ok({"serve"}, FakeEnv{{{"TODO_METRICS_ADDRESS", "[::1]:0"},
+                                                  {"TODO_METRICS_TOKEN", "a-long-enough-token"}}});
+  EXPECT_EQ(v6.metrics_address->first, "::1");
+  EXPECT_EQ(v6.metrics_address->second, 0);
+  EXPECT_EQ(v6.metrics_token, "a-long-enough-token");
+  EXPECT_NE(parse_error({"serve", "--metrics-token", "short"}).find("at least 16"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--metrics-token", "has a space in it!"}).find("visible ASCII"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--metrics-address", "9100"}).find("HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--metrics-address", "localhost:70000"}).find("port"),
+            std::string::npos);
+}
+
 TEST(Config, BusRetryBackoff) {
   using std::chrono::milliseconds;
   EXPECT_EQ(parse_ok({"serve"}).bus_retry.backoff,

@@ -27,9 +27,9 @@ const domain::Timestamp kNow = domain::parse_rfc3339("2026-10-12T10:00:00Z").val
 
 class RecurringServiceTest : public ::testing::Test {
  protected:
-  RecurringServiceTest()
+  explicit RecurringServiceTest(domain::QuotaLimits quotas = {})
       : database_(store::open_sqlite({dir_.path() / "todo.db"})),
-        tasks_({*database_, zones_, clock_, random_}),
+        tasks_({*database_, zones_, clock_, random_}, quotas),
         recurring_(tasks_, zones_, clock_),
         bus_(*database_, clock_, random_, bus_options()) {
     owner_ = testing::insert_task_owner(*database_, clock_.now());
@@ -262,6 +262,50 @@ TEST_F(RecurringServiceTest, AMalformedEventThrowsAndWritesNothing) {
                                    tx),
                  bus::PermanentFailure);
   });
+}
+
+// A next occurrence beyond the owner's task quota is skipped — counted, logged, the event done (no
+// retry, no dead letter: TearDown checks) — and completing the occurrence again once there is room
+// creates it.
+class RecurringQuotaTest : public RecurringServiceTest {
+ protected:
+  RecurringQuotaTest() : RecurringServiceTest(two_tasks()) {}
+  static domain::QuotaLimits two_tasks() {
+    domain::QuotaLimits limits;
+    limits.tasks = 2;
+    return limits;
+  }
+  void drain() {
+    while (bus_.poll_once() > 0) {
+    }
+  }
+};
+
+TEST_F(RecurringQuotaTest, ANextOccurrenceBeyondTheQuotaIsSkippedAndCountedNotRetried) {
+  auto first = create("daily");
+  domain::TaskInput input;
+  input.title = Patch<std::string>::of("fills the quota");
+  auto other = tasks_.create(owner_.id, input, std::nullopt,
+                             [](const domain::Task&) { return store::StoredResponse{}; });
+  ASSERT_TRUE(other);
+  complete(first.id);
+  drain();
+  EXPECT_EQ(series(first.id).size(), 1u);
+  EXPECT_EQ(recurring_.skipped_for_quota(), 1u);
+  EXPECT_NE(recurring_.prometheus_text().find(
+                "todo_recurring_skipped_total{reason=\"quota-exceeded\"} 1\n"),
+            std::string::npos)
+      << recurring_.prometheus_text();
+
+  ASSERT_TRUE(tasks_.remove(owner_.id, other->task.id, std::nullopt));
+  reopen(first.id);
+  complete(first.id);
+  drain();
+  auto all = series(first.id);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].occurrence_index, 1);
+  EXPECT_EQ(all[1].status, domain::TaskStatus::kPending);
+  EXPECT_EQ(recurring_.skipped_for_quota(), 1u);
 }
 
 }  // namespace
