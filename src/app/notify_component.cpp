@@ -48,7 +48,8 @@ NotifyComponent::NotifyComponent(Core& core)
        core.config.allow_private_webhooks,
        // SEAM (notify-channels): their SSRF check (DNS resolution included) and VAPID key.
        {},
-       {}});
+       {},
+       core.config.quotas});
   core.bus->subscribe(service_.subscription());
   core.metrics.add_collector([this] { return service_.metrics().prometheus_text(); });
   // Components have no start hook (ADR 0011): the core starts the bus after every component is

@@ -158,6 +158,17 @@ def test_a_recurring_occurrence_beyond_the_quota_is_skipped_not_dead_lettered(qu
     assert following["due_date"] > recurring["due_date"]
 
 
+def test_the_notification_target_quota_refuses_the_next_target(make_server):
+    srv = make_server(args=["--quota-notification-targets", "2"])
+    api = new_api(srv)
+    for i in range(2):
+        resp = api.post("/api/notification-targets", {"kind": "email", "address": f"me{i}@example.com"})
+        assert resp.status == 201, resp
+    resp = api.post("/api/notification-targets", {"kind": "email", "address": "me2@example.com"})
+    _quota_problem(resp, "notification_targets", 2, 2)
+    assert len(api.get("/api/notification-targets").body["items"]) == 2
+
+
 def test_usage_of_existing_accounts_is_kept_across_restarts(make_server):
     srv = make_server(args=QUOTA_ARGS)
     api = new_api(srv)

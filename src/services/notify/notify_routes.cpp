@@ -205,13 +205,17 @@ Response add_target(const NotifyRouteDependencies& deps, Request& req, const std
     target.secret = "whsec_" + base64_encode(std::string_view(
                                    reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   }
-  enum class Outcome { kAdded, kExists, kTooMany };
+  enum class Outcome { kAdded, kExists, kOverQuota };
   Outcome outcome = Outcome::kAdded;
+  std::optional<domain::Error> over_quota;
   try {
     deps.database.write([&](store::Transaction& tx) {
       const NotifyRepository repository;
-      if (repository.count_targets(tx, caller) >= static_cast<std::int64_t>(kMaxTargetsPerUser)) {
-        outcome = Outcome::kTooMany;
+      auto allowed =
+          domain::check_notification_targets(deps.quotas, repository.count_targets(tx, caller));
+      if (!allowed) {
+        outcome = Outcome::kOverQuota;
+        over_quota = allowed.error();
         return;
       }
       repository.insert_target(tx, target);
@@ -219,12 +223,7 @@ Response add_target(const NotifyRouteDependencies& deps, Request& req, const std
   } catch (const store::ConstraintViolation&) {
     outcome = Outcome::kExists;
   }
-  if (outcome == Outcome::kTooMany) {
-    return problem(
-        req, domain::validation_error({{"kind",
-                                        "at most 20 notification targets per account; delete one "
-                                        "first"}}));
-  }
+  if (outcome == Outcome::kOverQuota) return problem(req, std::move(*over_quota));
   if (outcome == Outcome::kExists) {
     return problem(req, domain::make_error(ErrorCode::kTargetExists,
                                            "You already have this " + target.kind + " target."));

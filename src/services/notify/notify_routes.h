@@ -11,6 +11,7 @@
 
 #include "domain/clock.h"
 #include "domain/error.h"
+#include "domain/quota.h"
 #include "http/router.h"
 #include "store/database.h"
 
@@ -38,11 +39,10 @@ struct NotifyRouteDependencies {
   bool allow_private_webhooks = false;
   WebhookDestinationCheck check_webhook_destination;  // may be empty
   VapidPublicKey vapid_public_key;                    // may be empty
+  domain::QuotaLimits quotas;  // notification_targets: targets per account (409 quota-exceeded)
 };
 
 void add_notify_routes(http::Router& router, const NotifyRouteDependencies& deps);
-
-inline constexpr std::size_t kMaxTargetsPerUser = 20;
 
 // A target as POST validated it: kind and the canonical address (PushSubscription JSON for
 // webpush).
