@@ -622,9 +622,11 @@ asio::awaitable<void> Server::Impl::serve_connection(Socket socket, std::string 
     if (stopping.load()) break;
     conn->idle.store(true);
     if (buffer.size() == 0) {
-      // Wait for the first byte of the next request under the idle timeout.
+      // Wait for the first byte of the next request under the idle timeout. The buffer holds at
+      // most the header limit, which may be below this first read's size.
       stream.expires_after(options.idle_timeout);
-      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kUseAwaitable);
+      auto first = buffer.prepare(std::min<std::size_t>(4096, buffer.max_size()));
+      auto [read_ec, n] = co_await stream.async_read_some(first, kUseAwaitable);
       if (read_ec) break;
       buffer.commit(n);
     }
