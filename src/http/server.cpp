@@ -908,7 +908,8 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
       response.set_header("allow", join_methods(match.allowed));
     } else {
       response = problem_response(
-          domain::make_error(ErrorCode::kRouteNotFound, "No route matches " + request.path + "."),
+          domain::make_error(ErrorCode::kRouteNotFound,
+                             "No route matches " + printable_target(request.path) + "."),
           request.path);
     }
     apply_cors(request, response);

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "domain/text.h"
 #include "http/server.h"
 
 namespace todo::http {
@@ -78,6 +79,17 @@ TEST_F(ConnectionTest, AHeaderLimitBelowTheFirstReadStillServes) {
   const std::string refused = send_and_read(
       *server, "GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
   EXPECT_TRUE(refused.starts_with("HTTP/1.1 431 ")) << refused;
+}
+
+// Found by the http_request fuzz target: the 404's detail quoted the percent-decoded path, so
+// "%C3%28" put raw invalid UTF-8 into the JSON body.
+TEST_F(ConnectionTest, ANotFoundProblemIsValidUtf8WhateverThePathDecodesTo) {
+  auto server = make_server({});
+  const std::string out = send_and_read(*server, "GET /nowhere/%C3%28 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(out.starts_with("HTTP/1.1 404 ")) << out;
+  const std::string body = out.substr(out.find("\r\n\r\n") + 4);
+  EXPECT_TRUE(domain::is_valid_utf8(body)) << body;
+  EXPECT_NE(body.find("/nowhere/%C3("), std::string::npos) << body;
 }
 
 }  // namespace
