@@ -34,6 +34,10 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+// A connection's socket: an accepted TCP socket, or one end of a socketpair(2) that a test or
+// fuzz target hands to Server::serve_socket; both run the same connection code.
+using Socket = asio::generic::stream_protocol::socket;
+using Stream = detail::ConnectionStream;
 
 namespace {
 
@@ -158,13 +162,13 @@ std::string canned_response(const Response& response) {
 struct ReadWatchdog {
   explicit ReadWatchdog(const asio::any_io_executor& executor) : timer(executor) {}
   asio::steady_timer timer;
-  beast::tcp_stream* stream = nullptr;
+  Stream* stream = nullptr;
   bool fired = false;
 };
 
 // State of one connection that stop() needs to see.
 struct ClientConnection {
-  beast::tcp_stream* stream = nullptr;
+  Stream* stream = nullptr;
   std::atomic<bool> idle{true};
 };
 
@@ -225,10 +229,13 @@ struct Server::Impl {
   void begin_stop();
   void finish_stop_if_drained();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve_connection(tcp::socket socket, std::string client);
-  asio::awaitable<void> serve_connection_safely(tcp::socket socket, std::string client);
-  void refuse_connection(tcp::socket socket, const std::string& detail);
-  std::size_t connection_cap = 0;  // max_connections, lowered to fit the descriptor limit
+  asio::awaitable<void> serve_connection(Socket socket, std::string client);
+  asio::awaitable<void> serve_connection_safely(Socket socket, std::string client);
+  // Admits the connection under the caps and serves it, or refuses it.
+  void start_connection(Socket socket, std::string client);
+  void refuse_connection(Socket socket, const std::string& detail);
+  // max_connections, lowered by listen() to fit the descriptor limit
+  std::size_t connection_cap = options.max_connections;
   template <class Work>
   void spawn(asio::any_io_executor executor, Work work);
 
@@ -259,10 +266,10 @@ struct Server::Impl {
     ~BodyReservation();
   };
 
-  asio::awaitable<ReadResult> read_request(beast::tcp_stream* stream, beast::flat_buffer* buffer,
+  asio::awaitable<ReadResult> read_request(Stream* stream, beast::flat_buffer* buffer,
                                            RequestParser* parser, BodyReservation* reservation);
-  asio::awaitable<bool> read_more(beast::tcp_stream* stream, beast::flat_buffer* buffer,
-                                  RequestParser* parser, ReadResult* result);
+  asio::awaitable<bool> read_more(Stream* stream, beast::flat_buffer* buffer, RequestParser* parser,
+                                  ReadResult* result);
   std::optional<Response> check_header(const RequestParser& parser, BodyReservation& reservation);
   Response overloaded(std::string detail, std::string_view instance) const;
   void run_io(asio::io_context& context);
@@ -358,13 +365,13 @@ void Server::Impl::release_admission(const std::string& client) {
 
 // A connection beyond a cap gets a 503 without its request being read and is closed at once, so
 // refusals never hold descriptors (under a flood they would exhaust them).
-void Server::Impl::refuse_connection(tcp::socket socket, const std::string& detail) {
+void Server::Impl::refuse_connection(Socket socket, const std::string& detail) {
   std::string answer = canned_response(overloaded(detail, "/"));
   ssize_t sent = ::send(socket.native_handle(), answer.data(), answer.size(),
                         MSG_DONTWAIT | MSG_NOSIGNAL);
   (void)sent;  // best effort: the connection is closed either way
   boost::system::error_code ec;
-  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.shutdown(asio::socket_base::shutdown_send, ec);
   socket.close(ec);
 }
 
@@ -404,21 +411,25 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     backoff = std::chrono::milliseconds(5);
-    auto executor = socket.get_executor();
     boost::system::error_code endpoint_ec;
     std::string client = socket.remote_endpoint(endpoint_ec).address().to_string();
-    if (auto why = admit(client)) {
-      refuse_connection(std::move(socket), *why);
-      continue;
-    }
-    auto session = [this, s = std::move(socket), c = std::move(client)]() mutable {
-      return serve_connection_safely(std::move(s), std::move(c));
-    };
-    spawn(executor, std::move(session));
+    start_connection(Socket(std::move(socket)), std::move(client));
   }
   // Nothing left to accept; when the last connection ends, run() returns.
   finish_stop_if_drained();
   co_return;
+}
+
+void Server::Impl::start_connection(Socket socket, std::string client) {
+  if (auto why = admit(client)) {
+    refuse_connection(std::move(socket), *why);
+    return;
+  }
+  auto executor = socket.get_executor();
+  auto session = [this, s = std::move(socket), c = std::move(client)]() mutable {
+    return serve_connection_safely(std::move(s), std::move(c));
+  };
+  spawn(executor, std::move(session));
 }
 
 bool Server::Impl::BodyReservation::cover(std::size_t bytes) {
@@ -484,9 +495,8 @@ std::optional<Response> Server::Impl::check_header(const RequestParser& parser,
 }
 
 // One read from the socket into the bounded buffer. False: the request ends here (see result).
-asio::awaitable<bool> Server::Impl::read_more(beast::tcp_stream* stream,
-                                              beast::flat_buffer* buffer, RequestParser* parser,
-                                              ReadResult* result) {
+asio::awaitable<bool> Server::Impl::read_more(Stream* stream, beast::flat_buffer* buffer,
+                                              RequestParser* parser, ReadResult* result) {
   // The buffer is bounded by the header limit: a header, trailer section or chunk line that
   // does not fit is refused instead of buffered without end.
   std::size_t room = std::min(kReadChunk, buffer->max_size() - buffer->size());
@@ -518,8 +528,7 @@ asio::awaitable<bool> Server::Impl::read_more(beast::tcp_stream* stream,
 // thrown by the parser leave this coroutine: Beast's own async_read would throw it out of
 // io_context::run() and abort the process. The header is read first and checked before any byte
 // of the body is accepted.
-asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream,
-                                                       beast::flat_buffer* buffer,
+asio::awaitable<ReadResult> Server::Impl::read_request(Stream* stream, beast::flat_buffer* buffer,
                                                        RequestParser* parser,
                                                        BodyReservation* reservation) {
   ReadResult result;
@@ -570,8 +579,7 @@ asio::awaitable<ReadResult> Server::Impl::read_request(beast::tcp_stream* stream
 }
 
 // The connection's coroutine: whatever it throws ends this connection only, counted and logged.
-asio::awaitable<void> Server::Impl::serve_connection_safely(tcp::socket socket,
-                                                            std::string client) {
+asio::awaitable<void> Server::Impl::serve_connection_safely(Socket socket, std::string client) {
   try {
     co_await serve_connection(std::move(socket), std::move(client));
   } catch (const std::exception& e) {
@@ -580,9 +588,9 @@ asio::awaitable<void> Server::Impl::serve_connection_safely(tcp::socket socket,
   }
 }
 
-asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::string client) {
+asio::awaitable<void> Server::Impl::serve_connection(Socket socket, std::string client) {
   boost::system::error_code ec;
-  beast::tcp_stream stream(std::move(socket));
+  Stream stream(std::move(socket));
   auto conn = std::make_shared<ClientConnection>();
   conn->stream = &stream;
   std::list<std::shared_ptr<ClientConnection>>::iterator registration;
@@ -614,9 +622,11 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
     if (stopping.load()) break;
     conn->idle.store(true);
     if (buffer.size() == 0) {
-      // Wait for the first byte of the next request under the idle timeout.
+      // Wait for the first byte of the next request under the idle timeout. The buffer holds at
+      // most the header limit, which may be below this first read's size.
       stream.expires_after(options.idle_timeout);
-      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kUseAwaitable);
+      auto first = buffer.prepare(std::min<std::size_t>(4096, buffer.max_size()));
+      auto [read_ec, n] = co_await stream.async_read_some(first, kUseAwaitable);
       if (read_ec) break;
       buffer.commit(n);
     }
@@ -769,7 +779,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
       if (!write_ec && refused) {
         // The client may still be sending a body we refused: stop sending, drain briefly, so it
         // reads our answer instead of a connection reset.
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.socket().shutdown(asio::socket_base::shutdown_send, ec);
         stream.expires_after(std::chrono::seconds(2));
         std::size_t drained = 0;
         std::vector<char> sink(65536);
@@ -784,7 +794,7 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
     }
   }
 
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().shutdown(asio::socket_base::shutdown_both, ec);
   stream.close();
 }
 
@@ -898,7 +908,8 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
       response.set_header("allow", join_methods(match.allowed));
     } else {
       response = problem_response(
-          domain::make_error(ErrorCode::kRouteNotFound, "No route matches " + request.path + "."),
+          domain::make_error(ErrorCode::kRouteNotFound,
+                             "No route matches " + printable_target(request.path) + "."),
           request.path);
     }
     apply_cors(request, response);
@@ -1049,6 +1060,20 @@ void Server::Impl::run_io(asio::io_context& context) {
       log::error("exception escaped an I/O handler", {{"error", "unknown"}});
     }
   }
+}
+
+void Server::serve_socket(int fd, std::string client) {
+  auto& im = *impl_;
+  Socket socket(im.ioc, asio::generic::stream_protocol(AF_UNIX, 0), fd);
+  im.start_connection(std::move(socket), std::move(client));
+}
+
+bool Server::poll() {
+  auto& ioc = impl_->ioc;
+  ioc.poll();
+  if (!ioc.stopped()) return true;
+  ioc.restart();
+  return false;
 }
 
 void Server::stop() {

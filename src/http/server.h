@@ -55,6 +55,15 @@ class Server {
   void run();
   void stop();  // thread-safe
 
+  // For tests and fuzz targets: serves `fd`, one end of a connected stream socket pair
+  // (socketpair(2)), with the code of every accepted connection (caps, parser, limits, router,
+  // problem responses, WebSocket upgrade) as a connection from `client`. Takes ownership of fd;
+  // needs neither listen() nor run(). Use with io_threads = 1.
+  void serve_socket(int fd, std::string client);
+  // Runs on the calling thread whatever I/O is ready, without waiting; false once no work is left
+  // (every connection ended and nothing of theirs is pending), ready for the next serve_socket.
+  bool poll();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -22,7 +22,7 @@ constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 
 class Session : public WebSocketSink, public std::enable_shared_from_this<Session> {
  public:
-  Session(beast::tcp_stream stream, WebSocketLimits limits)
+  Session(ConnectionStream stream, WebSocketLimits limits)
       : ws_(std::move(stream)), limits_(limits), wake_(ws_.get_executor()) {}
 
   void send(std::string text) override {
@@ -53,7 +53,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
     poke();
   }
 
-  websocket::stream<beast::tcp_stream>& ws() { return ws_; }
+  websocket::stream<ConnectionStream>& ws() { return ws_; }
 
   // Wakes the writer on the session's executor (from any thread).
   void poke() {
@@ -109,7 +109,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
   }
 
  private:
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<ConnectionStream> ws_;
   WebSocketLimits limits_;
   asio::steady_timer wake_;
   std::mutex mutex_;
@@ -139,7 +139,7 @@ class SinkHandle : public WebSocketSink {
 
 }  // namespace
 
-asio::awaitable<void> run_websocket(beast::tcp_stream stream,
+asio::awaitable<void> run_websocket(ConnectionStream stream,
                                     beast::http::request<beast::http::string_body> upgrade,
                                     WebSocketSession session, WebSocketLimits limits) {
   // The HTTP stream timeout would close a quiet socket: WebSocket timeouts take over.

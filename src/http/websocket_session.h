@@ -2,17 +2,25 @@
 // connection's stream. Not for services: they see websocket.h only.
 #pragma once
 
-#include "http/websocket.h"
-
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/rate_policy.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <chrono>
 #include <cstddef>
 
+#include "http/websocket.h"
+
 namespace todo::http::detail {
+
+// A connection's stream: over an accepted TCP socket in production, over one end of a
+// socketpair(2) in tests and fuzz targets (Server::serve_socket); the same code runs on both.
+using ConnectionStream =
+    boost::beast::basic_stream<boost::asio::generic::stream_protocol, boost::asio::any_io_executor,
+                               boost::beast::unlimited_rate_policy>;
 
 struct WebSocketLimits {
   std::chrono::seconds ping_interval{30};  // a ping after this long without traffic
@@ -23,8 +31,7 @@ struct WebSocketLimits {
 
 // Accepts the upgrade and serves the session until it ends. Never throws.
 boost::asio::awaitable<void> run_websocket(
-    boost::beast::tcp_stream stream,
-    boost::beast::http::request<boost::beast::http::string_body> upgrade,
+    ConnectionStream stream, boost::beast::http::request<boost::beast::http::string_body> upgrade,
     WebSocketSession session, WebSocketLimits limits);
 
 }  // namespace todo::http::detail
