@@ -10,6 +10,7 @@
 
 #include "domain/clock.h"
 #include "services/notify/channel.h"
+#include "services/notify/channels_crypto.h"  // base64_encode
 
 namespace todo::notify {
 
@@ -21,9 +22,6 @@ struct SmtpOptions {
   std::string mail_from;       // "todo@example.com" or "Todo <todo@example.com>"
   std::chrono::seconds timeout{30};
 };
-
-// Standard base64 (RFC 4648 §4) with padding.
-std::string base64_encode(std::string_view bytes);
 
 // Encodes a header value as RFC 2047 encoded words (UTF-8, base64) when it is not plain
 // printable ASCII, each word at most 75 characters and never splitting a UTF-8 sequence; words
