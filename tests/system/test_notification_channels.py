@@ -24,7 +24,7 @@ import urllib.request
 import pytest
 
 from task_harness import TaskApi
-from todo_harness import assert_problem, poll_until, register
+from todo_harness import assert_problem, poll_until, register, run_cli, text
 
 DEADLINE = 30.0
 PEERS = pathlib.Path(__file__).parents[1] / "notify_peers"
@@ -315,3 +315,17 @@ def test_the_ssrf_guard_refuses_private_webhooks_without_the_flag(make_server):
     assert_problem(resp, 422, "validation-error")
     assert [e["field"] for e in resp.body["errors"]] == ["subscription.endpoint"], resp.body
     assert target_ids(api) == []
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--fcm-credentials", "/nonexistent/fcm.json"], "--fcm-credentials"),
+    (["--vapid-private-key", "not-a-key"], "push notifications"),
+    (["--vapid-subject", "ops@example.test"], "--vapid-subject"),
+])
+def test_unusable_push_configuration_stops_serve_with_exit_2(todo_bin, tmp_path, flags, message):
+    r = run_cli(todo_bin, ["serve", "--address", "127.0.0.1", "--port", "0", "--data-dir", str(tmp_path),
+                           "--jwt-secret", "x" * 40] + flags)
+    assert r.returncode == 2, (r.returncode, text(r.stderr))
+    # One plain line, like the flag parser's errors (which catch a malformed --vapid-subject).
+    assert text(r.stderr).startswith("todo: ") and message in text(r.stderr), text(r.stderr)
+    assert len(text(r.stderr).strip().splitlines()) == 1, text(r.stderr)
