@@ -12,6 +12,7 @@
 
 #include "domain/civil.h"
 #include "domain/time_format.h"
+#include "services/notify/http_client.h"  // init_libcurl
 
 namespace todo::notify {
 namespace {
@@ -183,15 +184,6 @@ std::string render_reminder_email(const Reminder& r, std::string_view from, std:
   m += base64_body(html);
   m += "--" + boundary + "--\r\n";
   return m;
-}
-
-void init_libcurl() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw std::runtime_error("libcurl could not be initialised");
-    }
-  });
 }
 
 SmtpEmailChannel::SmtpEmailChannel(SmtpOptions options, const domain::Clock& clock)

@@ -35,9 +35,6 @@ std::string mailbox_address(std::string_view mailbox);
 std::string render_reminder_email(const Reminder& reminder, std::string_view from,
                                   std::string_view to, domain::Timestamp date);
 
-// libcurl's global state, once per process, before any thread uses libcurl (idempotent).
-void init_libcurl();
-
 class SmtpEmailChannel final : public Channel {
  public:
   SmtpEmailChannel(SmtpOptions options, const domain::Clock& clock);
