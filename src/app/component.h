@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <span>
+#include <stdexcept>
 
 namespace todo::app {
 
@@ -14,6 +15,13 @@ class Core;
 class Component {
  public:
   virtual ~Component() = default;
+};
+
+// Thrown by a component's constructor when the configuration cannot work (a key or credentials
+// file that is given but unusable): `todo serve` prints the message and exits with 2, like a
+// ConfigError.
+struct StartupError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // How a process names the components it runs: `todo serve` runs every_component(); a distributed

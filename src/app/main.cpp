@@ -1,5 +1,6 @@
 // The `todo` command line: parse and validate the configuration, then run one command.
 #include "app/commands.h"
+#include "app/component.h"
 #include "app/config.h"
 #include "app/operator_commands.h"
 #include "log/log.h"
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
     int code = config.command == "migrate" ? app::run_migrate(config) : app::run_serve(config);
     log::flush();
     return code;
+  } catch (const app::StartupError& e) {
+    log::flush();
+    std::cerr << "todo: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     log::error("fatal", {{"command", config.command}, {"error", e.what()}});
     return 1;

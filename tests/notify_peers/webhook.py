@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A webhook receiver that verifies the Standard Webhooks signature with Python's own hmac.
 
-    webhook.py --secret whsec_... [--port 0] [--tolerance 300]
+    webhook.py --secret whsec_... [--port 0] [--tolerance 300] [--fail-first N]
 
 2xx for a valid request (or what the path asks for, see peer_common), 401 for a bad signature,
-400 for a malformed body. Records: {"kind": "webhook", "headers": {...}, "json": body, "errors"}.
+400 for a malformed body; --fail-first N answers 500 to the first N valid requests. Records: {"kind": "webhook", "headers": {...}, "json": body, "errors"}.
 """
 
 import base64
@@ -20,7 +20,9 @@ def main():
     parser = peer_common.base_parser(__doc__)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--tolerance", type=int, default=300)
+    parser.add_argument("--fail-first", type=int, default=0)
     args = parser.parse_args()
+    failures_left = [args.fail_first]
     key = base64.b64decode(args.secret[len("whsec_"):])
 
     class Webhook(peer_common.Handler):
@@ -52,6 +54,9 @@ def main():
             except Exception as e:  # noqa: BLE001
                 errors.append("body is not JSON: %s" % e)
             status = 204 if not errors else (401 if any("signature" in e for e in errors) else 400)
+            if not errors and failures_left[0] > 0:
+                failures_left[0] -= 1
+                status = 500
             entry = {
                 "kind": "webhook",
                 "errors": errors,

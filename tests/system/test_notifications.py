@@ -14,6 +14,7 @@ Where a test shows that something did NOT happen, it waits for a later reminder 
 sleeping: the timer fires reminders in instant order, so once the later one arrived the earlier
 one would have too."""
 
+import base64
 import datetime
 import email
 import json
@@ -330,20 +331,20 @@ def test_targets_are_validated_per_kind_and_owned(server):
         resp = post(body)
         assert_problem(resp, 422, "validation-error")
         assert error_fields(resp) == [field], (body, resp.body)
-    resp = post({"kind": "webpush", "subscription": {"endpoint": "https://push.example.com/x",
+    resp = post({"kind": "webpush", "subscription": {"endpoint": "https://93.184.215.14/x",
                                                       "keys": {"p256dh": "AAAA", "auth": "short"}}})
     assert error_fields(resp) == ["subscription.keys.auth", "subscription.keys.p256dh"], resp.body
 
-    hook = post({"kind": "webhook", "url": "https://hooks.example.com/todo"})
+    hook = post({"kind": "webhook", "url": "https://93.184.215.14/todo"})
     assert hook.status == 201, hook
     assert hook.body["secret"].startswith("whsec_") and len(hook.body["secret"]) > 40
     assert hook.headers.get("location") == f"/api/notification-targets/{hook.body['id']}"
-    assert_problem(post({"kind": "webhook", "url": "https://hooks.example.com/todo"}), 409, "target-exists")
+    assert_problem(post({"kind": "webhook", "url": "https://93.184.215.14/todo"}), 409, "target-exists")
     push = post({"kind": "webpush", "subscription": {
-        "endpoint": "https://push.example.com/sub/1",
+        "endpoint": "https://93.184.215.14/sub/1",
         "keys": {"p256dh": p256_public_key_b64url(), "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}})
     assert push.status == 201, push
-    assert push.body["endpoint"] == "https://push.example.com/sub/1"
+    assert push.body["endpoint"] == "https://93.184.215.14/sub/1"
     mail = post({"kind": "email", "address": " Me@Example.COM "})
     assert mail.status == 201 and mail.body["address"] == "me@example.com", mail
     assert post({"kind": "fcm", "token": "fcm-token:APA91b_x-1"}).status == 201
@@ -363,7 +364,11 @@ def test_targets_are_validated_per_kind_and_owned(server):
     assert api.get(f"/api/tasks/{task['id']}/reminders").body == {"task_id": task["id"], "items": []}
     assert_problem(other.get(f"/api/tasks/{task['id']}/reminders"), 404, "task-not-found")
     assert_problem(server.get("/api/notification-targets"), 401, "token-missing")
-    assert_problem(server.get("/api/notification-targets/vapid-public-key"), 404, "not-found")
+    # VAPID keys are generated once into the data dir, so Web Push is configured by default.
+    vapid = server.get("/api/notification-targets/vapid-public-key")
+    assert vapid.status == 200, vapid
+    key = base64.urlsafe_b64decode(vapid.body["public_key"] + "==")
+    assert len(key) == 65 and key[0] == 4
 
 
 def test_private_webhooks_are_allowed_only_with_the_flag(make_server):

@@ -12,12 +12,10 @@
 
 #include "domain/civil.h"
 #include "domain/time_format.h"
+#include "services/notify/http_client.h"  // init_libcurl
 
 namespace todo::notify {
 namespace {
-
-constexpr std::string_view kBase64 =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // Base64 body lines of 76 characters (RFC 2045).
 std::string base64_body(std::string_view bytes) {
@@ -119,30 +117,6 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
 
 }  // namespace
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const auto n = static_cast<unsigned char>(bytes[i]) << 16 |
-                   static_cast<unsigned char>(bytes[i + 1]) << 8 |
-                   static_cast<unsigned char>(bytes[i + 2]);
-    out += kBase64[(n >> 18) & 63];
-    out += kBase64[(n >> 12) & 63];
-    out += kBase64[(n >> 6) & 63];
-    out += kBase64[n & 63];
-  }
-  if (const auto rest = bytes.size() - i; rest > 0) {
-    unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
-    if (rest == 2) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out += kBase64[(n >> 18) & 63];
-    out += kBase64[(n >> 12) & 63];
-    out += rest == 2 ? kBase64[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 std::string encode_header_value(std::string_view utf8) {
   if (plain_header_text(utf8)) return std::string(utf8);
   // "=?UTF-8?B?" + base64 + "?=" within 75 characters: 63 base64 characters, 45 bytes at most.
@@ -210,15 +184,6 @@ std::string render_reminder_email(const Reminder& r, std::string_view from, std:
   m += base64_body(html);
   m += "--" + boundary + "--\r\n";
   return m;
-}
-
-void init_libcurl() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw std::runtime_error("libcurl could not be initialised");
-    }
-  });
 }
 
 SmtpEmailChannel::SmtpEmailChannel(SmtpOptions options, const domain::Clock& clock)

@@ -10,6 +10,7 @@
 
 #include "domain/clock.h"
 #include "services/notify/channel.h"
+#include "services/notify/channels_crypto.h"  // base64_encode
 
 namespace todo::notify {
 
@@ -22,9 +23,6 @@ struct SmtpOptions {
   std::chrono::seconds timeout{30};
 };
 
-// Standard base64 (RFC 4648 §4) with padding.
-std::string base64_encode(std::string_view bytes);
-
 // Encodes a header value as RFC 2047 encoded words (UTF-8, base64) when it is not plain
 // printable ASCII, each word at most 75 characters and never splitting a UTF-8 sequence; words
 // are separated by folding whitespace ("\r\n ").
@@ -36,9 +34,6 @@ std::string mailbox_address(std::string_view mailbox);
 // The complete RFC 5322 message (CRLF line ends) for one reminder to `to`, sent at `date`.
 std::string render_reminder_email(const Reminder& reminder, std::string_view from,
                                   std::string_view to, domain::Timestamp date);
-
-// libcurl's global state, once per process, before any thread uses libcurl (idempotent).
-void init_libcurl();
 
 class SmtpEmailChannel final : public Channel {
  public:

@@ -11,16 +11,12 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 
 #include "services/notify/ssrf_guard.h"
 
 namespace todo::notify {
 namespace {
-
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 struct Exchange {
   HttpResponse response;
@@ -96,7 +92,18 @@ std::optional<std::string> HttpResponse::header(std::string_view lower_name) con
   return std::nullopt;
 }
 
-CurlHttpClient::CurlHttpClient(CurlHttpClientOptions options) : options_(options) { global_init(); }
+void init_libcurl() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("libcurl could not be initialised");
+    }
+  });
+}
+
+CurlHttpClient::CurlHttpClient(CurlHttpClientOptions options) : options_(options) {
+  init_libcurl();
+}
 
 HttpResponse CurlHttpClient::send(const HttpRequest& request) {
   ParsedUrl parsed = parse_http_url(request.url);

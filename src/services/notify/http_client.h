@@ -11,6 +11,11 @@
 
 namespace todo::notify {
 
+// libcurl's global state, once per process, before any thread uses libcurl (idempotent; the
+// SMTP channel and CurlHttpClient call it, and `todo serve` calls it on the main thread before
+// the delivery pool starts). Throws std::runtime_error when libcurl cannot be initialised.
+void init_libcurl();
+
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {

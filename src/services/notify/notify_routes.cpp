@@ -72,7 +72,7 @@ bool is_token_char(char c) {
          c == '_' || c == ':';
 }
 
-std::optional<std::string> webpush_address(const json::object& body,
+std::optional<std::string> webpush_address(const json::object& body, bool allow_http,
                                            std::vector<FieldError>& errors) {
   const json::value* v = body.if_contains("subscription");
   if (!v || !v->is_object()) {
@@ -84,7 +84,7 @@ std::optional<std::string> webpush_address(const json::object& body,
   std::string endpoint;
   if (const auto* e = string_member(sub, "endpoint")) {
     endpoint = std::string(*e);
-    check_url(endpoint, false, "subscription.endpoint", errors);
+    check_url(endpoint, allow_http, "subscription.endpoint", errors);
   } else {
     errors.push_back({"subscription.endpoint", "must be a string"});
   }
@@ -191,6 +191,17 @@ Response add_target(const NotifyRouteDependencies& deps, Request& req, const std
       refusal = deps.check_webhook_destination(input->address);
     }
     if (refusal) return problem(req, domain::validation_error({{"url", *refusal}}));
+  }
+  if (input->kind == "webpush" && deps.check_push_subscription) {
+    // The push channel's own reading of the subscription, its endpoint through the SSRF guard.
+    if (auto refusal = deps.check_push_subscription(input->address)) {
+      constexpr std::string_view kEndpoint = "endpoint: ";
+      if (refusal->starts_with(kEndpoint)) {
+        return problem(req, domain::validation_error(
+                                {{"subscription.endpoint", refusal->substr(kEndpoint.size())}}));
+      }
+      return problem(req, domain::validation_error({{"subscription", *refusal}}));
+    }
   }
 
   StoredTarget target;
@@ -309,7 +320,9 @@ domain::Result<TargetInput> parse_target_input(const json::object& body,
       input.address = *normalized;
     }
   } else if (kind == "webpush") {
-    if (auto address = webpush_address(body, errors)) input.address = *address;
+    if (auto address = webpush_address(body, allow_private_webhooks, errors)) {
+      input.address = *address;
+    }
   } else if (kind == "fcm") {
     const auto* token = string_member(body, "token");
     if (!token || token->empty() || token->size() > kMaxTokenLength ||

@@ -21,13 +21,18 @@ namespace todo::notify {
 using Authenticate = std::function<domain::Result<std::string>(const http::Request&)>;
 
 // The SSRF guard of webhook URLs: resolves the host and returns why the URL is refused (loopback,
-// private, link-local, metadata addresses), or nullopt. SEAM: the notify-channels engineer's
-// webhook module provides it (the same check runs again at each delivery). Without it,
+// private, link-local, metadata addresses), or nullopt. The app passes check_webhook_url
+// (ssrf_guard.h); the same check runs again at each delivery. Without it,
 // literal_webhook_host_refusal below is all that runs.
 using WebhookDestinationCheck = std::function<std::optional<std::string>(std::string_view url)>;
 
+// The push channel's check of a canonical PushSubscription JSON (its endpoint through the SSRF
+// guard): the reason it is refused — "endpoint: <why>" for the endpoint — or nullopt. The app
+// passes check_push_subscription (web_push.h).
+using PushSubscriptionCheck = std::function<std::optional<std::string>(std::string_view json)>;
+
 // The VAPID public key (base64url, uncompressed P-256 point) or nullopt when Web Push is not
-// configured. SEAM: provided by the notify-channels engineer's Web Push module.
+// configured (then the route answers a 404 not-found problem saying so).
 using VapidPublicKey = std::function<std::optional<std::string>()>;
 
 struct NotifyRouteDependencies {
@@ -38,6 +43,7 @@ struct NotifyRouteDependencies {
   Authenticate authenticate;
   bool allow_private_webhooks = false;
   WebhookDestinationCheck check_webhook_destination;  // may be empty
+  PushSubscriptionCheck check_push_subscription;      // may be empty
   VapidPublicKey vapid_public_key;                    // may be empty
   domain::QuotaLimits quotas;  // notification_targets: targets per account (409 quota-exceeded)
 };
@@ -50,7 +56,7 @@ struct TargetInput {
   std::string kind, address;
 };
 // Validates a POST body; the error names each invalid field. `allow_private_webhooks` also admits
-// http:// webhook URLs.
+// http:// webhook URLs and push endpoints.
 domain::Result<TargetInput> parse_target_input(const boost::json::object& body,
                                                bool allow_private_webhooks);
 

@@ -87,6 +87,22 @@ TEST(TargetInput, EachKindNamesItsField) {
   EXPECT_EQ(parse(R"({"kind":"email","address":" A@B.example "})")->address, "a@b.example");
 }
 
+TEST(TargetInput, PushEndpointsAreHttpsUnlessPrivateDestinationsAreAllowed) {
+  // A real uncompressed P-256 point is not needed here: only the length and prefix are read.
+  const std::string p256dh = base64url_encode(std::string(1, '\x04') + std::string(64, '\x01'));
+  const std::string auth = base64url_encode(std::string(16, '\x02'));
+  const auto body = [&](std::string_view endpoint) {
+    return R"({"kind":"webpush","subscription":{"endpoint":")" + std::string(endpoint) +
+           R"(","keys":{"p256dh":")" + p256dh + R"(","auth":")" + auth + R"("}}})";
+  };
+  EXPECT_EQ(parse(body("http://127.0.0.1:9/push")).error().fields.at(0).field,
+            "subscription.endpoint");
+  auto allowed = parse(body("http://127.0.0.1:9/push"), true);
+  ASSERT_TRUE(allowed);
+  EXPECT_NE(allowed->address.find("http://127.0.0.1:9/push"), std::string::npos);
+  EXPECT_TRUE(parse(body("https://push.example.com/x")));
+}
+
 TEST(WebhookHosts, LiteralPrivateAddressesAreRefused) {
   for (const char* host :
        {"localhost", "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
