@@ -107,7 +107,8 @@ NotifyComponent::NotifyComponent(Core& core)
          const notify::Vapid* vapid = push_->vapid();
          if (!vapid) return std::nullopt;
          return vapid->public_key();
-       }});
+       },
+       core.config.quotas});
   core.bus->subscribe(service_.subscription());
   core.metrics.add_collector([this] { return service_.metrics().prometheus_text(); });
   // Components have no start hook (ADR 0011): the core starts the bus after every component is
