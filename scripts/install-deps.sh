@@ -10,7 +10,7 @@ packages=(
   # the notification channels: outbound HTTP; their tests check requests with python3-cryptography
   libcurl4-openssl-dev python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-jsonschema python3-dateutil python3-aiosmtpd
+  python3 python3-pytest python3-jsonschema python3-dateutil python3-aiosmtpd python3-websockets
   wrk
   # make fuzz-smoke (in make test) and make fuzz: clang with libFuzzer and the sanitizer runtimes,
   # and llvm-symbolizer for readable stacks

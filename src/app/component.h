@@ -32,9 +32,10 @@ using ComponentFactory = std::unique_ptr<Component> (*)(Core& core);
 std::unique_ptr<Component> make_api_component(Core& core);        // app/api_component.h
 std::unique_ptr<Component> make_audit_component(Core& core);      // app/audit_component.h
 std::unique_ptr<Component> make_recurring_component(Core& core);  // app/recurring_component.h
+std::unique_ptr<Component> make_sync_component(Core& core);       // app/sync_component.h
 std::unique_ptr<Component> make_notify_component(Core& core);     // app/notify_component.h
 
-// api, audit, recurring, notify: the routes are added in this order.
+// api, audit, recurring, sync, notify: the routes are added in this order.
 std::span<const ComponentFactory> every_component();
 
 }  // namespace todo::app

@@ -66,6 +66,15 @@ struct Config {
   // /metrics: a bearer token it requires, and a separate listener (host, port) it moves to.
   std::optional<std::string> metrics_token;
   std::optional<std::pair<std::string, unsigned short>> metrics_address;
+  int access_token_ttl_seconds = 15 * 60;  // lifetime of an access token (JWT exp - iat)
+  // Live sync (/ws/tasks, ADR 0014).
+  std::string sync_instance_id;          // empty: <hostname>-<pid>; group sync-service-<id>
+  int ws_ping_interval_seconds = 30;     // a peer silent for two intervals is closed
+  int ws_max_message_bytes = 4096;       // a bigger client message is closed with 1009
+  int ws_send_queue_frames = 1024;       // per connection; beyond → closed with 4408
+  int ws_send_queue_kib = 1024;          // per connection, bytes of queued frames, in KiB
+  int ws_max_connections = 10000;        // WebSocket connections in total; 503 beyond
+  int ws_max_connections_per_user = 32;  // per account; 429 beyond
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required
