@@ -346,9 +346,9 @@ asio::awaitable<void> run_connection(std::shared_ptr<Shared> shared,
       if (ec) {
         if (!shared->closing) {
           if (ec == websocket::error::closed) {
-            shared->count_error("closed by the server: code " +
-                                std::to_string(c->ws.reason().code) + " " +
-                                std::string(c->ws.reason().reason.data(), c->ws.reason().reason.size()));
+            shared->count_error(
+                "closed by the server: code " + std::to_string(c->ws.reason().code) + " " +
+                std::string(c->ws.reason().reason.data(), c->ws.reason().reason.size()));
           } else {
             shared->count_error("read: " + describe(ec));
           }
@@ -567,8 +567,8 @@ asio::awaitable<void> write_probes(std::shared_ptr<Shared> shared, std::shared_p
 }
 
 json::object fanout_figures(Shared& shared, std::vector<std::shared_ptr<Connection>>& connections,
-                            ProbeLog& probes, std::size_t per_user, std::int64_t start_us,
-                            std::int64_t end_us) {
+                            ProbeLog& probes, std::size_t per_user, std::size_t open_at_end,
+                            std::int64_t start_us, std::int64_t end_us) {
   std::size_t in_window = 0, total = 0, gaps = 0, backwards = 0, others = 0;
   std::vector<std::int64_t> from_updated_at, from_request, from_response;
   std::size_t probe_frames = 0;
@@ -592,7 +592,7 @@ json::object fanout_figures(Shared& shared, std::vector<std::shared_ptr<Connecti
   json::object out;
   out["mode"] = "fanout";
   out["connections"] = connections.size();
-  out["open_at_end"] = shared.open.load();
+  out["open_at_end"] = open_at_end;  // still open when the tool closed them
   out["users"] = connections.size() / std::max<std::size_t>(1, per_user);
   out["per_user"] = per_user;
   out["window_s"] = seconds;
@@ -727,9 +727,11 @@ int run(Options options) {
       if (seen >= expected) break;
       std::this_thread::sleep_for(100ms);
     }
+    const auto open_at_end = shared->open.load();
     close_all(*shared, connections, 60s);
     stop(io, work, threads);
-    print(fanout_figures(*shared, connections, *probes, options.per_user, start_us, end_us));
+    print(fanout_figures(*shared, connections, *probes, options.per_user, open_at_end, start_us,
+                         end_us));
     return 0;
   }
   stop(io, work, threads);
