@@ -16,8 +16,10 @@
 // server before its write transaction), and for the tool's own probe writes receipt time minus the
 // send time and minus the receipt time of the HTTP response of the write that caused the frame.
 // The frames carry no commit timestamp; the commit lies between the request and its response, so
-// those two bound the commit-to-client time from above and below. All on the system clock of this
-// machine, which the server shares.
+// those two bound the commit-to-client time from above and below. --probe-receipts writes each
+// probe frame's receipt time so that bench/run.py can subtract the event's outbox created_at (µs,
+// taken in the write transaction) read from the database. All on the system clock of this machine,
+// which the server shares.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -71,7 +73,8 @@ struct Options {
   std::string mode;
   std::string host, port, target;  // from --url
   std::string tokens_path;
-  std::string origin;  // sent as the Origin header when not empty
+  std::string origin;               // sent as the Origin header when not empty
+  std::string probe_receipts_path;  // fanout: "<task id> <receipt µs>" per probe frame, when set
   std::size_t connections = 10000;
   std::size_t per_user = 50;
   std::size_t users = 0;  // 0: every user of the file
@@ -86,7 +89,8 @@ struct Options {
   std::cerr << "todo_ws_load: " << why
             << "\nusage: todo_ws_load idle|fanout --url ws://HOST:PORT/PATH --tokens FILE"
                " [--connections N (idle)] [--per-user K] [--users U] [--writes-per-second R]"
-               " [--duration S] [--threads T] [--handshakes-in-flight H] [--origin O]"
+               " [--duration S] [--probe-receipts FILE] [--threads T] [--handshakes-in-flight H]"
+               " [--origin O]"
                " [--connect-timeout S]\n";
   std::exit(2);
 }
@@ -131,6 +135,8 @@ Options parse_options(int argc, char** argv) {
       have_url = true;
     } else if (flag == "--tokens") {
       options.tokens_path = value;
+    } else if (flag == "--probe-receipts") {
+      options.probe_receipts_path = value;
     } else if (flag == "--origin") {
       options.origin = value;
     } else if (flag == "--connections") {
@@ -477,6 +483,7 @@ void close_all(Shared& shared, std::vector<std::shared_ptr<Connection>>& connect
 // --- fanout: the probe writer --------------------------------------------------------------------
 
 struct Probe {
+  std::string task_id;
   std::int64_t sent_us;
   std::int64_t response_us;
 };
@@ -554,8 +561,9 @@ asio::awaitable<void> write_probes(std::shared_ptr<Shared> shared, std::shared_p
         fail("201 without an id");
       } else {
         std::lock_guard lock(log->mutex);
-        log->by_task[std::hash<std::string_view>{}(std::string_view(id->as_string()))] = {sent,
-                                                                                          received};
+        const std::string_view task_id = id->as_string();
+        log->by_task[std::hash<std::string_view>{}(task_id)] = {std::string(task_id), sent,
+                                                                received};
       }
     }
     if (!response.keep_alive()) stream.reset();
@@ -572,6 +580,10 @@ json::object fanout_figures(Shared& shared, std::vector<std::shared_ptr<Connecti
   std::size_t in_window = 0, total = 0, gaps = 0, backwards = 0, others = 0;
   std::vector<std::int64_t> from_updated_at, from_request, from_response;
   std::size_t probe_frames = 0;
+  std::ofstream receipts_file;
+  if (!shared.options.probe_receipts_path.empty()) {
+    receipts_file.open(shared.options.probe_receipts_path);
+  }
   for (const auto& c : connections) {
     gaps += c->seq_gaps;
     backwards += c->seq_backwards;
@@ -583,6 +595,8 @@ json::object fanout_figures(Shared& shared, std::vector<std::shared_ptr<Connecti
       if (r.updated_at_us != INT64_MIN) from_updated_at.push_back(r.received_us - r.updated_at_us);
       if (auto it = probes.by_task.find(r.task_id_hash); it != probes.by_task.end()) {
         ++probe_frames;
+        if (receipts_file.is_open())
+          receipts_file << it->second.task_id << ' ' << r.received_us << '\n';
         from_request.push_back(r.received_us - it->second.sent_us);
         from_response.push_back(r.received_us - it->second.response_us);
       }
