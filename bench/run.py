@@ -326,6 +326,8 @@ def websocket_figures(binary, ws_load):
             time.sleep(0.5)
             db_path = os.path.join(data_dir, "todo.db")
             figures = {"idle": ws_idle(ws_load, proc, port, tokens_path)}
+            if figures["idle"]["open"] == 0:
+                raise RuntimeError(f"no WebSocket connection opened: {figures['idle']['errors']}")
             figures["fanout"] = {"light": ws_fanout(ws_load, port, db_path, tokens_path, False),
                                  "create": ws_fanout(ws_load, port, db_path, tokens_path, True)}
             return figures
