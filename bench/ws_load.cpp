@@ -260,6 +260,7 @@ struct Shared {
   std::vector<std::string> tokens;
   std::atomic<std::size_t> settled{0};  // connected with hello, or failed
   std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> hellos{0};   // like open, but never counted down
   std::atomic<std::size_t> running{0};  // connection coroutines not yet finished
   std::atomic<bool> closing{false};
   std::atomic<std::size_t> dropped_while_held{0};
@@ -376,6 +377,7 @@ asio::awaitable<void> run_connection(std::shared_ptr<Shared> shared,
         }
         c->hello_seq = c->last_seq = *seq;
         ++shared->open;
+        ++shared->hellos;
         settle();
       } else if (type.starts_with("task.")) {
         const auto seq = integer_field(frame, "\"seq\"").value_or(-1);
@@ -670,7 +672,8 @@ int run(Options options) {
   ready["event"] = "ready";
   ready["requested"] = total;
   ready["open"] = shared->open.load();
-  ready["failed"] = shared->settled.load() - shared->open.load();
+  ready["failed"] = shared->settled.load() - shared->hellos.load();
+  ready["not_settled"] = total - shared->settled.load();  // still opening at --connect-timeout
   ready["users"] = users;
   ready["seconds"] = connect_seconds;
   ready["open_files_limit"] = static_cast<std::uint64_t>(nofile);
