@@ -24,8 +24,9 @@ using ComponentFactory = std::unique_ptr<Component> (*)(Core& core);
 std::unique_ptr<Component> make_api_component(Core& core);        // app/api_component.h
 std::unique_ptr<Component> make_audit_component(Core& core);      // app/audit_component.h
 std::unique_ptr<Component> make_recurring_component(Core& core);  // app/recurring_component.h
+std::unique_ptr<Component> make_sync_component(Core& core);       // app/sync_component.h
 
-// api, audit, recurring: the routes are added in this order.
+// api, audit, recurring, sync: the routes are added in this order.
 std::span<const ComponentFactory> every_component();
 
 }  // namespace todo::app
