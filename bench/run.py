@@ -31,9 +31,12 @@ WS_CONNECTIONS = int(os.environ.get("TODO_BENCH_WS_CONNECTIONS", "10000"))
 WS_USERS = 8
 WS_PER_USER = int(os.environ.get("TODO_BENCH_WS_PER_USER", "50"))
 WS_PROBES_PER_SECOND = 10  # the tool's own writes: the light load, and latency probes under load
-# Room for the idle connections plus the HTTP clients beside them, all from 127.0.0.1.
+# Room for the idle connections (all of 8 accounts, from 127.0.0.1) plus the HTTP clients beside
+# them; the defaults are 10,000 connections, 1,000 per client address and 32 WebSockets per account.
 WS_SERVER_FLAGS = ["--max-connections", str(WS_CONNECTIONS + 1000),
-                   "--max-connections-per-client", str(WS_CONNECTIONS + 1000)]
+                   "--max-connections-per-client", str(WS_CONNECTIONS + 1000),
+                   "--ws-max-connections", str(WS_CONNECTIONS),
+                   "--ws-max-connections-per-user", str(WS_CONNECTIONS)]
 
 
 def start_server(binary, data_dir, extra_args=()):
