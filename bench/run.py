@@ -361,7 +361,7 @@ def print_websocket(ws):
           f"{WS_PROBES_PER_SECOND} probe writes/s by the tool; latency to the client's receipt, ms "
           f"p50 / p99, from: the probe event's outbox append (in its transaction), the probe's HTTP "
           f"response, its request; every frame's task.updated_at (ms precision, before the transaction)")
-    print(f"  {'load':<7} {'frames/s':>9} {'frames':>8} {'outbox':>15} {'response':>15} "
+    print(f"  {'load':<7} {'frames/s':>9} {'frames':>8} {'probes':>6} {'outbox':>15} {'response':>15} "
           f"{'request':>15} {'updated_at':>15} {'gaps':>5} {'closed':>6}")
 
     def pair(latency):
@@ -370,7 +370,7 @@ def print_websocket(ws):
     for name, f in ws["fanout"].items():
         probes = f["probes"]
         closed = sum(v for k, v in f["errors"].items() if k.startswith("closed by the server"))
-        print(f"  {name:<7} {f['frames_per_second']:>9.0f} {f['frames_total']:>8} "
+        print(f"  {name:<7} {f['frames_per_second']:>9.0f} {f['frames_total']:>8} {probes['created']:>6} "
               f"{pair(probes['latency_from_outbox']):>15} {pair(probes['latency_from_response']):>15} "
               f"{pair(probes['latency_from_request']):>15} {pair(f['latency_from_updated_at']):>15} "
               f"{f['seq_gaps'] + f['seq_backwards']:>5} {closed:>6}")
