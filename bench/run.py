@@ -297,7 +297,14 @@ def outbox_to_client(db_path, receipts_path):
             "max_ms": lags[-1] if lags else None}
 
 
-def ws_fanout(ws_load, port, db_path, tokens_path, with_create_load):
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ws_fanout(ws_load, proc, port, db_path, tokens_path, with_create_load):
     """WS_USERS × WS_PER_USER connections; the tool writes WS_PROBES_PER_SECOND tasks itself for
     DURATION, with wrk's create scenario running beside it when asked."""
     receipts_path = os.path.join(os.path.dirname(db_path), "probe-receipts.txt")
@@ -306,9 +313,11 @@ def ws_fanout(ws_load, port, db_path, tokens_path, with_create_load):
                   "--probe-receipts", receipts_path)
     try:
         ready = tool.line()
+        server_cpu = cpu_seconds(proc.pid)
         tool.go()
         wrk = run_wrk(port, "create", tokens_path) if with_create_load else None
         result = tool.finish()
+        result["server_cpu_seconds"] = round(cpu_seconds(proc.pid) - server_cpu, 2)
     finally:
         tool.kill()
     result["connect_seconds"] = round(ready["seconds"], 3)
@@ -331,8 +340,9 @@ def websocket_figures(binary, ws_load):
             figures = {"idle": ws_idle(ws_load, proc, port, tokens_path)}
             if figures["idle"]["open"] == 0:
                 raise RuntimeError(f"no WebSocket connection opened: {figures['idle']['errors']}")
-            figures["fanout"] = {"light": ws_fanout(ws_load, port, db_path, tokens_path, False),
-                                 "create": ws_fanout(ws_load, port, db_path, tokens_path, True)}
+            figures["fanout"] = {
+                "light": ws_fanout(ws_load, proc, port, db_path, tokens_path, False),
+                "create": ws_fanout(ws_load, proc, port, db_path, tokens_path, True)}
             return figures
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -376,6 +386,8 @@ def print_websocket(ws):
               f"{f['seq_gaps'] + f['seq_backwards']:>5} {closed:>6}")
         if probes["frames_received"] < probes["frames_expected"]:
             print(f"    only {probes['frames_received']} of {probes['frames_expected']} probe frames arrived")
+        print(f"    CPU seconds over the run: server {f['server_cpu_seconds']:.1f}, "
+              f"todo_ws_load {f['cpu_seconds']:.1f}")
         if "create_load" in f:
             c = f["create_load"]
             print(f"    beside wrk create: {c['requests_per_second']:.0f} req/s, p99 {c['p99_ms']:.2f} ms")

@@ -460,6 +460,14 @@ json::object errors_json(Shared& shared) {
   return out;
 }
 
+// This process's CPU time (user + system), to compare with the server's: they share the machine.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 void print(const json::object& object) { std::cout << json::serialize(object) << std::endl; }
 
 void wait_for_stdin_line() {
@@ -692,6 +700,7 @@ int run(Options options) {
     done["errors"] = errors_json(*shared);
     print(done);
   } else {
+    const auto cpu_before = cpu_seconds();
     auto probes = std::make_shared<ProbeLog>();
     const auto start_us = now_us();
     const auto end_us = start_us + static_cast<std::int64_t>(options.duration_s * 1e6);
@@ -747,8 +756,10 @@ int run(Options options) {
     const auto open_at_end = shared->open.load();
     close_all(*shared, connections, 60s);
     stop(io, work, threads);
-    print(fanout_figures(*shared, connections, *probes, options.per_user, open_at_end, start_us,
-                         end_us));
+    auto figures = fanout_figures(*shared, connections, *probes, options.per_user, open_at_end,
+                                  start_us, end_us);
+    figures["cpu_seconds"] = cpu_seconds() - cpu_before;  // from "go" to the end
+    print(figures);
     return 0;
   }
   stop(io, work, threads);
