@@ -14,12 +14,10 @@ import threading
 import time
 import uuid
 
-import pytest
+import websockets  # Debian's python3-websockets (scripts/install-deps.sh)
 
-websockets = pytest.importorskip("websockets", reason="needs python3-websockets")
-
-from task_harness import new_api  # noqa: E402
-from todo_harness import (  # noqa: E402
+from task_harness import new_api
+from todo_harness import (
     OTHER_SECRET,
     assert_problem,
     claims,
@@ -459,6 +457,24 @@ def test_a_slow_reader_is_closed_while_memory_stays_bounded_and_others_keep_flow
         await watcher.close()
 
     run(scenario(), timeout=300)
+
+
+def test_a_peer_that_never_answers_pings_is_closed(make_server):
+    srv = make_server(args=["--ws-ping-interval", "1"])
+    api = new_api(srv)
+    sock = raw_upgrade(srv, api.token)
+    sock.settimeout(WAIT)
+    received = b""
+    started = time.monotonic()
+    while True:  # hello, then pings this client never answers, then the end of the stream
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    assert b"\x89" in received, "the server sent no ping"
+    assert time.monotonic() - started < WAIT
+    sock.close()
+    poll_until(lambda: metric(srv, "todo_sync_connections") == 0, "the connection to be released")
 
 
 # --------------------------------------------------------------------------------------------

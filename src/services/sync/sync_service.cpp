@@ -87,6 +87,8 @@ std::string close_reason_label(int code) {
       return "going_away";
     case http::close_codes::kAbnormal:
       return "abnormal";
+    case 1011:
+      return "internal_error";
     case 1013:
       return "overloaded";
     default:
@@ -244,7 +246,14 @@ void SyncService::opened(const std::shared_ptr<Client>& client,
   // until the hello went out (the seam drops what the hello already covers).
   hub_.add(connection);
   const bool queued = post([this, connection] {
-    const std::int64_t seq = log_.current_seq(connection->user_id());
+    std::int64_t seq = 0;
+    try {
+      seq = log_.current_seq(connection->user_id());
+    } catch (const std::exception& e) {
+      log::error("sync hello failed", {{"error", e.what()}});
+      connection->sink().close(1011, "internal error; reconnect");
+      return;
+    }
     frames_sent_ += connection->release(seq, hello_frame(seq), {});
   });
   if (!queued) connection->sink().close(1013, "server busy; retry");
@@ -263,24 +272,26 @@ void SyncService::received(const std::shared_ptr<Client>& client, std::string_vi
   } else if (std::holds_alternative<Ping>(message)) {
     connection->send_control(pong_frame());
   } else if (auto* resume_message = std::get_if<Resume>(&message)) {
-    resume(client, resume_message->since);
+    resume(connection, resume_message->since);
   } else if (auto* auth = std::get_if<Auth>(&message)) {
-    swap_token(client, auth->token);
+    swap_token(client, connection, auth->token);
   } else {
     const auto& invalid = std::get<Invalid>(message);
     connection->send_control(error_frame(invalid.code, invalid.message));
   }
 }
 
-void SyncService::resume(const std::shared_ptr<Client>& client, std::int64_t since) {
-  std::shared_ptr<Connection> connection;
-  {
-    std::lock_guard lock(client->mutex);
-    connection = client->connection;
-  }
+void SyncService::resume(const std::shared_ptr<Connection>& connection, std::int64_t since) {
   const bool queued = post([this, connection, since] {
     connection->hold();
-    Replay replay = log_.since(connection->user_id(), since);
+    Replay replay;
+    try {
+      replay = log_.since(connection->user_id(), since);
+    } catch (const std::exception& e) {
+      log::error("sync resume failed", {{"error", e.what()}});
+      connection->sink().close(1011, "internal error; reconnect and resume");
+      return;
+    }
     if (replay.resync_reason) {
       frames_sent_ += connection->release(std::nullopt,
                                           resync_required_frame(since, *replay.resync_reason), {});
@@ -292,12 +303,9 @@ void SyncService::resume(const std::shared_ptr<Client>& client, std::int64_t sin
     connection->send_control(error_frame("overloaded", "The server is busy; resume again later."));
 }
 
-void SyncService::swap_token(const std::shared_ptr<Client>& client, const std::string& token) {
-  std::shared_ptr<Connection> connection;
-  {
-    std::lock_guard lock(client->mutex);
-    connection = client->connection;
-  }
+void SyncService::swap_token(const std::shared_ptr<Client>& client,
+                             const std::shared_ptr<Connection>& connection,
+                             const std::string& token) {
   auto claims = jwt_.verify(token);
   if (!claims) {
     const auto kind = http::problem_kind(claims.error().code);

@@ -70,8 +70,9 @@ class SyncService {
   void opened(const std::shared_ptr<Client>& client, std::shared_ptr<http::WebSocketSink> sink);
   void received(const std::shared_ptr<Client>& client, std::string_view text);
   void closed(const std::shared_ptr<Client>& client, int code);
-  void resume(const std::shared_ptr<Client>& client, std::int64_t since);
-  void swap_token(const std::shared_ptr<Client>& client, const std::string& token);
+  void resume(const std::shared_ptr<Connection>& connection, std::int64_t since);
+  void swap_token(const std::shared_ptr<Client>& client,
+                  const std::shared_ptr<Connection>& connection, const std::string& token);
   void arm_expiry(const std::shared_ptr<Client>& client, std::int64_t exp);
   bool post(std::function<void()> job);
   void work();
