@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 RELEASE_BIN := build/release/src/app/todo
+WS_LOAD_BIN := build/release/bench/todo_ws_load
 CI_BIN := build/ci/src/app/todo
 # Debian's own python3: it sees python3-pytest and friends even when another python3 is on PATH.
 PYTHON := /usr/bin/python3
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: deps build build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
+.PHONY: deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -21,6 +22,10 @@ deps:
 build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target todo
+
+# The server and bench/'s WebSocket load tool (not part of `all`, so only make bench builds it).
+build-bench: build
+	@cmake --build --preset release --target todo_ws_load
 
 build-ci: deps
 	@cmake --preset ci >/dev/null
@@ -59,8 +64,8 @@ fuzz: build-fuzz
 
 test: unit-test unit-test-tsan system-test fuzz-smoke
 
-bench: build
-	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN))
+bench: build-bench
+	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN))
 
 # Instructions per request under callgrind, immune to the noise of a shared machine; BASELINE=<a
 # todo binary of another commit> adds its column, e.g. to show what a change cost.

@@ -2,7 +2,10 @@
 """make bench: starts `todo serve` (release build) on a temporary data dir, seeds users and tasks,
 runs wrk for each scenario (2 threads, 64 connections) and prints req/s, p50, p99 and the ratio to
 /health measured in the same run, and the event lag — a task event's commit to its audit entry —
-under the light load of seeding and under the create scenario. Writes the figures to
+under the light load of seeding and under the create scenario. Then, on a fresh server, the
+WebSocket figures of bench/ws_load.cpp (second argument: the todo_ws_load binary): the server's
+RSS growth per idle authenticated connection, and fan-out — frames/s and latency to the client —
+under light load and under the create scenario. Writes the figures to
 bench/results/<timestamp>.json."""
 import datetime
 import json
@@ -23,6 +26,17 @@ DURATION = os.environ.get("TODO_BENCH_DURATION", "10s")
 THREADS, CONNECTIONS = 2, 64
 USERS, TASKS_PER_USER = 8, 250
 SCENARIOS = ["health", "get_one", "list", "create", "complete", "mix"]
+# WebSocket figures (issue 11): idle connections held at once, and fan-out connections per user.
+WS_CONNECTIONS = int(os.environ.get("TODO_BENCH_WS_CONNECTIONS", "10000"))
+WS_USERS = 8
+WS_PER_USER = int(os.environ.get("TODO_BENCH_WS_PER_USER", "50"))
+WS_PROBES_PER_SECOND = 10  # the tool's own writes: the light load, and latency probes under load
+# Room for the idle connections (all of 8 accounts, from 127.0.0.1) plus the HTTP clients beside
+# them; the defaults are 10,000 connections, 1,000 per client address and 32 WebSockets per account.
+WS_SERVER_FLAGS = ["--max-connections", str(WS_CONNECTIONS + 1000),
+                   "--max-connections-per-client", str(WS_CONNECTIONS + 1000),
+                   "--ws-max-connections", str(WS_CONNECTIONS),
+                   "--ws-max-connections-per-user", str(WS_CONNECTIONS)]
 
 
 def start_server(binary, data_dir, extra_args=()):
@@ -189,8 +203,201 @@ def light_lag_without_fsync(binary):
             proc.wait(timeout=30)
 
 
+def seconds(duration):
+    return to_ms(duration) / 1000.0
+
+
+class WsLoad:
+    """One run of todo_ws_load: its first JSON line once every connection settled, then a line on
+    its stdin starts the next step (idle: close; fanout: measure), then its last JSON line."""
+
+    def __init__(self, ws_load, mode, port, tokens_path, *args):
+        self.proc = subprocess.Popen(
+            [ws_load, mode, "--url", f"ws://127.0.0.1:{port}/ws/tasks", "--tokens", tokens_path,
+             *map(str, args)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def line(self):
+        text = self.proc.stdout.readline()
+        if not text:
+            self.proc.wait(timeout=30)
+            raise RuntimeError(f"todo_ws_load ended with status {self.proc.returncode}")
+        return json.loads(text)
+
+    def go(self):
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+
+    def finish(self):
+        result = self.line()
+        self.proc.wait(timeout=60)
+        return result
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def ws_seed(port, path):
+    """WS_USERS users with one task each, in the seed file's format (wrk's create scenario and the
+    tool's token list both read it)."""
+    run_id = int(time.time())
+    lines = []
+    for u in range(WS_USERS):
+        token = call(port, "POST", "/api/auth/register",
+                     {"email": f"ws{u}-{run_id}@example.com",
+                      "password": "bench-password-4711"})["access_token"]
+        task = call(port, "POST", "/api/tasks", {"title": "ws seed"}, token)
+        lines.append(f"{token} {task['id']}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def ws_idle(ws_load, proc, port, tokens_path):
+    """Server RSS before, while WS_CONNECTIONS idle connections are open, and after they closed."""
+    before = rss_kib(proc.pid)
+    tool = WsLoad(ws_load, "idle", port, tokens_path, "--connections", WS_CONNECTIONS)
+    try:
+        ready = tool.line()
+        time.sleep(1.0)  # let the server finish what the last handshakes started
+        held = rss_kib(proc.pid)
+        tool.go()
+        closed = tool.finish()
+    finally:
+        tool.kill()
+    time.sleep(1.0)
+    after = rss_kib(proc.pid)
+    opened = ready["open"]
+    return {"requested": WS_CONNECTIONS, "open": opened, "failed": ready["failed"],
+            "connect_seconds": round(ready["seconds"], 3), "errors": ready["errors"],
+            "dropped_while_held": closed["dropped_while_held"], "rss_before_kib": before,
+            "rss_held_kib": held, "rss_after_close_kib": after,
+            "rss_growth_per_connection_kib": round((held - before) / opened, 2) if opened else None}
+
+
+def outbox_to_client(db_path, receipts_path):
+    """Each probe frame's receipt time minus its task-updates event's outbox created_at (taken in
+    the write transaction, before its commit: the reference of the event lag above), in ms."""
+    receipts = []
+    with open(receipts_path) as f:
+        for line in f:
+            task_id, received_us = line.split()
+            receipts.append((task_id, int(received_us)))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        appended = dict(conn.execute(
+            "SELECT json_extract(payload, '$.data.task_id'), MIN(created_at) FROM outbox "
+            "WHERE topic = 'task-updates' GROUP BY 1"))
+    finally:
+        conn.close()
+    lags = sorted((received - appended[task_id]) / 1000.0
+                  for task_id, received in receipts if task_id in appended)
+    return {"frames": len(lags), "p50_ms": percentile(lags, 0.50), "p99_ms": percentile(lags, 0.99),
+            "max_ms": lags[-1] if lags else None}
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ws_fanout(ws_load, proc, port, db_path, tokens_path, with_create_load):
+    """WS_USERS × WS_PER_USER connections; the tool writes WS_PROBES_PER_SECOND tasks itself for
+    DURATION, with wrk's create scenario running beside it when asked."""
+    receipts_path = os.path.join(os.path.dirname(db_path), "probe-receipts.txt")
+    tool = WsLoad(ws_load, "fanout", port, tokens_path, "--per-user", WS_PER_USER,
+                  "--writes-per-second", WS_PROBES_PER_SECOND, "--duration", seconds(DURATION),
+                  "--probe-receipts", receipts_path)
+    try:
+        ready = tool.line()
+        server_cpu = cpu_seconds(proc.pid)
+        tool.go()
+        wrk = run_wrk(port, "create", tokens_path) if with_create_load else None
+        result = tool.finish()
+        result["server_cpu_seconds"] = round(cpu_seconds(proc.pid) - server_cpu, 2)
+    finally:
+        tool.kill()
+    result["connect_seconds"] = round(ready["seconds"], 3)
+    result["probes"]["latency_from_outbox"] = outbox_to_client(db_path, receipts_path)
+    if wrk:
+        result["create_load"] = wrk
+    return result
+
+
+def websocket_figures(binary, ws_load):
+    """The WebSocket figures, on a server of their own: the HTTP scenarios leave heap behind that
+    new connections would reuse, which would hide their cost."""
+    with tempfile.TemporaryDirectory(prefix="todo-bench-ws-") as data_dir:
+        proc, port = start_server(binary, data_dir, WS_SERVER_FLAGS)
+        try:
+            tokens_path = os.path.join(RESULTS_DIR, "ws-seed.txt")
+            ws_seed(port, tokens_path)
+            time.sleep(0.5)
+            db_path = os.path.join(data_dir, "todo.db")
+            figures = {"idle": ws_idle(ws_load, proc, port, tokens_path)}
+            if figures["idle"]["open"] == 0:
+                raise RuntimeError(f"no WebSocket connection opened: {figures['idle']['errors']}")
+            figures["fanout"] = {
+                "light": ws_fanout(ws_load, proc, port, db_path, tokens_path, False),
+                "create": ws_fanout(ws_load, proc, port, db_path, tokens_path, True)}
+            return figures
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def fmt(value, spec=".2f"):
+    return "—" if value is None else format(value, spec)
+
+
+def print_websocket(ws):
+    if "skipped" in ws:
+        print(f"WebSocket figures skipped: {ws['skipped']}")
+        return
+    idle = ws["idle"]
+    growth = idle["rss_growth_per_connection_kib"]
+    print(f"WebSocket /ws/tasks: {idle['open']} of {idle['requested']} idle authenticated "
+          f"connections open in {idle['connect_seconds']:.1f} s ({idle['failed']} failed); server RSS "
+          f"{idle['rss_before_kib'] / 1024:.1f} → {idle['rss_held_kib'] / 1024:.1f} MiB, "
+          f"{fmt(growth)} KiB per connection (target ≤ 15 KB); "
+          f"{idle['dropped_while_held']} dropped while held")
+    if idle["errors"]:
+        print(f"  errors: {idle['errors']}")
+    first = next(iter(ws["fanout"].values()))
+    print(f"fan-out, {first['users']} users × {first['per_user']} connections, "
+          f"{WS_PROBES_PER_SECOND} probe writes/s by the tool; latency to the client's receipt, ms "
+          f"p50 / p99, from: the probe event's outbox append (in its transaction), the probe's HTTP "
+          f"response, its request; every frame's task.updated_at (ms precision, before the transaction)")
+    print(f"  {'load':<7} {'frames/s':>9} {'frames':>8} {'probes':>6} {'outbox':>15} {'response':>15} "
+          f"{'request':>15} {'updated_at':>15} {'gaps':>5} {'closed':>6}")
+
+    def pair(latency):
+        return fmt(latency["p50_ms"]) + " / " + fmt(latency["p99_ms"])
+
+    for name, f in ws["fanout"].items():
+        probes = f["probes"]
+        closed = sum(v for k, v in f["errors"].items() if k.startswith("closed by the server"))
+        print(f"  {name:<7} {f['frames_per_second']:>9.0f} {f['frames_total']:>8} {probes['created']:>6} "
+              f"{pair(probes['latency_from_outbox']):>15} {pair(probes['latency_from_response']):>15} "
+              f"{pair(probes['latency_from_request']):>15} {pair(f['latency_from_updated_at']):>15} "
+              f"{f['seq_gaps'] + f['seq_backwards']:>5} {closed:>6}")
+        if probes["frames_received"] < probes["frames_expected"]:
+            print(f"    only {probes['frames_received']} of {probes['frames_expected']} probe frames arrived")
+        print(f"    CPU seconds over the run: server {f['server_cpu_seconds']:.1f}, "
+              f"todo_ws_load {f['cpu_seconds']:.1f}")
+        if "create_load" in f:
+            c = f["create_load"]
+            print(f"    beside wrk create: {c['requests_per_second']:.0f} req/s, p99 {c['p99_ms']:.2f} ms")
+        if f["errors"] or probes["failures"]:
+            print(f"    errors: {f['errors']} probe failures: {probes['failures']}")
+
+
 def main():
     binary = sys.argv[1]
+    ws_load = sys.argv[2] if len(sys.argv) > 2 else None
     os.makedirs(RESULTS_DIR, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="todo-bench-") as data_dir:
         proc, port = start_server(binary, data_dir)
@@ -223,6 +430,13 @@ def main():
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     lag["light, no fsync"] = light_lag_without_fsync(binary)
+    if ws_load is None:
+        ws = {"skipped": "no todo_ws_load binary given (make bench passes it)"}
+    else:
+        try:
+            ws = websocket_figures(binary, ws_load)
+        except (RuntimeError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+            ws = {"skipped": f"{type(e).__name__}: {e}"}
     base = results["health"]["requests_per_second"]
     print(f"todo bench — wrk {THREADS} threads, {CONNECTIONS} connections, {DURATION} each, "
           f"same machine ({os.cpu_count()} cores)")
@@ -240,10 +454,11 @@ def main():
                      f"caught up {l['catch_up_after_load_s']} s after the load")
         print(f"  {name:<15} {l['events']:>7} events  p50 {l['p50_ms']:.2f}  p99 {l['p99_ms']:.2f}  "
               f"max {l['max_ms']:.2f}{extra}")
+    print_websocket(ws)
     report = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "duration": DURATION, "threads": THREADS, "connections": CONNECTIONS,
               "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss, "scenarios": results,
-              "event_lag": lag}
+              "event_lag": lag, "websocket": ws}
     name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
     with open(os.path.join(RESULTS_DIR, name), "w") as f:
         json.dump(report, f, indent=2)
