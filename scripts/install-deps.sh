@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libsodium-dev libssl-dev libutf8proc-dev libical-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pytest python3-jsonschema python3-dateutil
+  python3 python3-pytest python3-jsonschema python3-dateutil python3-websockets
   wrk
   # make fuzz-smoke (in make test) and make fuzz: clang with libFuzzer and the sanitizer runtimes,
   # and llvm-symbolizer for readable stacks

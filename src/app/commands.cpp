@@ -34,6 +34,10 @@ int run_serve(const Config& config) {
       static_cast<std::size_t>(config.max_body_in_flight_mib) * 1024 * 1024;
   options.max_connections = static_cast<std::size_t>(config.max_connections);
   options.max_connections_per_client = static_cast<std::size_t>(config.max_connections_per_client);
+  options.websocket_ping_interval = std::chrono::seconds(config.ws_ping_interval_seconds);
+  options.websocket_message_limit = static_cast<std::size_t>(config.ws_max_message_bytes);
+  options.websocket_send_queue_limit = static_cast<std::size_t>(config.ws_send_queue_frames);
+  options.websocket_send_queue_bytes = static_cast<std::size_t>(config.ws_send_queue_kib) * 1024;
   http::Server server(options, app.router(), app.metrics());
   server.listen();
   auto startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -

@@ -2,6 +2,7 @@
 #include "app/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <sstream>
 
@@ -38,7 +39,10 @@ std::optional<std::string> parse_int(const std::string& text, int min, int max, 
 
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> kFlags = {
-      {"--port", {"TODO_PORT"}, "PORT", "TCP port to listen on; 0 picks a free one (default 8000)",
+      {"--port",
+       {"TODO_PORT"},
+       "PORT",
+       "TCP port to listen on; 0 picks a free one (default 8000)",
        {"serve"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          int port = 0;
@@ -46,20 +50,29 @@ const std::vector<Flag>& flags() {
          c.port = static_cast<unsigned short>(port);
          return std::nullopt;
        }},
-      {"--address", {"TODO_ADDRESS"}, "ADDR", "address to bind (default 0.0.0.0)", {"serve"},
+      {"--address",
+       {"TODO_ADDRESS"},
+       "ADDR",
+       "address to bind (default 0.0.0.0)",
+       {"serve"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (v.empty()) return "must not be empty";
          c.address = v;
          return std::nullopt;
        }},
-      {"--data-dir", {"TODO_DATA_DIR"}, "DIR", "directory of todo.db and the generated secret (default ./data)",
+      {"--data-dir",
+       {"TODO_DATA_DIR"},
+       "DIR",
+       "directory of todo.db and the generated secret (default ./data)",
        {"serve", "migrate", "events", "dlq list", "dlq replay", "admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (v.empty()) return "must not be empty";
          c.data_dir = v;
          return std::nullopt;
        }},
-      {"--jwt-secret", {"TODO_JWT_SECRET", "BETTER_AUTH_SECRET"}, "SECRET",
+      {"--jwt-secret",
+       {"TODO_JWT_SECRET", "BETTER_AUTH_SECRET"},
+       "SECRET",
        "HS256 signing secret, at least 32 bytes (default: generated once, kept in the data dir)",
        {"serve"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
@@ -69,7 +82,10 @@ const std::vector<Flag>& flags() {
          c.jwt_secret = v;
          return std::nullopt;
        }},
-      {"--log-level", {"TODO_LOG_LEVEL"}, "LEVEL", "trace, debug, info, warn or error (default info)",
+      {"--log-level",
+       {"TODO_LOG_LEVEL"},
+       "LEVEL",
+       "trace, debug, info, warn or error (default info)",
        {"serve", "migrate", "events", "dlq list", "dlq replay", "admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          auto level = log::parse_level(v);
@@ -77,7 +93,9 @@ const std::vector<Flag>& flags() {
          c.log_level = *level;
          return std::nullopt;
        }},
-      {"--cors-origins", {"TODO_CORS_ORIGINS"}, "ORIGINS",
+      {"--cors-origins",
+       {"TODO_CORS_ORIGINS"},
+       "ORIGINS",
        "comma-separated origins allowed to call the API from a browser (default: same origin only)",
        {"serve"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
@@ -105,7 +123,9 @@ const std::vector<Flag>& flags() {
          c.web_dir = v;
          return std::nullopt;
        }},
-      {"--durability", {"TODO_DURABILITY"}, "MODE",
+      {"--durability",
+       {"TODO_DURABILITY"},
+       "MODE",
        "full: an acknowledged write survives power loss (default); normal: faster, survives "
        "process crashes only",
        {"serve", "migrate"},
@@ -119,32 +139,62 @@ const std::vector<Flag>& flags() {
          }
          return std::nullopt;
        }},
-      {"--threads", {"TODO_THREADS"}, "N", "I/O threads (default: one per core)", {"serve"},
+      {"--threads",
+       {"TODO_THREADS"},
+       "N",
+       "I/O threads (default: one per core)",
+       {"serve"},
        [](Config& c, const std::string& v) { return parse_int(v, 0, 256, c.threads); }},
-      {"--read-timeout", {"TODO_READ_TIMEOUT"}, "SECONDS",
-       "time a client has to send one whole request (default 10)", {"serve"},
-       [](Config& c, const std::string& v) { return parse_int(v, 1, 3600, c.read_timeout_seconds); }},
-      {"--idle-timeout", {"TODO_IDLE_TIMEOUT"}, "SECONDS",
-       "keep-alive connections without a request are closed after this (default 60)", {"serve"},
-       [](Config& c, const std::string& v) { return parse_int(v, 1, 86400, c.idle_timeout_seconds); }},
-      {"--max-body-in-flight", {"TODO_MAX_BODY_IN_FLIGHT"}, "MIB",
+      {"--read-timeout",
+       {"TODO_READ_TIMEOUT"},
+       "SECONDS",
+       "time a client has to send one whole request (default 10)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 3600, c.read_timeout_seconds);
+       }},
+      {"--idle-timeout",
+       {"TODO_IDLE_TIMEOUT"},
+       "SECONDS",
+       "keep-alive connections without a request are closed after this (default 60)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 86400, c.idle_timeout_seconds);
+       }},
+      {"--max-body-in-flight",
+       {"TODO_MAX_BODY_IN_FLIGHT"},
+       "MIB",
        "request body bytes being received at once over all connections, in MiB; 503 beyond "
-       "(default 64)", {"serve"},
-       [](Config& c, const std::string& v) { return parse_int(v, 1, 65536, c.max_body_in_flight_mib); }},
-      {"--max-connections", {"TODO_MAX_CONNECTIONS"}, "N",
-       "open HTTP connections in total; 503 beyond (default 10000)", {"serve"},
+       "(default 64)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 65536, c.max_body_in_flight_mib);
+       }},
+      {"--max-connections",
+       {"TODO_MAX_CONNECTIONS"},
+       "N",
+       "open HTTP connections in total; 503 beyond (default 10000)",
+       {"serve"},
        [](Config& c, const std::string& v) { return parse_int(v, 1, 1000000, c.max_connections); }},
-      {"--max-connections-per-client", {"TODO_MAX_CONNECTIONS_PER_CLIENT"}, "N",
-       "open HTTP connections from one client address; 503 beyond (default 1000)", {"serve"},
+      {"--max-connections-per-client",
+       {"TODO_MAX_CONNECTIONS_PER_CLIENT"},
+       "N",
+       "open HTTP connections from one client address; 503 beyond (default 1000)",
+       {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.max_connections_per_client);
        }},
-      {"--login-limit-address", {"TODO_LOGIN_LIMIT_ADDRESS"}, "N",
-       "login attempts allowed per client address per minute (default 30)", {"serve"},
+      {"--login-limit-address",
+       {"TODO_LOGIN_LIMIT_ADDRESS"},
+       "N",
+       "login attempts allowed per client address per minute (default 30)",
+       {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.login_limit_address);
        }},
-      {"--login-limit-account", {"TODO_LOGIN_LIMIT_ACCOUNT"}, "N",
+      {"--login-limit-account",
+       {"TODO_LOGIN_LIMIT_ACCOUNT"},
+       "N",
        "failed logins allowed per account from one client address per 15 minutes; then that "
        "address waits, or is only slowed down if the account signed in from it before "
        "(default 10)",
@@ -152,37 +202,52 @@ const std::vector<Flag>& flags() {
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.login_limit_account);
        }},
-      {"--login-limit-account-total", {"TODO_LOGIN_LIMIT_ACCOUNT_TOTAL"}, "N",
+      {"--login-limit-account-total",
+       {"TODO_LOGIN_LIMIT_ACCOUNT_TOTAL"},
+       "N",
        "failed logins per account from all addresses per 15 minutes before addresses it never "
        "signed in from are slowed to one attempt per 10 s (default 100)",
        {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.login_limit_account_total);
        }},
-      {"--register-limit-address", {"TODO_REGISTER_LIMIT_ADDRESS"}, "N",
-       "registrations allowed per client address per hour (default 20)", {"serve"},
+      {"--register-limit-address",
+       {"TODO_REGISTER_LIMIT_ADDRESS"},
+       "N",
+       "registrations allowed per client address per hour (default 20)",
+       {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 1000000, c.register_limit_address);
        }},
-      {"--register-concurrency", {"TODO_REGISTER_CONCURRENCY"}, "N",
+      {"--register-concurrency",
+       {"TODO_REGISTER_CONCURRENCY"},
+       "N",
        "registrations hashing a password at the same time; more are answered 503 with "
        "Retry-After, so sign-ups cannot starve logins (default 1)",
        {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 256, c.register_concurrency);
        }},
-      {"--event-retention-days", {"TODO_EVENT_RETENTION_DAYS"}, "DAYS",
+      {"--event-retention-days",
+       {"TODO_EVENT_RETENTION_DAYS"},
+       "DAYS",
        "events every consumer group has processed leave the log after this many days; replays "
        "work within it (default 7)",
        {"serve"},
-       [](Config& c, const std::string& v) { return parse_int(v, 1, 36500, c.event_retention_days); }},
-      {"--audit-retention-days", {"TODO_AUDIT_RETENTION_DAYS"}, "DAYS",
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 36500, c.event_retention_days);
+       }},
+      {"--audit-retention-days",
+       {"TODO_AUDIT_RETENTION_DAYS"},
+       "DAYS",
        "audit entries recorded longer ago are purged; the chain stays verifiable (default 90)",
        {"serve"},
        [](Config& c, const std::string& v) {
          return parse_int(v, 1, 36500, c.audit_retention_days);
        }},
-      {"--bus-retry-backoff", {"TODO_BUS_RETRY_BACKOFF"}, "WAITS",
+      {"--bus-retry-backoff",
+       {"TODO_BUS_RETRY_BACKOFF"},
+       "WAITS",
        "comma-separated waits before each retry of an event a consumer failed on; after the "
        "last retry fails it is dead-lettered (default 1s,5s,25s; units ms, s, m, h)",
        {"serve"},
@@ -192,14 +257,94 @@ const std::vector<Flag>& flags() {
          c.bus_retry = std::get<bus::RetryPolicy>(std::move(policy));
          return std::nullopt;
        }},
-      {"--topic", {}, "TOPIC", "the topic to read: task-events, task-updates, reminders, <topic>.dlq",
+      {"--access-token-ttl",
+       {"TODO_ACCESS_TOKEN_TTL"},
+       "SECONDS",
+       "lifetime of an access token; a WebSocket is closed with 4401 when its token expires "
+       "(default 900)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 86400, c.access_token_ttl_seconds);
+       }},
+      {"--sync-instance-id",
+       {"TODO_SYNC_INSTANCE_ID"},
+       "ID",
+       "this replica's name in the live-sync consumer group sync-service-<ID> (default "
+       "<hostname>-<pid>)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.size() > 100) return "must be 1 to 100 characters";
+         for (unsigned char ch : v) {
+           if (!std::isalnum(ch) && ch != '-' && ch != '_' && ch != '.') {
+             return "may hold only letters, digits, '-', '_' and '.'";
+           }
+         }
+         c.sync_instance_id = v;
+         return std::nullopt;
+       }},
+      {"--ws-ping-interval",
+       {"TODO_WS_PING_INTERVAL"},
+       "SECONDS",
+       "WebSocket ping after this much silence; a peer silent for two intervals is closed "
+       "(default 30)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 3600, c.ws_ping_interval_seconds);
+       }},
+      {"--ws-max-message-bytes",
+       {"TODO_WS_MAX_MESSAGE_BYTES"},
+       "BYTES",
+       "largest WebSocket message a client may send; bigger → closed with 1009 (default 4096)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 64, 1024 * 1024, c.ws_max_message_bytes);
+       }},
+      {"--ws-send-queue-frames",
+       {"TODO_WS_SEND_QUEUE_FRAMES"},
+       "N",
+       "frames queued for one WebSocket client; a client further behind is closed with 4408 "
+       "and resumes; also the most changes a resume replays (default 1024)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 16, 1000000, c.ws_send_queue_frames);
+       }},
+      {"--ws-send-queue-kib",
+       {"TODO_WS_SEND_QUEUE_KIB"},
+       "KIB",
+       "bytes queued for one WebSocket client, in KiB; beyond → closed with 4408 (default 1024)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 16, 1024 * 1024, c.ws_send_queue_kib);
+       }},
+      {"--ws-max-connections",
+       {"TODO_WS_MAX_CONNECTIONS"},
+       "N",
+       "open WebSocket connections in total; 503 beyond (default 10000)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 1000000, c.ws_max_connections);
+       }},
+      {"--ws-max-connections-per-user",
+       {"TODO_WS_MAX_CONNECTIONS_PER_USER"},
+       "N",
+       "open WebSocket connections of one account; 429 beyond (default 32)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 100000, c.ws_max_connections_per_user);
+       }},
+      {"--topic",
+       {},
+       "TOPIC",
+       "the topic to read: task-events, task-updates, reminders, <topic>.dlq",
        {"events"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto e = non_empty(v)) return e;
          c.topic = v;
          return std::nullopt;
        }},
-      {"--group", {}, "GROUP",
+      {"--group",
+       {},
+       "GROUP",
        "events: start where this consumer group stands (what it has not processed yet); "
        "dlq list: only this group's dead letters",
        {"events", "dlq list"},
@@ -208,37 +353,56 @@ const std::vector<Flag>& flags() {
          c.group = v;
          return std::nullopt;
        }},
-      {"--from-beginning", {}, "", "start at the oldest event kept (default: only new events)",
+      {"--from-beginning",
+       {},
+       "",
+       "start at the oldest event kept (default: only new events)",
        {"events"},
        [](Config& c, const std::string&) -> std::optional<std::string> {
          c.from_beginning = true;
          return std::nullopt;
        }},
-      {"--follow", {}, "", "after the existing events, keep printing new ones until interrupted",
+      {"--follow",
+       {},
+       "",
+       "after the existing events, keep printing new ones until interrupted",
        {"events"},
        [](Config& c, const std::string&) -> std::optional<std::string> {
          c.follow = true;
          return std::nullopt;
        }},
-      {"--envelope", {}, "",
+      {"--envelope",
+       {},
+       "",
        "print {topic, partition, offset, key, timestamp, event} instead of the bare CloudEvent",
        {"events"},
        [](Config& c, const std::string&) -> std::optional<std::string> {
          c.envelope = true;
          return std::nullopt;
        }},
-      {"--id", {}, "ID", "the dead letter to replay (its id from todo dlq list)", {"dlq replay"},
+      {"--id",
+       {},
+       "ID",
+       "the dead letter to replay (its id from todo dlq list)",
+       {"dlq replay"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto e = non_empty(v)) return e;
          c.dead_letter_id = v;
          return std::nullopt;
        }},
-      {"--all", {}, "", "replay every dead letter in status dead", {"dlq replay"},
+      {"--all",
+       {},
+       "",
+       "replay every dead letter in status dead",
+       {"dlq replay"},
        [](Config& c, const std::string&) -> std::optional<std::string> {
          c.all = true;
          return std::nullopt;
        }},
-      {"--email", {}, "EMAIL", "the user's e-mail address (case does not matter)",
+      {"--email",
+       {},
+       "EMAIL",
+       "the user's e-mail address (case does not matter)",
        {"admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          auto email = domain::normalize_email(v);
@@ -249,7 +413,11 @@ const std::vector<Flag>& flags() {
          c.email = *email;
          return std::nullopt;
        }},
-      {"--role", {}, "ROLE", "admin or user", {"admin set-role"},
+      {"--role",
+       {},
+       "ROLE",
+       "admin or user",
+       {"admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          auto role = domain::parse_role(v);
          if (!role) return "must be admin or user";

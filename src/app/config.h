@@ -42,6 +42,15 @@ struct Config {
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
   bus::RetryPolicy bus_retry;     // waits between a consumer's attempts at a failing event
+  int access_token_ttl_seconds = 15 * 60;  // lifetime of an access token (JWT exp - iat)
+  // Live sync (/ws/tasks, ADR 0014).
+  std::string sync_instance_id;          // empty: <hostname>-<pid>; group sync-service-<id>
+  int ws_ping_interval_seconds = 30;     // a peer silent for two intervals is closed
+  int ws_max_message_bytes = 4096;       // a bigger client message is closed with 1009
+  int ws_send_queue_frames = 1024;       // per connection; beyond → closed with 4408
+  int ws_send_queue_kib = 1024;          // per connection, bytes of queued frames, in KiB
+  int ws_max_connections = 10000;        // WebSocket connections in total; 503 beyond
+  int ws_max_connections_per_user = 32;  // per account; 429 beyond
 
   // The operator commands (events, dlq, admin).
   std::string topic;                 // events: required

@@ -42,7 +42,9 @@ Core::Core(const Config& config_in)
     : config(config_in),
       database(store::open_database(database_options(config))),
       jwt_secret(jwt_secret_of(config, random)),
-      jwt(auth::JwtSettings{jwt_secret}, clock, random),
+      jwt(auth::JwtSettings{.secret = jwt_secret,
+                            .lifetime = std::chrono::seconds(config.access_token_ttl_seconds)},
+          clock, random),
       bus(bus::open_bus(*database, clock, random, bus_options(config))) {
   metrics.add_collector([this] { return bus->prometheus_text(); });
   // Consumed events leave the log after their retention period.

@@ -166,6 +166,7 @@ struct ReadWatchdog {
 struct ClientConnection {
   beast::tcp_stream* stream = nullptr;
   std::atomic<bool> idle{true};
+  std::shared_ptr<WebSocketSink> websocket;  // after an upgrade (guarded by connections_mutex)
 };
 
 }  // namespace
@@ -284,8 +285,11 @@ void Server::Impl::begin_stop() {
   {
     std::lock_guard lock(connections_mutex);
     for (auto& c : connections) {
-      // Idle keep-alive connections are closed now; busy ones close after their response.
-      if (c->idle.load()) {
+      // WebSocket sessions get a close frame (1001); idle keep-alive connections are closed now;
+      // busy ones close after their response.
+      if (c->websocket) {
+        c->websocket->close(close_codes::kGoingAway, "server shutting down");
+      } else if (c->idle.load() && c->stream) {
         auto conn = c;
         asio::post(c->stream->get_executor(), [conn] {
           if (conn->stream && conn->idle.load()) conn->stream->cancel();
@@ -725,12 +729,27 @@ asio::awaitable<void> Server::Impl::serve_connection(tcp::socket socket, std::st
           std::lock_guard lock(connections_mutex);
           conn->stream = nullptr;  // the session owns the stream from here
         }
-        detail::WebSocketLimits limits{options.websocket_ping_interval,
-                                       2 * options.websocket_ping_interval,
-                                       options.websocket_message_limit,
-                                       options.websocket_send_queue_limit};
-        co_await detail::run_websocket(std::move(stream), std::move(message),
-                                       std::move(*accepted), limits);
+        detail::WebSocketLimits limits;
+        limits.ping_interval = options.websocket_ping_interval;
+        limits.idle_timeout = 2 * options.websocket_ping_interval;
+        limits.message_limit = options.websocket_message_limit;
+        limits.send_queue_limit = options.websocket_send_queue_limit;
+        limits.send_queue_bytes = options.websocket_send_queue_bytes;
+        auto keep = [this, conn](std::shared_ptr<WebSocketSink> sink) {
+          bool stop_now = false;
+          {
+            std::lock_guard lock(connections_mutex);
+            conn->websocket = sink;
+            stop_now = stopping.load();
+          }
+          if (stop_now) sink->close(close_codes::kGoingAway, "server shutting down");
+        };
+        co_await detail::run_websocket(std::move(stream), std::move(message), std::move(*accepted),
+                                       limits, std::move(keep));
+        {
+          std::lock_guard lock(connections_mutex);
+          conn->websocket = nullptr;
+        }
         co_return;
       }
       if (request.route.empty()) response = co_await handle(request);

@@ -33,10 +33,12 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;  // exact origins allowed; empty = same origin only
   std::chrono::seconds shutdown_grace{10};
   // WebSocket routes: a ping after this long without traffic, closed after twice as long
-  // without an answer; the largest incoming message; queued outgoing messages per session.
+  // without an answer; the largest incoming message; queued outgoing messages (and their bytes)
+  // per session, beyond which the client is closed with 4408. Shutdown closes sessions with 1001.
   std::chrono::seconds websocket_ping_interval{30};
   std::size_t websocket_message_limit = 64 * 1024;
   std::size_t websocket_send_queue_limit = 256;
+  std::size_t websocket_send_queue_bytes = 1024 * 1024;
 };
 
 class Server {

@@ -2,14 +2,13 @@
 // coroutine draining a bounded queue, which any thread may fill through the Asio-free sink.
 #include "http/websocket_session.h"
 
-#include "log/log.h"
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
-
 #include <deque>
 #include <mutex>
+
+#include "log/log.h"
 
 namespace todo::http::detail {
 namespace {
@@ -23,22 +22,33 @@ constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 class Session : public WebSocketSink, public std::enable_shared_from_this<Session> {
  public:
   Session(beast::tcp_stream stream, WebSocketLimits limits)
-      : ws_(std::move(stream)), limits_(limits), wake_(ws_.get_executor()) {}
+      : ws_(std::move(stream)),
+        limits_(limits),
+        wake_(ws_.get_executor()),
+        cut_timer_(ws_.get_executor()) {}
 
   void send(std::string text) override {
+    bool overflow = false;
     {
       std::lock_guard lock(mutex_);
       if (ended_ || closing_) return;
-      if (queue_.size() >= limits_.send_queue_limit) {
-        // Too slow: drop the connection rather than buffer without end or make the sender wait.
-        // It does not read, so a close frame would not get through either.
+      if (queue_.size() >= limits_.send_queue_limit ||
+          queued_bytes_ + text.size() > limits_.send_queue_bytes) {
+        // Too slow: close rather than buffer without end or make the sender wait. The queue is
+        // dropped; the close frame goes out if the client still reads at all (else cut_later).
         closing_ = true;
-        overflowed_ = true;
+        overflow = true;
+        close_code_ = static_cast<std::uint16_t>(close_codes::kSlowConsumer);
+        close_reason_ = "slow consumer: the send queue overflowed";
+        server_code_ = close_codes::kSlowConsumer;
         queue_.clear();
+        queued_bytes_ = 0;
       } else {
+        queued_bytes_ += text.size();
         queue_.push_back(std::move(text));
       }
     }
+    if (overflow) cut_later();
     poke();
   }
 
@@ -49,7 +59,9 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
       closing_ = true;
       close_code_ = static_cast<std::uint16_t>(code);
       close_reason_ = std::move(reason);
+      server_code_ = code;
     }
+    cut_later();
     poke();
   }
 
@@ -57,21 +69,40 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
 
   // Wakes the writer on the session's executor (from any thread).
   void poke() {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+  }
+
+  // A peer that takes no close frame within close_timeout (it stopped reading) is cut off.
+  void cut_later() {
     asio::post(ws_.get_executor(), [self = shared_from_this()] {
-      bool drop = false;
       {
         std::lock_guard lock(self->mutex_);
-        drop = self->overflowed_;
+        if (self->ended_) return;
       }
-      if (drop) self->ws_.next_layer().close();
-      self->wake_.cancel();
+      self->cut_timer_.expires_after(self->limits_.close_timeout);
+      self->cut_timer_.async_wait([self](boost::system::error_code ec) {
+        if (ec) return;
+        boost::system::error_code ignored;
+        self->ws_.next_layer().socket().close(ignored);
+      });
     });
   }
 
-  void end() {
+  // The reader saw the end: no more writes; the close code the session reports.
+  int end(int peer_code) {
     std::lock_guard lock(mutex_);
     ended_ = true;
     queue_.clear();
+    queued_bytes_ = 0;
+    cut_timer_.cancel();
+    if (server_code_ != 0) return server_code_;
+    return peer_code;
+  }
+
+  // Records a close the transport decided itself (too big, binary).
+  void closed_by_server(int code) {
+    std::lock_guard lock(mutex_);
+    if (server_code_ == 0) server_code_ = code;
   }
 
   asio::awaitable<void> write_loop() {
@@ -81,8 +112,9 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
       websocket::close_reason reason;
       {
         std::lock_guard lock(mutex_);
-        if (ended_ || overflowed_) co_return;
+        if (ended_) co_return;
         batch.swap(queue_);
+        queued_bytes_ = 0;
         if (closing_) {
           close_now = true;
           reason.code = close_code_;
@@ -91,7 +123,6 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
         }
       }
       for (auto& text : batch) {
-        if (close_now) break;  // an overflow dropped the rest
         ws_.text(true);
         auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kUseAwaitable);
         (void)n;
@@ -112,11 +143,13 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
   websocket::stream<beast::tcp_stream> ws_;
   WebSocketLimits limits_;
   asio::steady_timer wake_;
+  asio::steady_timer cut_timer_;
   std::mutex mutex_;
   std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
   bool closing_ = false;
-  bool overflowed_ = false;
   bool ended_ = false;
+  int server_code_ = 0;
   std::uint16_t close_code_ = websocket::close_code::normal;
   std::string close_reason_;
 };
@@ -139,25 +172,29 @@ class SinkHandle : public WebSocketSink {
 
 }  // namespace
 
-asio::awaitable<void> run_websocket(beast::tcp_stream stream,
-                                    beast::http::request<beast::http::string_body> upgrade,
-                                    WebSocketSession session, WebSocketLimits limits) {
+asio::awaitable<void> run_websocket(
+    beast::tcp_stream stream, beast::http::request<beast::http::string_body> upgrade,
+    WebSocketSession session, WebSocketLimits limits,
+    std::function<void(std::shared_ptr<WebSocketSink>)> on_accepted) {
   // The HTTP stream timeout would close a quiet socket: WebSocket timeouts take over.
   stream.expires_never();
   auto self = std::make_shared<Session>(std::move(stream), limits);
   auto& ws = self->ws();
   websocket::stream_base::timeout timeout{};
-  timeout.handshake_timeout = std::chrono::seconds(10);
+  timeout.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
   timeout.idle_timeout = limits.idle_timeout;
   timeout.keep_alive_pings = true;  // Beast pings after half the idle timeout of silence
   ws.set_option(timeout);
   ws.read_message_max(limits.message_limit);
   ws.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "todo"); }));
+      [subprotocol = session.subprotocol](websocket::response_type& res) {
+        res.set(beast::http::field::server, "todo");
+        if (!subprotocol.empty()) res.set(beast::http::field::sec_websocket_protocol, subprotocol);
+      }));
 
   auto [accept_ec] = co_await ws.async_accept(upgrade, kUseAwaitable);
   if (accept_ec) {
-    if (session.on_close) session.on_close(1006);
+    if (session.on_close) session.on_close(close_codes::kAbnormal);
     co_return;
   }
   auto writer = [self]() { return self->write_loop(); };
@@ -170,26 +207,33 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
     }
   });
   std::shared_ptr<WebSocketSink> sink = std::make_shared<SinkHandle>(self);
+  if (on_accepted) on_accepted(sink);
   try {
     if (session.on_open) session.on_open(sink);
     beast::flat_buffer buffer;
     for (;;) {
       auto [ec, n] = co_await ws.async_read(buffer, kUseAwaitable);
       (void)n;
+      if (ec == websocket::error::message_too_big) {
+        self->closed_by_server(close_codes::kTooBig);  // Beast sent the 1009 close frame
+      }
       if (ec) break;
-      if (ws.got_text() && session.on_message) {
+      if (!ws.got_text()) {
+        self->close(close_codes::kUnsupportedData, "binary frames are not supported");
+      } else if (session.on_message) {
         auto data = buffer.data();
-        session.on_message(sink, std::string_view(static_cast<const char*>(data.data()),
-                                                  data.size()));
+        session.on_message(sink,
+                           std::string_view(static_cast<const char*>(data.data()), data.size()));
       }
       buffer.consume(buffer.size());
     }
   } catch (const std::exception& e) {
     log::error("websocket session failed", {{"error", e.what()}});
   }
-  self->end();
+  const int peer =
+      ws.reason().code != websocket::close_code::none ? ws.reason().code : close_codes::kAbnormal;
+  const int code = self->end(peer);
   self->poke();
-  int code = ws.reason().code != websocket::close_code::none ? ws.reason().code : 1006;
   if (session.on_close) session.on_close(code);
 }
 
