@@ -63,6 +63,7 @@ export function connectLive(h: LiveHandlers): () => void {
     };
     ws.onclose = () => {
       if (socket === ws) socket = null;
+      if (stopped) return; // closed by us: a newer connection reports its own state
       h.onState('offline');
       schedule();
     };

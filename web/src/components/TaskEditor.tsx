@@ -214,7 +214,7 @@ function EditorForm({ task, zone, onClose }: { task: Task; zone: string; onClose
                   <p className="field-error">{(preview.error as Error).message}</p>
                 ) : preview.data ? (
                   <>
-                    <p className="hint">Next: {preview.data.rrule && <code>{preview.data.rrule}</code>}</p>
+                    <p className="hint">Next dates after the due date: {preview.data.rrule && <code>{preview.data.rrule}</code>}</p>
                     <ol>
                       {preview.data.occurrences.map((o) => (
                         <li key={o.utc}>{o.local.replace('T', ' ')}</li>
