@@ -348,6 +348,8 @@ function RuleBuilder({ rule, onChange }: { rule: Rule; onChange: (r: Rule) => vo
 function show(v: unknown): string {
   if (v === undefined || v === null || v === '') return '—';
   if (Array.isArray(v)) return v.length ? v.join(', ') : '—';
+  // Instants are shown in the reader's locale and zone, not as raw UTC.
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/.test(v)) return new Date(v).toLocaleString();
   return String(v);
 }
 
