@@ -3,7 +3,7 @@ import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api, ApiError, currentSession, recreateInput, type Task, type TaskInput, type TaskPage, type User } from '../api/client';
 import { parseQuickAdd } from '../lib/quickadd';
-import { browserTimeZone, describeDue, isOverdue, wallTimeInput } from '../lib/dates';
+import { browserTimeZone, describeDue, fromWallTime, isOverdue, wallTimeInput } from '../lib/dates';
 import { TaskEditor } from './TaskEditor';
 import { useQuery } from '@tanstack/react-query';
 
@@ -30,10 +30,13 @@ export function TasksPage() {
     const q = new URLSearchParams();
     for (const k of FILTER_KEYS) for (const v of params.getAll(k)) if (v) q.append(k, v);
     if (!q.has('status')) q.set('status', 'pending');
-    if (q.has('due_after')) q.set('due_after', `${q.get('due_after')}T00:00:00Z`);
-    if (q.has('due_before')) q.set('due_before', `${q.get('due_before')}T23:59:59Z`);
+    // The URL keeps plain dates; the range is whole days in the user's zone.
+    const after = q.get('due_after');
+    const before = q.get('due_before');
+    if (after) q.set('due_after', fromWallTime(after, '00:00', zone).toISOString().replace('.000Z', 'Z'));
+    if (before) q.set('due_before', new Date(fromWallTime(before, '23:59', zone).getTime() + 59_000).toISOString().replace('.000Z', 'Z'));
     return q.toString();
-  }, [params]);
+  }, [params, zone]);
 
   const list = useInfiniteQuery({
     queryKey: ['tasks', 'list', query],
