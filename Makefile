@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
+.PHONY: web web-test deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -36,9 +36,24 @@ build-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan --target todo_unit_tests
 
-run: build
+# The web app (web/dist): npm ci when package-lock.json changed, vite build when a source did.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+  web/tsconfig.json docs/api/openapi.json
+web/node_modules/.package-lock.json: web/package-lock.json
+	@cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	@cd web && npm run build
+
+web: deps web/dist/index.html
+
+run: build web
 	@mkdir -p data
-	$(RELEASE_BIN) serve --port $(PORT) --data-dir ./data
+	$(RELEASE_BIN) serve --port $(PORT) --data-dir ./data --web-dir ./web/dist
+
+# Vitest units, then Playwright (Debian's chromium) against a real `todo serve` of the ci build.
+web-test: web build-ci
+	@cd web && npx vitest run
+	@cd web && TODO_BIN=$(abspath $(CI_BIN)) npx playwright test
 
 unit-test: build-ci
 	ctest --preset ci -j2
@@ -62,7 +77,7 @@ fuzz-smoke: build-fuzz
 fuzz: build-fuzz
 	@bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-test: unit-test unit-test-tsan system-test fuzz-smoke
+test: unit-test unit-test-tsan system-test fuzz-smoke web-test
 
 bench: build-bench
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN))

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jsonschema python3-dateutil python3-aiosmtpd python3-websockets
   wrk
+  # the web app: build (make run) and its end-to-end tests (make test) in Debian's Chromium
+  nodejs chromium
   # make fuzz-smoke (in make test) and make fuzz: clang with libFuzzer and the sanitizer runtimes,
   # and llvm-symbolizer for readable stacks
   clang libclang-rt-14-dev llvm
@@ -22,6 +24,9 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
+# Debian's nodejs comes without npm (package npm); a nodejs that already brings npm (NodeSource's
+# conflicts with the npm package) needs nothing more.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   exit 0

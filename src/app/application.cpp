@@ -17,7 +17,7 @@ Application::~Application() {
 std::span<const ComponentFactory> every_component() {
   static constexpr ComponentFactory kEvery[] = {make_api_component, make_audit_component,
                                                 make_recurring_component, make_sync_component,
-                                                make_notify_component};
+                                                make_notify_component, make_web_component};
   return kEvery;
 }
 

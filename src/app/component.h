@@ -34,8 +34,10 @@ std::unique_ptr<Component> make_audit_component(Core& core);      // app/audit_c
 std::unique_ptr<Component> make_recurring_component(Core& core);  // app/recurring_component.h
 std::unique_ptr<Component> make_sync_component(Core& core);       // app/sync_component.h
 std::unique_ptr<Component> make_notify_component(Core& core);     // app/notify_component.h
+// The web app's files at "/"; the router's fallback, so it may come in any order.
+std::unique_ptr<Component> make_web_component(Core& core);  // app/web_component.h
 
-// api, audit, recurring, sync, notify: the routes are added in this order.
+// api, audit, recurring, sync, notify, web: the routes are added in this order.
 std::span<const ComponentFactory> every_component();
 
 }  // namespace todo::app

@@ -175,6 +175,15 @@ const std::vector<Flag>& flags() {
          }
          return std::nullopt;
        }},
+      {"--web-dir", {"TODO_WEB_DIR"}, "DIR",
+       "the built web app served at / (default ./web/dist); without index.html there, / says the "
+       "app is not built and the API keeps working",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         c.web_dir = v;
+         return std::nullopt;
+       }},
       {"--durability",
        {"TODO_DURABILITY"},
        "MODE",

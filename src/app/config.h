@@ -26,6 +26,7 @@ struct Config {
   std::string address = "0.0.0.0";
   unsigned short port = 8000;
   std::filesystem::path data_dir = "data";
+  std::filesystem::path web_dir = "web/dist";  // the built web app served at "/"
   std::optional<std::string> jwt_secret;  // nullopt: serve generates one and keeps it in data_dir
   log::Level log_level = log::Level::kInfo;
   std::vector<std::string> cors_origins;

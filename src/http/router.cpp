@@ -54,6 +54,10 @@ const WebSocketRoute* Router::match_websocket(std::string_view path, Params& pat
   return nullptr;
 }
 
+void Router::set_fallback(Executor executor, RouteHandler handler) {
+  fallback_ = Route{Method::kGet, "unmatched", executor, std::move(handler)};
+}
+
 RouteMatch Router::match(Method method, std::string_view path) const {
   RouteMatch result;
   // Literal routes win over placeholders: "/api/tasks/search" before "/api/tasks/{id}".
@@ -75,6 +79,10 @@ RouteMatch Router::match(Method method, std::string_view path) const {
       best_literals = literals;
       result.path_params = std::move(params);
     }
+  }
+  if (!best && result.allowed.empty() && fallback_ &&
+      (method == Method::kGet || method == Method::kHead)) {
+    best = &*fallback_;
   }
   result.route = best;
   if (best) result.allowed.clear();

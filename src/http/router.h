@@ -2,22 +2,23 @@
 // app/ adds every route in one place.
 #pragma once
 
-#include "http/message.h"
-#include "http/websocket.h"
-
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "http/message.h"
+#include "http/websocket.h"
 
 namespace todo::http {
 
 // Where a handler runs. Handlers are plain synchronous functions; the server moves them off the
 // I/O threads when they block.
 enum class Executor {
-  kInline,    // cheap, never blocks: runs on the I/O thread (health, metrics)
+  kInline,         // cheap, never blocks: runs on the I/O thread (health, metrics)
   kDatabaseRead,   // reads the database: a pool about as large as the reader connections
   kDatabaseWrite,  // writes: a larger pool, so concurrent writes can share one group commit
-  kCpuHeavy,  // password hashing: small bounded pool of its own
+  kCpuHeavy,       // password hashing: small bounded pool of its own
 };
 
 using RouteHandler = std::function<Response(Request&)>;
@@ -30,9 +31,9 @@ struct Route {
 };
 
 struct RouteMatch {
-  const Route* route = nullptr;   // nullptr: see allowed
+  const Route* route = nullptr;  // nullptr: see allowed
   Params path_params;
-  std::vector<Method> allowed;    // non-empty when the path exists under other methods (405)
+  std::vector<Method> allowed;  // non-empty when the path exists under other methods (405)
 };
 
 struct WebSocketRoute {
@@ -45,6 +46,10 @@ class Router {
   void add(Method method, std::string pattern, Executor executor, RouteHandler handler);
   // does not ask for an upgrade gets 426.
   void add_websocket(std::string pattern, WebSocketHandler handler);
+  // The route of GET and HEAD requests no other route matches (the web app's files and client
+  // routes); without one, such requests get 404. Its pattern (for metrics and logs) is
+  // "unmatched" unless the handler names what it served in request.route.
+  void set_fallback(Executor executor, RouteHandler handler);
   RouteMatch match(Method method, std::string_view path) const;
   // The WebSocket route of this path, with its path parameters; nullptr when none.
   const WebSocketRoute* match_websocket(std::string_view path, Params& path_params) const;
@@ -53,6 +58,7 @@ class Router {
  private:
   std::vector<Route> routes_;
   std::vector<WebSocketRoute> websocket_routes_;
+  std::optional<Route> fallback_;
 };
 
 }  // namespace todo::http

@@ -537,6 +537,9 @@ class ServerFactory:
                 for flag in ("--login-limit-address", "--login-limit-account", "--register-limit-address"):
                     if not any(a == flag or a.startswith(flag + "=") for a in args):
                         argv += [flag, HIGH_LIMIT]
+            # Unknown paths stay 404 even when the web app (./web/dist) has been built.
+            if not any(a == "--web-dir" or a.startswith("--web-dir=") for a in args):
+                argv += ["--web-dir", os.path.join(str(data_dir), "no-web-app")]
         argv += args
         srv = TodoServer(self.todo_bin, argv, scrubbed_env(env), str(data_dir))
         self.servers.append(srv)
