@@ -133,6 +133,14 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
         (void)ec;
         co_return;
       }
+      {
+        // A poke that ran while the batch was being written cancelled no wait: whatever it
+        // announced is in the queue now, so go round again instead of sleeping on it. (The check
+        // and the wait below run on the session's strand, as pokes do, so none falls in between.)
+        std::lock_guard lock(mutex_);
+        if (ended_) co_return;
+        if (!queue_.empty() || closing_) continue;
+      }
       wake_.expires_at(asio::steady_timer::time_point::max());
       auto [ec] = co_await wake_.async_wait(kUseAwaitable);
       (void)ec;  // cancelled = woken
