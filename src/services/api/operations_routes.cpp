@@ -12,12 +12,17 @@
 
 namespace todo::services::api {
 
+// The document outgrew the 65,536 characters C++ promises for one literal; GCC and clang take far
+// longer ones, and clang -Wpedantic (the fuzz preset) would otherwise refuse it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 std::string_view openapi_document() {
   static constexpr char kDocument[] =
 #include "openapi_json.inc"
       ;
   return {kDocument, sizeof(kDocument) - 1};
 }
+#pragma GCC diagnostic pop
 
 void add_operations_routes(http::Router& router, store::Database& database, const bus::Bus& bus) {
   using http::Executor;
