@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
-#include <optional>
 #include <memory>
+#include <optional>
 
 namespace todo::domain {
 
@@ -80,7 +80,6 @@ bool any_code_point(std::string_view text, Predicate predicate) {
   return false;
 }
 
-
 struct FreeDeleter {
   void operator()(utf8proc_uint8_t* p) const { std::free(p); }
 };
@@ -127,7 +126,6 @@ bool contains_control_or_space(std::string_view text) {
   return any_code_point(text, [](char32_t c) { return is_control(c) || is_white_space(c); });
 }
 
-
 std::string casefold(std::string_view text) {
   if (!is_valid_utf8(text)) return std::string(text);
   utf8proc_uint8_t* raw = nullptr;
@@ -157,6 +155,33 @@ std::string lowercase(std::string_view text) {
     utf8proc_uint8_t encoded[4];
     const utf8proc_ssize_t written = utf8proc_encode_char(utf8proc_tolower(code_point), encoded);
     out.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(written));
+  }
+  return out;
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
   }
   return out;
 }

@@ -31,4 +31,7 @@ std::string casefold(std::string_view text);
 // Tags are stored this way, so a tag filter must lower-case its argument with it too.
 std::string lowercase(std::string_view text);
 
+// Text for HTML element content or a quoted attribute: & < > " ' as character references.
+std::string html_escape(std::string_view text);
+
 }  // namespace todo::domain

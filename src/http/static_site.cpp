@@ -1,4 +1,5 @@
-// Serving the web app's static files; see static_site.h and docs/adr/0017-web-app-serving-and-libraries.md.
+// Serving the web app's static files; see static_site.h and
+// docs/adr/0017-web-app-serving-and-libraries.md.
 #include "http/static_site.h"
 
 #include <array>
@@ -7,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "domain/text.h"
 #include "http/problem.h"
 
 namespace todo::http {
@@ -90,29 +92,6 @@ bool accepts(std::string_view header, std::string_view coding) {
     start = end + 1;
   }
   return false;
-}
-
-std::string escape_html(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 void set_security_headers(Response& response) {
@@ -234,7 +213,7 @@ Response StaticSite::not_built(const Request& request) const {
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Todo: the web app "
       "is not built</title></head><body><main><h1>The web app is not built</h1><p>This server "
       "has no web app to show: there is no <code>index.html</code> in <code>" +
-      escape_html(root_.string()) +
+      domain::html_escape(root_.string()) +
       "</code>.</p><p>Run <code>make run</code> from the repository (it builds the app with "
       "Node.js), or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>, then "
       "restart the server.</p><p>The API keeps working: see <a "

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "domain/civil.h"
+#include "domain/text.h"
 #include "domain/time_format.h"
 #include "services/notify/http_client.h"  // init_libcurl
 
@@ -42,32 +43,6 @@ std::size_t sequence_length(unsigned char lead) {
   if (lead >= 0xe0) return 3;
   if (lead >= 0xc0) return 2;
   return 1;
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // Header values must not carry line breaks (header injection); a title cannot hold any (the
@@ -158,11 +133,12 @@ std::string render_reminder_email(const Reminder& r, std::string_view from, std:
   const std::string text =
       r.title + "\n\n" + due_line + "\n\n" + late_line + "Open the task: " + r.task_url + "\n";
   const std::string html =
-      "<!DOCTYPE html>\n<html><body>\n<h1>" + html_escape(r.title) + "</h1>\n<p>" +
-      html_escape(due_line) + "</p>\n" +
+      "<!DOCTYPE html>\n<html><body>\n<h1>" + domain::html_escape(r.title) + "</h1>\n<p>" +
+      domain::html_escape(due_line) + "</p>\n" +
       (r.late ? "<p><em>This reminder is late: the server was not running at its time.</em></p>\n"
               : "") +
-      "<p><a href=\"" + html_escape(r.task_url) + "\">Open the task</a></p>\n</body></html>\n";
+      "<p><a href=\"" + domain::html_escape(r.task_url) +
+      "\">Open the task</a></p>\n</body></html>\n";
 
   std::string m;
   m += "From: " + one_line(from) + "\r\n";

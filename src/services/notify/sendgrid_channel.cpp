@@ -3,36 +3,11 @@
 
 #include <boost/json.hpp>
 
+#include "domain/text.h"
 #include "services/notify/webhook_channel.h"
 
 namespace todo::notify {
 namespace {
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // A title is one line in a subject: control characters (a newline in a title) become spaces.
 std::string one_line(std::string_view s) {
@@ -49,19 +24,19 @@ EmailContent reminder_email(const Reminder& r) {
   EmailContent e;
   e.subject = (r.late ? "Reminder (late): " : "Reminder: ") + one_line(r.title);
   e.text = r.title + "\n\n";
-  e.html = "<p><strong>" + html_escape(r.title) + "</strong></p>\n";
+  e.html = "<p><strong>" + domain::html_escape(r.title) + "</strong></p>\n";
   if (!r.due_local.empty()) {
     e.text += "Due: " + r.due_local + "\n";
-    e.html += "<p>Due: " + html_escape(r.due_local) + "</p>\n";
+    e.html += "<p>Due: " + domain::html_escape(r.due_local) + "</p>\n";
   }
   if (r.late) {
     e.text += "This reminder is late: the server was not running at " + r.fire_at_utc + ".\n";
     e.html += "<p>This reminder is late: the server was not running at " +
-              html_escape(r.fire_at_utc) + ".</p>\n";
+              domain::html_escape(r.fire_at_utc) + ".</p>\n";
   }
   if (!r.task_url.empty()) {
     e.text += "\nOpen the task: " + r.task_url + "\n";
-    e.html += "<p><a href=\"" + html_escape(r.task_url) + "\">Open the task</a></p>\n";
+    e.html += "<p><a href=\"" + domain::html_escape(r.task_url) + "\">Open the task</a></p>\n";
   }
   return e;
 }
