@@ -48,6 +48,7 @@ class ManualClock final : public Clock {
   Timestamp now_;
 };
 
+// Called from every I/O thread at once: an implementation must be thread-safe.
 class RandomSource {
  public:
   virtual ~RandomSource() = default;

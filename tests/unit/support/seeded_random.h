@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 
 #include "domain/clock.h"
 
@@ -11,7 +12,9 @@ class SeededRandom final : public domain::RandomSource {
  public:
   explicit SeededRandom(std::uint64_t seed = 42) : state_(seed) {}
 
+  // Thread-safe like the real source: a test may create tasks from several threads at once.
   void fill(std::span<std::byte> out) override {
+    std::lock_guard lock(mutex_);
     for (std::byte& b : out) b = static_cast<std::byte>(next() >> 56);
   }
 
@@ -24,6 +27,7 @@ class SeededRandom final : public domain::RandomSource {
     return z ^ (z >> 31);
   }
 
+  std::mutex mutex_;
   std::uint64_t state_;
 };
 
