@@ -72,7 +72,8 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
     asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
   }
 
-  // A peer that takes no close frame within close_timeout (it stopped reading) is cut off.
+  // A peer that does not finish the closing handshake within close_timeout (it stopped reading,
+  // or broke the protocol while our close was under way) is cut off.
   void cut_later() {
     asio::post(ws_.get_executor(), [self = shared_from_this()] {
       {
@@ -82,11 +83,25 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
       self->cut_timer_.expires_after(self->limits_.close_timeout);
       self->cut_timer_.async_wait([self](boost::system::error_code ec) {
         if (ec) return;
-        boost::system::error_code ignored;
-        self->ws_.next_layer().socket().close(ignored);
+        self->cut();
       });
     });
   }
+
+  // Closes the socket and ends the reading and closing operations wherever they wait. Closing
+  // the socket alone is not enough: Beast 1.81 can leave both suspended on each other, off the
+  // socket (a protocol error read while our async_close waits for the read side: the read waits
+  // for the write side to send its own close frame, which the close holds). Only their
+  // cancellation slots reach them there.
+  void cut() {
+    boost::system::error_code ignored;
+    ws_.next_layer().socket().close(ignored);
+    close_cancel_.emit(asio::cancellation_type::terminal);
+    read_cancel_.emit(asio::cancellation_type::terminal);
+  }
+
+  // The reader's completion token: cut() can end the read wherever Beast suspended it.
+  auto read_token() { return asio::bind_cancellation_slot(read_cancel_.slot(), kUseAwaitable); }
 
   // The reader saw the end: no more writes; the close code the session reports.
   int end(int peer_code) {
@@ -129,7 +144,8 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
         if (ec) co_return;
       }
       if (close_now) {
-        auto [ec] = co_await ws_.async_close(reason, kUseAwaitable);
+        auto [ec] = co_await ws_.async_close(
+            reason, asio::bind_cancellation_slot(close_cancel_.slot(), kUseAwaitable));
         (void)ec;
         co_return;
       }
@@ -152,6 +168,8 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
   WebSocketLimits limits_;
   asio::steady_timer wake_;
   asio::steady_timer cut_timer_;
+  asio::cancellation_signal read_cancel_;   // emitted by cut() only, on the session's strand
+  asio::cancellation_signal close_cancel_;
   std::mutex mutex_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
@@ -220,7 +238,7 @@ asio::awaitable<void> run_websocket(
     if (session.on_open) session.on_open(sink);
     beast::flat_buffer buffer;
     for (;;) {
-      auto [ec, n] = co_await ws.async_read(buffer, kUseAwaitable);
+      auto [ec, n] = co_await ws.async_read(buffer, self->read_token());
       (void)n;
       if (ec == websocket::error::message_too_big) {
         self->closed_by_server(close_codes::kTooBig);  // Beast sent the 1009 close frame

@@ -1,5 +1,6 @@
 // WebSocket routes end to end: http::Server on port 0 with an echo route, driven by a Beast
-// WebSocket client — echo, a push from another thread, close, a refused upgrade, a slow client.
+// WebSocket client — echo, a push from another thread, close, a refused upgrade, a slow client, a
+// protocol error in the middle of the server's close.
 #include "http/problem.h"
 #include "http/server.h"
 
@@ -147,6 +148,26 @@ TEST_F(WebSocketTest, ASlowClientIsClosedWhenItsQueueOverflows) {
   });
   pusher.join();
   EXPECT_TRUE(eventually([&] { return echo.closed_code.load() != 0; }));
+}
+
+// A binary frame makes the server close (1003) while the reader goes on; the frames behind it end
+// in an unmasked one, a protocol error the reader meets while the close waits for the read side.
+// Beast 1.81 suspends the two on each other there, off the socket; the session must still end
+// (within the close timeout) with its on_close, instead of holding the connection for ever.
+TEST_F(WebSocketTest, AProtocolErrorWhileTheServerClosesStillEndsTheSession) {
+  auto ws = connect("/ws/echo?token=ok");
+  ASSERT_TRUE(eventually([&] { return echo.current() != nullptr; }));
+  auto masked = [](char opcode, std::string_view payload) {
+    std::string frame{static_cast<char>(0x80 | opcode), static_cast<char>(0x80 | payload.size())};
+    frame.append(4, '\0');  // a zero masking key leaves the payload as it is
+    frame.append(payload);
+    return frame;
+  };
+  const std::string bytes = masked(0x2, "binary") + masked(0x1, "m7") + masked(0x1, "m8") +
+                            std::string("\x00\x00", 2);  // unmasked continuation: protocol error
+  asio::write(ws.next_layer(), asio::buffer(bytes));
+  EXPECT_TRUE(eventually([&] { return echo.closed_code.load() != 0; }));
+  EXPECT_EQ(echo.closed_code.load(), 1003);
 }
 
 }  // namespace
