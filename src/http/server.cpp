@@ -173,6 +173,7 @@ struct ClientConnection {
   std::shared_ptr<WebSocketSink> websocket;  // after an upgrade (guarded by connections_mutex)
 };
 
+
 }  // namespace
 
 struct Server::Impl {
@@ -227,10 +228,49 @@ struct Server::Impl {
   std::mutex connections_mutex;
   std::list<std::shared_ptr<ClientConnection>> connections;
 
+  // Keeps a connection in `connections` (and its admission) until it is destroyed, however the
+  // connection ends (even by an exception), so a graceful stop never waits for it.
+  struct Registration {
+    Impl* impl;
+    std::shared_ptr<ClientConnection> conn;
+    std::list<std::shared_ptr<ClientConnection>>::iterator position;
+    std::string client;
+    Registration(Impl* i, std::shared_ptr<ClientConnection> c,
+                 std::list<std::shared_ptr<ClientConnection>>::iterator p, std::string cl)
+        : impl(i), conn(std::move(c)), position(p), client(std::move(cl)) {}
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+    ~Registration() {
+      impl->release_admission(client);
+      {
+        std::lock_guard lock(impl->connections_mutex);
+        conn->stream = nullptr;
+        impl->connections.erase(position);
+      }
+      impl->finish_stop_if_drained();
+    }
+  };
+
+  // An accepted upgrade, handed from the HTTP loop to the WebSocket session: the HTTP coroutine
+  // (its read buffer, parser, request and response) is gone before the session starts, so an idle
+  // WebSocket keeps only what it needs.
+  struct WebSocketHandoff {
+    Stream stream;
+    bhttp::request<bhttp::string_body> upgrade;
+    WebSocketSession session;
+    detail::WebSocketLimits limits;
+    std::shared_ptr<ClientConnection> conn;
+    std::unique_ptr<Registration> registration;  // the connection stays registered until the end
+  };
+
   void begin_stop();
   void finish_stop_if_drained();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve_connection(Socket socket, std::string client);
+  // Serves HTTP requests until the connection ends, or until an upgrade is accepted: then returns
+  // what the WebSocket session needs.
+  asio::awaitable<std::optional<WebSocketHandoff>> serve_connection(Socket socket,
+                                                                    std::string client);
+  asio::awaitable<void> serve_websocket(WebSocketHandoff handoff);
   asio::awaitable<void> serve_connection_safely(Socket socket, std::string client);
   // Admits the connection under the caps and serves it, or refuses it.
   void start_connection(Socket socket, std::string client);
@@ -585,14 +625,33 @@ asio::awaitable<ReadResult> Server::Impl::read_request(Stream* stream, beast::fl
 // The connection's coroutine: whatever it throws ends this connection only, counted and logged.
 asio::awaitable<void> Server::Impl::serve_connection_safely(Socket socket, std::string client) {
   try {
-    co_await serve_connection(std::move(socket), std::move(client));
+    auto handoff = co_await serve_connection(std::move(socket), std::move(client));
+    if (handoff) co_await serve_websocket(std::move(*handoff));
   } catch (const std::exception& e) {
     metrics.count_connection_error("exception");
     log::error("connection failed", {{"error", e.what()}});
   }
 }
 
-asio::awaitable<void> Server::Impl::serve_connection(Socket socket, std::string client) {
+asio::awaitable<void> Server::Impl::serve_websocket(WebSocketHandoff handoff) {
+  auto conn = handoff.conn;
+  auto keep = [this, conn](std::shared_ptr<WebSocketSink> sink) {
+    bool stop_now = false;
+    {
+      std::lock_guard lock(connections_mutex);
+      conn->websocket = sink;
+      stop_now = stopping.load();
+    }
+    if (stop_now) sink->close(close_codes::kGoingAway, "server shutting down");
+  };
+  co_await detail::run_websocket(std::move(handoff.stream), std::move(handoff.upgrade),
+                                 std::move(handoff.session), handoff.limits, std::move(keep));
+  std::lock_guard lock(connections_mutex);
+  conn->websocket = nullptr;
+}
+
+asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::serve_connection(
+    Socket socket, std::string client) {
   boost::system::error_code ec;
   Stream stream(std::move(socket));
   auto conn = std::make_shared<ClientConnection>();
@@ -602,23 +661,7 @@ asio::awaitable<void> Server::Impl::serve_connection(Socket socket, std::string 
     std::lock_guard lock(connections_mutex);
     registration = connections.insert(connections.end(), conn);
   }
-  // However this coroutine ends (even by an exception), the connection is deregistered, so a
-  // graceful stop never waits for it.
-  struct Deregister {
-    Impl* impl;
-    std::shared_ptr<ClientConnection> conn;
-    std::list<std::shared_ptr<ClientConnection>>::iterator registration;
-    std::string client;
-    ~Deregister() {
-      impl->release_admission(client);
-      {
-        std::lock_guard lock(impl->connections_mutex);
-        conn->stream = nullptr;
-        impl->connections.erase(registration);
-      }
-      impl->finish_stop_if_drained();
-    }
-  } deregister{this, conn, registration, client};
+  auto deregister = std::make_unique<Registration>(this, conn, registration, client);
   // Bounded: unparsed bytes never exceed the header limit (bodies go into the parser's body).
   beast::flat_buffer buffer(options.header_limit);
 
@@ -745,22 +788,8 @@ asio::awaitable<void> Server::Impl::serve_connection(Socket socket, std::string 
         limits.message_limit = options.websocket_message_limit;
         limits.send_queue_limit = options.websocket_send_queue_limit;
         limits.send_queue_bytes = options.websocket_send_queue_bytes;
-        auto keep = [this, conn](std::shared_ptr<WebSocketSink> sink) {
-          bool stop_now = false;
-          {
-            std::lock_guard lock(connections_mutex);
-            conn->websocket = sink;
-            stop_now = stopping.load();
-          }
-          if (stop_now) sink->close(close_codes::kGoingAway, "server shutting down");
-        };
-        co_await detail::run_websocket(std::move(stream), std::move(message), std::move(*accepted),
-                                       limits, std::move(keep));
-        {
-          std::lock_guard lock(connections_mutex);
-          conn->websocket = nullptr;
-        }
-        co_return;
+        co_return WebSocketHandoff{std::move(stream), std::move(message), std::move(*accepted),
+                                   limits, conn, std::move(deregister)};
       }
       if (request.route.empty()) response = co_await handle(request);
     }
@@ -815,6 +844,7 @@ asio::awaitable<void> Server::Impl::serve_connection(Socket socket, std::string 
 
   stream.socket().shutdown(asio::socket_base::shutdown_both, ec);
   stream.close();
+  co_return std::nullopt;
 }
 
 std::optional<Response> Server::Impl::preflight(const Request& request) const {

@@ -5,8 +5,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
-#include <deque>
+#include <array>
 #include <mutex>
+#include <vector>
 
 #include "log/log.h"
 
@@ -122,26 +123,30 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
 
   asio::awaitable<void> write_loop() {
     for (;;) {
-      std::deque<std::string> batch;
       bool close_now = false;
       websocket::close_reason reason;
       {
-        std::lock_guard lock(mutex_);
-        if (ended_) co_return;
-        batch.swap(queue_);
-        queued_bytes_ = 0;
-        if (closing_) {
-          close_now = true;
-          reason.code = close_code_;
-          auto text = std::string_view(close_reason_).substr(0, 123);
-          reason.reason.assign(text.data(), text.size());
+        // Scoped: what was written is freed before the writer sleeps (an idle connection holds
+        // no frame it has sent).
+        std::vector<std::string> batch;
+        {
+          std::lock_guard lock(mutex_);
+          if (ended_) co_return;
+          batch.swap(queue_);
+          queued_bytes_ = 0;
+          if (closing_) {
+            close_now = true;
+            reason.code = close_code_;
+            auto text = std::string_view(close_reason_).substr(0, 123);
+            reason.reason.assign(text.data(), text.size());
+          }
         }
-      }
-      for (auto& text : batch) {
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kUseAwaitable);
-        (void)n;
-        if (ec) co_return;
+        for (auto& text : batch) {
+          ws_.text(true);
+          auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kUseAwaitable);
+          (void)n;
+          if (ec) co_return;
+        }
       }
       if (close_now) {
         auto [ec] = co_await ws_.async_close(
@@ -171,7 +176,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
   asio::cancellation_signal read_cancel_;   // emitted by cut() only, on the session's strand
   asio::cancellation_signal close_cancel_;
   std::mutex mutex_;
-  std::deque<std::string> queue_;
+  std::vector<std::string> queue_;  // swapped out whole by the writer (no deque: ~600 B empty)
   std::size_t queued_bytes_ = 0;
   bool closing_ = false;
   bool ended_ = false;
@@ -219,6 +224,7 @@ asio::awaitable<void> run_websocket(
       }));
 
   auto [accept_ec] = co_await ws.async_accept(upgrade, kUseAwaitable);
+  upgrade = {};  // its fields are not needed again: an idle connection does not keep them
   if (accept_ec) {
     if (session.on_close) session.on_close(close_codes::kAbnormal);
     co_return;
@@ -236,22 +242,25 @@ asio::awaitable<void> run_websocket(
   if (on_accepted) on_accepted(sink);
   try {
     if (session.on_open) session.on_open(sink);
-    beast::flat_buffer buffer;
+    // Read piecewise into a small chunk of this frame and gather the message in a string: a
+    // dynamic buffer would reserve its first read's room on the heap for every idle connection.
+    std::array<char, 256> chunk;
+    std::string message;
     for (;;) {
-      auto [ec, n] = co_await ws.async_read(buffer, self->read_token());
-      (void)n;
+      auto [ec, n] = co_await ws.async_read_some(asio::buffer(chunk), self->read_token());
       if (ec == websocket::error::message_too_big) {
         self->closed_by_server(close_codes::kTooBig);  // Beast sent the 1009 close frame
       }
       if (ec) break;
       if (!ws.got_text()) {
         self->close(close_codes::kUnsupportedData, "binary frames are not supported");
-      } else if (session.on_message) {
-        auto data = buffer.data();
-        session.on_message(sink,
-                           std::string_view(static_cast<const char*>(data.data()), data.size()));
+        continue;  // read on (and discard) until the client answers the close
       }
-      buffer.consume(buffer.size());
+      message.append(chunk.data(), n);
+      if (!ws.is_message_done()) continue;
+      if (session.on_message) session.on_message(sink, message);
+      message.clear();
+      if (message.capacity() > 1024) std::string().swap(message);
     }
   } catch (const std::exception& e) {
     log::error("websocket session failed", {{"error", e.what()}});

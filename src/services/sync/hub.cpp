@@ -52,7 +52,7 @@ std::size_t Connection::release(std::optional<std::int64_t> since, std::optional
   }
   for (const Frame& frame : replayed) sent += send_locked(frame) ? 1 : 0;
   for (const Frame& frame : held_) sent += send_locked(frame) ? 1 : 0;
-  held_.clear();
+  std::vector<Frame>().swap(held_);  // give the memory back: most connections never hold again
   holding_ = false;
   return sent;
 }
