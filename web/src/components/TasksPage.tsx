@@ -19,6 +19,8 @@ export function TasksPage() {
   const [undo, setUndo] = useState<Task | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [cursor, setCursor] = useState(0);
+  // On a phone the filters fold behind a toggle (CSS decides when the toggle shows).
+  const [filtersOpen, setFiltersOpen] = useState(false);
   const quickRef = useRef<HTMLInputElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
@@ -146,6 +148,15 @@ export function TasksPage() {
     if (row && document.activeElement?.closest('li.task')) row.focus();
   }, [cursor]);
 
+  const activeFilters = ['status', 'priority', 'tag', 'overdue', 'due_after', 'due_before'].filter((k) => params.get(k)).length;
+  const filtered = activeFilters > 0 || !!params.get('q');
+  const clearFilters = () => {
+    const next = new URLSearchParams();
+    for (const k of ['sort', 'order']) for (const v of params.getAll(k)) next.append(k, v);
+    setParams(next);
+    if (searchRef.current) searchRef.current.value = '';
+  };
+
   const setFilter = (key: string, value: string | null) => {
     const next = new URLSearchParams(params);
     if (value) next.set(key, value);
@@ -157,11 +168,22 @@ export function TasksPage() {
     <main id="main" className="tasks">
       <h1 className="visually-hidden">Tasks</h1>
       <QuickAdd inputRef={quickRef} zone={zone} onError={setNotice} />
-      <section aria-label="Filters" className="filters">
-        <div className="field inline">
+      <div className="list-tools">
+        <div className="field inline search">
           <label htmlFor="search">Search</label>
           <input id="search" ref={searchRef} type="search" defaultValue={params.get('q') ?? ''} onChange={(e) => setFilter('q', e.target.value)} placeholder="Search ( / )" />
         </div>
+        <button
+          type="button"
+          className="filters-toggle"
+          aria-expanded={filtersOpen}
+          aria-controls="filters"
+          onClick={() => setFiltersOpen((o) => !o)}
+        >
+          Filters{activeFilters > 0 ? ` (${activeFilters})` : ''} <span aria-hidden="true">{filtersOpen ? '▴' : '▾'}</span>
+        </button>
+      </div>
+      <section aria-label="Filters" id="filters" className={`filters${filtersOpen ? ' open' : ''}`}>
         <div className="field inline">
           <label htmlFor="f-status">Status</label>
           <select id="f-status" value={params.get('status') ?? 'pending'} onChange={(e) => setFilter('status', e.target.value === 'pending' ? null : e.target.value)}>
@@ -181,7 +203,7 @@ export function TasksPage() {
         </div>
         <div className="field inline">
           <label htmlFor="f-tag">Tag</label>
-          <input id="f-tag" defaultValue={params.get('tag') ?? ''} onBlur={(e) => setFilter('tag', e.target.value.replace(/^#/, '').trim().toLowerCase() || null)} placeholder="any" size={8} />
+          <input id="f-tag" key={params.get('tag') ?? ''} defaultValue={params.get('tag') ?? ''} onBlur={(e) => setFilter('tag', e.target.value.replace(/^#/, '').trim().toLowerCase() || null)} placeholder="any" size={8} />
         </div>
         <div className="field inline">
           <label htmlFor="f-sort">Sort</label>
@@ -215,7 +237,7 @@ export function TasksPage() {
       {list.isPending ? (
         <p>Loading…</p>
       ) : tasks.length === 0 ? (
-        <p className="empty">No tasks here. Add one above (press <kbd>n</kbd>).</p>
+        <EmptyState filtered={filtered} onClear={clearFilters} onAdd={() => quickRef.current?.focus()} />
       ) : (
         <ul className="task-list" ref={listRef} aria-label="Tasks">
           {tasks.map((t, i) => (
@@ -279,6 +301,34 @@ export function TasksPage() {
       </details>
       {openId && <TaskEditor id={openId} zone={zone} onClose={() => navigate(`/tasks?${params}`)} />}
     </main>
+  );
+}
+
+function EmptyState({ filtered, onClear, onAdd }: { filtered: boolean; onClear: () => void; onAdd: () => void }) {
+  return (
+    <div className="empty-state" data-testid="empty-state">
+      <span className="empty-mark" aria-hidden="true">{filtered ? '∅' : '✓'}</span>
+      {filtered ? (
+        <>
+          <h2>No tasks match this view</h2>
+          <p>Try another search or filter.</p>
+          <button type="button" onClick={onClear}>
+            Clear search and filters
+          </button>
+        </>
+      ) : (
+        <>
+          <h2>Nothing to do</h2>
+          <p>
+            Add a task above — “Call mum tomorrow 9am #family !high” sets the due time, tag and priority in one go. Press <kbd>n</kbd> from anywhere
+            on this page.
+          </p>
+          <button type="button" className="primary" onClick={onAdd}>
+            Add a task
+          </button>
+        </>
+      )}
+    </div>
   );
 }
 
