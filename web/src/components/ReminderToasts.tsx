@@ -26,8 +26,9 @@ export function showSystemNotification(r: FiredReminder, onOpen: () => void) {
 }
 
 export function ReminderToasts({ items, onDismiss }: { items: FiredReminder[]; onDismiss: (id: string) => void }) {
+  if (items.length === 0) return null;
   return (
-    <div className="reminder-toasts" aria-label="Reminders">
+    <div className="reminder-toasts">
       {items.map((r) => (
         <div key={r.reminderId} className="toast toast-reminder" role="alert" data-testid="reminder-toast">
           <span className="bell" aria-hidden="true">🔔</span>
