@@ -6,7 +6,8 @@ import { useQuery } from '@tanstack/react-query';
 import { api, type TaskReminders } from '../api/client';
 import { deliveryLabel, deliveryTarget, deliveryTone, offsetLabel, reminderLabel } from '../lib/reminders';
 
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) : '—');
+const when = (iso: string | null | undefined) =>
+  iso ? new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '—';
 
 export function DeliveryLog({ id }: { id: string }) {
   const log = useQuery({
@@ -56,11 +57,11 @@ export function DeliveryLog({ id }: { id: string }) {
                         <td>
                           <span className={`badge badge-${deliveryTone(d.status)}`}>{deliveryLabel(d.status, d.attempts)}</span>
                         </td>
-                        <td>
+                        <td className="when">
                           <time dateTime={d.updated_at}>{when(d.updated_at)}</time>
                         </td>
                         <td className="details">
-                          {d.last_error && <span className="error-reason">{d.last_error}</span>}
+                          {d.last_error && <span className={d.status === 'not-configured' ? 'hint' : 'error-reason'}>{d.last_error}</span>}
                           {(d.attempts ?? 0) > 1 && <span className="hint"> {d.attempts} attempts</span>}
                           {d.next_attempt_at && d.status === 'pending' && <span className="hint"> next try {when(d.next_attempt_at)}</span>}
                         </td>

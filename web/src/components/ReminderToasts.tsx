@@ -31,7 +31,9 @@ export function ReminderToasts({ items, onDismiss }: { items: FiredReminder[]; o
     <div className="reminder-toasts">
       {items.map((r) => (
         <div key={r.reminderId} className="toast toast-reminder" role="alert" data-testid="reminder-toast">
-          <span className="bell" aria-hidden="true">🔔</span>
+          <svg className="bell" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18">
+            <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" />
+          </svg>
           <span className="text">{reminderMessage(r)}</span>
           <span className="toast-actions">
             <Link to={`/tasks/${r.taskId}`} onClick={() => onDismiss(r.reminderId)}>

@@ -36,7 +36,7 @@ describe('delivery log labels', () => {
     expect(deliveryLabel('delivered')).toBe('delivered');
     expect(deliveryLabel('pending', 0)).toBe('queued');
     expect(deliveryLabel('pending', 2)).toBe('waiting to retry');
-    expect(deliveryLabel('not-configured')).toBe('not configured on the server');
+    expect(deliveryLabel('not-configured')).toBe('not configured');
     expect(deliveryTone('failed')).toBe('bad');
     expect(deliveryTone('not-configured')).toBe('off');
     expect(reminderLabel('sent', true)).toBe('sent late');

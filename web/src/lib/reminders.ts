@@ -49,8 +49,8 @@ const DELIVERY_LABELS: Record<DeliveryStatus, string> = {
   sending: 'sending',
   delivered: 'delivered',
   failed: 'failed',
-  'not-configured': 'not configured on the server',
-  'target-gone': 'target gone (unsubscribed)',
+  'not-configured': 'not configured',
+  'target-gone': 'target gone',
 };
 
 export function deliveryLabel(status: string | undefined, attempts = 0): string {
