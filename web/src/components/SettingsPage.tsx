@@ -249,7 +249,7 @@ function BrowserSection() {
       }
       setMessage('Push is on: reminders reach this browser even when Todo is closed.');
     } catch (err) {
-      setError(err instanceof Error ? err.message : 'Could not turn on push.');
+      setError(`Could not turn on push: ${err instanceof Error ? err.message : 'the browser refused.'}`);
     } finally {
       setBusy(false);
       void qc.invalidateQueries({ queryKey: ['notification-targets'] });
@@ -266,7 +266,7 @@ function BrowserSection() {
       await (await reg?.pushManager.getSubscription())?.unsubscribe();
       setMessage('Push is off in this browser.');
     } catch (err) {
-      setError(err instanceof Error ? err.message : 'Could not turn off push.');
+      setError(`Could not turn off push: ${err instanceof Error ? err.message : 'the browser refused.'}`);
     } finally {
       setBusy(false);
       void qc.invalidateQueries({ queryKey: ['notification-targets'] });
@@ -416,6 +416,7 @@ function AddTarget({ onAdded }: { onAdded: (t: NotificationTarget) => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const field = kind === 'email' ? 'address' : 'url';
   const add = useMutation({
+    gcTime: 0, // the answer may hold a webhook secret: keep it nowhere but the panel
     mutationFn: (input: NotificationTargetInput) => api<NotificationTarget>('POST', '/api/notification-targets', input),
     onSuccess: (t) => {
       setValue('');
