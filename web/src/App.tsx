@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import { Navigate, NavLink, Route, Routes, useNavigate } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { currentSession, onSessionChange, signOut } from './api/client';
@@ -6,7 +6,6 @@ import { connectLive, type LiveState } from './live';
 import { parseReminderFrame, type FiredReminder } from './lib/reminders';
 import { AuthPage } from './components/AuthPage';
 import { TasksPage } from './components/TasksPage';
-import { SettingsPage } from './components/SettingsPage';
 import { ReminderToasts, showSystemNotification } from './components/ReminderToasts';
 
 function useSession() {
@@ -15,6 +14,9 @@ function useSession() {
     () => localStorage.getItem('todo.session'),
   );
 }
+
+// Settings is a page of its own, loaded when visited.
+const SettingsPage = lazy(() => import('./components/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 
 const MAX_REMINDER_TOASTS = 5;
 
@@ -86,7 +88,18 @@ export function App() {
         <Route path="/login" element={session ? <Navigate to="/" replace /> : <AuthPage mode="login" />} />
         <Route path="/signup" element={session ? <Navigate to="/" replace /> : <AuthPage mode="register" />} />
         <Route path="/tasks/:id?" element={session ? <TasksPage /> : <Navigate to="/login" replace />} />
-        <Route path="/settings" element={session ? <SettingsPage /> : <Navigate to="/login" replace />} />
+        <Route
+          path="/settings"
+          element={
+            session ? (
+              <Suspense fallback={<main id="main"><p>Loading…</p></main>}>
+                <SettingsPage />
+              </Suspense>
+            ) : (
+              <Navigate to="/login" replace />
+            )
+          }
+        />
         <Route path="*" element={session ? <Navigate to="/tasks" replace /> : <Navigate to="/login" replace />} />
       </Routes>
     </>

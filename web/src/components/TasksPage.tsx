@@ -1,11 +1,14 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api, ApiError, currentSession, recreateInput, type Task, type TaskInput, type TaskPage, type User } from '../api/client';
 import { parseQuickAdd } from '../lib/quickadd';
 import { browserTimeZone, describeDue, fromWallTime, isOverdue, wallTimeInput } from '../lib/dates';
-import { TaskEditor } from './TaskEditor';
 import { useQuery } from '@tanstack/react-query';
+
+// The editor (rule builder, history, delivery log) loads when a task is first opened: the list
+// needs none of it to show.
+const TaskEditor = lazy(() => import('./TaskEditor').then((m) => ({ default: m.TaskEditor })));
 
 const FILTER_KEYS = ['status', 'priority', 'tag', 'q', 'sort', 'order', 'overdue', 'due_after', 'due_before'] as const;
 
@@ -299,7 +302,11 @@ export function TasksPage() {
         <summary>Keyboard shortcuts</summary>
         <p><kbd>n</kbd> new task · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>x</kbd> complete · <kbd>e</kbd> edit · <kbd>Delete</kbd> delete · <kbd>z</kbd> undo · <kbd>Esc</kbd> close</p>
       </details>
-      {openId && <TaskEditor id={openId} zone={zone} onClose={() => navigate(`/tasks?${params}`)} />}
+      {openId && (
+        <Suspense fallback={<p className="hint">Opening the task…</p>}>
+          <TaskEditor id={openId} zone={zone} onClose={() => navigate(`/tasks?${params}`)} />
+        </Suspense>
+      )}
     </main>
   );
 }
