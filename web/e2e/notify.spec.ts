@@ -147,6 +147,9 @@ test('a reminder fires into the page as a toast, and the delivery log shows wher
     expect(hook.bodies.some((b) => b.includes('Stretch your legs'))).toBe(true);
     await shot(page, 'delivery-log');
     await axe(page);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect(rows.filter({ hasText: 'In the app' })).toBeVisible();
+    await shot(page, 'phone-delivery-log');
   } finally {
     hook.server.close();
   }
