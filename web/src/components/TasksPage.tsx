@@ -327,8 +327,8 @@ function EmptyState({ filtered, onClear, onAdd }: { filtered: boolean; onClear: 
         <>
           <h2>Nothing to do</h2>
           <p>
-            Add a task above — “Call mum tomorrow 9am #family !high” sets the due time, tag and priority in one go. Press <kbd>n</kbd> from anywhere
-            on this page.
+            Add a task above — “Call mum tomorrow 9am #family !high” sets the due time, tag and priority in one go.
+            <span className="kbd-hint"> Press <kbd>n</kbd> from anywhere on this page.</span>
           </p>
           <button type="button" className="primary" onClick={onAdd}>
             Add a task
