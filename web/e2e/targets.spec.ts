@@ -32,6 +32,7 @@ async function contextWith(browser: Browser, session: string) {
 
 const figures: Record<string, unknown> = {};
 test.afterAll(() => {
+  if (Object.keys(figures).length === 0) return;
   writeFileSync(`${ARTIFACTS}/targets.json`, JSON.stringify(figures, null, 2));
   console.log(JSON.stringify(figures, null, 2));
 });
