@@ -1,27 +1,5 @@
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { mkdirSync } from 'node:fs';
-
-const ARTIFACTS = 'e2e/artifacts';
-mkdirSync(ARTIFACTS, { recursive: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
-
-let n = 0;
-async function signUp(page: Page) {
-  const email = `e2e-${Date.now()}-${n++}@example.com`;
-  await page.goto('/signup');
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByRole('textbox', { name: 'New task' })).toBeVisible();
-  return email;
-}
-
-async function axe(page: Page) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((x) => x.target).join(' ')}`)).toEqual([]);
-}
+import { test, expect } from '@playwright/test';
+import { axe, shot, signUp } from './helpers';
 
 test('sign-up shows field errors from problem+json, then signs up and logs out', async ({ page }) => {
   await page.goto('/signup');

@@ -28,7 +28,9 @@ export default async function globalSetup() {
   const server = spawn(
     bin,
     ['serve', '--address', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--web-dir', dist,
-      '--register-limit-address', '100000', '--login-limit-address', '100000', '--log-level', 'warn'],
+      '--register-limit-address', '100000', '--login-limit-address', '100000', '--log-level', 'warn',
+      // The webhook test's receiver listens on 127.0.0.1, which the SSRF guard refuses otherwise.
+      '--allow-private-webhooks'],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -1,10 +1,12 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
-import { Navigate, Route, Routes } from 'react-router';
+import { lazy, Suspense, useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { Navigate, NavLink, Route, Routes, useNavigate } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { currentSession, onSessionChange, signOut } from './api/client';
 import { connectLive, type LiveState } from './live';
+import { parseReminderFrame, type FiredReminder } from './lib/reminders';
 import { AuthPage } from './components/AuthPage';
 import { TasksPage } from './components/TasksPage';
+import { ReminderToasts, showSystemNotification } from './components/ReminderToasts';
 
 function useSession() {
   return useSyncExternalStore(
@@ -13,13 +15,21 @@ function useSession() {
   );
 }
 
+// Settings is a page of its own, loaded when visited.
+const SettingsPage = lazy(() => import('./components/SettingsPage').then((m) => ({ default: m.SettingsPage })));
+
+const MAX_REMINDER_TOASTS = 5;
+
 export function App() {
   const raw = useSession();
   const session = raw ? currentSession() : null;
   const qc = useQueryClient();
+  const navigate = useNavigate();
   const [live, setLive] = useState<LiveState>('connecting');
-  const [reminder, setReminder] = useState<string | null>(null);
+  const [reminders, setReminders] = useState<FiredReminder[]>([]);
   const signedIn = session !== null;
+
+  const dismissReminder = useCallback((id: string) => setReminders((rs) => rs.filter((r) => r.reminderId !== id)), []);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -27,26 +37,36 @@ export function App() {
       onChange: () => void qc.invalidateQueries({ queryKey: ['tasks'] }),
       onResync: () => void qc.invalidateQueries(),
       onState: setLive,
-      onReminder: (f) => {
-        const title = String((f.task as { title?: string } | undefined)?.title ?? f.title ?? 'A task');
-        setReminder(`Reminder: ${title}`);
-        if ('Notification' in window && Notification.permission === 'granted') new Notification('Todo', { body: title });
+      onReminder: (frame) => {
+        const r = parseReminderFrame(frame);
+        if (!r) return;
+        setReminders((rs) => [...rs.filter((x) => x.reminderId !== r.reminderId), r].slice(-MAX_REMINDER_TOASTS));
+        // The delivery log of that task has new rows.
+        void qc.invalidateQueries({ queryKey: ['tasks', 'reminders', r.taskId] });
+        showSystemNotification(r, () => navigate(`/tasks/${r.taskId}`));
       },
     });
-  }, [signedIn, qc]);
+  }, [signedIn, qc, navigate]);
 
   useEffect(() => {
-    if (!signedIn) qc.clear();
+    if (!signedIn) {
+      qc.clear();
+      setReminders([]);
+    }
   }, [signedIn, qc]);
 
   return (
     <>
-      <a className="skip" href="#main">Skip to tasks</a>
+      <a className="skip" href="#main">Skip to content</a>
       <header className="top" role="banner">
         <span className="brand" aria-hidden="true">✓</span>
         <span className="brand-name">Todo</span>
         {session && (
           <>
+            <nav aria-label="Main" className="main-nav">
+              <NavLink to="/tasks">Tasks</NavLink>
+              <NavLink to="/settings">Settings</NavLink>
+            </nav>
             <span className={`live live-${live}`} role="status" aria-live="polite">
               {live === 'online' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Offline'}
             </span>
@@ -57,18 +77,29 @@ export function App() {
           </>
         )}
       </header>
-      {reminder && (
-        <div className="toast toast-reminder" role="alert">
-          {reminder}{' '}
-          <button type="button" className="ghost" onClick={() => setReminder(null)}>
-            Dismiss
-          </button>
+      {session && live === 'offline' && (
+        <div className="offline-banner" data-testid="offline-banner">
+          <strong>You are offline.</strong> The list shows what was loaded last; changes made elsewhere appear when the connection
+          is back (it retries by itself).
         </div>
       )}
+      <ReminderToasts items={reminders} onDismiss={dismissReminder} />
       <Routes>
         <Route path="/login" element={session ? <Navigate to="/" replace /> : <AuthPage mode="login" />} />
         <Route path="/signup" element={session ? <Navigate to="/" replace /> : <AuthPage mode="register" />} />
         <Route path="/tasks/:id?" element={session ? <TasksPage /> : <Navigate to="/login" replace />} />
+        <Route
+          path="/settings"
+          element={
+            session ? (
+              <Suspense fallback={<main id="main"><p>Loading…</p></main>}>
+                <SettingsPage />
+              </Suspense>
+            ) : (
+              <Navigate to="/login" replace />
+            )
+          }
+        />
         <Route path="*" element={session ? <Navigate to="/tasks" replace /> : <Navigate to="/login" replace />} />
       </Routes>
     </>

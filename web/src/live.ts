@@ -76,12 +76,26 @@ export function connectLive(h: LiveHandlers): () => void {
       void open();
     }
   };
+  // The browser knows it lost the network before the socket does (that can take two ping
+  // intervals): say offline now, drop the socket, and reconnect when it is back.
+  const wentOffline = () => {
+    const ws = socket;
+    socket = null;
+    if (ws) {
+      ws.onclose = null;
+      ws.close();
+    }
+    clearTimeout(timer);
+    h.onState('offline');
+  };
   window.addEventListener('online', wentOnline);
+  window.addEventListener('offline', wentOffline);
   void open();
   return () => {
     stopped = true;
     clearTimeout(timer);
     window.removeEventListener('online', wentOnline);
+    window.removeEventListener('offline', wentOffline);
     socket?.close();
   };
 }

@@ -13,6 +13,13 @@ export type AuditPage = components['schemas']['AuditPage'];
 export type AuditEntry = components['schemas']['AuditEntry'];
 export type OccurrencePreview = components['schemas']['OccurrencePreview'];
 export type RecurrencePreviewRequest = components['schemas']['RecurrencePreviewRequest'];
+export type ProfileChanges = components['schemas']['ProfileChanges'];
+export type NotificationTarget = components['schemas']['NotificationTarget'];
+export type NotificationTargetInput = components['schemas']['NotificationTargetInput'];
+export type NotificationTargetList = components['schemas']['NotificationTargetList'];
+export type TaskReminders = components['schemas']['TaskReminders'];
+export type ReminderRecord = components['schemas']['Reminder'];
+export type Delivery = components['schemas']['Delivery'];
 
 export class ApiError extends Error {
   constructor(

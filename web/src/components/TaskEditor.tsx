@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, type AuditPage, type OccurrencePreview, type Task, type TaskInput } from '../api/client';
+import { DeliveryLog } from './DeliveryLog';
 import { toWallTime, wallTimeInput } from '../lib/dates';
 import { defaultRule, describeRule, fromRRule, toRRule, WEEKDAYS, type Rule, type Weekday } from '../lib/rrule';
 
@@ -45,7 +46,7 @@ function EditorForm({ task, zone, onClose }: { task: Task; zone: string; onClose
   const [mode, setMode] = useState(task.recurrence_mode);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
-  const [tab, setTab] = useState<'edit' | 'history'>('edit');
+  const [tab, setTab] = useState<'edit' | 'history' | 'reminders'>('edit');
 
   const recurrence = preset === 'none' ? null : preset === 'custom' ? rawRule || toRRule(rule) : preset;
   const dueInput = date ? wallTimeInput(date, time || null) : null;
@@ -116,11 +117,14 @@ function EditorForm({ task, zone, onClose }: { task: Task; zone: string; onClose
         <div role="tablist" aria-label="Task views">
           <button type="button" role="tab" aria-selected={tab === 'edit'} onClick={() => setTab('edit')}>Details</button>
           <button type="button" role="tab" aria-selected={tab === 'history'} onClick={() => setTab('history')}>History</button>
+          <button type="button" role="tab" aria-selected={tab === 'reminders'} onClick={() => setTab('reminders')}>Reminders</button>
         </div>
         <button type="button" className="ghost icon" onClick={onClose} aria-label="Close">✕</button>
       </div>
       {tab === 'history' ? (
         <History id={task.id} />
+      ) : tab === 'reminders' ? (
+        <DeliveryLog id={task.id} />
       ) : (
         <form onSubmit={submit} className="editor-form">
           <div className="field">

@@ -1,11 +1,14 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api, ApiError, currentSession, recreateInput, type Task, type TaskInput, type TaskPage, type User } from '../api/client';
 import { parseQuickAdd } from '../lib/quickadd';
 import { browserTimeZone, describeDue, fromWallTime, isOverdue, wallTimeInput } from '../lib/dates';
-import { TaskEditor } from './TaskEditor';
 import { useQuery } from '@tanstack/react-query';
+
+// The editor (rule builder, history, delivery log) loads when a task is first opened: the list
+// needs none of it to show.
+const TaskEditor = lazy(() => import('./TaskEditor').then((m) => ({ default: m.TaskEditor })));
 
 const FILTER_KEYS = ['status', 'priority', 'tag', 'q', 'sort', 'order', 'overdue', 'due_after', 'due_before'] as const;
 
@@ -19,6 +22,8 @@ export function TasksPage() {
   const [undo, setUndo] = useState<Task | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [cursor, setCursor] = useState(0);
+  // On a phone the filters fold behind a toggle (CSS decides when the toggle shows).
+  const [filtersOpen, setFiltersOpen] = useState(false);
   const quickRef = useRef<HTMLInputElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
@@ -146,6 +151,15 @@ export function TasksPage() {
     if (row && document.activeElement?.closest('li.task')) row.focus();
   }, [cursor]);
 
+  const activeFilters = ['status', 'priority', 'tag', 'overdue', 'due_after', 'due_before'].filter((k) => params.get(k)).length;
+  const filtered = activeFilters > 0 || !!params.get('q');
+  const clearFilters = () => {
+    const next = new URLSearchParams();
+    for (const k of ['sort', 'order']) for (const v of params.getAll(k)) next.append(k, v);
+    setParams(next);
+    if (searchRef.current) searchRef.current.value = '';
+  };
+
   const setFilter = (key: string, value: string | null) => {
     const next = new URLSearchParams(params);
     if (value) next.set(key, value);
@@ -157,11 +171,22 @@ export function TasksPage() {
     <main id="main" className="tasks">
       <h1 className="visually-hidden">Tasks</h1>
       <QuickAdd inputRef={quickRef} zone={zone} onError={setNotice} />
-      <section aria-label="Filters" className="filters">
-        <div className="field inline">
+      <div className="list-tools">
+        <div className="field inline search">
           <label htmlFor="search">Search</label>
           <input id="search" ref={searchRef} type="search" defaultValue={params.get('q') ?? ''} onChange={(e) => setFilter('q', e.target.value)} placeholder="Search ( / )" />
         </div>
+        <button
+          type="button"
+          className="filters-toggle"
+          aria-expanded={filtersOpen}
+          aria-controls="filters"
+          onClick={() => setFiltersOpen((o) => !o)}
+        >
+          Filters{activeFilters > 0 ? ` (${activeFilters})` : ''} <span aria-hidden="true">{filtersOpen ? '▴' : '▾'}</span>
+        </button>
+      </div>
+      <section aria-label="Filters" id="filters" className={`filters${filtersOpen ? ' open' : ''}`}>
         <div className="field inline">
           <label htmlFor="f-status">Status</label>
           <select id="f-status" value={params.get('status') ?? 'pending'} onChange={(e) => setFilter('status', e.target.value === 'pending' ? null : e.target.value)}>
@@ -181,7 +206,7 @@ export function TasksPage() {
         </div>
         <div className="field inline">
           <label htmlFor="f-tag">Tag</label>
-          <input id="f-tag" defaultValue={params.get('tag') ?? ''} onBlur={(e) => setFilter('tag', e.target.value.replace(/^#/, '').trim().toLowerCase() || null)} placeholder="any" size={8} />
+          <input id="f-tag" key={params.get('tag') ?? ''} defaultValue={params.get('tag') ?? ''} onBlur={(e) => setFilter('tag', e.target.value.replace(/^#/, '').trim().toLowerCase() || null)} placeholder="any" size={8} />
         </div>
         <div className="field inline">
           <label htmlFor="f-sort">Sort</label>
@@ -215,7 +240,7 @@ export function TasksPage() {
       {list.isPending ? (
         <p>Loading…</p>
       ) : tasks.length === 0 ? (
-        <p className="empty">No tasks here. Add one above (press <kbd>n</kbd>).</p>
+        <EmptyState filtered={filtered} onClear={clearFilters} onAdd={() => quickRef.current?.focus()} />
       ) : (
         <ul className="task-list" ref={listRef} aria-label="Tasks">
           {tasks.map((t, i) => (
@@ -277,8 +302,40 @@ export function TasksPage() {
         <summary>Keyboard shortcuts</summary>
         <p><kbd>n</kbd> new task · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>x</kbd> complete · <kbd>e</kbd> edit · <kbd>Delete</kbd> delete · <kbd>z</kbd> undo · <kbd>Esc</kbd> close</p>
       </details>
-      {openId && <TaskEditor id={openId} zone={zone} onClose={() => navigate(`/tasks?${params}`)} />}
+      {openId && (
+        <Suspense fallback={<p className="hint">Opening the task…</p>}>
+          <TaskEditor id={openId} zone={zone} onClose={() => navigate(`/tasks?${params}`)} />
+        </Suspense>
+      )}
     </main>
+  );
+}
+
+function EmptyState({ filtered, onClear, onAdd }: { filtered: boolean; onClear: () => void; onAdd: () => void }) {
+  return (
+    <div className="empty-state" data-testid="empty-state">
+      <span className="empty-mark" aria-hidden="true">{filtered ? '∅' : '✓'}</span>
+      {filtered ? (
+        <>
+          <h2>No tasks match this view</h2>
+          <p>Try another search or filter.</p>
+          <button type="button" onClick={onClear}>
+            Clear search and filters
+          </button>
+        </>
+      ) : (
+        <>
+          <h2>Nothing to do</h2>
+          <p>
+            Add a task above — “Call mum tomorrow 9am #family !high” sets the due time, tag and priority in one go.
+            <span className="kbd-hint"> Press <kbd>n</kbd> from anywhere on this page.</span>
+          </p>
+          <button type="button" className="primary" onClick={onAdd}>
+            Add a task
+          </button>
+        </>
+      )}
+    </div>
   );
 }
 
