@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 #include <array>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "log/log.h"
@@ -30,6 +31,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
 
   void send(std::string text) override {
     bool overflow = false;
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       if (ended_ || closing_) return;
@@ -48,9 +50,12 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
         queued_bytes_ += text.size();
         queue_.push_back(std::move(text));
       }
+      // A writer at work finds the frame when it looks at the queue again: only a sleeping one
+      // is woken (one post and one timer cancel less per frame under load).
+      wake = std::exchange(writer_sleeping_, false) || overflow;
     }
     if (overflow) cut_later();
-    poke();
+    if (wake) poke();
   }
 
   void close(int code, std::string reason) override {
@@ -132,6 +137,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
         {
           std::lock_guard lock(mutex_);
           if (ended_) co_return;
+          writer_sleeping_ = false;  // woken by close() or end(), which poke unconditionally
           batch.swap(queue_);
           queued_bytes_ = 0;
           if (closing_) {
@@ -161,6 +167,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
         std::lock_guard lock(mutex_);
         if (ended_) co_return;
         if (!queue_.empty() || closing_) continue;
+        writer_sleeping_ = true;  // from here a send() pokes
       }
       wake_.expires_at(asio::steady_timer::time_point::max());
       auto [ec] = co_await wake_.async_wait(kUseAwaitable);
@@ -180,6 +187,7 @@ class Session : public WebSocketSink, public std::enable_shared_from_this<Sessio
   std::size_t queued_bytes_ = 0;
   bool closing_ = false;
   bool ended_ = false;
+  bool writer_sleeping_ = false;  // the writer waits on wake_ (or is about to)
   int server_code_ = 0;
   std::uint16_t close_code_ = websocket::close_code::normal;
   std::string close_reason_;
