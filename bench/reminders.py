@@ -45,6 +45,8 @@ LEAD_S = float(os.environ.get("TODO_BENCH_REMINDER_LEAD", "45"))
 IDLE_WINDOW_S = 10.0
 DELIVERY_DEADLINE_S = float(os.environ.get("TODO_BENCH_REMINDER_DEADLINE", "600"))
 NOTIFY_WORKERS = os.environ.get("TODO_BENCH_NOTIFY_WORKERS")  # unset: the server's default
+# More server flags, e.g. "--durability normal", to see what a figure depends on.
+EXTRA_FLAGS = os.environ.get("TODO_BENCH_REMINDER_FLAGS", "").split()
 
 
 def parse_time(text):
@@ -198,6 +200,7 @@ def measure(binary):
     flags = ["--allow-private-webhooks", "--register-limit-address", "1000"]
     if NOTIFY_WORKERS:
         flags += ["--notify-workers", NOTIFY_WORKERS]
+    flags += EXTRA_FLAGS
     with tempfile.TemporaryDirectory(prefix="todo-bench-reminders-") as data_dir:
         proc, port = start_server(binary, data_dir, flags)
         try:
@@ -312,6 +315,7 @@ def run(proc, port, sink, sink_url, log_path):
     return {
         "reminders": REMINDERS, "users": USERS, "instant": due,
         "notify_workers": int(NOTIFY_WORKERS) if NOTIFY_WORKERS else "default",
+        "extra_server_flags": EXTRA_FLAGS,
         "create_seconds": round(create_s, 2), "scheduled_after_seconds": round(scheduled_s, 2),
         "idle": idle,
         "reminder_status": statuses, "late": late, "in_app_delivered": in_app,
@@ -340,8 +344,9 @@ def print_figures(r):
     if "skipped" in r:
         print(f"reminders figure skipped: {r['skipped']}")
         return
+    extra = "; " + " ".join(r["extra_server_flags"]) if r["extra_server_flags"] else ""
     print(f"reminders: {r['reminders']} due at {r['instant']} ({r['users']} users, one webhook "
-          f"target each, a local sink; notify workers {r['notify_workers']}); created in "
+          f"target each, a local sink; notify workers {r['notify_workers']}{extra}); created in "
           f"{r['create_seconds']:.1f} s, all scheduled {r['scheduled_after_seconds']:.1f} s "
           f"after the first create")
     print(f"  {'lateness, s (time − instant)':<30} {'count':>6} {'p50':>8} {'p99':>8} {'max':>8} "
