@@ -81,6 +81,7 @@ test: unit-test unit-test-tsan system-test fuzz-smoke web-test
 
 bench: build-bench
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN))
+	@$(PYTHON) bench/reminders.py $(abspath $(RELEASE_BIN))
 
 # Instructions per request under callgrind, immune to the noise of a shared machine; BASELINE=<a
 # todo binary of another commit> adds its column, e.g. to show what a change cost.
