@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <functional>
 #include <thread>
 
 #include "bus/retry.h"
@@ -34,6 +35,7 @@ class RecordingChannel final : public Channel {
   bool configured() const override { return configured_; }
   Result send(const Reminder& reminder, const Target& target) override {
     sent.push_back({reminder, target});
+    if (on_send) on_send();
     if (!script.empty()) {
       Result r = script.front();
       script.erase(script.begin());
@@ -45,6 +47,7 @@ class RecordingChannel final : public Channel {
   bool configured_ = true;
   std::vector<Result> script;  // answers in order; then kDelivered
   std::vector<std::pair<Reminder, Target>> sent;
+  std::function<void()> on_send;  // e.g. lets time pass while a delivery is under way
 };
 
 class NotifyServiceTest : public ::testing::Test {
@@ -269,6 +272,38 @@ TEST_F(NotifyServiceTest, AfterDowntimeLateWithinGraceAndMissedBeyondIt) {
   EXPECT_TRUE(email_.sent[0].first.late);
   EXPECT_TRUE(deliveries_of_task(a).empty());
   EXPECT_EQ(service_->metrics().fired_count(), 1);
+}
+
+// Reminders due together fire in batches, each at its own time and followed by its deliveries:
+// when firing takes long (here: each delivery takes 5 s of the manual clock), a later batch records
+// the lateness it really had, and the first batch's mail does not wait for the last batch.
+TEST_F(NotifyServiceTest, EachBatchFiresAtItsOwnTimeAndDeliversBeforeTheNext) {
+  NotifyOptions options;
+  options.batch = 2;
+  make_service(options);
+  const Timestamp due = kStart + 20min;
+  std::vector<std::string> tasks;
+  for (int i = 0; i < 3; ++i) {
+    tasks.push_back(insert_task(due, {10}, "Call " + std::to_string(i)));
+    schedule(tasks.back(), due, {10});
+  }
+  clock_.set(due - 10min);
+  std::size_t fired_when_first_sent = 0;
+  email_.on_send = [&] {
+    if (email_.sent.size() == 1) {
+      fired_when_first_sent = store::read_value(*database_, [&](store::Transaction& tx) {
+        return static_cast<std::size_t>(
+            tx.query("SELECT count(*) FROM reminders WHERE status = 'sent'")[0].integer(0));
+      });
+    }
+    clock_.set(clock_.now() + 5s);
+  };
+  service_->run_due();
+  ASSERT_EQ(email_.sent.size(), 3u);
+  EXPECT_EQ(fired_when_first_sent, 2u);  // the first batch, not all three
+  EXPECT_FALSE(email_.sent[0].first.late);
+  EXPECT_FALSE(email_.sent[1].first.late);
+  EXPECT_TRUE(email_.sent[2].first.late);  // fired 10 s after its instant
 }
 
 TEST_F(NotifyServiceTest, ACompletedTaskNeverRemindsEvenBeforeItsCancelArrives) {
