@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: web web-test deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
+.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -54,6 +54,10 @@ run: build web
 web-test: web build-ci
 	@cd web && npx vitest run
 	@cd web && TODO_BIN=$(abspath $(CI_BIN)) npx playwright test
+
+# The web app's figures in Chromium (500-task first render, live latency) on a release build.
+web-bench: web build
+	@cd web && TODO_BIN=$(abspath $(RELEASE_BIN)) npx playwright test --config playwright.bench.config.ts
 
 unit-test: build-ci
 	ctest --preset ci -j2
