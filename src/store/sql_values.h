@@ -1,4 +1,5 @@
-// Conversions between domain values and SQL values shared by the repositories (internal to store).
+// Conversions between domain values and SQL values shared by the repositories (the store's and
+// the services' own, e.g. the notification service's).
 #pragma once
 
 #include <charconv>

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "domain/time_format.h"
+#include "store/sql_values.h"
 
 namespace todo::notify {
 namespace {
@@ -12,25 +13,10 @@ using store::Row;
 using store::Transaction;
 using store::Value;
 
-Value text(std::string_view s) { return std::string(s); }
-Value micros(domain::Timestamp t) { return domain::to_micros(t); }
-Value optional_micros(const std::optional<domain::Timestamp>& t) {
-  if (!t) return std::monostate{};
-  return domain::to_micros(*t);
-}
-Value optional_text(const std::optional<std::string>& s) {
-  if (!s) return std::monostate{};
-  return *s;
-}
-Value optional_integer(const std::optional<std::int64_t>& v) {
-  if (!v) return std::monostate{};
-  return *v;
-}
-std::optional<domain::Timestamp> optional_time(const Row& row, std::size_t i) {
-  const auto v = row.optional_integer(i);
-  if (!v) return std::nullopt;
-  return domain::from_micros(*v);
-}
+namespace sql = store::sql;
+using sql::micros;
+using sql::optional_time;
+using sql::text;
 
 constexpr std::string_view kScheduledOfTask =
     "SELECT fire_at FROM reminders WHERE task_id = $1 AND status = 'scheduled'";
@@ -156,7 +142,7 @@ std::int64_t NotifyRepository::replace_schedule(Transaction& s, std::string_view
   std::int64_t scheduled = 0;
   for (const NewReminder& r : instants) {
     scheduled += s.execute(kUpsertReminder, {r.id, text(task_id), text(user_id), micros(r.fire_at),
-                                             optional_integer(r.offset_minutes), micros(now)});
+                                             sql::optional_value(r.offset_minutes, [](auto m) { return Value(m); }), micros(now)});
   }
   return scheduled;
 }
@@ -193,8 +179,8 @@ void NotifyRepository::insert_delivery(Transaction& s, std::string_view reminder
                                        const NewDelivery& d, domain::Timestamp now) const {
   s.execute(kInsertDelivery,
             {d.id, text(reminder_id), d.channel, d.target, d.target_kind, d.target_address,
-             d.status, d.attempts, optional_micros(d.next_attempt_at), optional_text(d.last_error),
-             optional_text(d.provider_id), micros(now)});
+             d.status, d.attempts, sql::optional_value(d.next_attempt_at, micros), sql::optional_value(d.last_error, text),
+             sql::optional_value(d.provider_id, text), micros(now)});
 }
 
 std::vector<std::string> NotifyRepository::claim_due_deliveries(Transaction& s,
@@ -228,11 +214,11 @@ std::optional<StoredReminder> NotifyRepository::find_reminder(Transaction& s,
 bool NotifyRepository::record_attempt(Transaction& s, const AttemptRecord& a) const {
   const auto changed =
       s.execute(kRecordAttempt,
-                {a.delivery_id, a.status, optional_micros(a.next_attempt_at),
-                 optional_text(a.error), optional_text(a.provider_id), micros(a.finished_at)});
+                {a.delivery_id, a.status, sql::optional_value(a.next_attempt_at, micros),
+                 sql::optional_value(a.error, text), sql::optional_value(a.provider_id, text), micros(a.finished_at)});
   if (changed != 1) return false;
   s.execute(kInsertAttempt, {a.delivery_id, micros(a.started_at), micros(a.finished_at), a.outcome,
-                             optional_text(a.error)});
+                             sql::optional_value(a.error, text)});
   return true;
 }
 
