@@ -346,10 +346,7 @@ function QuickAdd({ inputRef, zone, onError }: { inputRef: React.RefObject<HTMLI
   const parsed = useMemo(() => parseQuickAdd(text, zone), [text, zone]);
   const create = useMutation({
     mutationFn: (input: TaskInput) => api<Task>('POST', '/api/tasks', input, { 'idempotency-key': crypto.randomUUID() }),
-    onSuccess: () => {
-      setText('');
-      setErrors({});
-    },
+    onSuccess: () => setErrors({}),
     onError: (err) => {
       if (err instanceof ApiError) {
         setErrors(err.fieldErrors());
@@ -368,7 +365,11 @@ function QuickAdd({ inputRef, zone, onError }: { inputRef: React.RefObject<HTMLI
       input.all_day = parsed.due.time === null;
       input.timezone = zone;
     }
-    create.mutate(input);
+    // Cleared at once, so a fast typist's next task is not wiped by this one's answer; put back
+    // on failure if nothing new was typed meanwhile.
+    const submitted = text;
+    setText('');
+    create.mutate(input, { onError: () => setText((now) => (now === '' ? submitted : now)) });
   };
   const understood = [
     parsed.due && `due ${parsed.due.date}${parsed.due.time ? ` ${parsed.due.time}` : ' (all day)'}`,
