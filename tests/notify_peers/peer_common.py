@@ -5,7 +5,8 @@ independent of ours (Python's hmac, python3-cryptography) and reports what it re
 
 - its first stdout line is a JSON object with at least {"port": N} (plus what a client needs,
   such as a push subscription);
-- then one JSON line per request: {"method", "path", "status", "errors": [...], ...}; an empty
+- then one JSON line per request: {"method", "path", "status", "client_port", "errors": [...],
+  ...}; an empty
   "errors" list means the request passed every check;
 - GET /_received answers the same records as a JSON array (for system tests that prefer HTTP);
 - it exits when its stdin closes, so it never outlives the test that started it.
@@ -98,7 +99,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         if big:
             answer = b"x" * big
-        entry.update({"method": "POST", "path": self.path, "status": status})
+        # The client's port tells which connection a request came on (keep-alive reuse).
+        entry.update({"method": "POST", "path": self.path, "status": status,
+                      "client_port": self.client_address[1]})
         record(entry)
         self._answer(status, headers, answer)
 

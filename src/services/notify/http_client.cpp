@@ -76,6 +76,22 @@ struct SlistFree {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// The easy handle this thread sends with, reset to no options. A handle keeps its connections
+// open after a request (keep-alive, and a TLS session to resume), so a delivery worker sending to
+// one receiver again and again pays for TCP and TLS once, not for every reminder. Requests the
+// SSRF guard vets and requests it does not each have their own handle, so a connection opened
+// without the guard is never reused for a user's URL. Freed when the thread ends.
+CURL* thread_handle(bool guarded) {
+  thread_local std::array<std::unique_ptr<CURL, EasyFree>, 2> handles;
+  auto& handle = handles[guarded ? 1 : 0];
+  if (handle) {
+    curl_easy_reset(handle.get());
+  } else {
+    handle.reset(curl_easy_init());
+  }
+  return handle.get();
+}
+
 HttpResponse failed(HttpFailure failure, std::string error) {
   HttpResponse r;
   r.failure = failure;
@@ -131,9 +147,8 @@ HttpResponse CurlHttpClient::send(const HttpRequest& request) {
     }
   }
 
-  std::unique_ptr<CURL, EasyFree> curl(curl_easy_init());
-  if (!curl) return failed(HttpFailure::kTransport, "curl_easy_init failed");
-  CURL* c = curl.get();
+  CURL* c = thread_handle(guard);
+  if (!c) return failed(HttpFailure::kTransport, "curl_easy_init failed");
   Exchange x;
   x.limit = options_.response_limit;
   x.guard_sockets = guard;

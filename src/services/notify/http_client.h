@@ -60,8 +60,9 @@ struct CurlHttpClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};
 };
 
-// Thread-safe: each send() uses its own easy handle. TLS peers are verified against the system's
-// CA store; redirects are never followed (a 3xx is returned as it is).
+// Thread-safe: each thread sends with its own easy handle, which keeps its connections open for
+// the thread's next requests. TLS peers are verified against the system's CA store; redirects are
+// never followed (a 3xx is returned as it is).
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(CurlHttpClientOptions options = {});

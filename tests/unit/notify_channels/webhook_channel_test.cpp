@@ -126,6 +126,20 @@ TEST_F(WebhookChannelTest, ANameIsResolvedOnceAndItsVettedAddressesPinned) {
   EXPECT_EQ(errors_of(peer_.next()), "[]");
 }
 
+TEST_F(WebhookChannelTest, DeliveriesFromOneThreadShareOneConnection) {
+  // The receiver sees the second request on the connection the first one opened (keep-alive),
+  // and a failing answer in between does not cost the connection either.
+  ASSERT_EQ(channel_.send(sample_reminder(), target()).outcome, Outcome::kDelivered);
+  const auto first = peer_.next();
+  ASSERT_EQ(channel_.send(sample_reminder(), target("/status/503/hook")).outcome,
+            Outcome::kRetry);
+  const auto second = peer_.next();
+  ASSERT_EQ(channel_.send(sample_reminder(), target()).outcome, Outcome::kDelivered);
+  const auto third = peer_.next();
+  EXPECT_EQ(first.at("client_port"), second.at("client_port"));
+  EXPECT_EQ(first.at("client_port"), third.at("client_port"));
+}
+
 TEST_F(WebhookChannelTest, AConnectionRefusedIsRetried) {
   Target closed = target();
   closed.address = "http://127.0.0.1:1/hook";
