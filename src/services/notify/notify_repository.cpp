@@ -37,8 +37,13 @@ constexpr std::string_view kCancelScheduled =
 constexpr std::string_view kDueReminders =
     "SELECT id, task_id, user_id, fire_at, offset_minutes, status, late, fired_at FROM reminders "
     "WHERE status = 'scheduled' AND fire_at <= $1 ORDER BY fire_at, id LIMIT $2";
+constexpr std::string_view kDueRemindersAfter =
+    "SELECT id, task_id, user_id, fire_at, offset_minutes, status, late, fired_at FROM reminders "
+    "WHERE status = 'scheduled' AND fire_at > $1 AND fire_at <= $2 ORDER BY fire_at, id LIMIT $3";
 constexpr std::string_view kNextReminder =
     "SELECT MIN(fire_at) FROM reminders WHERE status = 'scheduled'";
+constexpr std::string_view kNextReminderAfter =
+    "SELECT MIN(fire_at) FROM reminders WHERE status = 'scheduled' AND fire_at > $1";
 constexpr std::string_view kNextRetry =
     "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'";
 constexpr std::string_view kFinishReminder =
@@ -152,17 +157,24 @@ std::int64_t NotifyRepository::cancel_schedule(Transaction& s, std::string_view 
   return s.execute(kCancelScheduled, {text(task_id), micros(now)});
 }
 
-std::vector<StoredReminder> NotifyRepository::due_reminders(Transaction& s, domain::Timestamp now,
-                                                            int limit) const {
+std::vector<StoredReminder> NotifyRepository::due_reminders(
+    Transaction& s, std::optional<domain::Timestamp> after, domain::Timestamp until,
+    int limit) const {
   std::vector<StoredReminder> out;
-  for (const Row& r : s.query(kDueReminders, {micros(now), std::int64_t{limit}})) {
-    out.push_back(reminder_of(r));
-  }
+  const auto rows =
+      after ? s.query(kDueRemindersAfter, {micros(*after), micros(until), std::int64_t{limit}})
+            : s.query(kDueReminders, {micros(until), std::int64_t{limit}});
+  for (const Row& r : rows) out.push_back(reminder_of(r));
   return out;
 }
 
 std::optional<domain::Timestamp> NotifyRepository::next_reminder(Transaction& s) const {
   return optional_time(*s.query_one(kNextReminder), 0);
+}
+
+std::optional<domain::Timestamp> NotifyRepository::next_reminder_after(
+    Transaction& s, domain::Timestamp after) const {
+  return optional_time(*s.query_one(kNextReminderAfter, {micros(after)}), 0);
 }
 
 std::optional<domain::Timestamp> NotifyRepository::next_retry(Transaction& s) const {

@@ -94,10 +94,15 @@ class NotifyRepository {
                                domain::Timestamp now) const;
 
   // ---- firing ----
-  std::vector<StoredReminder> due_reminders(store::Transaction& s, domain::Timestamp now,
-                                            int limit) const;
+  // Scheduled reminders due by `until` (and after `after`), earliest first, at most `limit`.
+  std::vector<StoredReminder> due_reminders(store::Transaction& s,
+                                            std::optional<domain::Timestamp> after,
+                                            domain::Timestamp until, int limit) const;
   // The earliest instant anything waits for: a scheduled reminder or a pending delivery.
   std::optional<domain::Timestamp> next_reminder(store::Transaction& s) const;
+  // The earliest scheduled reminder strictly after `after`.
+  std::optional<domain::Timestamp> next_reminder_after(store::Transaction& s,
+                                                       domain::Timestamp after) const;
   std::optional<domain::Timestamp> next_retry(store::Transaction& s) const;
   // Moves a scheduled reminder to `status`; false when it was no longer scheduled.
   bool finish_reminder(store::Transaction& s, std::string_view id, std::string_view status,

@@ -5,6 +5,7 @@
 #include <any>
 #include <array>
 #include <cstdio>
+#include <limits>
 
 #include "domain/civil.h"
 #include "domain/ids.h"
@@ -60,11 +61,21 @@ std::string format_due_local(domain::Timestamp due, const domain::TimeZone& zone
   return out;
 }
 
-// What firing one due reminder does, decided in a read snapshot before the write.
+// One due reminder on its way to firing. Planning reads what it needs in a read snapshot (maybe
+// ahead of the instant, see NotifyOptions::prepare_ahead); stamp() decides, at the moment of
+// firing, what depends on that moment: late, missed, the ids and times of its rows.
 struct NotifyService::Firing {
   enum class Kind { kFire, kMissed, kCancelled };
+  struct Recipient {
+    std::string target, kind, address;
+  };
   StoredReminder reminder;
-  Kind kind = Kind::kFire;
+  Kind kind = Kind::kFire;  // kCancelled when planning found the task no longer wants it
+  std::string title;
+  std::optional<domain::Timestamp> due_at;
+  std::vector<Recipient> recipients;  // the user's targets, or the account's e-mail
+
+  // Set by stamp():
   bool late = false;
   std::chrono::microseconds lateness{0};
   std::vector<NewDelivery> deliveries;
@@ -123,6 +134,12 @@ void NotifyService::apply_schedule(const bus::Event&, std::any& prepared, Transa
   if (command.cancel) {
     pending_cancelled_ += repository_.cancel_schedule(tx, command.task_id, now);
   } else {
+    for (const NewReminder& r : schedule.reminders) {
+      std::int64_t earliest = pending_earliest_.load();
+      const std::int64_t at = domain::to_micros(r.fire_at);
+      while (at < earliest && !pending_earliest_.compare_exchange_weak(earliest, at)) {
+      }
+    }
     pending_scheduled_ +=
         repository_.replace_schedule(tx, command.task_id, command.user_id, schedule.reminders, now);
   }
@@ -134,11 +151,20 @@ void NotifyService::on_commit() {
   if (!schedule_changed_.exchange(false)) return;
   metrics_.scheduled(pending_scheduled_.exchange(0));
   metrics_.cancelled(pending_cancelled_.exchange(0));
-  arm_at(clock_.now());
+  const auto now = clock_.now();
+  // A preparation from before this commit read up to its own now + prepare_ahead at most: an
+  // instant this commit added within that is not prepared, and only a full read will see it.
+  const auto earliest = pending_earliest_.exchange(std::numeric_limits<std::int64_t>::max());
+  if (earliest <= domain::to_micros(now + options_.prepare_ahead)) reprepare_ = true;
+  arm_at(now);
 }
 
 void NotifyService::recover() {
   const auto now = clock_.now();
+  prepared_.clear();  // read again: the store is what counts
+  prepared_ids_.clear();
+  horizon_.reset();
+  prepared_full_ = false;
   const auto released = store::write_value(
       database_, [&](Transaction& tx) { return repository_.release_sending(tx, now); });
   if (released > 0) {
@@ -217,7 +243,19 @@ void NotifyService::arm_next() {
     saturated = saturated_;
   }
   const auto next = store::read_value(database_, [&](Transaction& tx) {
-    auto earliest = repository_.next_reminder(tx);
+    // Reminders up to the horizon are prepared (their own instants are armed below); the next
+    // one past it is armed `prepare_ahead` early, to be prepared in time. While the prepared set
+    // is full, its earliest instant comes first and the rest are prepared after it fired.
+    std::optional<domain::Timestamp> earliest;
+    if (!horizon_) {
+      earliest = repository_.next_reminder(tx);
+    } else if (!prepared_full_) {
+      earliest = repository_.next_reminder_after(tx, *horizon_);
+    }
+    if (earliest) *earliest -= options_.prepare_ahead;
+    if (!prepared_.empty() && (!earliest || prepared_.back().reminder.fire_at < *earliest)) {
+      earliest = prepared_.back().reminder.fire_at;
+    }
     // While the pool is full, its workers re-arm as they make room.
     if (!saturated) {
       if (auto retry = repository_.next_retry(tx); retry && (!earliest || *retry < *earliest)) {
@@ -231,15 +269,21 @@ void NotifyService::arm_next() {
 
 void NotifyService::tick() {
   try {
-    // Each batch is planned, stamped and handed to the deliveries at its own time: thousands of
-    // reminders due at once take seconds to fire, the lateness they record (metrics, `late`,
+    // Each batch is stamped, written and handed to the deliveries at its own time: thousands of
+    // reminders due at once take a while to fire, the lateness they record (metrics, `late`,
     // `fired_at`) must say so, and a fired batch's deliveries start while the next one fires.
+    // Prepared reminders go first: they need only their write.
     for (;;) {
       const auto now = clock_.now();
-      const int planned = fire_due(now);
-      dispatch_due(now);
-      if (planned < options_.batch) break;
+      std::vector<Firing> batch = take_prepared(now);
+      const bool from_prepared = !batch.empty();
+      if (!from_prepared) batch = plan_firings(std::nullopt, now, options_.batch, {});
+      const bool more = from_prepared || batch.size() == static_cast<std::size_t>(options_.batch);
+      if (!batch.empty()) fire(batch, now);
+      dispatch_due(now);  // this batch's deliveries, and retries that fell due
+      if (batch.empty() || !more) break;
     }
+    prepare(clock_.now());
   } catch (const std::exception& e) {
     // The database failed; try again shortly rather than never.
     log::error("firing reminders failed; trying again in 5 s", {{"error", e.what()}});
@@ -249,14 +293,61 @@ void NotifyService::tick() {
   arm_next();
 }
 
-std::vector<NotifyService::Firing> NotifyService::plan_firings(domain::Timestamp now,
-                                                               int& planned) {
+std::vector<NotifyService::Firing> NotifyService::take_prepared(domain::Timestamp now) {
+  std::vector<Firing> batch;
+  while (!prepared_.empty() && prepared_.back().reminder.fire_at <= now &&
+         batch.size() < static_cast<std::size_t>(options_.batch)) {
+    prepared_ids_.erase(prepared_.back().reminder.id);
+    batch.push_back(std::move(prepared_.back()));
+    prepared_.pop_back();
+  }
+  return batch;
+}
+
+void NotifyService::prepare(domain::Timestamp now) {
+  if (options_.prepare_ahead <= std::chrono::microseconds::zero()) return;
+  const std::size_t room = options_.prepare_limit > prepared_.size()
+                               ? options_.prepare_limit - prepared_.size()
+                               : 0;
+  if (room == 0) {
+    prepared_full_ = true;
+    return;
+  }
+  const auto horizon = now + options_.prepare_ahead;
+  // Usually only the reminders past the last horizon are new. A schedule change that may have
+  // added one before it, or a full set that left some out, means reading everything due by the
+  // horizon again, past the prepared ones (they are still scheduled in the store).
+  const bool reread = !horizon_ || prepared_full_ || reprepare_.exchange(false);
+  if (!reread && horizon <= *horizon_) return;
+  std::vector<Firing> planned =
+      reread ? plan_firings(std::nullopt, horizon, static_cast<int>(prepared_.size() + room),
+                            prepared_ids_)
+             : plan_firings(horizon_, horizon, static_cast<int>(room), {});
+  prepared_full_ = planned.size() >= room;
+  if (prepared_full_) planned.resize(room);
+  if (planned.empty()) {
+    horizon_ = std::max(horizon, horizon_.value_or(horizon));
+    return;
+  }
+  for (Firing& f : planned) {
+    prepared_ids_.insert(f.reminder.id);
+    prepared_.push_back(std::move(f));
+  }
+  std::stable_sort(prepared_.begin(), prepared_.end(), [](const Firing& a, const Firing& b) {
+    return a.reminder.fire_at > b.reminder.fire_at;
+  });
+  horizon_ = std::max(horizon, horizon_.value_or(horizon));
+}
+
+std::vector<NotifyService::Firing> NotifyService::plan_firings(
+    std::optional<domain::Timestamp> after, domain::Timestamp until, int limit,
+    const std::unordered_set<std::string>& skip) {
   std::vector<Firing> firings;
   database_.read([&](Transaction& tx) {
     const store::UserRepository users;
-    for (StoredReminder& r : repository_.due_reminders(tx, now, options_.batch)) {
+    for (StoredReminder& r : repository_.due_reminders(tx, after, until, limit)) {
+      if (skip.contains(r.id)) continue;
       Firing f;
-      f.lateness = now - r.fire_at;
       const auto task = tasks().find(tx, r.user_id, r.task_id, true);
       const auto user = users.find_by_id(tx, r.user_id);
       // The cancel event may still be on its way: the task as stored decides.
@@ -266,62 +357,70 @@ std::vector<NotifyService::Firing> NotifyService::plan_firings(domain::Timestamp
       }();
       if (!still_wanted) {
         f.kind = Firing::Kind::kCancelled;
-      } else if (f.lateness > options_.grace) {
-        f.kind = Firing::Kind::kMissed;
       } else {
-        f.late = f.lateness > options_.late_after;
-        std::lock_guard lock(random_mutex_);
-        const auto new_id = [&] { return domain::new_uuid_v7(now, random_); };
-        std::vector<NewDelivery> deliveries;
-        const auto add = [&](std::string target, std::string kind, std::string address) {
-          const std::string channel(channel_of(kind));
-          NewDelivery d{new_id(),
-                        channel,
-                        std::move(target),
-                        std::move(kind),
-                        std::move(address),
-                        std::string(delivery_status::kPending),
-                        0,
-                        now,
-                        std::nullopt,
-                        std::nullopt};
-          const auto found = channels_.find(channel);
-          if (found == channels_.end() || !found->second->configured()) {
-            d.status = std::string(delivery_status::kNotConfigured);
-            d.next_attempt_at.reset();
-            d.last_error = "the " + channel + " channel is not configured on this server";
-          }
-          deliveries.push_back(std::move(d));
-        };
+        f.title = task->title;
+        f.due_at = task->due_at;
         bool has_email_target = false;
-        for (const StoredTarget& t : repository_.targets_of(tx, r.user_id)) {
+        for (StoredTarget& t : repository_.targets_of(tx, r.user_id)) {
           has_email_target = has_email_target || t.kind == "email";
           const bool readable = t.kind == "email" || t.kind == "webhook";
-          add(t.id, t.kind, readable ? t.address : std::string());
+          f.recipients.push_back(
+              {std::move(t.id), t.kind, readable ? std::move(t.address) : std::string()});
         }
         if (!has_email_target) {
-          add(std::string(kAccountTarget), "email", user->reminder_email.value_or(user->email));
+          f.recipients.push_back({std::string(kAccountTarget), "email",
+                                  user->reminder_email.value_or(user->email)});
         }
-        FiredReminder fired{new_id(),  r.id,         r.task_id, r.user_id, task->title,
-                            r.fire_at, task->due_at, f.late,    now};
-        deliveries.push_back(NewDelivery{new_id(), "in-app", std::string(kInAppTarget), "in-app",
-                                         "", std::string(delivery_status::kDelivered), 1,
-                                         std::nullopt, std::nullopt, fired.event_id});
-        f.fired_event = reminder_fired_message(fired);
-        f.deliveries = std::move(deliveries);
       }
       f.reminder = std::move(r);
       firings.push_back(std::move(f));
     }
   });
-  planned = static_cast<int>(firings.size());
   return firings;
 }
 
-int NotifyService::fire_due(domain::Timestamp now) {
-  int planned = 0;
-  std::vector<Firing> firings = plan_firings(now, planned);
-  if (firings.empty()) return 0;
+void NotifyService::stamp(Firing& f, domain::Timestamp now) {
+  f.lateness = now - f.reminder.fire_at;
+  if (f.kind == Firing::Kind::kCancelled) return;
+  if (f.lateness > options_.grace) {
+    f.kind = Firing::Kind::kMissed;
+    return;
+  }
+  f.kind = Firing::Kind::kFire;
+  f.late = f.lateness > options_.late_after;
+  std::lock_guard lock(random_mutex_);
+  const auto new_id = [&] { return domain::new_uuid_v7(now, random_); };
+  f.deliveries.clear();
+  for (const Firing::Recipient& to : f.recipients) {
+    const std::string channel(channel_of(to.kind));
+    NewDelivery d{new_id(),
+                  channel,
+                  to.target,
+                  to.kind,
+                  to.address,
+                  std::string(delivery_status::kPending),
+                  0,
+                  now,
+                  std::nullopt,
+                  std::nullopt};
+    const auto found = channels_.find(channel);
+    if (found == channels_.end() || !found->second->configured()) {
+      d.status = std::string(delivery_status::kNotConfigured);
+      d.next_attempt_at.reset();
+      d.last_error = "the " + channel + " channel is not configured on this server";
+    }
+    f.deliveries.push_back(std::move(d));
+  }
+  FiredReminder fired{new_id(),  f.reminder.id, f.reminder.task_id, f.reminder.user_id, f.title,
+                      f.reminder.fire_at, f.due_at, f.late, now};
+  f.deliveries.push_back(NewDelivery{new_id(), "in-app", std::string(kInAppTarget), "in-app", "",
+                                     std::string(delivery_status::kDelivered), 1, std::nullopt,
+                                     std::nullopt, fired.event_id});
+  f.fired_event = reminder_fired_message(fired);
+}
+
+void NotifyService::fire(std::vector<Firing>& firings, domain::Timestamp now) {
+  for (Firing& f : firings) stamp(f, now);
   std::vector<bool> applied(firings.size(), false);
   database_.write([&](Transaction& tx) {
     const store::OutboxRepository outbox;
@@ -331,7 +430,7 @@ int NotifyService::fire_due(domain::Timestamp now) {
                                       : f.kind == Firing::Kind::kMissed
                                           ? reminder_status::kMissed
                                           : reminder_status::kCancelled;
-      // Compare-and-set: a schedule event may have replaced it since the snapshot.
+      // Compare-and-set: a schedule event may have replaced it since it was planned.
       applied[i] = repository_.finish_reminder(tx, f.reminder.id, status, f.late, now);
       if (!applied[i] || f.kind != Firing::Kind::kFire) continue;
       for (const NewDelivery& d : f.deliveries)
@@ -365,7 +464,6 @@ int NotifyService::fire_due(domain::Timestamp now) {
         break;
     }
   }
-  return planned;
 }
 
 void NotifyService::dispatch_due(domain::Timestamp now) {

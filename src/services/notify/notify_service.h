@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "bus/bus.h"
@@ -51,6 +53,14 @@ struct NotifyOptions {
   std::size_t queue_limit = 256;
   // Reminders fired per write transaction.
   int batch = 256;
+  // Reminders due within this are read (task, user, targets) before their instant, so that at the
+  // instant only their write is left: thousands due at once fire in a fraction of a second. A task
+  // changed in this last moment is still honoured when completed, deleted or rescheduled (the
+  // write checks the reminder is still scheduled); a new title or target may be missed. 0: read
+  // at the instant.
+  std::chrono::microseconds prepare_ahead = std::chrono::seconds(2);
+  // Reminders kept prepared, at most (memory: about 2 KiB each).
+  std::size_t prepare_limit = 20'000;
   // The web app's base URL: a task's link is <public_url>/tasks/<id>.
   std::string public_url = "http://localhost:8000";
 };
@@ -96,8 +106,17 @@ class NotifyService {
   void on_commit();
   // The timer's job: fires due reminders, hands due deliveries to the pool, re-arms.
   void tick();
-  int fire_due(domain::Timestamp now);
-  std::vector<Firing> plan_firings(domain::Timestamp now, int& planned);
+  // Reads reminders due by `until` (at most `limit`, those in `skip` left out) and what firing
+  // them needs.
+  std::vector<Firing> plan_firings(std::optional<domain::Timestamp> after, domain::Timestamp until,
+                                   int limit, const std::unordered_set<std::string>& skip);
+  void stamp(Firing& firing, domain::Timestamp now);
+  // Stamps and writes a batch of due reminders in one transaction.
+  void fire(std::vector<Firing>& firings, domain::Timestamp now);
+  // Plans the reminders due within prepare_ahead of `now` that are not prepared yet.
+  void prepare(domain::Timestamp now);
+  // The prepared reminders due at `now`, at most a batch.
+  std::vector<Firing> take_prepared(domain::Timestamp now);
   void dispatch_due(domain::Timestamp now);
   void deliver(const std::string& delivery_id);
   void arm_at(domain::Timestamp when);
@@ -119,6 +138,10 @@ class NotifyService {
   std::atomic<bool> schedule_changed_{false};
   // Counted by the consumer's handler, added to the metrics when its transaction commits.
   std::atomic<std::int64_t> pending_scheduled_{0}, pending_cancelled_{0};
+  // The earliest instant the consumer's transaction added (µs since the epoch), and whether it
+  // may have fallen before the preparation horizon (then the next preparation reads it all).
+  std::atomic<std::int64_t> pending_earliest_{std::numeric_limits<std::int64_t>::max()};
+  std::atomic<bool> reprepare_{false};
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
@@ -127,6 +150,14 @@ class NotifyService {
   bool saturated_ = false;         // a tick left due deliveries for lack of room
   bool stopping_ = false;
   std::vector<std::thread> workers_;
+
+  // Reminders planned ahead of their instants, the latest first (the scheduler thread's alone):
+  // every scheduled reminder due by horizon_ is among them, unless prepared_full_ (see
+  // prepare_limit).
+  std::vector<Firing> prepared_;
+  std::unordered_set<std::string> prepared_ids_;
+  std::optional<domain::Timestamp> horizon_;
+  bool prepared_full_ = false;
 
   scheduler::Scheduler scheduler_;
   std::unique_ptr<store::ScopedCommitListener> commit_listener_;

@@ -137,6 +137,17 @@ class NotifyServiceTest : public ::testing::Test {
     });
   }
 
+  // When the task's (first) reminder fired, as recorded.
+  std::optional<Timestamp> fired_at(const std::string& task_id) {
+    return store::read_value(*database_, [&](store::Transaction& tx) -> std::optional<Timestamp> {
+      const auto r = tx.query_one("SELECT fired_at FROM reminders WHERE task_id = $1 "
+                                  "AND fired_at IS NOT NULL ORDER BY fire_at LIMIT 1",
+                                  {task_id});
+      if (!r) return std::nullopt;
+      return domain::from_micros(r->integer(0));
+    });
+  }
+
   std::vector<StoredDelivery> deliveries_of_task(const std::string& task_id) {
     return store::read_value(*database_, [&](store::Transaction& tx) {
       std::vector<StoredDelivery> out;
@@ -203,21 +214,30 @@ TEST_F(NotifyServiceTest, AnInstantAlreadyPastWhenTheTaskChangedIsNotScheduled) 
                             {"2026-12-06T08:05:00.000Z", "scheduled"}}));
 }
 
+// The timer wakes prepare_ahead (2 s by default) before the earliest instant to read what firing
+// needs, then at the instant to fire it.
 TEST_F(NotifyServiceTest, OneTimerIsArmedForTheEarliestInstantAndReArmedOnChange) {
+  const auto ahead = NotifyOptions{}.prepare_ahead;
   const Timestamp due_a = kStart + 2h;
   const std::string a = insert_task(due_a, {30});
   schedule(a, due_a, {30});
   service_->run_due();  // the commit re-armed the timer at once; it now looks at the schedule
-  EXPECT_EQ(service_->armed_for(), kStart + 90min);
+  EXPECT_EQ(service_->armed_for(), kStart + 90min - ahead);
   EXPECT_EQ(service_->timers_pending(), 1u);
 
   const Timestamp due_b = kStart + 1h;
   const std::string b = insert_task(due_b, {30});
   schedule(b, due_b, {30});
   service_->run_due();
-  EXPECT_EQ(service_->armed_for(), kStart + 30min);
+  EXPECT_EQ(service_->armed_for(), kStart + 30min - ahead);
   EXPECT_EQ(service_->timers_pending(), 1u);
 
+  clock_.set(kStart + 30min - ahead - 1s);
+  EXPECT_EQ(service_->run_due(), 0);
+  clock_.set(kStart + 30min - ahead);
+  EXPECT_EQ(service_->run_due(), 1);  // prepares b
+  EXPECT_TRUE(email_.sent.empty());
+  EXPECT_EQ(service_->armed_for(), kStart + 30min);
   clock_.set(kStart + 30min - 1s);
   EXPECT_EQ(service_->run_due(), 0);
   EXPECT_TRUE(email_.sent.empty());
@@ -229,7 +249,8 @@ TEST_F(NotifyServiceTest, OneTimerIsArmedForTheEarliestInstantAndReArmedOnChange
   EXPECT_EQ(email_.sent[0].first.task_url, "https://todo.example/tasks/" + b);
   EXPECT_EQ(email_.sent[0].first.due_local, "Sun 6 Dec 2026, 09:00 (UTC)");
   EXPECT_FALSE(email_.sent[0].first.late);
-  EXPECT_EQ(service_->armed_for(), kStart + 90min);
+  EXPECT_EQ(fired_at(b), kStart + 30min);
+  EXPECT_EQ(service_->armed_for(), kStart + 90min - ahead);
   EXPECT_EQ(
       rows(b),
       (std::vector<std::pair<std::string, std::string>>{{"2026-12-06T08:30:00.000Z", "sent"}}));
@@ -245,8 +266,77 @@ TEST_F(NotifyServiceTest, OneTimerIsArmedForTheEarliestInstantAndReArmedOnChange
   });
   schedule(a, later, {30});
   service_->run_due();
-  EXPECT_EQ(service_->armed_for(), kStart + 150min);
+  EXPECT_EQ(service_->armed_for(), kStart + 150min - ahead);
   EXPECT_EQ(service_->timers_pending(), 1u);
+}
+
+// What changes between the preparation and the instant still counts: a task completed (its cancel
+// consumed) or rescheduled does not remind at the old instant, and a reminder added inside the
+// window fires at its own instant.
+TEST_F(NotifyServiceTest, ChangesAfterThePreparationAreHonoured) {
+  const auto ahead = NotifyOptions{}.prepare_ahead;
+  const Timestamp instant = kStart + 30min;
+  const std::string done = insert_task(instant + 30min, {30});
+  const std::string moved = insert_task(instant + 30min, {30});
+  const std::string kept = insert_task(instant + 30min, {30});
+  for (const auto& t : {done, moved, kept}) schedule(t, instant + 30min, {30});
+  clock_.set(instant - ahead);
+  service_->run_due();  // all three prepared
+  EXPECT_EQ(service_->armed_for(), instant);
+
+  complete_task(done);
+  deliver_event(std::string(kCancelType), done, {}, std::nullopt);
+  database_->write([&](store::Transaction& tx) {
+    auto task = repository().find(tx, owner_.id, moved).value();
+    task.due_at = instant + 2h;
+    repository().update(tx, task);
+  });
+  schedule(moved, instant + 2h, {30});
+  // A new task due inside the window, after the preparation read it.
+  const std::string late_comer = insert_task(instant - 1s + 10min, {10});
+  schedule(late_comer, instant - 1s + 10min, {10});
+  service_->run_due();
+  EXPECT_EQ(service_->armed_for(), instant - 1s);
+
+  clock_.set(instant - 1s);
+  service_->run_due();
+  ASSERT_EQ(email_.sent.size(), 1u);
+  EXPECT_EQ(email_.sent[0].first.task_id, late_comer);
+  EXPECT_EQ(fired_at(late_comer), instant - 1s);
+  clock_.set(instant);
+  service_->run_due();
+  ASSERT_EQ(email_.sent.size(), 2u);
+  EXPECT_EQ(email_.sent[1].first.task_id, kept);
+  EXPECT_EQ(fired_at(kept), instant);
+  EXPECT_EQ(rows(done), (std::vector<std::pair<std::string, std::string>>{
+                            {"2026-12-06T08:30:00.000Z", "cancelled"}}));
+  EXPECT_EQ(rows(moved), (std::vector<std::pair<std::string, std::string>>{
+                             {"2026-12-06T10:00:00.000Z", "scheduled"}}));
+  EXPECT_EQ(service_->armed_for(), instant + 90min - ahead);
+}
+
+// More reminders due together than may be kept prepared: the rest are read at the instant, and
+// all fire at it.
+TEST_F(NotifyServiceTest, MoreDueTogetherThanThePreparedLimitAllFireAtTheInstant) {
+  NotifyOptions options;
+  options.prepare_limit = 2;
+  options.batch = 2;
+  make_service(options);
+  const Timestamp instant = kStart + 30min;
+  std::vector<std::string> tasks;
+  for (int i = 0; i < 5; ++i) {
+    tasks.push_back(insert_task(instant + 10min, {10}, "Call " + std::to_string(i)));
+    schedule(tasks.back(), instant + 10min, {10});
+  }
+  clock_.set(instant - options.prepare_ahead);
+  service_->run_due();
+  EXPECT_EQ(service_->armed_for(), instant);
+  EXPECT_TRUE(email_.sent.empty());
+  clock_.set(instant);
+  service_->run_due();
+  EXPECT_EQ(email_.sent.size(), 5u);
+  for (const auto& t : tasks) EXPECT_EQ(fired_at(t), instant) << t;
+  EXPECT_FALSE(service_->armed_for().has_value());
 }
 
 TEST_F(NotifyServiceTest, AfterDowntimeLateWithinGraceAndMissedBeyondIt) {
