@@ -15,12 +15,16 @@ waits for every delivery and reports lateness (time − instant), p50 / p99 / ma
   of /metrics);
 - fired, committed: the `ts` of the server's `reminder fired` log line, written after the firing
   batch's transaction committed;
+- in-app received: a WebSocket per account (GET /ws/tasks, as the web app holds one) receives the
+  `reminder.fired` frame: its receipt time minus the frame's `fire_at` — what a person with the app
+  open sees;
 - webhook recorded: the webhook delivery's `updated_at` (after the sink answered, as recorded);
 - webhook received: the sink's receipt time minus the body's `data.fire_at`.
 
 Also the server's and this process's CPU over the firing and delivery. Run alone (make bench runs
 it after run.py): /usr/bin/python3 bench/reminders.py <todo binary>. Writes
 bench/results/<timestamp>-reminders.json."""
+import asyncio
 import concurrent.futures
 import datetime
 import http.server
@@ -97,6 +101,59 @@ class SinkHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class InAppSink:
+    """One WebSocket per account on /ws/tasks, read on an asyncio loop in its own thread: the
+    receipt time of each `reminder.fired` frame, by reminder id."""
+
+    def __init__(self, port, tokens):
+        import websockets  # Debian's python3-websockets (scripts/install-deps.sh)
+        self.websockets = websockets
+        self.lock = threading.Lock()
+        self.receipts = {}  # reminder id → (received, fire_at)
+        self.closed = []  # close codes of connections that ended early
+        self.ready = threading.Event()
+        self.failure = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, args=(port, tokens), daemon=True)
+        self.thread.start()
+        if not self.ready.wait(30):
+            raise RuntimeError(f"in-app sink: {self.failure or 'no hello in 30 s'}")
+
+    def _run(self, port, tokens):
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._main(port, tokens))
+        except Exception as e:  # noqa: BLE001 - reported by __init__ or in the figures
+            self.failure = f"{type(e).__name__}: {e}"
+            self.ready.set()
+
+    async def _main(self, port, tokens):
+        conns = []
+        for token in tokens:
+            ws = await self.websockets.connect(f"ws://127.0.0.1:{port}/ws/tasks?token={token}",
+                                               open_timeout=30, max_size=None)
+            await ws.recv()  # hello
+            conns.append(ws)
+        self.ready.set()
+        await asyncio.gather(*(self._read(ws) for ws in conns))
+
+    async def _read(self, ws):
+        try:
+            async for message in ws:
+                received = time.time()
+                if '"reminder.fired"' not in message:
+                    continue
+                frame = json.loads(message)
+                with self.lock:
+                    self.receipts[frame["reminder_id"]] = (received, parse_time(frame["fire_at"]))
+        except self.websockets.ConnectionClosed as e:
+            self.closed.append(e.code)
+
+    def count(self):
+        with self.lock:
+            return len(self.receipts)
 
 
 def metrics_text(port):
@@ -235,6 +292,7 @@ def run(proc, port, sink, sink_url, log_path):
                       "password": "bench-password-4711"})["access_token"]
         call(port, "POST", "/api/notification-targets", {"kind": "webhook", "url": sink_url}, token)
         tokens.append(token)
+    app_sink = InAppSink(port, tokens)
 
     now = time.time()
     instant = (int(now + LEAD_S) // 60 + 1) * 60  # the first whole minute at least LEAD_S away
@@ -272,9 +330,9 @@ def run(proc, port, sink, sink_url, log_path):
 
     def delivered():
         with sink.lock:
-            return len(sink.receipts) >= REMINDERS
+            return len(sink.receipts) >= REMINDERS and app_sink.count() >= REMINDERS
     try:
-        wait_until(delivered, DELIVERY_DEADLINE_S, "every webhook delivery")
+        wait_until(delivered, DELIVERY_DEADLINE_S, "every webhook and in-app delivery")
         missing = 0
     except RuntimeError:
         with sink.lock:
@@ -310,6 +368,8 @@ def run(proc, port, sink, sink_url, log_path):
         receipts = list(sink.receipts.values())
         duplicates, bad = sink.duplicates, sink.bad
     received = [got - fire_at for got, fire_at, _ in receipts]
+    with app_sink.lock:
+        in_app_received = [got - fire_at for got, fire_at in app_sink.receipts.values()]
     late_at_sink = sum(1 for _, _, was_late in receipts if was_late)
     span = (max(r[0] for r in receipts) - min(r[0] for r in receipts)) if receipts else 0
     return {
@@ -321,11 +381,14 @@ def run(proc, port, sink, sink_url, log_path):
         "reminder_status": statuses, "late": late, "in_app_delivered": in_app,
         "lateness": {"fired_at (tick start)": stats(fired),
                      "fired, committed (log ts)": stats(fired_from_log(log_path, instant)),
+                     "in-app received (WebSocket)": stats(in_app_received),
                      "webhook recorded (server)": stats(recorded),
                      "webhook received (sink)": stats(received)},
         "metrics_histogram": lateness_histogram(text),
         "metrics_deliveries": deliveries_by_status(text),
         "metrics_missed": int(metric(text, "todo_reminders_missed_total")),
+        "in_app_sink": {"received": len(in_app_received), "connections": USERS,
+                        "closed_early": app_sink.closed},
         "sink": {"received": len(receipts), "missing": missing, "duplicates": duplicates,
                  "unparsed": bad, "marked_late": late_at_sink, "deliveries_per_second":
                  round(len(receipts) / span, 1) if span else None},
@@ -358,6 +421,9 @@ def print_figures(r):
     print(f"  /metrics lateness histogram: {h['count']} fired, p50 ≤ {h['p50_le_s']} s, "
           f"p99 ≤ {h['p99_le_s']} s; missed {r['metrics_missed']}")
     sink = r["sink"]
+    in_app = r["in_app_sink"]
+    print(f"  in-app: {in_app['received']} reminder.fired frames over {in_app['connections']} "
+          f"WebSockets (closed early: {in_app['closed_early'] or 'none'})")
     print(f"  reminders {r['reminder_status']}, late {r['late']}; in-app delivered "
           f"{r['in_app_delivered']}; deliveries {r['metrics_deliveries']}")
     print(f"  sink: {sink['received']} received ({sink['missing']} missing, {sink['duplicates']} "

@@ -66,21 +66,20 @@ std::string format_due_local(domain::Timestamp due, const domain::TimeZone& zone
 // firing, what depends on that moment: late, missed, the ids and times of its rows.
 struct NotifyService::Firing {
   enum class Kind { kFire, kMissed, kCancelled };
-  struct Recipient {
-    std::string target, kind, address;
-  };
   StoredReminder reminder;
   Kind kind = Kind::kFire;  // kCancelled when planning found the task no longer wants it
-  std::string title;
+  std::string title, due_local;
   std::optional<domain::Timestamp> due_at;
-  std::vector<Recipient> recipients;  // the user's targets, or the account's e-mail
+  std::vector<Target> recipients;  // the user's targets, or the account's e-mail
 
   // Set by stamp():
   bool late = false;
   std::chrono::microseconds lateness{0};
   std::vector<NewDelivery> deliveries;
+  std::vector<Send> sends;  // what the pending deliveries' first attempts need
   std::optional<store::OutboxMessage> fired_event;
 };
+
 
 NotifyService::NotifyService(store::Database& database, const domain::Clock& clock,
                              domain::RandomSource& random, const domain::ZoneCatalog& zones,
@@ -196,10 +195,11 @@ void NotifyService::stop() {
   workers_.clear();
   if (!had_workers) return;
   // Claimed deliveries no worker started go back to pending for the next start.
-  std::deque<std::string> left;
+  std::deque<Job> left;
   {
     std::lock_guard lock(queue_mutex_);
     left.swap(queue_);
+    kept_.clear();
     in_flight_ = 0;
   }
   if (left.empty()) return;
@@ -360,16 +360,16 @@ std::vector<NotifyService::Firing> NotifyService::plan_firings(
       } else {
         f.title = task->title;
         f.due_at = task->due_at;
+        f.due_local = due_local(*task, &*user);
         bool has_email_target = false;
         for (StoredTarget& t : repository_.targets_of(tx, r.user_id)) {
           has_email_target = has_email_target || t.kind == "email";
-          const bool readable = t.kind == "email" || t.kind == "webhook";
           f.recipients.push_back(
-              {std::move(t.id), t.kind, readable ? std::move(t.address) : std::string()});
+              {std::move(t.id), std::move(t.kind), std::move(t.address), std::move(t.secret)});
         }
         if (!has_email_target) {
           f.recipients.push_back({std::string(kAccountTarget), "email",
-                                  user->reminder_email.value_or(user->email)});
+                                  user->reminder_email.value_or(user->email), ""});
         }
       }
       f.reminder = std::move(r);
@@ -391,13 +391,16 @@ void NotifyService::stamp(Firing& f, domain::Timestamp now) {
   std::lock_guard lock(random_mutex_);
   const auto new_id = [&] { return domain::new_uuid_v7(now, random_); };
   f.deliveries.clear();
-  for (const Firing::Recipient& to : f.recipients) {
+  f.sends.clear();
+  for (const Target& to : f.recipients) {
     const std::string channel(channel_of(to.kind));
+    // Only e-mail addresses and webhook URLs are shown in the delivery log.
+    const bool readable = to.kind == "email" || to.kind == "webhook";
     NewDelivery d{new_id(),
                   channel,
-                  to.target,
+                  to.id,
                   to.kind,
-                  to.address,
+                  readable ? to.address : std::string(),
                   std::string(delivery_status::kPending),
                   0,
                   now,
@@ -408,6 +411,10 @@ void NotifyService::stamp(Firing& f, domain::Timestamp now) {
       d.status = std::string(delivery_status::kNotConfigured);
       d.next_attempt_at.reset();
       d.last_error = "the " + channel + " channel is not configured on this server";
+    } else {
+      f.sends.push_back(Send{d.id, channel, to.id, 0,
+                             content(d.id, f.reminder, f.title, f.due_at, f.due_local, f.late),
+                             to});
     }
     f.deliveries.push_back(std::move(d));
   }
@@ -443,6 +450,7 @@ void NotifyService::fire(std::vector<Firing>& firings, domain::Timestamp now) {
     const Firing& f = firings[i];
     switch (f.kind) {
       case Firing::Kind::kFire:
+        keep(std::move(firings[i].sends));
         metrics_.fired(seconds(f.lateness), f.late);
         for (const NewDelivery& d : f.deliveries) {
           if (d.status != delivery_status::kPending) metrics_.delivery(d.channel, d.status);
@@ -472,7 +480,7 @@ void NotifyService::dispatch_due(domain::Timestamp now) {
       const auto claimed = store::write_value(database_, [&](Transaction& tx) {
         return repository_.claim_due_deliveries(tx, now, options_.batch);
       });
-      for (const std::string& id : claimed) deliver(id);
+      for (const std::string& id : claimed) deliver(id, take_kept(id));
       if (claimed.size() < static_cast<std::size_t>(options_.batch)) return;
     }
   }
@@ -488,7 +496,14 @@ void NotifyService::dispatch_due(domain::Timestamp now) {
   });
   {
     std::lock_guard lock(queue_mutex_);
-    for (const std::string& id : claimed) queue_.push_back(id);
+    for (const std::string& id : claimed) {
+      std::optional<Send> kept;
+      if (const auto found = kept_.find(id); found != kept_.end()) {
+        kept = std::move(found->second);
+        kept_.erase(found);
+      }
+      queue_.push_back(Job{id, std::move(kept)});
+    }
     in_flight_ += claimed.size();
     // More may be due: the workers re-arm when they have made room.
     if (claimed.size() == room) saturated_ = true;
@@ -496,17 +511,35 @@ void NotifyService::dispatch_due(domain::Timestamp now) {
   queue_ready_.notify_all();
 }
 
+void NotifyService::keep(std::vector<Send> sends) {
+  std::lock_guard lock(queue_mutex_);
+  for (Send& send : sends) {
+    if (kept_.size() >= options_.keep_limit) return;  // the rest are read when claimed
+    std::string id = send.delivery_id;
+    kept_.emplace(std::move(id), std::move(send));
+  }
+}
+
+std::optional<NotifyService::Send> NotifyService::take_kept(const std::string& delivery_id) {
+  std::lock_guard lock(queue_mutex_);
+  const auto found = kept_.find(delivery_id);
+  if (found == kept_.end()) return std::nullopt;
+  std::optional<Send> send = std::move(found->second);
+  kept_.erase(found);
+  return send;
+}
+
 void NotifyService::worker_loop() {
   for (;;) {
-    std::string id;
+    Job job;
     {
       std::unique_lock lock(queue_mutex_);
       queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      id = std::move(queue_.front());
+      job = std::move(queue_.front());
       queue_.pop_front();
     }
-    deliver(id);
+    deliver(job.delivery_id, std::move(job.kept));
     bool rearm = false;
     {
       std::lock_guard lock(queue_mutex_);
@@ -520,63 +553,83 @@ void NotifyService::worker_loop() {
   }
 }
 
-void NotifyService::deliver(const std::string& delivery_id) {
+std::string NotifyService::due_local(const domain::Task& task, const domain::User* user) const {
+  if (!task.due_at) return {};
+  auto zone = user ? zones_.find(user->timezone) : nullptr;
+  if (!zone) zone = zones_.find(task.timezone);
+  return zone ? format_due_local(*task.due_at, *zone)
+              : format_due_local(*task.due_at, domain::TimeZone::utc());
+}
+
+Reminder NotifyService::content(const std::string& delivery_id, const StoredReminder& r,
+                                const std::string& title, std::optional<domain::Timestamp> due_at,
+                                const std::string& due_local, bool late) const {
+  Reminder m;
+  m.delivery_id = delivery_id;
+  m.user_id = r.user_id;
+  m.task_id = r.task_id;
+  m.title = title;
+  m.fire_at_utc = domain::format_rfc3339(r.fire_at);
+  m.late = late;
+  std::string base = options_.public_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  m.task_url = base + "/tasks/" + r.task_id;
+  if (due_at) m.due_at_utc = domain::format_rfc3339(*due_at);
+  m.due_local = due_local;
+  return m;
+}
+
+std::optional<NotifyService::Send> NotifyService::load(const std::string& delivery_id) {
+  std::optional<Send> send;
+  database_.read([&](Transaction& tx) {
+    const auto d = repository_.find_delivery(tx, delivery_id);
+    if (!d || d->status != delivery_status::kSending) return;
+    const auto r = repository_.find_reminder(tx, d->reminder_id);
+    if (!r) return;
+    const auto task = tasks().find(tx, r->user_id, r->task_id, true);
+    const auto user = store::UserRepository().find_by_id(tx, r->user_id);
+    send.emplace();
+    send->delivery_id = delivery_id;
+    send->channel = d->channel;
+    send->target_id = d->target;
+    send->attempts = d->attempts;
+    send->reminder = content(delivery_id, *r, task ? task->title : std::string(),
+                             task ? task->due_at : std::nullopt,
+                             task ? due_local(*task, user ? &*user : nullptr) : std::string(),
+                             r->late);
+    if (d->target == kAccountTarget) {
+      send->target = Target{d->target, "email", d->target_address, ""};
+    } else if (auto t = repository_.find_target(tx, d->target)) {
+      send->target = Target{t->id, t->kind, t->address, t->secret};
+    }
+  });
+  return send;
+}
+
+void NotifyService::deliver(const std::string& delivery_id, std::optional<Send> kept) {
   const auto started = clock_.now();
-  struct Loaded {
-    std::optional<StoredDelivery> delivery;
-    Reminder reminder;
-    std::optional<Target> target;
-  };
-  Loaded loaded;
-  try {
-    database_.read([&](Transaction& tx) {
-      loaded.delivery = repository_.find_delivery(tx, delivery_id);
-      if (!loaded.delivery || loaded.delivery->status != delivery_status::kSending) return;
-      const auto r = repository_.find_reminder(tx, loaded.delivery->reminder_id);
-      if (!r) return;
-      const auto task = tasks().find(tx, r->user_id, r->task_id, true);
-      const auto user = store::UserRepository().find_by_id(tx, r->user_id);
-      Reminder& m = loaded.reminder;
-      m.delivery_id = delivery_id;
-      m.user_id = r->user_id;
-      m.task_id = r->task_id;
-      m.title = task ? task->title : std::string();
-      m.fire_at_utc = domain::format_rfc3339(r->fire_at);
-      m.late = r->late;
-      std::string base = options_.public_url;
-      while (!base.empty() && base.back() == '/') base.pop_back();
-      m.task_url = base + "/tasks/" + r->task_id;
-      if (task && task->due_at) {
-        m.due_at_utc = domain::format_rfc3339(*task->due_at);
-        auto zone = user ? zones_.find(user->timezone) : nullptr;
-        if (!zone) zone = zones_.find(task->timezone);
-        m.due_local = zone ? format_due_local(*task->due_at, *zone)
-                           : format_due_local(*task->due_at, domain::TimeZone::utc());
-      }
-      const StoredDelivery& d = *loaded.delivery;
-      if (d.target == kAccountTarget) {
-        loaded.target = Target{d.target, "email", d.target_address, ""};
-      } else if (auto t = repository_.find_target(tx, d.target)) {
-        loaded.target = Target{t->id, t->kind, t->address, t->secret};
-      }
-    });
-  } catch (const std::exception& e) {
-    log::error("could not load a delivery", {{"delivery_id", delivery_id}, {"error", e.what()}});
-    return;  // stays in `sending`; the next start sends it
+  if (!kept) {
+    try {
+      kept = load(delivery_id);
+    } catch (const std::exception& e) {
+      log::error("could not load a delivery",
+                 {{"delivery_id", delivery_id}, {"error", e.what()}});
+      return;  // stays in `sending`; the next start sends it
+    }
+    if (!kept) return;
   }
-  if (!loaded.delivery || loaded.delivery->status != delivery_status::kSending) return;
-  const StoredDelivery& d = *loaded.delivery;
+  const Send& d = *kept;
 
   Result result{Outcome::kFailed, "", ""};
   const auto channel = channels_.find(d.channel);
-  if (!loaded.target) {
+  if (!d.target) {
     result = {Outcome::kFailed, "", "the target was removed before the reminder was sent"};
   } else if (channel == channels_.end() || !channel->second->configured()) {
     result = {Outcome::kNotConfigured, "",
               "the " + d.channel + " channel is not configured on this server"};
   } else {
     try {
-      result = channel->second->send(loaded.reminder, *loaded.target);
+      result = channel->second->send(d.reminder, *d.target);
     } catch (const std::exception& e) {
       result = {Outcome::kRetry, "", std::string("the channel failed: ") + e.what()};
     }
@@ -621,7 +674,7 @@ void NotifyService::deliver(const std::string& delivery_id) {
   try {
     recorded = store::write_value(database_, [&](Transaction& tx) {
       const bool ok = repository_.record_attempt(tx, record);
-      if (ok && result.outcome == Outcome::kTargetGone) repository_.remove_target(tx, d.target);
+      if (ok && result.outcome == Outcome::kTargetGone) repository_.remove_target(tx, d.target_id);
       return ok;
     });
   } catch (const std::exception& e) {

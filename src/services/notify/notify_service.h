@@ -20,11 +20,14 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "bus/bus.h"
 #include "domain/clock.h"
+#include "domain/task.h"
+#include "domain/user.h"
 #include "domain/time_zone.h"
 #include "scheduler/scheduler.h"
 #include "services/notify/channel.h"
@@ -61,6 +64,8 @@ struct NotifyOptions {
   std::chrono::microseconds prepare_ahead = std::chrono::seconds(2);
   // Reminders kept prepared, at most (memory: about 2 KiB each).
   std::size_t prepare_limit = 20'000;
+  // Fired deliveries whose content is kept for their first attempt, at most (about 1 KiB each).
+  std::size_t keep_limit = 20'000;
   // The web app's base URL: a task's link is <public_url>/tasks/<id>.
   std::string public_url = "http://localhost:8000";
 };
@@ -118,7 +123,27 @@ class NotifyService {
   // The prepared reminders due at `now`, at most a batch.
   std::vector<Firing> take_prepared(domain::Timestamp now);
   void dispatch_due(domain::Timestamp now);
-  void deliver(const std::string& delivery_id);
+  // Everything one attempt of a delivery needs: read from the store, or kept from its firing.
+  struct Send {
+    std::string delivery_id, channel, target_id;
+    std::int64_t attempts = 0;
+    Reminder reminder;
+    std::optional<Target> target;  // none: the target was removed
+  };
+  struct Job {
+    std::string delivery_id;
+    std::optional<Send> kept;
+  };
+  std::string due_local(const domain::Task& task, const domain::User* user) const;
+  Reminder content(const std::string& delivery_id, const StoredReminder& reminder,
+                   const std::string& title, std::optional<domain::Timestamp> due_at,
+                   const std::string& due_local, bool late) const;
+  // The claimed delivery as stored; none when it is no longer `sending`.
+  std::optional<Send> load(const std::string& delivery_id);
+  // Sends one claimed delivery (`kept`: from its firing, else read) and records the attempt.
+  void deliver(const std::string& delivery_id, std::optional<Send> kept);
+  void keep(std::vector<Send> sends);
+  std::optional<Send> take_kept(const std::string& delivery_id);
   void arm_at(domain::Timestamp when);
   void arm_next();
   void worker_loop();
@@ -145,7 +170,10 @@ class NotifyService {
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
-  std::deque<std::string> queue_;  // claimed delivery ids
+  std::deque<Job> queue_;  // claimed deliveries
+  // The first attempts of just fired deliveries, by delivery id, until claimed: what firing read
+  // is not read again (at most keep_limit).
+  std::unordered_map<std::string, Send> kept_;
   std::size_t in_flight_ = 0;      // queued or being sent
   bool saturated_ = false;         // a tick left due deliveries for lack of room
   bool stopping_ = false;

@@ -438,7 +438,22 @@ TEST_F(NotifyServiceTest, RetriesOnTheBackoffThenFailsRecordingEveryAttempt) {
   EXPECT_EQ(d.status, "failed");
   EXPECT_EQ(d.attempts, 3);
   EXPECT_EQ(d.last_error, "SMTP 451");
-  EXPECT_EQ(email_.sent.size(), 3u);
+  ASSERT_EQ(email_.sent.size(), 3u);
+  // The first attempt sends what its firing read, the retries what they read from the store:
+  // the same message.
+  for (const auto& [reminder, target] : email_.sent) {
+    const auto& first = email_.sent[0].first;
+    EXPECT_EQ(reminder.delivery_id, first.delivery_id);
+    EXPECT_EQ(reminder.title, first.title);
+    EXPECT_EQ(reminder.due_at_utc, first.due_at_utc);
+    EXPECT_EQ(reminder.due_local, first.due_local);
+    EXPECT_EQ(reminder.fire_at_utc, first.fire_at_utc);
+    EXPECT_EQ(reminder.task_url, first.task_url);
+    EXPECT_EQ(reminder.late, first.late);
+    EXPECT_EQ(target.id, email_.sent[0].second.id);
+    EXPECT_EQ(target.address, email_.sent[0].second.address);
+  }
+  EXPECT_EQ(email_.sent[0].first.due_local, "Sun 6 Dec 2026, 09:00 (UTC)");
   const auto attempts = store::read_value(*database_, [&](store::Transaction& tx) {
     return tx
         .query_one("SELECT COUNT(*) FROM notification_attempts WHERE delivery_id = $1", {d.id})
