@@ -35,9 +35,10 @@ constexpr std::size_t kSinkCapacity = 4 * 1024 * 1024;
 
 }  // namespace
 
-// Lines are buffered and written by a background thread every 20 ms (or at 64 KiB, or at once for
-// a warning or error), so the access log costs no system call per request and no I/O thread ever
-// waits for stderr: the thread swaps the buffer out and writes outside the lock.
+// Lines are buffered and written by a background thread 20 ms after the first of them (or at
+// 64 KiB, or at once for a warning or error), so the access log costs no system call per request
+// and no I/O thread ever waits for stderr: the thread swaps the buffer out and writes outside the
+// lock. With nothing to write it sleeps until a line comes: an idle server does not wake for it.
 Sink::Sink(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity), thread_([this] { run(); }) {}
 
 Sink::~Sink() {
@@ -59,8 +60,10 @@ void Sink::add(std::string_view line, bool urgent) {
       ++dropped_total_;
       return;
     }
+    // The first line wakes the sleeping writer, which then gives the batch its 20 ms.
+    wake = wake || pending_.empty() || pending_.size() + line.size() >= kFlushBytes;
     pending_ += line;
-    wake = wake || pending_.size() >= kFlushBytes;
+    urgent_ = urgent_ || urgent;
   }
   if (wake) wake_.notify_one();
 }
@@ -79,6 +82,7 @@ void Sink::write_pending() {
   {
     std::lock_guard lock(mutex_);
     out.swap(pending_);
+    urgent_ = false;
     dropped = std::exchange(dropped_, 0);
   }
   write_all(fd_, out);
@@ -94,8 +98,10 @@ void Sink::run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(20),
-                     [this] { return stopping_ || pending_.size() >= kFlushBytes; });
+      wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      wake_.wait_for(lock, std::chrono::milliseconds(20), [this] {
+        return stopping_ || urgent_ || pending_.size() >= kFlushBytes;
+      });
       if (stopping_) return;
     }
     write_pending();

@@ -34,11 +34,13 @@ class Sink {
 
   int fd_;
   std::size_t capacity_;
-  mutable std::mutex mutex_;  // guards pending_, dropped_, stopping_ (never held while writing)
+  mutable std::mutex mutex_;  // guards pending_, dropped_, urgent_, stopping_ (never held while
+                              // writing)
   std::condition_variable wake_;
   std::string pending_;
   std::uint64_t dropped_ = 0;        // not yet reported
   std::uint64_t dropped_total_ = 0;  // since the start
+  bool urgent_ = false;  // a warning or error waits: write now
   bool stopping_ = false;
   std::mutex write_mutex_;  // one writer at a time (the thread, or flush())
   std::thread thread_;

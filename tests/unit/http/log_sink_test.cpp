@@ -102,5 +102,29 @@ TEST(LogSink, WritesEveryLineWhenTheReaderKeepsUp) {
   EXPECT_EQ(pipe.drain(), "first\nsecond\n");
 }
 
+// The sink's thread sleeps without a timeout while nothing is buffered: the next line must wake it.
+TEST(LogSink, TheThreadWritesWithoutFlushAlsoAfterAQuietSpell) {
+  Pipe pipe;
+  Sink sink(pipe.write_end, 1024 * 1024);
+  sink.add("info\n", false);
+  sink.add("warning\n", true);
+  // Written by the sink's thread, without flush(); the 60 s only turn a hang into a failure.
+  std::string got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (got != "info\nwarning\n" && std::chrono::steady_clock::now() < deadline) {
+    got += pipe.drain();
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(got, "info\nwarning\n");
+  // And a line after a quiet spell is written too (the thread slept without a timeout).
+  sink.add("later\n", false);
+  got.clear();
+  while (got != "later\n" && std::chrono::steady_clock::now() < deadline) {
+    got += pipe.drain();
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(got, "later\n");
+}
+
 }  // namespace
 }  // namespace todo::log
