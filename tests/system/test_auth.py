@@ -15,6 +15,7 @@ from todo_harness import (
     UUID7_RE,
     assert_problem,
     assert_validation,
+    decode_jwt,
     do_request,
     login,
     poll_until,
@@ -761,3 +762,26 @@ def test_register_concurrency_from_the_environment_is_used(make_server):
                       high_limits=False)
     assert _register_from(srv, "127.0.0.1").status == 201
     assert_problem(_register_from(srv, "127.0.0.1"), 429, "rate-limited")
+
+
+# --------------------------------------------------------------------------------------------
+# access-token lifetime (--access-token-ttl): for clients of the previous system, which never
+# refresh (docs/operations.md)
+
+
+@pytest.mark.parametrize("ttl", [60, 7 * 24 * 3600])
+def test_access_token_ttl_sets_the_lifetime_of_issued_tokens(make_server, ttl):
+    srv = make_server(args=["--access-token-ttl", str(ttl)])
+    user = register(srv)
+    for body in (user.body, login(srv, user.email, user.password).body):
+        assert body["expires_in"] == ttl, body
+        claims = decode_jwt(body["access_token"])[1]
+        assert claims["exp"] - claims["iat"] == ttl, claims
+    status, _, me = srv.get("/api/me", token=user.access_token)
+    assert status == 200, me
+
+
+def test_access_token_ttl_defaults_to_15_minutes(server):
+    user = register(server)
+    claims = decode_jwt(user.access_token)[1]
+    assert claims["exp"] - claims["iat"] == 900 and user.body["expires_in"] == 900
