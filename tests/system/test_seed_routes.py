@@ -474,6 +474,19 @@ def test_post_without_recurrence_is_none(api):
     assert api.task(resp.body["id"])["recurrence"] is None  # the tasks API keeps null
 
 
+def test_post_retried_with_an_idempotency_key_replays_the_seed_form(api):
+    key = uuid.uuid4().hex
+    body = {"title": "Once only", "priority": "Low"}
+    first = api.post(_base(api), body, headers={"Idempotency-Key": key})
+    assert first.status == 201 and first.body["recurrence"] == "none", first
+    again = api.post(_base(api), body, headers={"Idempotency-Key": key})
+    assert again.status == 201, again
+    assert again.headers.get("idempotent-replayed") == "true", again.headers
+    assert again.body == first.body
+    assert again.headers["location"] == first.headers["location"] == f"{_base(api)}/{first.body['id']}"
+    assert len(_list(api)) == 1
+
+
 def test_post_validates_like_the_tasks_api(api):
     assert_invalid(api.post(_base(api), {"description": "no title"}), {"title"})
     assert_invalid(api.post(_base(api), {"title": "x", "priority": "urgent"}), {"priority"})
