@@ -191,8 +191,6 @@ class ListQueryParser {
     q.user_id = user_id_;
     if (auto v = req_.query_param("status")) q.status = status(*v);
     if (auto v = req_.query_param("priority")) q.priority = priority(*v);
-    // Bounded like a task's own tags: every tag filter is a condition of the query, and
-    // hundreds of them would reach the database's limits (a 500) instead of a 400.
     q.tags = tags("tag", req_.query_params("tag"));
     q.folded_text = search("q");
     q.due_after = bound("due_after", false);
