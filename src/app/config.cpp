@@ -98,6 +98,8 @@ std::optional<std::string> parse_host_port(const std::string& text,
   return std::nullopt;
 }
 
+constexpr int kMaxAccessTokenTtlSeconds = 7 * 24 * 3600;
+
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> kFlags = {
       {"--port",
@@ -496,11 +498,17 @@ const std::vector<Flag>& flags() {
       {"--access-token-ttl",
        {"TODO_ACCESS_TOKEN_TTL"},
        "SECONDS",
-       "lifetime of an access token; a WebSocket is closed with 4401 when its token expires "
-       "(default 900)",
+       "lifetime of an access token, 1 to 604800 (7 days); raise it for clients of the previous "
+       "system, which never refresh (docs/operations.md); a WebSocket is closed with 4401 when "
+       "its token expires (default 900)",
        {"serve"},
-       [](Config& c, const std::string& v) {
-         return parse_int(v, 1, 86400, c.access_token_ttl_seconds);
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         // An access token cannot be revoked before it expires: a week bounds that exposure.
+         if (parse_int(v, 1, kMaxAccessTokenTtlSeconds, c.access_token_ttl_seconds)) {
+           return "must be a whole number of seconds from 1 to " +
+                  std::to_string(kMaxAccessTokenTtlSeconds) + " (7 days)";
+         }
+         return std::nullopt;
        }},
       {"--sync-instance-id",
        {"TODO_SYNC_INSTANCE_ID"},

@@ -16,6 +16,8 @@ enum class ErrorCode {
   kValidation,            // 422 validation-error: `fields` says which and why
   kBadRequest,            // 400 bad-request: a malformed query parameter, header or cursor
   kMalformedJson,         // 400 malformed-json
+  kInvalidEmailFormat,    // 400 invalid-email-format (registration; `fields` lists every error)
+  kInvalidPassword,       // 400 invalid-password (registration; `fields` lists every error)
   kInvalidUtf8,           // 400 invalid-utf8
   kUnsupportedMediaType,  // 415 unsupported-media-type
   kPayloadTooLarge,       // 413 payload-too-large

@@ -13,6 +13,9 @@ ProblemKind problem_kind(domain::ErrorCode code) {
     case ErrorCode::kValidation: return {"validation-error", 422, "Validation failed"};
     case ErrorCode::kBadRequest: return {"bad-request", 400, "Bad request"};
     case ErrorCode::kMalformedJson: return {"malformed-json", 400, "Malformed JSON"};
+    case ErrorCode::kInvalidEmailFormat:
+      return {"invalid-email-format", 400, "Invalid e-mail address"};
+    case ErrorCode::kInvalidPassword: return {"invalid-password", 400, "Invalid password"};
     case ErrorCode::kInvalidUtf8: return {"invalid-utf8", 400, "Invalid UTF-8"};
     case ErrorCode::kUnsupportedMediaType:
       return {"unsupported-media-type", 415, "Unsupported media type"};

@@ -238,6 +238,8 @@ std::string_view sort_column(TaskSort sort) {
       return "title_key";
     case TaskSort::kUpdatedAt:
       return "updated_at";
+    case TaskSort::kStatus:
+      return "status";
   }
   throw std::invalid_argument("unknown task sort");
 }
@@ -287,7 +289,7 @@ void add_position(Conditions& where, const TaskQuery& query, const TaskPosition&
   const std::string_view op = query.descending ? "<" : ">";
   const auto column = std::string(sort_column(query.sort));
   const auto* number = std::get_if<std::int64_t>(&after.value);
-  const auto* title = std::get_if<std::string>(&after.value);
+  const auto* text_value = std::get_if<std::string>(&after.value);
   const bool null = std::holds_alternative<std::monostate>(after.value);
 
   if (query.sort == TaskSort::kDueDate && null) {
@@ -295,9 +297,12 @@ void add_position(Conditions& where, const TaskQuery& query, const TaskPosition&
     return;
   }
   Value value;
-  if (query.sort == TaskSort::kTitle && title != nullptr) {
-    value = fold(*title);
-  } else if (query.sort != TaskSort::kTitle && number != nullptr) {
+  const bool text_sort = query.sort == TaskSort::kTitle || query.sort == TaskSort::kStatus;
+  if (query.sort == TaskSort::kTitle && text_value != nullptr) {
+    value = fold(*text_value);
+  } else if (query.sort == TaskSort::kStatus && text_value != nullptr) {
+    value = *text_value;
+  } else if (!text_sort && number != nullptr) {
     value = *number;
   } else {
     throw std::invalid_argument("the task position does not fit the sort order");
@@ -402,12 +407,19 @@ std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& 
   if (query.due_before) where.add("due_at <= " + where.param(micros(query.due_before.value())));
   if (query.due_after) where.add("due_at >= " + where.param(micros(query.due_after.value())));
   if (query.overdue_at) add_overdue(where, query);
-  if (query.after) add_position(where, query, query.after.value(), fold_);
+  if (query.after) {
+    if (query.ties != TaskTies::kById) {
+      throw std::invalid_argument("a list ordered with other ties than by id has no pages");
+    }
+    add_position(where, query, query.after.value(), fold_);
+  }
 
   const std::string direction = query.descending ? " DESC" : " ASC";
   const std::string nulls = query.sort == TaskSort::kDueDate ? " NULLS LAST" : "";
-  where.append(" ORDER BY " + std::string(sort_column(query.sort)) + direction + nulls + ", id" +
-               direction);
+  const std::string ties = query.ties == TaskTies::kById
+                               ? ", id" + direction
+                               : ", due_at ASC NULLS LAST, created_at DESC, id DESC";
+  where.append(" ORDER BY " + std::string(sort_column(query.sort)) + direction + nulls + ties);
   where.append(" LIMIT " + where.param(std::int64_t{query.limit}));
   return tasks_from_rows(s.query(where.sql(), where.params()));
 }
@@ -442,6 +454,9 @@ TaskPosition TaskRepository::position_of(const domain::Task& task, TaskSort sort
       break;
     case TaskSort::kDueDate:
       if (task.due_at) position.value = domain::to_micros(task.due_at.value());
+      break;
+    case TaskSort::kStatus:
+      position.value = std::string(status_text(task.status));
       break;
   }
   return position;

@@ -15,12 +15,18 @@
 
 namespace todo::store {
 
-enum class TaskSort { kCreatedAt, kDueDate, kPriority, kTitle, kUpdatedAt };
+enum class TaskSort { kCreatedAt, kDueDate, kPriority, kTitle, kUpdatedAt, kStatus };
+
+// How tasks with the same sort value are ordered. kById is the order pages use (positions are
+// (value, id)); kByDueThenNewest is the order of the previous system's list — due date
+// ascending (none last), then newest first, then id — for one unpaged list: a query with it
+// has no position.
+enum class TaskTies { kById, kByDueThenNewest };
 
 // Keyset position: the sort value of the last row of the previous page and its id.
 // The sort value is an integer (timestamps in µs, priority rank), a text (the title: the list folds
-// it into the sort key itself) or NULL (a task without due date: these sort last in both
-// directions).
+// it into the sort key itself; the status as stored) or NULL (a task without due date: these sort
+// last in both directions).
 struct TaskPosition {
   std::variant<std::monostate, std::int64_t, std::string> value;
   std::string id;
@@ -44,7 +50,8 @@ struct TaskQuery {
   std::vector<std::pair<std::string, domain::Timestamp>> all_day_day_starts;
   TaskSort sort = TaskSort::kCreatedAt;
   bool descending = false;
-  std::optional<TaskPosition> after;  // start after this position
+  TaskTies ties = TaskTies::kById;
+  std::optional<TaskPosition> after;  // start after this position (kById only)
   int limit = 50;
 };
 
@@ -83,14 +90,15 @@ class TaskRepository {
   std::optional<domain::Task> find(Transaction& s, std::string_view user_id, std::string_view id,
                                    bool include_deleted = false) const;
   // At most query.limit tasks, never tombstones, in the query's order (ties broken by id in the
-  // same direction).
+  // same direction, or as query.ties says). Throws std::invalid_argument for a position with
+  // kByDueThenNewest.
   std::vector<domain::Task> list(Transaction& s, const TaskQuery& query) const;
   // The time zones of the user's pending all-day tasks due in [from, to).
   std::vector<std::string> all_day_zones_due_between(Transaction& s, std::string_view user_id,
                                                      domain::Timestamp from,
                                                      domain::Timestamp to) const;
   // The sort value of a task under `sort`, to build the next page's position (for kTitle the
-  // title itself, which list() folds).
+  // title itself, which list() folds; for kStatus its stored text).
   static TaskPosition position_of(const domain::Task& task, TaskSort sort);
   // Tasks (tombstones included) with change_seq > since, ascending by change_seq, at most limit.
   std::vector<domain::Task> changed_since(Transaction& s, std::string_view user_id, std::int64_t since,

@@ -2,6 +2,8 @@
 // transaction per change.
 #include "tasks/task_service.h"
 
+#include <limits>
+
 #include "domain/ids.h"
 #include "domain/recurrence.h"
 #include "domain/task_events.h"
@@ -319,24 +321,28 @@ domain::Result<void> TaskService::remove(const std::string& user_id, const std::
   return {};
 }
 
+std::vector<std::pair<std::string, domain::Timestamp>> TaskService::all_day_day_starts(
+    store::Transaction& s, const std::string& user_id, domain::Timestamp now) const {
+  // An all-day task is overdue once its day has ended in its own time zone.
+  std::vector<std::pair<std::string, domain::Timestamp>> starts;
+  for (std::string& name :
+       tasks_.all_day_zones_due_between(s, user_id, now - store::kAllDayOverdueWindow, now)) {
+    const auto zone = deps_.zones.find(name);
+    if (!zone) continue;  // counted like a timed task
+    const domain::LocalDate today = zone->to_local(now).date();
+    starts.emplace_back(std::move(name),
+                        zone->to_utc(domain::LocalDateTime{today.year, today.month, today.day}));
+  }
+  return starts;
+}
+
 TaskPage TaskService::list(const store::TaskQuery& query) {
   store::TaskQuery probe = query;
   probe.limit = query.limit + 1;  // one more tells whether another page exists
   TaskPage page;
   page.items = store::read_value(deps_.database, [&](store::Transaction& s) {
     if (probe.overdue_at) {
-      // An all-day task is overdue once its day has ended in its own time zone.
-      const domain::Timestamp now = *probe.overdue_at;
-      probe.all_day_day_starts.clear();
-      for (std::string& name : tasks_.all_day_zones_due_between(
-               s, probe.user_id, now - store::kAllDayOverdueWindow, now)) {
-        const auto zone = deps_.zones.find(name);
-        if (!zone) continue;  // counted like a timed task
-        const domain::LocalDate today = zone->to_local(now).date();
-        const domain::Timestamp start =
-            zone->to_utc(domain::LocalDateTime{today.year, today.month, today.day});
-        probe.all_day_day_starts.emplace_back(std::move(name), start);
-      }
+      probe.all_day_day_starts = all_day_day_starts(s, probe.user_id, *probe.overdue_at);
     }
     return tasks_.list(s, probe);
   });
@@ -345,6 +351,18 @@ TaskPage TaskService::list(const store::TaskQuery& query) {
     page.has_more = true;
   }
   return page;
+}
+
+std::vector<domain::Task> TaskService::list_all(store::TaskQuery query) {
+  query.after = std::nullopt;
+  // No page limit: the account's live tasks are bounded by its quota (QuotaLimits::tasks).
+  query.limit = std::numeric_limits<int>::max();
+  return store::read_value(deps_.database, [&](store::Transaction& s) {
+    if (query.overdue_at) {
+      query.all_day_day_starts = all_day_day_starts(s, query.user_id, *query.overdue_at);
+    }
+    return tasks_.list(s, query);
+  });
 }
 
 domain::Result<SyncPage> TaskService::sync(const std::string& user_id, std::int64_t since,

@@ -112,6 +112,9 @@ class TaskService {
                                       const std::string& id) const;
 
   TaskPage list(const store::TaskQuery& query);
+  // Every task the query's filters match, in its order, as one list read in one transaction
+  // (its position and limit are ignored): the seed-compatible list, which has no pages.
+  std::vector<domain::Task> list_all(store::TaskQuery query);
   domain::Result<SyncPage> sync(const std::string& user_id, std::int64_t since, int limit);
 
   // Deletes tombstones older than `age` and idempotency keys older than a day.
@@ -124,6 +127,10 @@ class TaskService {
   using Computation = std::function<domain::Result<std::optional<PreparedWrite>>(
       const domain::Task& current, const domain::User& owner, domain::Timestamp now)>;
 
+  // For an overdue filter at `now`: the start of the local day holding `now` in each zone of the
+  // owner's all-day tasks due shortly before it (TaskQuery::all_day_day_starts).
+  std::vector<std::pair<std::string, domain::Timestamp>> all_day_day_starts(
+      store::Transaction& s, const std::string& user_id, domain::Timestamp now) const;
   // Reads the task and its owner, checks If-Match, computes the change and writes it with a
   // compare-and-set on the version read; again from the read when the version moved (bounded).
   // Returns the task as stored (the current one when nothing changed).

@@ -28,6 +28,7 @@ SERVE_FLAGS = [
     ("--idle-timeout", "TODO_IDLE_TIMEOUT"),
     ("--login-limit-address", "TODO_LOGIN_LIMIT_ADDRESS"),
     ("--login-limit-account", "TODO_LOGIN_LIMIT_ACCOUNT"),
+    ("--access-token-ttl", "TODO_ACCESS_TOKEN_TTL"),
 ]
 
 
@@ -98,6 +99,18 @@ BAD_CONFIG = [
     ("port-env", [], {"TODO_PORT": "abc"}, "--port", ["TODO_PORT", "--port"]),
     ("log-level-env", [], {"TODO_LOG_LEVEL": "verbose"}, None, ["TODO_LOG_LEVEL", "--log-level"]),
     ("durability-env", [], {"TODO_DURABILITY": "sometimes"}, None, ["TODO_DURABILITY", "--durability"]),
+    ("access-token-ttl-abc", ["--access-token-ttl", "abc"], None, None, ["--access-token-ttl"]),
+    ("access-token-ttl-zero", ["--access-token-ttl", "0"], None, None, ["--access-token-ttl"]),
+    ("access-token-ttl-negative", ["--access-token-ttl", "-5"], None, None, ["--access-token-ttl"]),
+    ("access-token-ttl-over-7-days", ["--access-token-ttl", "604801"], None, None, ["--access-token-ttl"]),
+    ("access-token-ttl-minutes", ["--access-token-ttl", "15m"], None, None, ["--access-token-ttl"]),
+    (
+        "access-token-ttl-env",
+        [],
+        {"TODO_ACCESS_TOKEN_TTL": "forever"},
+        None,
+        ["TODO_ACCESS_TOKEN_TTL", "--access-token-ttl"],
+    ),
 ]
 
 

@@ -143,6 +143,27 @@ def test_hello_then_one_frame_per_change_with_the_users_seq(server):
     run(scenario())
 
 
+def test_clients_of_the_previous_system_send_the_text_ping_and_get_the_text_pong(server):
+    """They connect with ?token=, send the literal text `ping` and expect the text `pong`, even
+    before anything else happened, several times, between changes made on the seed routes."""
+    api = new_api(server)
+
+    async def scenario():
+        ws, hello = await connect(server, api.token)  # ?token=
+        for _ in range(3):
+            await ws.send("ping")
+            assert await asyncio.wait_for(ws.recv(), WAIT) == "pong"
+        created = await asyncio.to_thread(api.post, f"/api/{api.id}/tasks", {"title": "Seeded"})
+        assert created.status == 201, created
+        frame = await recv_json(ws)
+        assert frame["type"] == "task.created" and frame["seq"] == hello["seq"] + 1, frame
+        await ws.send("ping")
+        assert await asyncio.wait_for(ws.recv(), WAIT) == "pong"
+        await ws.close()
+
+    run(scenario())
+
+
 def test_two_users_several_connections_concurrent_writers_each_gets_exactly_its_frames(server):
     users = [new_api(server) for _ in range(2)]
     per_connection = 3

@@ -62,7 +62,8 @@ Response handle_register(AccountService& accounts, Request& req) {
   input.password = password.value_or("");
   input.client_address = req.client_address;
   if (!fields.ok()) {
-    // Report type errors and the value errors of the well-typed fields together.
+    // Report type errors and the value errors of the well-typed fields together: a missing or
+    // mistyped field is 422 validation-error, whatever else is wrong.
     for (const auto& e : accounts.validate(input)) {
       if (!fields.failed(e.field) && !(e.field == "email" && !email) &&
           !(e.field == "password" && !password)) {
@@ -73,8 +74,11 @@ Response handle_register(AccountService& accounts, Request& req) {
   }
   auto session = accounts.register_user(input);
   if (!session) return problem(req, session.error());
+  // {user_id, email, message} is what clients of the previous system read; ours read the tokens
+  // and the user.
   json::object out = token_json(*session);
   out["user"] = user_json(session->user);
+  out["message"] = "User registered successfully";
   return http::json_response(201, out);
 }
 

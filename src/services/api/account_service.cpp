@@ -57,6 +57,27 @@ domain::Error login_refused(const auth::LoginRefusal& refusal) {
                           refusal.retry_after);
 }
 
+// A registration refused for the values of well-typed fields. The previous system answered a
+// malformed e-mail and then a password its policy refused with their own 400s, which its clients
+// test for (ADR 0018); other invalid values are 422. Every invalid field is listed either way.
+domain::Error registration_refused(std::vector<domain::FieldError> errors) {
+  const auto names = [&](std::string_view field) {
+    return std::any_of(errors.begin(), errors.end(),
+                       [&](const domain::FieldError& e) { return e.field == field; });
+  };
+  const bool email = names("email");
+  const bool password = names("password");
+  domain::Error e = domain::validation_error(std::move(errors));
+  if (email) {
+    e.code = ErrorCode::kInvalidEmailFormat;
+    e.detail = "The e-mail address is not valid.";
+  } else if (password) {
+    e.code = ErrorCode::kInvalidPassword;
+    e.detail = "The password does not meet the password policy.";
+  }
+  return e;
+}
+
 // A registration slot frees up within one hash (~50 ms): the client may retry a second later.
 constexpr std::chrono::seconds kRegisterRetryAfter{1};
 
@@ -99,7 +120,9 @@ Session AccountService::open_session(store::Transaction& s, const domain::User& 
 }
 
 domain::Result<Session> AccountService::register_user(const RegisterInput& input) {
-  if (auto errors = validate(input); !errors.empty()) return domain::validation_error(errors);
+  if (auto errors = validate(input); !errors.empty()) {
+    return registration_refused(std::move(errors));
+  }
   // A full house is answered before the rate limit counts the attempt: retrying after a 503
   // costs the client nothing.
   auto hashing = deps_.register_hashing.try_enter();

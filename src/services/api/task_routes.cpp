@@ -31,8 +31,19 @@ Response problem(const Request& req, const domain::Error& error) {
 
 std::string etag(const domain::Task& task) { return "\"" + std::to_string(task.version) + "\""; }
 
-Response task_response(int status, const domain::Task& task) {
-  Response res = http::json_response(status, domain::task_to_json(task));
+// How a family of routes shows a task: the tasks API's object, or the seed-compatible one.
+using TaskJson = json::object (*)(const domain::Task&);
+
+// The seed-compatible routes' task: the previous system's clients test `recurrence` for "none".
+json::object seed_task_json(const domain::Task& task) {
+  json::object o = domain::task_to_json(task);
+  if (!task.recurrence) o["recurrence"] = "none";
+  return o;
+}
+
+Response task_response(int status, const domain::Task& task,
+                       TaskJson to_json = domain::task_to_json) {
+  Response res = http::json_response(status, to_json(task));
   res.set_header("etag", etag(task));
   return res;
 }
@@ -167,49 +178,24 @@ constexpr std::size_t kMaxTagFilters = domain::kMaxTags;
 // Longer than any title or description: such a text matches nothing.
 constexpr std::size_t kMaxSearchLength = domain::kMaxDescriptionLength;
 
+// The query parameters of both lists, GET /api/tasks and the seed-compatible
+// GET /api/{user_id}/tasks, with the filters they share read by the same code.
 class ListQueryParser {
  public:
   ListQueryParser(const Request& req, const TaskRouteDependencies& deps, std::string user_id)
       : req_(req), deps_(deps), user_id_(std::move(user_id)) {}
 
+  // GET /api/tasks; a bad parameter is 400 bad-request.
   domain::Result<store::TaskQuery> parse() {
     store::TaskQuery q;
     q.user_id = user_id_;
-    if (auto v = req_.query_param("status")) {
-      if (*v == "pending") q.status = domain::TaskStatus::kPending;
-      else if (*v == "completed") q.status = domain::TaskStatus::kCompleted;
-      else if (*v != "all") add("status", "must be all, pending or completed");
-    }
-    if (auto v = req_.query_param("priority")) {
-      q.priority = domain::parse_priority(*v);
-      if (!q.priority) add("priority", "must be high, medium or low");
-    }
-    // Bounded like a task's own tags: every tag filter is a condition of the query, and
-    // hundreds of them would reach the database's limits (a 500) instead of a 400.
-    const auto tags = req_.query_params("tag");
-    if (tags.size() > kMaxTagFilters) {
-      add("tag", "at most " + std::to_string(kMaxTagFilters) + " tag filters");
-    } else {
-      for (auto tag : tags) {
-        auto normalized = domain::normalize_tag(tag);
-        if (!normalized) add("tag", "must be a tag of 1 to 50 characters");
-        else q.tags.push_back(std::move(*normalized));
-      }
-    }
-    if (auto v = req_.query_param("q"); v && !v->empty()) {
-      if (!domain::is_valid_utf8(*v)) add("q", "must be valid UTF-8");
-      else if (domain::code_point_count(*v) > kMaxSearchLength) {
-        add("q", "must be at most " + std::to_string(kMaxSearchLength) + " characters");
-      } else {
-        q.folded_text = domain::casefold(*v);
-      }
-    }
+    if (auto v = req_.query_param("status")) q.status = status(*v);
+    if (auto v = req_.query_param("priority")) q.priority = priority(*v);
+    q.tags = tags("tag", req_.query_params("tag"));
+    q.folded_text = search("q");
     q.due_after = bound("due_after", false);
     q.due_before = bound("due_before", true);
-    if (auto v = req_.query_param("overdue")) {
-      if (*v == "true") q.overdue_at = deps_.clock.now();
-      else if (*v != "false") add("overdue", "must be true or false");
-    }
+    if (auto v = req_.query_param("overdue")) q.overdue_at = overdue(*v);
     if (auto v = req_.query_param("sort")) {
       if (*v == "created_at") q.sort = store::TaskSort::kCreatedAt;
       else if (*v == "due_date") q.sort = store::TaskSort::kDueDate;
@@ -236,9 +222,105 @@ class ListQueryParser {
     return q;
   }
 
+  // GET /api/{user_id}/tasks: the previous system's parameters and defaults (ADR 0018). Its
+  // enumerated values are read in any case, `tags` is one comma-separated list, `order` is asc or
+  // else desc, and a bad parameter is 422 validation-error, as that system answered.
+  domain::Result<store::TaskQuery> parse_seed() {
+    store::TaskQuery q;
+    q.user_id = user_id_;
+    q.descending = true;
+    q.ties = store::TaskTies::kByDueThenNewest;
+    if (auto v = req_.query_param("status")) q.status = status(domain::lowercase(*v));
+    if (auto v = req_.query_param("priority")) q.priority = priority(domain::lowercase(*v));
+    if (auto v = req_.query_param("tags")) q.tags = tags("tags", split_list(*v));
+    q.folded_text = search("search");
+    q.due_after = bound("due_after", false);
+    q.due_before = bound("due_before", true);
+    if (auto v = req_.query_param("overdue")) q.overdue_at = overdue(domain::lowercase(*v));
+    if (auto v = req_.query_param("sort")) {
+      const std::string sort = domain::lowercase(*v);
+      if (sort == "created_at") q.sort = store::TaskSort::kCreatedAt;
+      else if (sort == "due_date") q.sort = store::TaskSort::kDueDate;
+      else if (sort == "priority") q.sort = store::TaskSort::kPriority;
+      else if (sort == "status") q.sort = store::TaskSort::kStatus;
+      else add("sort", "must be created_at, due_date, priority or status");
+    }
+    if (auto v = req_.query_param("order")) q.descending = domain::lowercase(*v) != "asc";
+    if (!errors_.empty()) {
+      domain::Error e = domain::validation_error(std::move(errors_));
+      e.detail = "Some query parameters are invalid.";
+      return e;
+    }
+    return q;
+  }
+
  private:
   void add(std::string field, std::string reason) {
     errors_.push_back({std::move(field), std::move(reason)});
+  }
+
+  // all (no filter), pending or completed.
+  std::optional<domain::TaskStatus> status(std::string_view v) {
+    if (v == "pending") return domain::TaskStatus::kPending;
+    if (v == "completed") return domain::TaskStatus::kCompleted;
+    if (v != "all") add("status", "must be all, pending or completed");
+    return std::nullopt;
+  }
+
+  std::optional<domain::Priority> priority(std::string_view v) {
+    auto p = domain::parse_priority(v);
+    if (!p) add("priority", "must be high, medium or low");
+    return p;
+  }
+
+  // "a, b,,c" → {"a", " b", "c"}: the items of a comma-separated list, empty ones left out.
+  static std::vector<std::string_view> split_list(std::string_view v) {
+    std::vector<std::string_view> items;
+    while (true) {
+      const auto comma = v.find(',');
+      std::string_view item = v.substr(0, comma);
+      if (!domain::trim(item).empty()) items.push_back(item);
+      if (comma == std::string_view::npos) return items;
+      v.remove_prefix(comma + 1);
+    }
+  }
+
+  // Every tag must be present. At most as many as a task may have: more could never all match,
+  // and each is a condition of the query (hundreds would reach the database's limits).
+  std::vector<std::string> tags(std::string_view name,
+                                const std::vector<std::string_view>& values) {
+    std::vector<std::string> out;
+    if (values.size() > kMaxTagFilters) {
+      add(std::string(name), "at most " + std::to_string(kMaxTagFilters) + " tag filters");
+      return out;
+    }
+    for (auto tag : values) {
+      auto normalized = domain::normalize_tag(tag);
+      if (!normalized) add(std::string(name), "must be a tag of 1 to 50 characters");
+      else out.push_back(std::move(*normalized));
+    }
+    return out;
+  }
+
+  // A case-insensitive substring of title or description, folded as the stored texts are.
+  std::optional<std::string> search(std::string_view name) {
+    auto v = req_.query_param(name);
+    if (!v || v->empty()) return std::nullopt;
+    if (!domain::is_valid_utf8(*v)) {
+      add(std::string(name), "must be valid UTF-8");
+    } else if (domain::code_point_count(*v) > kMaxSearchLength) {
+      add(std::string(name), "must be at most " + std::to_string(kMaxSearchLength) + " characters");
+    } else {
+      return domain::casefold(*v);
+    }
+    return std::nullopt;
+  }
+
+  // true: pending tasks past due now; false: no filter.
+  std::optional<domain::Timestamp> overdue(std::string_view v) {
+    if (v == "true") return deps_.clock.now();
+    if (v != "false") add("overdue", "must be true or false");
+    return std::nullopt;
   }
 
   // An instant, or a date meaning the start (or end) of that day in the user's time zone.
@@ -290,7 +372,8 @@ Response with_user(const TaskRouteDependencies& deps, Request& req, Handle&& han
   return handle(claims->sub);
 }
 
-Response render_created(const tasks::CreatedTask& created) {
+Response render_created(const tasks::CreatedTask& created, TaskJson to_json,
+                        const std::string& location) {
   if (created.replay) {
     Response res;
     res.status = created.replay->status;
@@ -308,14 +391,41 @@ Response render_created(const tasks::CreatedTask& created) {
     res.set_header("idempotent-replayed", "true");
     return res;
   }
-  Response res = task_response(201, created.task);
-  res.set_header("location", "/api/tasks/" + created.task.id);
+  Response res = task_response(201, created.task, to_json);
+  res.set_header("location", location);
   return res;
 }
 
-Response create_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+// Where a task lives: /api/tasks/{id}, or under the seed-compatible /api/{user_id}/tasks.
+std::string task_location(const domain::Task& task, bool seed) {
+  return (seed ? "/api/" + task.user_id + "/tasks/" : std::string("/api/tasks/")) + task.id;
+}
+
+// The seed routes take the enumerated values in any case (the previous system stored them
+// lower-cased): priority, status and a recurrence preset (an RRULE is left as it is).
+domain::TaskInput lower_case_enumerations(domain::TaskInput input) {
+  auto lower = [](domain::Patch<std::string>& field) {
+    if (field.kind == domain::Patch<std::string>::Kind::kValue) {
+      field.value = domain::lowercase(field.value);
+    }
+  };
+  lower(input.priority);
+  lower(input.status);
+  if (input.recurrence.kind == domain::Patch<std::string>::Kind::kValue) {
+    std::string preset = domain::lowercase(input.recurrence.value);
+    for (std::string_view name : {"none", "daily", "weekly", "monthly", "yearly"}) {
+      if (preset == name) input.recurrence.value = std::move(preset);
+    }
+  }
+  return input;
+}
+
+Response create_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                     bool seed) {
   auto input = read_task_body(req);
   if (!input) return problem(req, input.error());
+  if (seed) *input = lower_case_enumerations(std::move(*input));
+  const TaskJson to_json = seed ? seed_task_json : domain::task_to_json;
   std::optional<tasks::IdempotencyKey> key;
   if (auto header = req.header("idempotency-key")) {
     if (header->empty() || header->size() > 200 || !domain::is_valid_utf8(*header)) {
@@ -326,20 +436,21 @@ Response create_task(const TaskRouteDependencies& deps, Request& req, const std:
     key = tasks::IdempotencyKey{std::string(*header),
                          auth::sha256_hex("POST " + req.path + "\n" + req.body)};
   }
-  auto render = [](const domain::Task& task) {
+  auto render = [to_json, seed](const domain::Task& task) {
     store::StoredResponse r;
     r.status = 201;
-    r.body = json::serialize(domain::task_to_json(task));
+    r.body = json::serialize(to_json(task));
     r.headers = "content-type: application/json\netag: " + etag(task) +
-                "\nlocation: /api/tasks/" + task.id;
+                "\nlocation: " + task_location(task, seed);
     return r;
   };
   auto created = deps.tasks.create(user_id, *input, key, render);
   if (!created) return problem(req, created.error());
-  return render_created(*created);
+  return render_created(*created, to_json, task_location(created->task, seed));
 }
 
-Response get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+Response get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                  TaskJson to_json) {
   auto task = deps.tasks.get(user_id, std::string(req.path_param("id")));
   if (!task) return problem(req, task.error());
   if (auto none_match = req.header("if-none-match"); none_match && *none_match == etag(*task)) {
@@ -348,7 +459,7 @@ Response get_task(const TaskRouteDependencies& deps, Request& req, const std::st
     res.set_header("etag", etag(*task));
     return res;
   }
-  return task_response(200, *task);
+  return task_response(200, *task, to_json);
 }
 
 Response update_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
@@ -431,36 +542,77 @@ Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::
 
 // ---- seed-compatible routes: /api/{user_id}/tasks… ------------------------------------------
 
-// The path's user must be the token's subject; another user's collection does not exist.
+// The path's user must be the token's subject: another user id is 403, whether or not that user
+// exists (their tasks are still 404 under the caller's own path: no existence leak).
 template <class Handle>
 Response with_path_user(const TaskRouteDependencies& deps, Request& req, Handle&& handle) {
   return with_user(deps, req, [&](const std::string& user_id) {
     if (req.path_param("user_id") != user_id) {
-      return problem(req, domain::make_error(ErrorCode::kUserNotFound, "No such user."));
+      return problem(req, domain::make_error(ErrorCode::kForbidden,
+                                             "This path names another user; use the user id of "
+                                             "your own token."));
     }
     return handle(user_id);
   });
 }
 
+// A bare array of every task that matches, unpaginated, serialized task by task.
 Response seed_list(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
-  json::array items;
-  store::TaskQuery query;
-  query.user_id = user_id;
-  query.limit = 500;
-  for (;;) {
-    tasks::TaskPage page = deps.tasks.list(query);
-    for (const auto& task : page.items) items.push_back(domain::task_to_json(task));
-    if (!page.has_more) break;
-    query.after = store::TaskRepository::position_of(page.items.back(), query.sort);
+  auto query = ListQueryParser(req, deps, user_id).parse_seed();
+  if (!query) return problem(req, query.error());
+  const std::vector<domain::Task> tasks = deps.tasks.list_all(std::move(*query));
+  Response res;
+  res.status = 200;
+  res.body = "[";
+  for (const auto& task : tasks) {
+    if (res.body.size() > 1) res.body += ',';
+    res.body += json::serialize(seed_task_json(task));
   }
-  (void)req;
-  return http::json_response(200, items);
+  res.body += ']';
+  res.set_header("content-type", "application/json");
+  return res;
+}
+
+// The previous system's PUT is a partial update: an absent or null field is left as it is
+// (`tags: []` clears the tags), and a body that names nothing to change is 422.
+Response seed_update(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+  auto condition = if_match(req);
+  if (!condition) return problem(req, condition.error());
+  auto body = read_task_body(req);
+  if (!body) return problem(req, body.error());
+  domain::TaskInput input = lower_case_enumerations(std::move(*body));
+  bool changes_something = false;
+  auto keep_if_null = [&changes_something](auto& field) {
+    if (field.kind == std::decay_t<decltype(field)>::Kind::kNull) field = {};
+    changes_something = changes_something || !field.is_absent();
+  };
+  keep_if_null(input.title);
+  keep_if_null(input.description);
+  keep_if_null(input.status);
+  keep_if_null(input.priority);
+  keep_if_null(input.tags);
+  keep_if_null(input.due_date);
+  keep_if_null(input.all_day);
+  keep_if_null(input.timezone);
+  keep_if_null(input.recurrence);
+  keep_if_null(input.recurrence_mode);
+  keep_if_null(input.reminders);
+  if (!changes_something && input.type_errors.empty()) {
+    domain::Error e = domain::validation_error(
+        {{"body", "names no field to change (absent and null fields are left as they are)"}});
+    e.detail = "The request changes nothing.";
+    return problem(req, e);
+  }
+  auto task = deps.tasks.update(user_id, std::string(req.path_param("id")), input,
+                                /*replace=*/false, *condition);
+  if (!task) return problem(req, task.error());
+  return task_response(200, *task, seed_task_json);
 }
 
 Response seed_toggle(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
   auto task = deps.tasks.toggle(user_id, std::string(req.path_param("id")));
   if (!task) return problem(req, task.error());
-  return task_response(200, *task);
+  return task_response(200, *task, seed_task_json);
 }
 
 // GET only reads; every other method writes.
@@ -492,8 +644,11 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   };
   using D = const TaskRouteDependencies&;
   route(Method::kGet, "/api/tasks", list_tasks);
-  route(Method::kPost, "/api/tasks", create_task);
-  route(Method::kGet, "/api/tasks/{id}", get_task);
+  route(Method::kPost, "/api/tasks",
+        [](D d, Request& r, const std::string& u) { return create_task(d, r, u, false); });
+  route(Method::kGet, "/api/tasks/{id}", [](D d, Request& r, const std::string& u) {
+    return get_task(d, r, u, domain::task_to_json);
+  });
   route(Method::kPatch, "/api/tasks/{id}",
         [](D d, Request& r, const std::string& u) { return update_task(d, r, u, false); });
   route(Method::kPut, "/api/tasks/{id}",
@@ -508,10 +663,12 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   route(Method::kGet, "/api/sync", sync_tasks);
 
   seed_route(Method::kGet, "/api/{user_id}/tasks", seed_list);
-  seed_route(Method::kPost, "/api/{user_id}/tasks", create_task);
-  seed_route(Method::kGet, "/api/{user_id}/tasks/{id}", get_task);
-  seed_route(Method::kPut, "/api/{user_id}/tasks/{id}",
-             [](D d, Request& r, const std::string& u) { return update_task(d, r, u, true); });
+  seed_route(Method::kPost, "/api/{user_id}/tasks",
+             [](D d, Request& r, const std::string& u) { return create_task(d, r, u, true); });
+  seed_route(Method::kGet, "/api/{user_id}/tasks/{id}", [](D d, Request& r, const std::string& u) {
+    return get_task(d, r, u, seed_task_json);
+  });
+  seed_route(Method::kPut, "/api/{user_id}/tasks/{id}", seed_update);
   seed_route(Method::kDelete, "/api/{user_id}/tasks/{id}", delete_task);
   seed_route(Method::kPatch, "/api/{user_id}/tasks/{id}/complete", seed_toggle);
 }

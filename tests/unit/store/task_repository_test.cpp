@@ -499,6 +499,8 @@ TEST(TaskPositionTest, PositionOfIsTheSortValueAndTheId) {
   EXPECT_EQ(TaskRepository::position_of(t, TaskSort::kDueDate).id, t.id);
   t.due_at = std::nullopt;
   EXPECT_EQ(TaskRepository::position_of(t, TaskSort::kDueDate).value, V{});
+  t.status = TaskStatus::kCompleted;
+  EXPECT_EQ(TaskRepository::position_of(t, TaskSort::kStatus).value, V{std::string("completed")});
 }
 
 TEST_P(TaskFilterTest, APositionThatDoesNotFitTheSortIsRefused) {
@@ -510,6 +512,12 @@ TEST_P(TaskFilterTest, APositionThatDoesNotFitTheSortIsRefused) {
   EXPECT_THROW(list(q), std::invalid_argument);
   q.sort = TaskSort::kPriority;
   q.after = TaskPosition{std::monostate{}, "t1"};  // only due dates may be NULL
+  EXPECT_THROW(list(q), std::invalid_argument);
+  q.sort = TaskSort::kStatus;
+  q.after = TaskPosition{std::int64_t{1}, "t1"};  // a status is a text
+  EXPECT_THROW(list(q), std::invalid_argument);
+  q.after = TaskPosition{std::string("pending"), "t1"};
+  q.ties = TaskTies::kByDueThenNewest;  // one unpaged list: no position
   EXPECT_THROW(list(q), std::invalid_argument);
 }
 
@@ -576,8 +584,24 @@ class TaskPaginationTest : public TaskRepositoryTest {
       case TaskSort::kDueDate:
         if (a.due_at.has_value() != b.due_at.has_value()) return a.due_at.has_value();
         return by(a.due_at.value_or(at(0)), b.due_at.value_or(at(0)));
+      case TaskSort::kStatus:
+        return by(std::string(domain::to_string(a.status)),
+                  std::string(domain::to_string(b.status)));
     }
     return false;
+  }
+
+  // The previous system's order: the sort value in the query's direction, then due date
+  // ascending (none last), then newest first, then id descending.
+  static bool before_by_due_then_newest(const Task& a, const Task& b, TaskSort sort,
+                                        bool descending) {
+    if (TaskRepository::position_of(a, sort).value != TaskRepository::position_of(b, sort).value) {
+      return before(a, b, sort, descending);  // which orders by the sort value first
+    }
+    if (a.due_at.has_value() != b.due_at.has_value()) return a.due_at.has_value();
+    if (a.due_at != b.due_at) return *a.due_at < *b.due_at;
+    if (a.created_at != b.created_at) return b.created_at < a.created_at;
+    return b.id < a.id;
   }
 
   Ids expected(const TaskQuery& q, const std::function<bool(const Task&)>& keep) const {
@@ -608,7 +632,7 @@ class TaskPaginationTest : public TaskRepositoryTest {
 };
 
 constexpr TaskSort kSorts[] = {TaskSort::kCreatedAt, TaskSort::kDueDate, TaskSort::kPriority,
-                               TaskSort::kTitle, TaskSort::kUpdatedAt};
+                               TaskSort::kTitle,     TaskSort::kUpdatedAt, TaskSort::kStatus};
 
 TEST_P(TaskPaginationTest, TheDataSetHasTiesAndMissingDueDates) {
   std::set<std::int64_t> created;
@@ -660,6 +684,25 @@ TEST_P(TaskPaginationTest, PagesOfAFilteredList) {
         EXPECT_EQ(paginate(q, page_size), whole)
             << "sort " << static_cast<int>(sort) << " desc " << descending << " page " << page_size;
       }
+    }
+  }
+}
+
+TEST_P(TaskPaginationTest, TiesByDueDateThenNewestOrderEqualSortValues) {
+  for (const TaskSort sort : kSorts) {
+    if (sort == TaskSort::kTitle) continue;  // folded in SQL: equal keys are not equal titles here
+    for (const bool descending : {false, true}) {
+      auto q = query();
+      q.sort = sort;
+      q.descending = descending;
+      q.ties = TaskTies::kByDueThenNewest;
+      q.limit = kTasks + 10;
+      std::vector<Task> tasks = live_;
+      std::sort(tasks.begin(), tasks.end(), [&](const Task& a, const Task& b) {
+        return before_by_due_then_newest(a, b, sort, descending);
+      });
+      EXPECT_EQ(ids(q), ids_of(tasks))
+          << "sort " << static_cast<int>(sort) << " desc " << descending;
     }
   }
 }
