@@ -1,6 +1,7 @@
 // The database interface on every backend (binding, value round trips, errors, transactions,
 // per-write savepoints, concurrent readers, nesting and shutdown), and the SQLite backend's own
 // behaviour (pragmas, options, group commit, checkpoints), on SQLite alone.
+#include "store/postgres/postgres_database.h"
 #include "store/sqlite/sqlite_database.h"
 
 #include <gmock/gmock.h>
@@ -774,16 +775,42 @@ TEST_P(DatabaseTest, AThrowingCommitListenerStopsNeitherTheOthersNorTheWriter) {
 TODO_STORE_TEST_ON_EVERY_BACKEND(DatabaseTest);
 TODO_STORE_TEST_ON_SQLITE(SqliteDatabaseTest);
 
-// The factory refuses a backend that does not exist yet instead of opening another one.
-TEST(OpenDatabaseTest, PostgresIsNotSupportedYet) {
+// The factory refuses PostgreSQL without a postgres:// URL, and never shows a password.
+TEST(OpenDatabaseTest, PostgresNeedsAPostgresUrl) {
   DatabaseOptions options;
   options.dialect = Dialect::kPostgres;
+  EXPECT_THROW(open_database(options), DatabaseError);
+  options.url = "mysql://user:hunter2@host/db";
   try {
     open_database(options);
     FAIL() << "opened a PostgreSQL database";
   } catch (const DatabaseError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("not supported yet"));
+    EXPECT_THAT(e.what(), HasSubstr("postgres://"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("hunter2")));
   }
+}
+
+// An unreachable server is a DatabaseError naming the server, without its password.
+TEST(OpenDatabaseTest, AnUnreachablePostgresServerIsADatabaseErrorWithoutThePassword) {
+  DatabaseOptions options;
+  options.dialect = Dialect::kPostgres;
+  options.url = "postgres://todo:hunter2@127.0.0.1:1/todo?connect_timeout=5";
+  try {
+    open_database(options);
+    FAIL() << "connected to nothing";
+  } catch (const DatabaseError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("postgres://todo:***@127.0.0.1:1/todo"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("hunter2")));
+  }
+}
+
+TEST(OpenDatabaseTest, RedactsPasswordsOfUrlsAndKeyValueStrings) {
+  EXPECT_EQ(redact_database_url("postgres://u:p%40ss@h:5432/db?sslmode=require"),
+            "postgres://u:***@h:5432/db?sslmode=require");
+  EXPECT_EQ(redact_database_url("postgresql://u@h/db?password=secret&sslmode=disable"),
+            "postgresql://u@h/db?password=***&sslmode=disable");
+  EXPECT_EQ(redact_database_url("postgres://h/db"), "postgres://h/db");
+  EXPECT_EQ(redact_database_url("host=h password='a b' dbname=x"), "host=h password=*** dbname=x");
 }
 
 }  // namespace
