@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -116,6 +117,19 @@ void run_sql(const std::string& url, const std::string& sql) {
   if (!ok) throw std::runtime_error(sql + ": " + message);
 }
 
+// A test binary that was killed leaves its directory behind (its server died with it): remove
+// those whose server is not running, i.e. whose postmaster.pid is gone or names no process.
+void remove_abandoned_directories() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    if (entry.path().filename().string().rfind("todo-pg-", 0) != 0) continue;
+    std::ifstream pid_file(entry.path() / "data" / "postmaster.pid");
+    pid_t pid = 0;
+    if (pid_file >> pid && pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 PostgresTestServer& PostgresTestServer::instance() {
@@ -124,6 +138,7 @@ PostgresTestServer& PostgresTestServer::instance() {
 }
 
 PostgresTestServer::PostgresTestServer() {
+  remove_abandoned_directories();
   std::string pattern = (std::filesystem::temp_directory_path() / "todo-pg-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   base_ = pattern;

@@ -96,6 +96,15 @@ inline std::vector<Backend> sqlite_backend() {
   return sqlite;
 }
 
+// The PostgreSQL entry of backends(), alone.
+inline std::vector<Backend> postgres_backend() {
+  std::vector<Backend> postgres;
+  for (const Backend& b : backends()) {
+    if (b.dialect == Dialect::kPostgres) postgres.push_back(b);
+  }
+  return postgres;
+}
+
 // The fixture of every store test that needs a database: runs once per backend (instantiate
 // with TODO_STORE_TEST_ON_EVERY_BACKEND), with a temporary directory of its own.
 class BackendTest : public ::testing::TestWithParam<Backend> {
@@ -135,4 +144,11 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 #define TODO_STORE_TEST_ON_SQLITE(fixture)                                             \
   INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                          \
                            ::testing::ValuesIn(::todo::store::testing::sqlite_backend()), \
+                           ::todo::store::testing::backend_name)
+
+// Runs every TEST_P of `fixture` on the PostgreSQL backend alone: for that backend's own
+// behaviour (retried writes, isolation levels, its error mapping).
+#define TODO_STORE_TEST_ON_POSTGRES(fixture)                                             \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                            \
+                           ::testing::ValuesIn(::todo::store::testing::postgres_backend()), \
                            ::todo::store::testing::backend_name)
