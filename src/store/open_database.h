@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,14 @@ struct DatabaseOptions {
 
 // True for a postgres:// or postgresql:// URL.
 bool is_postgres_url(std::string_view url);
+
+// `url` with its password replaced by "***" (postgres:// URLs and key=value strings alike), for
+// logs and error messages.
+std::string redact_database_url(std::string_view url);
+
+// Why `url` cannot be a PostgreSQL connection URL, or nullopt when libpq accepts it. The reason
+// never quotes the URL (it may hold a password).
+std::optional<std::string> postgres_url_problem(std::string_view url);
 
 // Opens (creating when needed) and applies pending migrations. Throws DatabaseError on failure.
 std::unique_ptr<Database> open_database(const DatabaseOptions& options);

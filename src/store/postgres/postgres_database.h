@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "store/database.h"
+#include "store/open_database.h"  // redact_database_url
 
 namespace todo::store {
 
@@ -29,9 +30,5 @@ std::unique_ptr<Database> open_postgres(const PostgresOptions& options);
 // (pg_advisory_xact_lock), so each statement after it sees what other migrators committed before
 // the lock was granted. For apply_migrations; throws DatabaseError when `db` is not PostgreSQL.
 void postgres_migration_write(Database& db, const std::function<void(Transaction&)>& work);
-
-// `url` with its password replaced by "***" (postgres:// URLs and key=value strings alike), for
-// logs and error messages.
-std::string redact_database_url(std::string_view url);
 
 }  // namespace todo::store
