@@ -430,6 +430,45 @@ class PostgresTransaction final : public Transaction {
 
 using Listener = std::shared_ptr<const std::function<void()>>;
 
+// Write transactions of this process: many at once (shared), or one alone (exclusive). A write
+// that conflicted twice runs its next attempts alone, so inside one process every write makes
+// progress however hot the rows it shares with others (a user's change counter, a partition's
+// log head); only other processes' writes can still conflict with it. New shared entrants wait
+// while an exclusive one waits, so it is not starved.
+class WriteGate {
+ public:
+  void enter(bool exclusive) {
+    std::unique_lock lock(mutex_);
+    if (exclusive) {
+      ++exclusive_waiting_;
+      changed_.wait(lock, [&] { return !exclusive_ && shared_ == 0; });
+      --exclusive_waiting_;
+      exclusive_ = true;
+    } else {
+      changed_.wait(lock, [&] { return !exclusive_ && exclusive_waiting_ == 0; });
+      ++shared_;
+    }
+  }
+  void leave(bool exclusive) {
+    {
+      std::lock_guard lock(mutex_);
+      if (exclusive) {
+        exclusive_ = false;
+      } else {
+        --shared_;
+      }
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int shared_ = 0;
+  int exclusive_waiting_ = 0;
+  bool exclusive_ = false;
+};
+
 class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(const PostgresOptions& options) : options_(options) {
@@ -568,8 +607,18 @@ class PostgresDatabase final : public Database {
     const Flag flag(writing_, this);
     for (int attempt = 1;; ++attempt) {
       const bool last = attempt >= options_.max_write_attempts;
+      const bool alone = attempt > kSharedAttempts;
       try {
-        if (attempt_write(begin, work)) {
+        gate_.enter(alone);
+        bool committed = false;
+        try {
+          committed = attempt_write(begin, work);
+        } catch (...) {
+          gate_.leave(alone);
+          throw;
+        }
+        gate_.leave(alone);
+        if (committed) {
           notify_listeners();
           return;
         }
@@ -646,7 +695,11 @@ class PostgresDatabase final : public Database {
     listeners_idle_.notify_all();
   }
 
+  // Attempts a write makes alongside others before it runs alone (WriteGate).
+  static constexpr int kSharedAttempts = 2;
+
   const PostgresOptions options_;
+  WriteGate gate_;
 
   std::mutex pool_mutex_;
   std::condition_variable pool_changed_;
