@@ -93,14 +93,17 @@ std::string constraint_message(const PGresult* r) {
     while (start <= columns.size() && !columns.empty()) {
       const auto comma = columns.find(", ", start);
       if (!qualified.empty()) qualified += ", ";
-      qualified += table + "." + columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      qualified +=
+          table + "." +
+          columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (comma == std::string::npos) break;
       start = comma + 2;
     }
     return "UNIQUE constraint failed: " + (qualified.empty() ? constraint : qualified);
   }
   if (state == "23503") return "FOREIGN KEY constraint failed: " + table + " (" + constraint + ")";
-  if (state == "23502") return "NOT NULL constraint failed: " + table + "." + field(r, PG_DIAG_COLUMN_NAME);
+  if (state == "23502")
+    return "NOT NULL constraint failed: " + table + "." + field(r, PG_DIAG_COLUMN_NAME);
   if (state == "23514") return "CHECK constraint failed: " + table + " (" + constraint + ")";
   return "constraint failed (" + state + "): " + field(r, PG_DIAG_MESSAGE_PRIMARY);
 }
@@ -202,7 +205,7 @@ class Params {
         types_[i] = kFloat8Oid;
         char buffer[64];
         auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, *d);
-        texts_[i] = std::isinf(*d) ? (*d > 0 ? "Infinity" : "-Infinity")
+        texts_[i] = std::isinf(*d)   ? (*d > 0 ? "Infinity" : "-Infinity")
                     : std::isnan(*d) ? "NaN"
                                      : std::string(buffer, end);
       } else {
@@ -233,7 +236,9 @@ class Params {
 // here instead of a value bound to the wrong place (the server would accept unused typed ones).
 void check_placeholders(const postgres::SqlShape& shape, std::size_t count, std::string_view sql) {
   bool ok = shape.placeholders.size() == count;
-  if (ok && count > 0) ok = *shape.placeholders.begin() == 1 && *shape.placeholders.rbegin() == static_cast<int>(count);
+  if (ok && count > 0)
+    ok =
+        *shape.placeholders.begin() == 1 && *shape.placeholders.rbegin() == static_cast<int>(count);
   if (!ok) {
     throw DatabaseError(excerpt(sql) + ": the statement's placeholders do not match the " +
                         std::to_string(count) + " parameters given");
@@ -264,7 +269,8 @@ class Connection {
       throw DatabaseError("cannot connect to PostgreSQL at " + redact_database_url(options.url) +
                           ": " + message);
     }
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     try {
       command("SET statement_timeout = " + std::to_string(options.statement_timeout_ms) +
               "; SET client_min_messages = warning");
@@ -390,8 +396,8 @@ class PostgresTransaction final : public Transaction {
     check_placeholders(shape, params.size(), sql);
     // In a write, a statement that changes data runs in its own savepoint, so a constraint
     // violation the work catches leaves the transaction usable, as on SQLite.
-    const bool isolate = writable_ && !shape.leading_keywords.empty() &&
-                         shape.leading_keywords.front() != "SELECT";
+    const bool isolate =
+        writable_ && !shape.leading_keywords.empty() && shape.leading_keywords.front() != "SELECT";
     Result r;
     guarded([&] {
       if (!isolate) {

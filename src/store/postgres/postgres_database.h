@@ -16,10 +16,10 @@ struct PostgresOptions {
   // postgres://user:password@host:port/dbname?sslmode=... (or postgresql://, or a libpq
   // key=value string). Never logged or put into an error as given: see redact_database_url().
   std::string url;
-  int pool_size = 5;                     // connections shared by read() and write()
-  int statement_timeout_ms = 30'000;     // per statement, set on every connection
+  int pool_size = 5;                  // connections shared by read() and write()
+  int statement_timeout_ms = 30'000;  // per statement, set on every connection
   int connect_timeout_s = 10;
-  int max_write_attempts = 10;           // a write's closure runs at most this often
+  int max_write_attempts = 10;  // a write's closure runs at most this often
 };
 
 // Connects the pool and applies pending migrations. Throws DatabaseError on failure; the error

@@ -7,9 +7,7 @@
 namespace todo::store::postgres {
 namespace {
 
-bool is_word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 
 // The index just after the end of a quoted run that starts at `i` with `quote`; a doubled quote
 // stands for itself. Unterminated: the end of the text (the server reports the error).
@@ -42,7 +40,8 @@ SqlShape scan_sql(std::string_view sql) {
     } else if (c == '\'' || c == '"') {
       statement_start = false;
       i = skip_quoted(sql, i, c);
-    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+    } else if (c == '$' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
       std::size_t j = i + 1;
       int k = 0;
       while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j])) && k < 100000) {

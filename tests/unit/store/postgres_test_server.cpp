@@ -59,8 +59,8 @@ std::string read_file(const std::filesystem::path& path) {
 // Forks and execs `args` as `user` with stdout and stderr appended to `log`. With
 // `die_with_parent`, the child gets SIGQUIT (PostgreSQL's immediate shutdown) when the thread
 // that forked it ends, i.e. when the test binary exits or crashes.
-pid_t spawn(const std::vector<std::string>& args, const RunAs& user, const std::filesystem::path& log,
-            bool die_with_parent) {
+pid_t spawn(const std::vector<std::string>& args, const RunAs& user,
+            const std::filesystem::path& log, bool die_with_parent) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -121,7 +121,8 @@ void run_sql(const std::string& url, const std::string& sql) {
 // those whose server is not running, i.e. whose postmaster.pid is gone or names no process.
 void remove_abandoned_directories() {
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
     if (entry.path().filename().string().rfind("todo-pg-", 0) != 0) continue;
     std::ifstream pid_file(entry.path() / "data" / "postmaster.pid");
     pid_t pid = 0;
@@ -184,10 +185,25 @@ void PostgresTestServer::start() {
   // The postmaster is forked from a thread that lives as long as the process, so its
   // parent-death signal fires exactly when the test binary ends, however it ends.
   const auto log = base_ / "postgres.log";
-  const std::vector<std::string> args = {
-      std::string(kBin) + "/postgres", "-D", data.string(), "-k", base_.string(),
-      "-c", "listen_addresses=", "-p", "5432", "-c", "fsync=off", "-c", "synchronous_commit=off",
-      "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=32MB"};
+  const std::vector<std::string> args = {std::string(kBin) + "/postgres",
+                                         "-D",
+                                         data.string(),
+                                         "-k",
+                                         base_.string(),
+                                         "-c",
+                                         "listen_addresses=",
+                                         "-p",
+                                         "5432",
+                                         "-c",
+                                         "fsync=off",
+                                         "-c",
+                                         "synchronous_commit=off",
+                                         "-c",
+                                         "full_page_writes=off",
+                                         "-c",
+                                         "max_connections=300",
+                                         "-c",
+                                         "shared_buffers=32MB"};
   std::promise<pid_t> forked;
   std::thread([&forked, args, user, log] {
     try {
