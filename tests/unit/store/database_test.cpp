@@ -850,6 +850,27 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowAllCommit) {
             std::to_string(kThreads * kWrites));
 }
 
+// PostgreSQL aborts the transaction on a failed statement outside the per-statement savepoints
+// (a SELECT); work that swallows that error and returns must not be told its write committed.
+TEST_P(PostgresDatabaseTest, AWriteThatSwallowedAFailedQueryIsNotReportedCommitted) {
+  auto db = open();
+  try {
+    db->write([](Transaction& s) {
+      insert(s, 1);
+      try {
+        s.query("SELECT no_such_column FROM items");
+      } catch (const DatabaseError&) {
+      }
+    });
+    FAIL() << "reported committed";
+  } catch (const DatabaseError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nothing was committed"));
+  }
+  EXPECT_EQ(count_items(*db), 0);
+  db->write([](Transaction& s) { insert(s, 2); });  // the pool's connection is in order
+  EXPECT_EQ(count_items(*db), 1);
+}
+
 // Reads are REPEATABLE READ: one read sees one snapshot, even across another write's commit.
 TEST_P(PostgresDatabaseTest, AReadSeesOneSnapshotThroughout) {
   auto db = open();
