@@ -7,6 +7,8 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 # RRULE expansion for the recurrence engine (src/domain/recurrence.cpp only).
 pkg_check_modules(LIBICAL REQUIRED IMPORTED_TARGET libical)
+# The PostgreSQL backend (src/store/postgres) and the store tests' helper that starts a server.
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 
 
 find_package(GTest REQUIRED)

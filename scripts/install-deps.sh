@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git ca-certificates tzdata
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libsodium-dev libssl-dev libutf8proc-dev libical-dev
+  # the PostgreSQL backend (libpq) and the server its store tests start (initdb, postgres)
+  libpq-dev postgresql-15
   # the notification channels: outbound HTTP; their tests check requests with python3-cryptography
   libcurl4-openssl-dev python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev

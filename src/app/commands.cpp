@@ -5,6 +5,7 @@
 #include "http/server.h"
 #include "log/log.h"
 #include "services/api/operations_routes.h"
+#include "app/core.h"
 #include "store/open_database.h"
 
 #include <chrono>
@@ -14,11 +15,13 @@
 namespace todo::app {
 
 int run_migrate(const Config& config) {
-  store::DatabaseOptions options;
-  options.path = config.data_dir / "todo.db";
-  options.durability = config.durability;
+  const auto options = database_options(config);
   auto database = store::open_database(options);  // applies pending migrations
-  log::info("database is current", {{"path", options.path.string()}});
+  if (options.dialect == store::Dialect::kPostgres) {
+    log::info("database is current", {{"url", store::redact_database_url(options.url)}});
+  } else {
+    log::info("database is current", {{"path", options.path.string()}});
+  }
   return 0;
 }
 
@@ -90,6 +93,9 @@ int run_serve(const Config& config) {
   log::info("listening", {{"address", config.address},
                           {"port", static_cast<int>(server.port())},
                           {"data_dir", config.data_dir.string()},
+                          {"database", config.database_url.empty()
+                                           ? std::string("sqlite")
+                                           : store::redact_database_url(config.database_url)},
                           {"startup_ms", startup_ms}});
   server.run();
   log::info("stopped");

@@ -1,6 +1,8 @@
 // Table of flags with their environment variables; one parser for both sources.
 #include "app/config.h"
 
+#include "store/open_database.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -131,6 +133,17 @@ const std::vector<Flag>& flags() {
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (v.empty()) return "must not be empty";
          c.data_dir = v;
+         return std::nullopt;
+       }},
+      {"--database-url",
+       {"DATABASE_URL", "TODO_DATABASE_URL"},
+       "URL",
+       "PostgreSQL to use instead of SQLite: postgres://user:password@host:port/dbname?sslmode=... "
+       "(default: SQLite at <data-dir>/todo.db)",
+       {"serve", "migrate"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto problem = store::postgres_url_problem(v)) return *problem;
+         c.database_url = v;
          return std::nullopt;
        }},
       {"--jwt-secret",

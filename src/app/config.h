@@ -26,6 +26,9 @@ struct Config {
   std::string address = "0.0.0.0";
   unsigned short port = 8000;
   std::filesystem::path data_dir = "data";
+  // postgres://…: the database is PostgreSQL there; empty: SQLite at <data_dir>/todo.db. A secret
+  // (it may hold a password): show it only through store::redact_database_url.
+  std::string database_url;
   std::filesystem::path web_dir = "web/dist";  // the built web app served at "/"
   std::optional<std::string> jwt_secret;  // nullopt: serve generates one and keeps it in data_dir
   log::Level log_level = log::Level::kInfo;

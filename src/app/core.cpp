@@ -12,13 +12,6 @@
 namespace todo::app {
 namespace {
 
-store::DatabaseOptions database_options(const Config& config) {
-  store::DatabaseOptions options;
-  options.path = config.data_dir / "todo.db";
-  options.durability = config.durability;
-  return options;
-}
-
 bus::BusOptions bus_options(const Config& config) {
   bus::BusOptions options;
   options.retry = config.bus_retry;
@@ -37,6 +30,17 @@ std::string jwt_secret_of(const Config& config, domain::RandomSource& random) {
 }
 
 }  // namespace
+
+store::DatabaseOptions database_options(const Config& config) {
+  store::DatabaseOptions options;
+  options.path = config.data_dir / "todo.db";
+  options.durability = config.durability;
+  if (!config.database_url.empty()) {
+    options.dialect = store::Dialect::kPostgres;
+    options.url = config.database_url;
+  }
+  return options;
+}
 
 Core::Core(const Config& config_in)
     : config(config_in),

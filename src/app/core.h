@@ -17,8 +17,12 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "store/database.h"
+#include "store/open_database.h"
 
 namespace todo::app {
+
+// The database the configuration names: PostgreSQL at --database-url, else SQLite in --data-dir.
+store::DatabaseOptions database_options(const Config& config);
 
 class Core {
  public:

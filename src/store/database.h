@@ -100,6 +100,12 @@ class Database {
   // Runs `work` in a write transaction and returns once it is durably committed. Concurrent
   // writes may share one commit (group commit); each runs in its own savepoint, so when `work`
   // throws, only its own effects are rolled back and the exception reaches this caller.
+  //
+  // `work` may run more than once: PostgreSQL runs each write as its own SERIALIZABLE
+  // transaction and, on a serialization failure or deadlock, rolls it back and calls `work`
+  // again from the start (a bounded number of times, then DatabaseError). So `work` reads what
+  // it needs through the Transaction and has no effects outside it: no I/O, no counters, no
+  // moving from captured state; whatever it returns or assigns is overwritten by the last run.
   virtual void write(const std::function<void(Transaction&)>& work) = 0;
 
   // True when the database answers a trivial query.

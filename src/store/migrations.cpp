@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <initializer_list>
 #include <string_view>
 
 #include "domain/clock.h"
 #include "domain/time_format.h"
+#include "store/postgres/postgres_database.h"
 
 namespace todo::store {
 namespace {
@@ -61,25 +63,39 @@ const std::vector<Migration>& migrations_for(Dialect dialect) {
   static const std::vector<Migration> sqlite = build({
 #include "migrations_sqlite.inc"
   });
-  static const std::vector<Migration> postgres;  // arrives with the PostgreSQL backend
+  static const std::vector<Migration> postgres = build({
+#include "migrations_postgres.inc"
+  });
   return dialect == Dialect::kSqlite ? sqlite : postgres;
 }
 
 std::vector<int> apply_migrations(Database& db) {
-  const auto create = db.dialect() == Dialect::kSqlite ? kCreateSchemaMigrationsSqlite
-                                                       : kCreateSchemaMigrationsPostgres;
-  db.write([&](Transaction& s) { s.execute(create); });
+  const bool postgres = db.dialect() == Dialect::kPostgres;
+  // PostgreSQL: every migration's transaction first takes an advisory lock, and reads at READ
+  // COMMITTED after it, so two processes migrating at once run each migration once (the second
+  // sees the first's recorded version as soon as it gets the lock).
+  const auto migrate = [&](const std::function<void(Transaction&)>& work) {
+    if (postgres) {
+      postgres_migration_write(db, work);
+    } else {
+      db.write(work);
+    }
+  };
+  const auto create = postgres ? kCreateSchemaMigrationsPostgres : kCreateSchemaMigrationsSqlite;
+  migrate([&](Transaction& s) { s.execute(create); });
 
   std::vector<int> applied;
   for (const Migration& m : migrations_for(db.dialect())) {
     // The version is read inside the same write, so two processes starting together cannot
     // both apply one migration.
-    const bool ran = write_value(db, [&](Transaction& s) {
-      if (m.version <= s.query_one(kSchemaVersion)->integer(0)) return false;
+    bool ran = false;
+    migrate([&](Transaction& s) {
+      ran = false;
+      if (m.version <= s.query_one(kSchemaVersion)->integer(0)) return;
       s.execute_script(m.sql);
       const auto now = domain::to_micros(domain::SystemClock().now());
       s.execute(kRecordMigration, {std::int64_t{m.version}, m.name, now});
-      return true;
+      ran = true;
     });
     if (ran) applied.push_back(m.version);
   }

@@ -8,11 +8,16 @@ namespace todo::services::sync {
 namespace {
 
 constexpr std::string_view kCurrentSeq = "SELECT change_seq FROM users WHERE id = $1";
-// The WHERE terms match the partial expression index outbox_user_changes (migration 0009).
-constexpr std::string_view kChangesAfter =
+// The WHERE terms match the partial expression index outbox_user_changes (migration 0009), whose
+// expression differs per dialect.
+constexpr std::string_view kChangesAfterSqlite =
     "SELECT payload, created_at FROM outbox WHERE topic = 'task-updates' AND key = $1 "
     "AND json_extract(payload, '$.data.user_seq') > $2 "
     "ORDER BY json_extract(payload, '$.data.user_seq') LIMIT $3";
+constexpr std::string_view kChangesAfterPostgres =
+    "SELECT payload, created_at FROM outbox WHERE topic = 'task-updates' AND key = $1 "
+    "AND ((payload::jsonb) -> 'data' ->> 'user_seq')::bigint > $2 "
+    "ORDER BY ((payload::jsonb) -> 'data' ->> 'user_seq')::bigint LIMIT $3";
 
 std::int64_t read_current(store::Transaction& s, const std::string& user_id) {
   auto row = s.query_one(kCurrentSeq, {user_id});
@@ -41,7 +46,9 @@ Replay ChangeLog::since(const std::string& user_id, std::int64_t since) {
       return;
     }
     if (replay.current == since) return;
-    auto rows = s.query(kChangesAfter, {user_id, since, replay.current - since});
+    const auto sql =
+        s.dialect() == store::Dialect::kPostgres ? kChangesAfterPostgres : kChangesAfterSqlite;
+    auto rows = s.query(sql, {user_id, since, replay.current - since});
     std::int64_t expected = since + 1;
     for (const auto& row : rows) {
       auto frame = frame_from_event(row.text(0));

@@ -82,6 +82,23 @@ TEST(Config, BadValuesNameTheFlag) {
             std::string::npos);
 }
 
+TEST(Config, DatabaseUrlChoosesPostgresAndNeverEchoesItsPassword) {
+  EXPECT_EQ(parse_ok({"serve"}).database_url, "");
+  EXPECT_EQ(parse_ok({"migrate", "--database-url", "postgres://u:p@db:5432/todo?sslmode=require"})
+                .database_url,
+            "postgres://u:p@db:5432/todo?sslmode=require");
+  EXPECT_EQ(parse_ok({"serve"}, FakeEnv{{{"DATABASE_URL", "postgresql://db/todo"}}}).database_url,
+            "postgresql://db/todo");
+  for (const char* bad : {"mysql://u:hunter2@db/todo", "postgres://u:hunter2@db/todo?bogus=1",
+                          "postgres://u:hunter2@db/todo?sslmode=%zz"}) {
+    const auto message = parse_error({"serve", "--database-url", bad});
+    EXPECT_NE(message.find("--database-url"), std::string::npos) << message;
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
+  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"DATABASE_URL", "sqlite:x"}}}).find("DATABASE_URL"),
+            std::string::npos);
+}
+
 TEST(Config, FlagsOfOtherCommandsAreRejected) {
   EXPECT_NE(parse_error({"migrate", "--port", "1"}).find("--port"), std::string::npos);
 }

@@ -17,6 +17,7 @@
 
 #include "store/database.h"
 #include "store/open_database.h"
+#include "postgres_test_server.h"
 
 namespace todo::store::testing {
 
@@ -64,8 +65,9 @@ struct Backend {
 
 inline void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
-// Every backend the store implements. PostgreSQL joins here with one entry (its open() creating
-// a fresh schema on the test server), and every store test then runs on it as well.
+// Every backend the store implements. PostgreSQL's open() connects to a schema of the test's own
+// (keyed by options.path, so reopening in one test finds its data) on the one server of this
+// test binary (postgres_test_server.h).
 inline const std::vector<Backend>& backends() {
   static const std::vector<Backend> kBackends = {
       {"Sqlite", Dialect::kSqlite,
@@ -73,6 +75,13 @@ inline const std::vector<Backend>& backends() {
          auto sqlite = options;
          sqlite.dialect = Dialect::kSqlite;
          return open_database(sqlite);
+       }},
+      {"Postgres", Dialect::kPostgres,
+       [](const DatabaseOptions& options) {
+         auto postgres = options;
+         postgres.dialect = Dialect::kPostgres;
+         postgres.url = PostgresTestServer::instance().url_for(options.path.string());
+         return open_database(postgres);
        }},
   };
   return kBackends;
@@ -85,6 +94,15 @@ inline std::vector<Backend> sqlite_backend() {
     if (b.dialect == Dialect::kSqlite) sqlite.push_back(b);
   }
   return sqlite;
+}
+
+// The PostgreSQL entry of backends(), alone.
+inline std::vector<Backend> postgres_backend() {
+  std::vector<Backend> postgres;
+  for (const Backend& b : backends()) {
+    if (b.dialect == Dialect::kPostgres) postgres.push_back(b);
+  }
+  return postgres;
 }
 
 // The fixture of every store test that needs a database: runs once per backend (instantiate
@@ -126,4 +144,11 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 #define TODO_STORE_TEST_ON_SQLITE(fixture)                                             \
   INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                          \
                            ::testing::ValuesIn(::todo::store::testing::sqlite_backend()), \
+                           ::todo::store::testing::backend_name)
+
+// Runs every TEST_P of `fixture` on the PostgreSQL backend alone: for that backend's own
+// behaviour (retried writes, isolation levels, its error mapping).
+#define TODO_STORE_TEST_ON_POSTGRES(fixture)                                             \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                            \
+                           ::testing::ValuesIn(::todo::store::testing::postgres_backend()), \
                            ::todo::store::testing::backend_name)

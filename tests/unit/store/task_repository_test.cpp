@@ -273,7 +273,9 @@ TEST_P(TaskRepositoryTest, CorruptStoredValuesAreReportedNotGuessed) {
     EXPECT_THROW(find("t1"), DatabaseError) << sql;
   };
   corrupt("UPDATE tasks SET tags = 'home' WHERE id = 't1'");
-  corrupt("UPDATE tasks SET tags = char(10) || char(10) WHERE id = 't1'");
+  corrupt(backend().dialect == Dialect::kPostgres
+              ? "UPDATE tasks SET tags = chr(10) || chr(10) WHERE id = 't1'"
+              : "UPDATE tasks SET tags = char(10) || char(10) WHERE id = 't1'");
   corrupt("UPDATE tasks SET tags = '', reminders = '15,' WHERE id = 't1'");
   corrupt(
       "UPDATE tasks SET reminders = '', recurrence_anchor = '2026-02-30T09:00:00' "
@@ -285,9 +287,16 @@ TEST_P(TaskRepositoryTest, SchemaRefusesUnknownEnumValues) {
   for (const auto* sql : {"UPDATE tasks SET status = 'done' WHERE id = 't1'",
                           "UPDATE tasks SET priority = 4 WHERE id = 't1'",
                           "UPDATE tasks SET recurrence_mode = 'often' WHERE id = 't1'",
-                          "UPDATE tasks SET all_day = 2 WHERE id = 't1'",
-                          "UPDATE tasks SET due_at = 'tomorrow' WHERE id = 't1'"}) {
+                          "UPDATE tasks SET all_day = 2 WHERE id = 't1'"}) {
     EXPECT_THROW(db_->write([&](Transaction& s) { s.execute(sql); }), ConstraintViolation) << sql;
+  }
+  // Text in an integer column: SQLite's STRICT tables report a datatype constraint; PostgreSQL
+  // refuses the text itself (SQLSTATE 22P02) before any constraint: a DatabaseError there.
+  const auto* wrong_type = "UPDATE tasks SET due_at = 'tomorrow' WHERE id = 't1'";
+  if (backend().dialect == Dialect::kSqlite) {
+    EXPECT_THROW(db_->write([&](Transaction& s) { s.execute(wrong_type); }), ConstraintViolation);
+  } else {
+    EXPECT_THROW(db_->write([&](Transaction& s) { s.execute(wrong_type); }), DatabaseError);
   }
 }
 

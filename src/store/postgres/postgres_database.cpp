@@ -1,0 +1,790 @@
+// PostgreSQL Database over libpq (docs/adr/0019): a bounded connection pool; each read() is one
+// READ ONLY REPEATABLE READ transaction, each write() one SERIALIZABLE transaction that is run
+// again from the start when the server reports a serialization failure or a deadlock.
+#include "store/postgres/postgres_database.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "log/log.h"
+#include "store/migrations.h"
+#include "store/postgres/sql_scan.h"
+
+namespace todo::store {
+namespace {
+
+using postgres::is_transaction_control;
+using postgres::scan_sql;
+
+constexpr std::size_t kSqlInMessages = 100;
+// An arbitrary constant all Todo processes agree on: the key of the migration advisory lock.
+constexpr std::int64_t kMigrationLockKey = 0x546f646f4d696772;  // "TodoMigr"
+
+// Type OIDs (catalog/pg_type_d.h, stable across releases).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kOidOid = 26;
+constexpr Oid kFloat4Oid = 700;
+constexpr Oid kFloat8Oid = 701;
+constexpr Oid kNumericOid = 1700;
+
+std::string excerpt(std::string_view sql) {
+  if (sql.size() <= kSqlInMessages) return std::string(sql);
+  return std::string(sql.substr(0, kSqlInMessages)) + "...";
+}
+
+// A serialization failure (40001) or deadlock (40P01): the whole write is run again.
+class WriteConflict : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
+};
+
+struct ClearResult {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ClearResult>;
+
+std::string field(const PGresult* r, int code) {
+  const char* v = PQresultErrorField(r, code);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+// The column list of a unique violation's detail, "Key (a, b)=(...) already exists.", without
+// the values (which may be personal data and never go into a message).
+std::string unique_columns(const std::string& detail) {
+  const auto open = detail.find("Key (");
+  const auto close = detail.find(")=(");
+  if (open == std::string::npos || close == std::string::npos || close < open + 5) return {};
+  std::string columns = detail.substr(open + 5, close - open - 5);
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = columns.find(", ", start);
+    if (!out.empty()) out += ", ";
+    out += columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (comma == std::string::npos) break;
+    start = comma + 2;
+  }
+  return out;
+}
+
+// Messages in the form SQLite uses ("UNIQUE constraint failed: users.email"), so logs and
+// callers read the same on both backends; the values the server puts in DETAIL never appear.
+std::string constraint_message(const PGresult* r) {
+  const std::string state = field(r, PG_DIAG_SQLSTATE);
+  const std::string table = field(r, PG_DIAG_TABLE_NAME);
+  const std::string constraint = field(r, PG_DIAG_CONSTRAINT_NAME);
+  if (state == "23505") {
+    const auto columns = unique_columns(field(r, PG_DIAG_MESSAGE_DETAIL));
+    std::string qualified;
+    std::size_t start = 0;
+    while (start <= columns.size() && !columns.empty()) {
+      const auto comma = columns.find(", ", start);
+      if (!qualified.empty()) qualified += ", ";
+      qualified +=
+          table + "." +
+          columns.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (comma == std::string::npos) break;
+      start = comma + 2;
+    }
+    return "UNIQUE constraint failed: " + (qualified.empty() ? constraint : qualified);
+  }
+  if (state == "23503") return "FOREIGN KEY constraint failed: " + table + " (" + constraint + ")";
+  if (state == "23502")
+    return "NOT NULL constraint failed: " + table + "." + field(r, PG_DIAG_COLUMN_NAME);
+  if (state == "23514") return "CHECK constraint failed: " + table + " (" + constraint + ")";
+  return "constraint failed (" + state + "): " + field(r, PG_DIAG_MESSAGE_PRIMARY);
+}
+
+[[noreturn]] void throw_result_error(const PGresult* r, PGconn* conn, std::string_view sql) {
+  const std::string state = r == nullptr ? std::string() : field(r, PG_DIAG_SQLSTATE);
+  std::string primary = r == nullptr ? std::string() : field(r, PG_DIAG_MESSAGE_PRIMARY);
+  if (primary.empty()) primary = PQerrorMessage(conn);
+  while (!primary.empty() && primary.back() == '\n') primary.pop_back();
+  const std::string where = excerpt(sql);
+  if (state.rfind("23", 0) == 0) throw ConstraintViolation(constraint_message(r) + " in " + where);
+  if (state == "40001" || state == "40P01") {
+    throw WriteConflict(where + ": " + primary + " (SQLSTATE " + state + ")");
+  }
+  throw DatabaseError(where + ": " + primary + (state.empty() ? "" : " (SQLSTATE " + state + ")"));
+}
+
+std::int64_t parse_integer(const char* text, int length) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text, text + length, n);
+  if (ec != std::errc() || end != text + length) {
+    throw DatabaseError("unexpected integer from the server: " + std::string(text, length));
+  }
+  return n;
+}
+
+double parse_real(const char* text, int length) {
+  const std::string s(text, static_cast<std::size_t>(length));
+  if (s == "Infinity") return HUGE_VAL;
+  if (s == "-Infinity") return -HUGE_VAL;
+  if (s == "NaN") return std::nan("");
+  double d = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    throw DatabaseError("unexpected number from the server: " + s);
+  }
+  return d;
+}
+
+// A result field (text format) as the Value the repositories expect: integers (and booleans,
+// as 0/1) as integers, floating point as reals, bytea as its bytes, everything else as text.
+// NUMERIC (e.g. SUM over BIGINT) is an integer when it is integral, as SQLite would return it.
+Value column_value(const PGresult* r, int row, int col) {
+  if (PQgetisnull(r, row, col) != 0) return std::monostate{};
+  const char* text = PQgetvalue(r, row, col);
+  const int length = PQgetlength(r, row, col);
+  switch (PQftype(r, col)) {
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid:
+      return parse_integer(text, length);
+    case kBoolOid:
+      return std::int64_t{text[0] == 't' ? 1 : 0};
+    case kFloat4Oid:
+    case kFloat8Oid:
+      return parse_real(text, length);
+    case kNumericOid: {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(text, text + length, n);
+      if (ec == std::errc() && end == text + length) return n;
+      return parse_real(text, length);
+    }
+    case kByteaOid: {
+      std::size_t size = 0;
+      unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &size);
+      if (bytes == nullptr) throw DatabaseError("cannot decode a bytea value");
+      std::string out(reinterpret_cast<const char*>(bytes), size);
+      PQfreemem(bytes);
+      return out;
+    }
+    default:
+      return std::string(text, static_cast<std::size_t>(length));
+  }
+}
+
+// The parameters of one statement in libpq's form. Integers and reals are typed (int8, float8)
+// in text form; text is left for the server to type from its context, sent in binary form (its
+// exact bytes, NUL included) only when it holds a NUL, which only a bytea column accepts.
+class Params {
+ public:
+  explicit Params(std::span<const Value> values) {
+    const auto n = values.size();
+    types_.resize(n);
+    texts_.resize(n);
+    pointers_.resize(n);
+    lengths_.resize(n);
+    formats_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Value& v = values[i];
+      if (std::holds_alternative<std::monostate>(v)) {
+        pointers_[i] = nullptr;
+        continue;
+      }
+      if (const auto* k = std::get_if<std::int64_t>(&v)) {
+        types_[i] = kInt8Oid;
+        texts_[i] = std::to_string(*k);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        types_[i] = kFloat8Oid;
+        char buffer[64];
+        auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, *d);
+        texts_[i] = std::isinf(*d)   ? (*d > 0 ? "Infinity" : "-Infinity")
+                    : std::isnan(*d) ? "NaN"
+                                     : std::string(buffer, end);
+      } else {
+        texts_[i] = std::get<std::string>(v);
+        if (texts_[i].find('\0') != std::string::npos) formats_[i] = 1;
+      }
+      lengths_[i] = static_cast<int>(texts_[i].size());
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::holds_alternative<std::monostate>(values[i])) pointers_[i] = texts_[i].c_str();
+    }
+  }
+  int size() const { return static_cast<int>(types_.size()); }
+  const Oid* types() const { return types_.data(); }
+  const char* const* values() const { return pointers_.data(); }
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  std::vector<Oid> types_;
+  std::vector<std::string> texts_;
+  std::vector<const char*> pointers_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+};
+
+// Every $k from $1 to $N is used, and nothing else, so a mistake in the parameters is an error
+// here instead of a value bound to the wrong place (the server would accept unused typed ones).
+void check_placeholders(const postgres::SqlShape& shape, std::size_t count, std::string_view sql) {
+  bool ok = shape.placeholders.size() == count;
+  if (ok && count > 0)
+    ok =
+        *shape.placeholders.begin() == 1 && *shape.placeholders.rbegin() == static_cast<int>(count);
+  if (!ok) {
+    throw DatabaseError(excerpt(sql) + ": the statement's placeholders do not match the " +
+                        std::to_string(count) + " parameters given");
+  }
+}
+
+void refuse_transaction_control(const postgres::SqlShape& shape, std::string_view sql) {
+  for (const auto& keyword : shape.leading_keywords) {
+    if (is_transaction_control(keyword)) {
+      throw DatabaseError(excerpt(sql) + ": " + keyword +
+                          " is not allowed inside a transaction of the database interface");
+    }
+  }
+}
+
+class Connection {
+ public:
+  explicit Connection(const PostgresOptions& options) {
+    const std::string timeout = std::to_string(options.connect_timeout_s);
+    const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {options.url.c_str(), timeout.c_str(), "todo", nullptr};
+    conn_ = PQconnectdbParams(keywords, values, 1);
+    if (conn_ == nullptr) throw DatabaseError("cannot allocate a PostgreSQL connection");
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      std::string message = PQerrorMessage(conn_);
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      PQfinish(conn_);
+      throw DatabaseError("cannot connect to PostgreSQL at " + redact_database_url(options.url) +
+                          ": " + message);
+    }
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    try {
+      command("SET statement_timeout = " + std::to_string(options.statement_timeout_ms) +
+              "; SET client_min_messages = warning");
+    } catch (...) {
+      PQfinish(conn_);
+      throw;
+    }
+  }
+  ~Connection() { PQfinish(conn_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // One statement with parameters (the extended protocol: exactly one statement, parameters
+  // never spliced into the text).
+  Result run(std::string_view sql, std::span<const Value> values) {
+    const Params params(values);
+    const std::string text(sql);
+    Result r(PQexecParams(conn_, text.c_str(), params.size(), params.types(), params.values(),
+                          params.lengths(), params.formats(), 0));
+    check(r.get(), sql);
+    return r;
+  }
+
+  // Parameterless statements through the simple protocol (several allowed).
+  void command(const std::string& sql) {
+    Result r(PQexec(conn_, sql.c_str()));
+    check(r.get(), sql);
+  }
+
+  bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  PGTransactionStatusType status() const { return PQtransactionStatus(conn_); }
+
+  // For cleanup while another error is on its way: a failure here leaves the connection outside
+  // the pool (see Pool::release).
+  void rollback_if_open() noexcept {
+    if (!healthy() || status() == PQTRANS_IDLE) return;
+    Result r(PQexec(conn_, "ROLLBACK"));
+  }
+
+ private:
+  void check(const PGresult* r, std::string_view sql) {
+    const auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
+    if (status == PGRES_EMPTY_QUERY) throw DatabaseError(excerpt(sql) + ": no statement to run");
+    throw_result_error(r, conn_, sql);
+  }
+
+  PGconn* conn_ = nullptr;
+};
+
+class PostgresTransaction final : public Transaction {
+ public:
+  PostgresTransaction(Connection& connection, bool writable)
+      : connection_(connection), writable_(writable) {}
+  using Transaction::execute;
+  using Transaction::query;
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  std::vector<Row> query(std::string_view sql, std::span<const Value> params) override {
+    Result r = run(sql, params);
+    std::vector<Row> rows;
+    const int n = PQntuples(r.get());
+    const int columns = PQnfields(r.get());
+    rows.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      std::vector<Value> values;
+      values.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) values.push_back(column_value(r.get(), i, c));
+      rows.emplace_back(std::move(values));
+    }
+    return rows;
+  }
+
+  std::int64_t execute(std::string_view sql, std::span<const Value> params) override {
+    Result r = run(sql, params);
+    const char* changed = PQcmdTuples(r.get());
+    if (changed == nullptr || *changed == '\0') return 0;
+    return parse_integer(changed, static_cast<int>(std::strlen(changed)));
+  }
+
+  void execute_script(std::string_view sql) override {
+    const auto shape = scan_sql(sql);
+    refuse_transaction_control(shape, sql);
+    if (!shape.placeholders.empty()) {
+      throw DatabaseError(excerpt(sql) + ": a script takes no parameters");
+    }
+    guarded([&] { connection_.command(std::string(sql)); });
+  }
+
+  void savepoint(const std::function<void()>& work) override {
+    const std::string name = "todo_s" + std::to_string(++depth_);
+    struct Depth {
+      int& depth;
+      ~Depth() { --depth; }
+    } restore{depth_};
+    connection_.command("SAVEPOINT " + name);
+    try {
+      work();
+    } catch (...) {
+      if (connection_.healthy()) {
+        connection_.command("ROLLBACK TO SAVEPOINT " + name);
+        connection_.command("RELEASE SAVEPOINT " + name);
+      }
+      throw;
+    }
+    connection_.command("RELEASE SAVEPOINT " + name);
+  }
+
+  // A statement of this transaction hit a serialization failure or deadlock: the write must be
+  // run again, whatever the work did with the exception.
+  bool conflicted() const { return conflicted_; }
+
+ private:
+  Result run(std::string_view sql, std::span<const Value> params) {
+    const auto shape = scan_sql(sql);
+    refuse_transaction_control(shape, sql);
+    // Checked here, before the server sees it: a refused statement would abort the transaction.
+    if (shape.leading_keywords.size() != 1) {
+      throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
+                          std::to_string(shape.leading_keywords.size()));
+    }
+    check_placeholders(shape, params.size(), sql);
+    // In a write, a statement that changes data runs in its own savepoint, so a constraint
+    // violation the work catches leaves the transaction usable, as on SQLite.
+    const bool isolate =
+        writable_ && !shape.leading_keywords.empty() && shape.leading_keywords.front() != "SELECT";
+    Result r;
+    guarded([&] {
+      if (!isolate) {
+        r = connection_.run(sql, params);
+        return;
+      }
+      connection_.command("SAVEPOINT todo_statement");
+      try {
+        r = connection_.run(sql, params);
+      } catch (const WriteConflict&) {
+        throw;
+      } catch (const DatabaseError&) {
+        if (connection_.healthy()) connection_.command("ROLLBACK TO SAVEPOINT todo_statement");
+        throw;
+      }
+      connection_.command("RELEASE SAVEPOINT todo_statement");
+    });
+    return r;
+  }
+
+  template <class F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const WriteConflict&) {
+      conflicted_ = true;
+      throw;
+    }
+  }
+
+  Connection& connection_;
+  const bool writable_;
+  int depth_ = 0;
+  bool conflicted_ = false;
+};
+
+using Listener = std::shared_ptr<const std::function<void()>>;
+
+// Write transactions of this process: many at once (shared), or one alone (exclusive). A write
+// that conflicted twice runs its next attempts alone, so inside one process every write makes
+// progress however hot the rows it shares with others (a user's change counter, a partition's
+// log head); only other processes' writes can still conflict with it. New shared entrants wait
+// while an exclusive one waits, so it is not starved.
+class WriteGate {
+ public:
+  void enter(bool exclusive) {
+    std::unique_lock lock(mutex_);
+    if (exclusive) {
+      ++exclusive_waiting_;
+      changed_.wait(lock, [&] { return !exclusive_ && shared_ == 0; });
+      --exclusive_waiting_;
+      exclusive_ = true;
+    } else {
+      changed_.wait(lock, [&] { return !exclusive_ && exclusive_waiting_ == 0; });
+      ++shared_;
+    }
+  }
+  void leave(bool exclusive) {
+    {
+      std::lock_guard lock(mutex_);
+      if (exclusive) {
+        exclusive_ = false;
+      } else {
+        --shared_;
+      }
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int shared_ = 0;
+  int exclusive_waiting_ = 0;
+  bool exclusive_ = false;
+};
+
+class PostgresDatabase final : public Database {
+ public:
+  explicit PostgresDatabase(const PostgresOptions& options) : options_(options) {
+    if (options.pool_size < 1) throw DatabaseError("pool_size must be >= 1");
+    if (options.max_write_attempts < 1) throw DatabaseError("max_write_attempts must be >= 1");
+    if (options.statement_timeout_ms < 0) throw DatabaseError("statement_timeout_ms must be >= 0");
+    // One connection now, so a wrong URL or an unreachable server fails open_database().
+    auto first = std::make_unique<Connection>(options_);
+    free_.push_back(std::move(first));
+    open_ = 1;
+  }
+
+  ~PostgresDatabase() override {
+    std::unique_lock lock(pool_mutex_);
+    pool_changed_.wait(lock, [&] { return static_cast<int>(free_.size()) == open_; });
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  void read(const std::function<void(Transaction&)>& work) override {
+    if (reading_ == this) throw DatabaseError("nested read");
+    Lease lease(*this);
+    const Flag flag(reading_, this);
+    lease->command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    try {
+      PostgresTransaction tx(*lease, false);
+      work(tx);
+      lease->command("COMMIT");
+    } catch (...) {
+      lease->rollback_if_open();
+      throw;
+    }
+  }
+
+  void write(const std::function<void(Transaction&)>& work) override {
+    run_write("BEGIN ISOLATION LEVEL SERIALIZABLE", work);
+  }
+
+  void migration_write(const std::function<void(Transaction&)>& work) {
+    run_write("BEGIN ISOLATION LEVEL READ COMMITTED", [&](Transaction& tx) {
+      tx.query("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey});
+      work(tx);
+    });
+  }
+
+  bool ping() override {
+    try {
+      read([](Transaction& s) { s.query("SELECT 1"); });
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  CommitListenerId add_commit_listener(std::function<void()> listener) override {
+    std::lock_guard lock(listeners_mutex_);
+    const CommitListenerId id = ++last_listener_id_;
+    listeners_.emplace(id, std::make_shared<const std::function<void()>>(std::move(listener)));
+    return id;
+  }
+
+  // Waits for the notifications that started before the removal (they may hold a copy of the
+  // listener); later ones no longer see it. A listener removing itself cannot wait for itself.
+  void remove_commit_listener(CommitListenerId id) override {
+    std::unique_lock lock(listeners_mutex_);
+    listeners_.erase(id);
+    if (notifying_ == this) return;
+    const std::uint64_t before = notification_seq_;
+    listeners_idle_.wait(lock, [&] {
+      return active_notifications_.empty() || active_notifications_.begin()->first > before;
+    });
+  }
+
+ private:
+  // The calling thread holds a read (or write) of this database while set.
+  struct Flag {
+    Flag(const PostgresDatabase*& slot, const PostgresDatabase* value) : slot_(slot), old_(slot) {
+      slot_ = value;
+    }
+    ~Flag() { slot_ = old_; }
+    const PostgresDatabase*& slot_;
+    const PostgresDatabase* old_;
+  };
+
+  // A pooled connection for the lifetime of one transaction.
+  class Lease {
+   public:
+    explicit Lease(PostgresDatabase& db) : db_(db), connection_(db.acquire()) {}
+    ~Lease() { db_.release(std::move(connection_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Connection* operator->() { return connection_.get(); }
+    Connection& operator*() { return *connection_; }
+
+   private:
+    PostgresDatabase& db_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  std::unique_ptr<Connection> acquire() {
+    std::unique_lock lock(pool_mutex_);
+    pool_changed_.wait(lock, [&] { return !free_.empty() || open_ < options_.pool_size; });
+    if (!free_.empty()) {
+      auto connection = std::move(free_.back());
+      free_.pop_back();
+      return connection;
+    }
+    ++open_;  // the slot is taken while connecting outside the lock
+    lock.unlock();
+    try {
+      return std::make_unique<Connection>(options_);
+    } catch (...) {
+      lock.lock();
+      --open_;
+      pool_changed_.notify_all();
+      throw;
+    }
+  }
+
+  // A connection that is broken or still inside a transaction is closed, not pooled: the next
+  // acquire() opens a fresh one in its slot.
+  void release(std::unique_ptr<Connection> connection) {
+    if (!connection->healthy() || connection->status() != PQTRANS_IDLE) {
+      connection.reset();
+      std::lock_guard lock(pool_mutex_);
+      --open_;
+    } else {
+      std::lock_guard lock(pool_mutex_);
+      free_.push_back(std::move(connection));
+    }
+    pool_changed_.notify_all();
+  }
+
+  void run_write(const char* begin, const std::function<void(Transaction&)>& work) {
+    if (writing_ == this) throw DatabaseError("nested write");
+    const Flag flag(writing_, this);
+    for (int attempt = 1;; ++attempt) {
+      const bool last = attempt >= options_.max_write_attempts;
+      const bool alone = attempt > kSharedAttempts;
+      try {
+        gate_.enter(alone);
+        bool committed = false;
+        try {
+          committed = attempt_write(begin, work);
+        } catch (...) {
+          gate_.leave(alone);
+          throw;
+        }
+        gate_.leave(alone);
+        if (committed) {
+          notify_listeners();
+          return;
+        }
+      } catch (const WriteConflict& e) {
+        if (last) {
+          throw DatabaseError("the write still conflicted after " + std::to_string(attempt) +
+                              " attempts: " + e.what());
+        }
+      }
+      if (last) {
+        throw DatabaseError("the write still conflicted after " + std::to_string(attempt) +
+                            " attempts");
+      }
+      // Conflicting writers back off a little more each time, so they stop meeting.
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
+    }
+  }
+
+  // True when committed; false (or WriteConflict) when it must be run again.
+  bool attempt_write(const char* begin, const std::function<void(Transaction&)>& work) {
+    Lease lease(*this);
+    lease->command(begin);
+    PostgresTransaction tx(*lease, true);
+    try {
+      work(tx);
+    } catch (...) {
+      lease->rollback_if_open();
+      if (tx.conflicted()) return false;
+      throw;
+    }
+    if (tx.conflicted()) {
+      lease->rollback_if_open();
+      return false;
+    }
+    if (lease->status() == PQTRANS_INERROR) {
+      lease->rollback_if_open();
+      throw DatabaseError(
+          "a statement of the write failed and its work went on: nothing was committed");
+    }
+    try {
+      lease->command("COMMIT");
+    } catch (...) {
+      lease->rollback_if_open();
+      throw;
+    }
+    return true;
+  }
+
+  // After a commit, on the committing thread. A listener that throws is logged; the others run.
+  void notify_listeners() {
+    std::vector<Listener> listeners;
+    std::uint64_t seq = 0;
+    {
+      std::lock_guard lock(listeners_mutex_);
+      if (listeners_.empty()) return;
+      for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
+      seq = ++notification_seq_;
+      ++active_notifications_[seq];
+    }
+    {
+      const Flag flag(notifying_, this);
+      for (const auto& listener : listeners) {
+        try {
+          (*listener)();
+        } catch (const std::exception& e) {
+          log::error("a commit listener failed", {{"error", e.what()}});
+        }
+      }
+    }
+    {
+      std::lock_guard lock(listeners_mutex_);
+      if (--active_notifications_[seq] == 0) active_notifications_.erase(seq);
+    }
+    listeners_idle_.notify_all();
+  }
+
+  // Attempts a write makes alongside others before it runs alone (WriteGate).
+  static constexpr int kSharedAttempts = 2;
+
+  const PostgresOptions options_;
+  WriteGate gate_;
+
+  std::mutex pool_mutex_;
+  std::condition_variable pool_changed_;
+  std::vector<std::unique_ptr<Connection>> free_;
+  int open_ = 0;  // connections that exist or are being opened, free or leased
+
+  std::mutex listeners_mutex_;
+  std::condition_variable listeners_idle_;
+  std::map<CommitListenerId, Listener> listeners_;  // ordered: ids grow in the order added
+  CommitListenerId last_listener_id_ = 0;
+  std::uint64_t notification_seq_ = 0;
+  std::map<std::uint64_t, int> active_notifications_;  // started and not yet finished, by seq
+
+  static thread_local const PostgresDatabase* reading_;
+  static thread_local const PostgresDatabase* writing_;
+  static thread_local const PostgresDatabase* notifying_;
+};
+
+thread_local const PostgresDatabase* PostgresDatabase::reading_ = nullptr;
+thread_local const PostgresDatabase* PostgresDatabase::writing_ = nullptr;
+thread_local const PostgresDatabase* PostgresDatabase::notifying_ = nullptr;
+
+// The password of a key=value connection string: password=secret or password='se cret'.
+std::string redact_key_value(std::string_view conninfo) {
+  std::string out(conninfo);
+  const auto key = out.find("password");
+  if (key == std::string::npos) return out;
+  auto i = out.find('=', key);
+  if (i == std::string::npos) return out;
+  ++i;
+  while (i < out.size() && out[i] == ' ') ++i;
+  std::size_t end = i;
+  if (end < out.size() && out[end] == '\'') {
+    ++end;
+    while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
+    end = std::min(end + 1, out.size());
+  } else {
+    while (end < out.size() && out[end] != ' ') ++end;
+  }
+  return out.replace(i, end - i, "***");
+}
+
+}  // namespace
+
+std::string redact_database_url(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return redact_key_value(url);
+  std::string out(url);
+  const auto authority = scheme + 3;
+  const auto authority_end = out.find_first_of("/?#", authority);
+  const auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+  if (at != std::string::npos && at > authority) {
+    const auto colon = out.find(':', authority);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // A password may also come as a query parameter.
+  const auto query = out.find('?');
+  if (query != std::string::npos) {
+    for (auto p = out.find("password=", query); p != std::string::npos;
+         p = out.find("password=", p + 1)) {
+      if (out[p - 1] != '?' && out[p - 1] != '&') continue;
+      const auto value = p + 9;
+      const auto end = out.find('&', value);
+      out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Database> open_postgres(const PostgresOptions& options) {
+  auto db = std::make_unique<PostgresDatabase>(options);
+  apply_migrations(*db);
+  return db;
+}
+
+void postgres_migration_write(Database& db, const std::function<void(Transaction&)>& work) {
+  auto* postgres = dynamic_cast<PostgresDatabase*>(&db);
+  if (postgres == nullptr) throw DatabaseError("not a PostgreSQL database");
+  postgres->migration_write(work);
+}
+
+}  // namespace todo::store

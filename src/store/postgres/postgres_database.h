@@ -1,0 +1,34 @@
+// PostgreSQL backend over libpq: a bounded pool of connections shared by reads and writes; reads
+// in READ ONLY REPEATABLE READ transactions, writes in SERIALIZABLE ones retried on conflict.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/database.h"
+#include "store/open_database.h"  // redact_database_url
+
+namespace todo::store {
+
+struct PostgresOptions {
+  // postgres://user:password@host:port/dbname?sslmode=... (or postgresql://, or a libpq
+  // key=value string). Never logged or put into an error as given: see redact_database_url().
+  std::string url;
+  int pool_size = 5;                  // connections shared by read() and write()
+  int statement_timeout_ms = 30'000;  // per statement, set on every connection
+  int connect_timeout_s = 10;
+  int max_write_attempts = 10;  // a write's closure runs at most this often
+};
+
+// Connects the pool and applies pending migrations. Throws DatabaseError on failure; the error
+// names the server by its redacted URL.
+std::unique_ptr<Database> open_postgres(const PostgresOptions& options);
+
+// Runs `work` in a READ COMMITTED write transaction that first takes the migration advisory lock
+// (pg_advisory_xact_lock), so each statement after it sees what other migrators committed before
+// the lock was granted. For apply_migrations; throws DatabaseError when `db` is not PostgreSQL.
+void postgres_migration_write(Database& db, const std::function<void(Transaction&)>& work);
+
+}  // namespace todo::store
