@@ -34,19 +34,22 @@ struct RunAs {
   gid_t gid;
 };
 
-// Root: the dedicated system user (created when missing). Anyone else: themselves.
+// Root: the dedicated system user (created when missing). Anyone else: themselves. ctest runs
+// test processes side by side: while one adds the user, another's useradd fails on the lock of
+// /etc/passwd, so it looks again (for at most 60 s) until the user is there.
 RunAs server_user() {
   if (::geteuid() != 0) return {::geteuid(), ::getegid()};
-  if (::getpwnam(kUser) == nullptr) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    if (const passwd* pw = ::getpwnam(kUser)) return {pw->pw_uid, pw->pw_gid};
     const std::string command = std::string("useradd --system --no-create-home --shell ") +
                                 "/usr/sbin/nologin " + kUser + " >/dev/null 2>&1";
-    if (std::system(command.c_str()) != 0 && ::getpwnam(kUser) == nullptr) {
+    if (std::system(command.c_str()) == 0) continue;
+    if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error(std::string("cannot create the user ") + kUser);
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const passwd* pw = ::getpwnam(kUser);
-  if (pw == nullptr) throw std::runtime_error(std::string("no user ") + kUser);
-  return {pw->pw_uid, pw->pw_gid};
 }
 
 std::string read_file(const std::filesystem::path& path) {
