@@ -26,6 +26,15 @@ std::string_view type_name(const Value& v) {
 
 }  // namespace
 
+bool Database::ping() {
+  try {
+    read([](Transaction& s) { s.query("SELECT 1"); });
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 const Value& Row::at(std::size_t i) const {
   if (i >= values_.size()) {
     throw DatabaseError("column " + std::to_string(i) + ": out of range (the row has " +

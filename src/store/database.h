@@ -108,8 +108,8 @@ class Database {
   // moving from captured state; whatever it returns or assigns is overwritten by the last run.
   virtual void write(const std::function<void(Transaction&)>& work) = 0;
 
-  // True when the database answers a trivial query.
-  virtual bool ping() = 0;
+  // True when the database answers a trivial query (by default: a read of SELECT 1).
+  virtual bool ping();
 
   // Commit listeners are called after every successful commit of write(), on the thread that
   // committed (keep them short and non-blocking), in the order they were added. The event log uses

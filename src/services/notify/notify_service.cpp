@@ -498,14 +498,7 @@ void NotifyService::dispatch_due(domain::Timestamp now) {
   });
   {
     std::lock_guard lock(queue_mutex_);
-    for (const std::string& id : claimed) {
-      std::optional<Send> kept;
-      if (const auto found = kept_.find(id); found != kept_.end()) {
-        kept = std::move(found->second);
-        kept_.erase(found);
-      }
-      queue_.push_back(Job{id, std::move(kept)});
-    }
+    for (const std::string& id : claimed) queue_.push_back(Job{id, take_kept_locked(id)});
     in_flight_ += claimed.size();
     // More may be due: the workers re-arm when they have made room.
     if (claimed.size() == room) saturated_ = true;
@@ -524,11 +517,14 @@ void NotifyService::keep(std::vector<Send> sends) {
 
 std::optional<NotifyService::Send> NotifyService::take_kept(const std::string& delivery_id) {
   std::lock_guard lock(queue_mutex_);
-  const auto found = kept_.find(delivery_id);
-  if (found == kept_.end()) return std::nullopt;
-  std::optional<Send> send = std::move(found->second);
-  kept_.erase(found);
-  return send;
+  return take_kept_locked(delivery_id);
+}
+
+std::optional<NotifyService::Send> NotifyService::take_kept_locked(
+    const std::string& delivery_id) {
+  auto node = kept_.extract(delivery_id);
+  if (!node) return std::nullopt;
+  return std::move(node.mapped());
 }
 
 void NotifyService::worker_loop() {

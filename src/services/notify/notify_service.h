@@ -144,6 +144,7 @@ class NotifyService {
   void deliver(const std::string& delivery_id, std::optional<Send> kept);
   void keep(std::vector<Send> sends);
   std::optional<Send> take_kept(const std::string& delivery_id);
+  std::optional<Send> take_kept_locked(const std::string& delivery_id);  // queue_mutex_ held
   void arm_at(domain::Timestamp when);
   void arm_next();
   void worker_loop();

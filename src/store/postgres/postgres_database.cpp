@@ -520,15 +520,6 @@ class PostgresDatabase final : public Database {
     });
   }
 
-  bool ping() override {
-    try {
-      read([](Transaction& s) { s.query("SELECT 1"); });
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }
-
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
     std::lock_guard lock(listeners_mutex_);
     const CommitListenerId id = ++last_listener_id_;

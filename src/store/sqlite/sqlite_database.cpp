@@ -152,15 +152,6 @@ class SqliteDatabase final : public Database {
     if (job.error) std::rethrow_exception(job.error);
   }
 
-  bool ping() override {
-    try {
-      read([](Transaction& s) { s.query("SELECT 1"); });
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }
-
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
     std::lock_guard lock(jobs_mutex_);
     const CommitListenerId id = ++last_listener_id_;
