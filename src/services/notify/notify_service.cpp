@@ -327,17 +327,15 @@ void NotifyService::prepare(domain::Timestamp now) {
              : plan_firings(horizon_, horizon, static_cast<int>(room), {});
   prepared_full_ = planned.size() >= room;
   if (prepared_full_) planned.resize(room);
-  if (planned.empty()) {
-    horizon_ = std::max(horizon, horizon_.value_or(horizon));
-    return;
+  if (!planned.empty()) {
+    for (Firing& f : planned) {
+      prepared_ids_.insert(f.reminder.id);
+      prepared_.push_back(std::move(f));
+    }
+    std::stable_sort(prepared_.begin(), prepared_.end(), [](const Firing& a, const Firing& b) {
+      return a.reminder.fire_at > b.reminder.fire_at;
+    });
   }
-  for (Firing& f : planned) {
-    prepared_ids_.insert(f.reminder.id);
-    prepared_.push_back(std::move(f));
-  }
-  std::stable_sort(prepared_.begin(), prepared_.end(), [](const Firing& a, const Firing& b) {
-    return a.reminder.fire_at > b.reminder.fire_at;
-  });
   horizon_ = std::max(horizon, horizon_.value_or(horizon));
 }
 
