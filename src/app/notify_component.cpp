@@ -57,6 +57,8 @@ notify::NotifyOptions notify_options(const Config& config) {
   options.retry_backoff = config.notify_retry_backoff;
   options.workers = config.notify_workers;
   options.public_url = config.public_url;
+  // On PostgreSQL other processes share the schedule: look for what they left every 2 s.
+  if (!config.database_url.empty()) options.shared_rescan = std::chrono::seconds(2);
   return options;
 }
 

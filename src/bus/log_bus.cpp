@@ -4,11 +4,14 @@
 #include "bus/log_bus.h"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 
 #include "bus/consumer_runtime.h"
+#include "domain/ids.h"
 #include "log/log.h"
 #include "store/consumer_repository.h"
 #include "store/outbox.h"
@@ -26,8 +29,12 @@ struct LogBus::Consumer {
 
   Subscription subscription;
   const int partitions;
-  std::vector<std::unique_ptr<PartitionConsumer>> consumers;  // empty until the first poll
-  std::vector<PartitionStats> published;                      // guarded by LogBus::mutex_
+  // The partitions this process consumes, in order: every one from the first poll on, or, with
+  // shared partitions, the ones it holds a lease on.
+  std::vector<std::unique_ptr<PartitionConsumer>> consumers;
+  bool opened = false;                             // not sharing: the partitions were opened
+  std::optional<domain::Timestamp> next_balance;  // sharing: when to renew the leases next
+  std::vector<PartitionStats> published;           // guarded by LogBus::mutex_
 };
 
 struct LogBus::Fanout {
@@ -52,8 +59,12 @@ LogBus::LogBus(store::Database& db, const domain::Clock& clock, const MonotonicC
       monotonic_(monotonic),
       random_(random),
       options_(std::move(options)),
+      member_(options_.member.empty() ? domain::new_uuid_v7(clock.now(), random) : options_.member),
       context_{db_, clock_, monotonic_, random_, options_.retry} {
   if (options_.batch_size < 1) throw std::invalid_argument("LogBus: batch_size must be >= 1");
+  if (options_.share_partitions && options_.lease_ttl < std::chrono::milliseconds(3)) {
+    throw std::invalid_argument("LogBus: lease_ttl must be >= 3 ms");
+  }
 }
 
 LogBus::~LogBus() { stop(); }
@@ -136,6 +147,28 @@ void LogBus::stop() {
   wake_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (options_.share_partitions) {
+    for (auto& c : consumers_) leave(*c);
+  }
+}
+
+// A clean stop gives the leases back, so the other processes take the partitions over at their
+// next round rather than after the leases expire.
+void LogBus::leave(Consumer& c) {
+  if (!c.next_balance) return;
+  try {
+    db_.write([&](store::Transaction& s) {
+      store::PartitionLeaseRepository{}.leave(s, c.subscription.group, c.subscription.topic,
+                                              member_);
+    });
+  } catch (const std::exception& e) {
+    log::warn("could not give the partitions back; they are free when their leases expire",
+              {{"group", c.subscription.group},
+               {"topic", c.subscription.topic},
+               {"error", e.what()}});
+  }
+  c.consumers.clear();
+  c.next_balance.reset();
 }
 
 void LogBus::notify() {
@@ -153,9 +186,11 @@ int LogBus::poll_once() {
   return consumed;
 }
 
-// The first poll after a start: where each partition stands, and which events an earlier process
-// may have been handling when it stopped.
-void LogBus::open_partitions(Consumer& c) {
+// Where each of `partitions` stands when this process starts consuming it (the first poll, or a
+// lease taken), and which events the process that consumed it before may have been handling when
+// it stopped.
+void LogBus::open_partitions(Consumer& c, const std::vector<int>& partitions) {
+  if (partitions.empty()) return;
   const auto& topic = c.subscription.topic;
   std::map<int, std::int64_t> committed;
   std::map<int, store::DeliveryAttempts> attempts;
@@ -165,7 +200,7 @@ void LogBus::open_partitions(Consumer& c) {
     attempts = store::DeliveryAttemptRepository{}.of(s, c.subscription.group, topic);
     heads = store::OutboxRepository{}.heads(s, topic);
   });
-  for (int p = 0; p < c.partitions; ++p) {
+  for (int p : partitions) {
     PartitionStart start;
     if (auto found = committed.find(p); found != committed.end()) start.committed = found->second;
     if (auto found = attempts.find(p); found != attempts.end()) start.attempts = found->second;
@@ -174,11 +209,84 @@ void LogBus::open_partitions(Consumer& c) {
                                    head == heads.end() ? std::int64_t{0} : head->second);
     c.consumers.push_back(std::make_unique<PartitionConsumer>(context_, c.subscription, p, start));
   }
+  std::sort(c.consumers.begin(), c.consumers.end(),
+            [](const auto& a, const auto& b) { return a->partition() < b->partition(); });
+}
+
+// One round of the leases of a group, every third of their lifetime: this process says it is
+// alive, renews what it holds up to its fair part (the partitions over the live members, rounded
+// up), gives the rest back, and takes free or expired partitions up to that part. Partitions it
+// no longer holds are dropped before anything else is delivered; the ones it took start from the
+// offsets in the database.
+void LogBus::balance(Consumer& c) {
+  const auto now = clock_.now();
+  if (c.next_balance && now < *c.next_balance) return;
+  const auto ttl = std::chrono::duration_cast<std::chrono::microseconds>(options_.lease_ttl);
+  const auto until = now + ttl;
+  const auto& group = c.subscription.group;
+  const auto& topic = c.subscription.topic;
+  const auto count = static_cast<std::size_t>(c.partitions);
+  std::vector<int> held;
+  db_.write([&](store::Transaction& s) {
+    held.clear();
+    const store::PartitionLeaseRepository leases;
+    leases.heartbeat(s, group, topic, member_, now, until);
+    const int members = std::max(1, leases.live_members(s, group, topic, now));
+    const auto fair = static_cast<std::size_t>((c.partitions + members - 1) / members);
+    std::vector<bool> mine(count, false);
+    std::vector<bool> taken(count, false);  // by another member whose lease runs
+    for (const auto& lease : leases.leases(s, group, topic)) {
+      if (lease.partition < 0 || lease.partition >= c.partitions) continue;
+      const auto p = static_cast<std::size_t>(lease.partition);
+      if (lease.holder == member_) {
+        mine[p] = true;
+      } else if (lease.expires_at > now) {
+        taken[p] = true;
+      }
+    }
+    for (int p = 0; p < c.partitions; ++p) {
+      if (!mine[static_cast<std::size_t>(p)]) continue;
+      if (held.size() < fair && leases.acquire(s, group, topic, p, member_, now, until)) {
+        held.push_back(p);
+      } else {
+        leases.release(s, group, topic, p, member_);
+      }
+    }
+    for (int p = 0; p < c.partitions && held.size() < fair; ++p) {
+      const auto i = static_cast<std::size_t>(p);
+      if (mine[i] || taken[i]) continue;
+      if (leases.acquire(s, group, topic, p, member_, now, until)) held.push_back(p);
+    }
+  });
+  std::sort(held.begin(), held.end());
+  c.next_balance = now + ttl / 3;
+
+  std::vector<int> before;
+  for (const auto& pc : c.consumers) before.push_back(pc->partition());
+  if (before == held) return;
+  std::erase_if(c.consumers, [&](const auto& pc) {
+    return !std::binary_search(held.begin(), held.end(), pc->partition());
+  });
+  std::vector<int> taken_now;
+  std::set_difference(held.begin(), held.end(), before.begin(), before.end(),
+                      std::back_inserter(taken_now));
+  open_partitions(c, taken_now);
+  std::string list;
+  for (int p : held) list += (list.empty() ? "" : ",") + std::to_string(p);
+  log::info("consumer partitions assigned",
+            {{"group", group}, {"topic", topic}, {"member", member_}, {"partitions", list}});
 }
 
 int LogBus::poll(Consumer& c, bool check_replays) {
   const auto& topic = c.subscription.topic;
-  if (c.consumers.empty()) open_partitions(c);
+  if (options_.share_partitions) {
+    balance(c);
+  } else if (!c.opened) {
+    std::vector<int> all(static_cast<std::size_t>(c.partitions));
+    for (int p = 0; p < c.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+    open_partitions(c, all);
+    c.opened = true;
+  }
 
   int consumed = check_replays ? replay_dead_letters(db_, clock_, c.subscription) : 0;
 
@@ -311,6 +419,13 @@ void LogBus::publish_stats(Fanout& f, const std::map<int, std::int64_t>& heads) 
   f.published = std::move(published);
 }
 
+std::chrono::microseconds LogBus::time_to_next_balance(const Consumer& c) const {
+  if (!c.next_balance) return std::chrono::microseconds::max();
+  return std::max(std::chrono::microseconds(0),
+                  std::chrono::duration_cast<std::chrono::microseconds>(*c.next_balance -
+                                                                        clock_.now()));
+}
+
 std::chrono::microseconds LogBus::time_to_next_retry(const Consumer& c) const {
   std::chrono::microseconds shortest = std::chrono::microseconds::max();
   const auto now = monotonic_.now();
@@ -364,7 +479,7 @@ void LogBus::run(Consumer& c) {
         if (check_replays) next_replay_check = now + options_.poll_interval;
         return poll(c, check_replays);
       },
-      [&] { return time_to_next_retry(c); });
+      [&] { return std::min(time_to_next_retry(c), time_to_next_balance(c)); });
 }
 
 void LogBus::run(Fanout& f) {

@@ -29,6 +29,13 @@ struct LogBusOptions {
   std::chrono::milliseconds poll_interval{1000};       // the safety net when no wake-up comes
   int batch_size = 256;                                // most events delivered in one transaction
   RetryPolicy retry;                                   // durable subscriptions' retry schedule
+  // Several processes on one database (PostgreSQL): each partition of a durable group is leased
+  // to one process at a time, the group's partitions spread evenly over its live processes, and
+  // a process that stops renewing loses them after `lease_ttl` (ADR 0020). Off, this process
+  // consumes every partition of its groups.
+  bool share_partitions = false;
+  std::string member;                        // this process in the leases; a UUID when empty
+  std::chrono::milliseconds lease_ttl{5000};  // renewed every third of it
 };
 
 class LogBus final : public Bus {
@@ -69,7 +76,9 @@ class LogBus final : public Bus {
   struct Consumer;
   struct Fanout;
   int poll(Consumer& consumer, bool check_replays);
-  void open_partitions(Consumer& consumer);
+  void open_partitions(Consumer& consumer, const std::vector<int>& partitions);
+  void balance(Consumer& consumer);
+  void leave(Consumer& consumer);
   int poll(Fanout& fanout);
   void position(Fanout& fanout);
   void publish_stats(Consumer& consumer, const std::map<int, std::int64_t>& heads);
@@ -79,12 +88,14 @@ class LogBus final : public Bus {
   template <class Poll, class Wait>
   void run_loop(const std::string& name, const std::string& topic, Poll&& poll, Wait&& max_wait);
   std::chrono::microseconds time_to_next_retry(const Consumer& consumer) const;
+  std::chrono::microseconds time_to_next_balance(const Consumer& consumer) const;
 
   store::Database& db_;
   const domain::Clock& clock_;
   const MonotonicClock& monotonic_;
   domain::RandomSource& random_;
   const LogBusOptions options_;
+  const std::string member_;
   const RuntimeContext context_;
   std::vector<std::unique_ptr<Consumer>> consumers_;
   std::vector<std::unique_ptr<Fanout>> fanouts_;

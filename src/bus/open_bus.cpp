@@ -44,6 +44,7 @@ std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& c
       LogBusOptions log_options;
       log_options.partitions = options.partitions;
       log_options.retry = options.retry;
+      log_options.share_partitions = options.share_partitions;
       return std::make_unique<OutboxLogBus>(db, clock, random, std::move(log_options));
     }
   }

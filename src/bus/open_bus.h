@@ -25,6 +25,9 @@ struct BusOptions {
   BusKind kind = BusKind::kLog;
   std::map<std::string, int, std::less<>> partitions;  // topic -> partition count
   RetryPolicy retry;  // durable consumers' backoff before the dead letters
+  // Several processes share the database (PostgreSQL): durable groups' partitions are leased so
+  // each is consumed by one process at a time (LogBusOptions::share_partitions).
+  bool share_partitions = false;
 };
 
 class BusBackend : public Bus {

@@ -15,7 +15,8 @@ constexpr std::string_view kCommitted =
 constexpr std::string_view kCommit =
     "INSERT INTO consumer_offsets (\"group\", topic, \"partition\", \"offset\", updated_at) "
     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"group\", topic, \"partition\") "
-    "DO UPDATE SET \"offset\" = excluded.\"offset\", updated_at = excluded.updated_at";
+    "DO UPDATE SET \"offset\" = excluded.\"offset\", updated_at = excluded.updated_at "
+    "WHERE consumer_offsets.\"offset\" < excluded.\"offset\"";
 // A group that has offsets on some partitions of the topic but not on this one has read nothing
 // of it yet: it counts as offset 0.
 constexpr std::string_view kSlowest =
@@ -23,6 +24,29 @@ constexpr std::string_view kSlowest =
     "(SELECT DISTINCT \"group\" FROM consumer_offsets WHERE topic = $1) AS g "
     "LEFT JOIN consumer_offsets AS o "
     "ON o.\"group\" = g.\"group\" AND o.topic = $1 AND o.\"partition\" = $2";
+
+constexpr std::string_view kHeartbeat =
+    "INSERT INTO consumer_members (\"group\", topic, member, expires_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (\"group\", topic, member) DO UPDATE SET expires_at = excluded.expires_at";
+constexpr std::string_view kForgetMembers =
+    "DELETE FROM consumer_members WHERE \"group\" = $1 AND topic = $2 AND expires_at <= $3";
+constexpr std::string_view kLiveMembers =
+    "SELECT COUNT(*) FROM consumer_members WHERE \"group\" = $1 AND topic = $2 AND expires_at > $3";
+constexpr std::string_view kLeases =
+    "SELECT \"partition\", holder, expires_at FROM partition_leases "
+    "WHERE \"group\" = $1 AND topic = $2 ORDER BY \"partition\"";
+constexpr std::string_view kAcquire =
+    "INSERT INTO partition_leases (\"group\", topic, \"partition\", holder, expires_at) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"group\", topic, \"partition\") "
+    "DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+    "WHERE partition_leases.holder = excluded.holder OR partition_leases.expires_at <= $6";
+constexpr std::string_view kRelease =
+    "DELETE FROM partition_leases "
+    "WHERE \"group\" = $1 AND topic = $2 AND \"partition\" = $3 AND holder = $4";
+constexpr std::string_view kReleaseAll =
+    "DELETE FROM partition_leases WHERE \"group\" = $1 AND topic = $2 AND holder = $3";
+constexpr std::string_view kLeave =
+    "DELETE FROM consumer_members WHERE \"group\" = $1 AND topic = $2 AND member = $3";
 
 constexpr std::string_view kAttempts =
     "SELECT \"partition\", \"offset\", attempts FROM delivery_attempts "
@@ -160,6 +184,49 @@ void ProcessedEventRepository::record(Transaction& s, std::string_view consumer,
 
 std::int64_t ProcessedEventRepository::purge(Transaction& s, domain::Timestamp before) const {
   return s.execute(kPurgeProcessed, {micros(before)});
+}
+
+void PartitionLeaseRepository::heartbeat(Transaction& s, std::string_view group,
+                                         std::string_view topic, std::string_view member,
+                                         domain::Timestamp now, domain::Timestamp until) const {
+  s.execute(kForgetMembers, {text(group), text(topic), micros(now)});
+  s.execute(kHeartbeat, {text(group), text(topic), text(member), micros(until)});
+}
+
+int PartitionLeaseRepository::live_members(Transaction& s, std::string_view group,
+                                           std::string_view topic, domain::Timestamp now) const {
+  auto row = s.query_one(kLiveMembers, {text(group), text(topic), micros(now)});
+  return row ? static_cast<int>(row->integer(0)) : 0;
+}
+
+std::vector<PartitionLease> PartitionLeaseRepository::leases(Transaction& s, std::string_view group,
+                                                             std::string_view topic) const {
+  std::vector<PartitionLease> out;
+  for (const auto& row : s.query(kLeases, {text(group), text(topic)})) {
+    out.push_back(PartitionLease{static_cast<int>(row.integer(0)), row.text(1),
+                                 domain::from_micros(row.integer(2))});
+  }
+  return out;
+}
+
+bool PartitionLeaseRepository::acquire(Transaction& s, std::string_view group,
+                                       std::string_view topic, int partition,
+                                       std::string_view member, domain::Timestamp now,
+                                       domain::Timestamp until) const {
+  return s.execute(kAcquire, {text(group), text(topic), std::int64_t{partition}, text(member),
+                              micros(until), micros(now)}) == 1;
+}
+
+void PartitionLeaseRepository::release(Transaction& s, std::string_view group,
+                                       std::string_view topic, int partition,
+                                       std::string_view member) const {
+  s.execute(kRelease, {text(group), text(topic), std::int64_t{partition}, text(member)});
+}
+
+void PartitionLeaseRepository::leave(Transaction& s, std::string_view group, std::string_view topic,
+                                     std::string_view member) const {
+  s.execute(kReleaseAll, {text(group), text(topic), text(member)});
+  s.execute(kLeave, {text(group), text(topic), text(member)});
 }
 
 std::string_view to_string(DeadLetterStatus status) {

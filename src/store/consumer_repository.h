@@ -1,5 +1,7 @@
 // What consumers keep in the database: each group's committed offsets, the dedupe rows written in
-// a consumer's own transaction, the attempts on an event not yet finished, and dead letters. Used by the bus runtime and the operator CLI.
+// a consumer's own transaction, the attempts on an event not yet finished, dead letters, and the
+// leases through which several processes share a group's partitions. Used by the bus runtime and
+// the operator CLI.
 #pragma once
 
 #include "domain/clock.h"
@@ -19,6 +21,8 @@ class ConsumerOffsetRepository {
   // partition -> the next offset the group reads; partitions never committed are absent.
   std::map<int, std::int64_t> committed(Transaction& s, std::string_view group,
                                         std::string_view topic) const;
+  // Moves the partition's offset forward to `next_offset`; never back (a process that lost the
+  // partition and finishes a batch late cannot undo the progress of the one that took it over).
   void commit(Transaction& s, std::string_view group, std::string_view topic, int partition,
               std::int64_t next_offset, domain::Timestamp now) const;
   // The smallest committed offset on this partition over every group with offsets on the topic
@@ -51,6 +55,40 @@ class DeliveryAttemptRepository {
   void record(Transaction& s, std::string_view group, std::string_view topic, int partition,
               DeliveryAttempts attempts, domain::Timestamp now) const;
   void clear(Transaction& s, std::string_view group, std::string_view topic, int partition) const;
+};
+
+// The lease of one partition of a (group, topic): which member consumes it, until when.
+struct PartitionLease {
+  int partition = 0;
+  std::string holder;
+  domain::Timestamp expires_at{};
+};
+
+// Several processes on one database share a group's partitions (ADR 0020): a member (one per
+// process and group) says it is alive until a time, and holds leases on partitions until a time;
+// both are renewed before they expire. Times are wall-clock microseconds of the members.
+class PartitionLeaseRepository {
+ public:
+  // `member` is alive until `until`; members that expired before `now` are forgotten.
+  void heartbeat(Transaction& s, std::string_view group, std::string_view topic,
+                 std::string_view member, domain::Timestamp now, domain::Timestamp until) const;
+  // How many members of the group are alive at `now`.
+  int live_members(Transaction& s, std::string_view group, std::string_view topic,
+                   domain::Timestamp now) const;
+  // Every lease of the group, expired ones included, by partition.
+  std::vector<PartitionLease> leases(Transaction& s, std::string_view group,
+                                     std::string_view topic) const;
+  // Takes or renews the lease on `partition` until `until`, when it is free, expired at `now`, or
+  // already `member`'s. True when `member` holds it afterwards.
+  bool acquire(Transaction& s, std::string_view group, std::string_view topic, int partition,
+               std::string_view member, domain::Timestamp now, domain::Timestamp until) const;
+  // Gives the partition up, if `member` holds it.
+  void release(Transaction& s, std::string_view group, std::string_view topic, int partition,
+               std::string_view member) const;
+  // Gives every partition of the group up and leaves it (a clean stop): the others take over at
+  // their next round instead of after the leases expire.
+  void leave(Transaction& s, std::string_view group, std::string_view topic,
+             std::string_view member) const;
 };
 
 enum class DeadLetterStatus { kDead, kReplayRequested, kReplayed };

@@ -63,7 +63,10 @@ constexpr std::string_view kClaimDelivery =
     "'pending'";
 constexpr std::string_view kReleaseSending =
     "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 "
-    "WHERE status = 'sending'";
+    "WHERE status = 'sending' AND updated_at <= $2";
+constexpr std::string_view kReleaseOne =
+    "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, updated_at = $2 "
+    "WHERE id = $1 AND status = 'sending'";
 constexpr std::string_view kFindDelivery =
     "SELECT id, reminder_id, channel, target, target_kind, target_address, status, attempts, "
     "next_attempt_at, last_error, provider_id, created_at, updated_at FROM deliveries WHERE id = "
@@ -205,8 +208,14 @@ std::vector<std::string> NotifyRepository::claim_due_deliveries(Transaction& s,
   return claimed;
 }
 
-std::int64_t NotifyRepository::release_sending(Transaction& s, domain::Timestamp now) const {
-  return s.execute(kReleaseSending, {micros(now)});
+std::int64_t NotifyRepository::release_sending(Transaction& s, domain::Timestamp now,
+                                               domain::Timestamp claimed_before) const {
+  return s.execute(kReleaseSending, {micros(now), micros(claimed_before)});
+}
+
+void NotifyRepository::release_claimed(Transaction& s, const std::vector<std::string>& ids,
+                                       domain::Timestamp now) const {
+  for (const auto& id : ids) s.execute(kReleaseOne, {text(id), micros(now)});
 }
 
 std::optional<StoredDelivery> NotifyRepository::find_delivery(Transaction& s,

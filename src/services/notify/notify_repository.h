@@ -114,8 +114,13 @@ class NotifyRepository {
   // Pending deliveries due at `now` move to `sending`; returns their ids (at most limit).
   std::vector<std::string> claim_due_deliveries(store::Transaction& s, domain::Timestamp now,
                                                 int limit) const;
-  // After a restart: deliveries left in `sending` (the process died during a send) become due.
-  std::int64_t release_sending(store::Transaction& s, domain::Timestamp now) const;
+  // Deliveries left in `sending` since `claimed_before` or earlier (the process that claimed them
+  // died during the send) become due at `now`.
+  std::int64_t release_sending(store::Transaction& s, domain::Timestamp now,
+                               domain::Timestamp claimed_before) const;
+  // Deliveries this process claimed and did not start (a stop) become due at `now`.
+  void release_claimed(store::Transaction& s, const std::vector<std::string>& ids,
+                       domain::Timestamp now) const;
   std::optional<StoredDelivery> find_delivery(store::Transaction& s, std::string_view id) const;
   std::optional<StoredReminder> find_reminder(store::Transaction& s, std::string_view id) const;
   // Records one finished attempt; false when the delivery was not in `sending`.

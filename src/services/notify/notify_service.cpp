@@ -164,8 +164,12 @@ void NotifyService::recover() {
   prepared_ids_.clear();
   horizon_.reset();
   prepared_full_ = false;
-  const auto released = store::write_value(
-      database_, [&](Transaction& tx) { return repository_.release_sending(tx, now); });
+  // Alone, every delivery in `sending` is this process's from before its restart; sharing the
+  // database, only those claimed so long ago that their sender must have died.
+  const auto claimed_before = options_.shared_rescan.count() > 0 ? now - options_.stale_sending : now;
+  const auto released = store::write_value(database_, [&](Transaction& tx) {
+    return repository_.release_sending(tx, now, claimed_before);
+  });
   if (released > 0) {
     log::warn("deliveries interrupted by a stop are sent again",
               {{"count", released}, {"why", "the process stopped during their send"}});
@@ -204,7 +208,9 @@ void NotifyService::stop() {
   }
   if (left.empty()) return;
   try {
-    database_.write([&](Transaction& tx) { repository_.release_sending(tx, clock_.now()); });
+    std::vector<std::string> ids;
+    for (const Job& job : left) ids.push_back(job.delivery_id);
+    database_.write([&](Transaction& tx) { repository_.release_claimed(tx, ids, clock_.now()); });
   } catch (const std::exception& e) {
     log::error("could not release queued deliveries at stop", {{"error", e.what()}});
   }
@@ -265,6 +271,18 @@ void NotifyService::arm_next() {
     return earliest;
   });
   if (next) arm_at(*next);
+  // Another process may have scheduled reminders, or died during sends: look again soon.
+  if (options_.shared_rescan.count() > 0) arm_at(clock_.now() + options_.shared_rescan);
+}
+
+void NotifyService::release_stale(domain::Timestamp now) {
+  const auto released = store::write_value(database_, [&](Transaction& tx) {
+    return repository_.release_sending(tx, now, now - options_.stale_sending);
+  });
+  if (released > 0) {
+    log::warn("deliveries another process left in sending are sent again",
+              {{"count", released}, {"why", "the process that claimed them stopped answering"}});
+  }
 }
 
 void NotifyService::tick() {
@@ -284,6 +302,7 @@ void NotifyService::tick() {
       if (!batch.empty()) fire(batch, now);
       if (batch.empty() || !more) break;
     }
+    if (options_.shared_rescan.count() > 0) release_stale(clock_.now());
     dispatch_due(clock_.now());
     prepare(clock_.now());
   } catch (const std::exception& e) {

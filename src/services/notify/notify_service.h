@@ -66,6 +66,13 @@ struct NotifyOptions {
   std::size_t prepare_limit = 20'000;
   // Fired deliveries whose content is kept for their first attempt, at most (about 1 KiB each).
   std::size_t keep_limit = 20'000;
+  // Other processes share the database (PostgreSQL, ADR 0020) when > 0: at least this often the
+  // service looks for reminders another process scheduled (that one arms its own timer for them;
+  // this look is what fires them when it died), and gives deliveries another process left in
+  // `sending` for longer than `stale_sending` back to pending. 0: this process is the only one;
+  // at start every delivery in `sending` is its own from before the restart.
+  std::chrono::microseconds shared_rescan{0};
+  std::chrono::microseconds stale_sending = std::chrono::minutes(2);
   // The web app's base URL: a task's link is <public_url>/tasks/<id>.
   std::string public_url = "http://localhost:8000";
 };
@@ -134,6 +141,7 @@ class NotifyService {
     std::string delivery_id;
     std::optional<Send> kept;
   };
+  void release_stale(domain::Timestamp now);
   std::string due_local(const domain::Task& task, const domain::User* user) const;
   Reminder content(const std::string& delivery_id, const StoredReminder& reminder,
                    const std::string& title, std::optional<domain::Timestamp> due_at,

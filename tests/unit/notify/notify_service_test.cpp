@@ -513,6 +513,67 @@ TEST_F(NotifyServiceTest, ADeliveryInterruptedByACrashIsSentAgainAtStart) {
   EXPECT_EQ(delivery(task, "email")->status, "delivered");
 }
 
+// Sharing the database (PostgreSQL, several processes): each process arms its timer for the
+// reminders its own consumer scheduled; the others' are found by looking again every
+// shared_rescan, which is what fires them when the process that scheduled them died.
+TEST_F(NotifyServiceTest, SharingTheDatabaseRemindersAnotherProcessScheduledStillFire) {
+  NotifyOptions shared;
+  shared.shared_rescan = 2s;
+  make_service(shared);
+  service_->recover();
+  service_->run_due();
+  auto survivor = std::move(service_);
+  ASSERT_TRUE(survivor->armed_for());  // nothing is scheduled, and it looks again in 2 s
+  EXPECT_EQ(*survivor->armed_for(), kStart + 2s);
+
+  make_service(shared);  // the other process
+  const Timestamp due = kStart + 1h;
+  const std::string task = insert_task(due, {30});
+  schedule(task, due, {30});
+  service_.reset();  // and it dies before the instant
+
+  clock_.set(kStart + 30min);
+  survivor->run_due();
+  EXPECT_EQ(email_.sent.size(), 1u);
+  EXPECT_EQ(
+      rows(task),
+      (std::vector<std::pair<std::string, std::string>>{{"2026-12-06T08:30:00.000Z", "sent"}}));
+}
+
+// Sharing the database, a delivery in `sending` may be another live process's send in progress:
+// a start leaves it alone, and it is sent again only once it is stale_sending old.
+TEST_F(NotifyServiceTest, SharingTheDatabaseOnlyStaleSendsAreSentAgain) {
+  const Timestamp due = kStart + 1h;
+  const std::string task = insert_task(due, {30});
+  schedule(task, due, {30});
+  clock_.set(kStart + 30min);
+  service_->run_due();
+  ASSERT_EQ(email_.sent.size(), 1u);
+  const auto id = delivery(task, "email")->id;
+  database_->write([&](store::Transaction& tx) {
+    tx.execute("UPDATE deliveries SET status = 'sending', updated_at = $2 WHERE id = $1",
+               {id, domain::to_micros(clock_.now())});
+  });
+
+  NotifyOptions shared;
+  shared.shared_rescan = 2s;
+  shared.stale_sending = 2min;
+  make_service(shared);
+  service_->recover();
+  service_->run_due();
+  EXPECT_EQ(delivery(task, "email")->status, "sending");  // someone else's send, maybe
+  clock_.advance(1min);
+  service_->run_due();
+  EXPECT_EQ(delivery(task, "email")->status, "sending");
+  EXPECT_EQ(email_.sent.size(), 1u);
+
+  clock_.advance(1min);  // two minutes in `sending`: its sender is gone
+  service_->run_due();
+  EXPECT_EQ(email_.sent.size(), 2u);
+  EXPECT_EQ(email_.sent[1].first.delivery_id, id);
+  EXPECT_EQ(delivery(task, "email")->status, "delivered");
+}
+
 TEST_F(NotifyServiceTest, AnUnconfiguredChannelIsRecordedNotSent) {
   email_.configured_ = false;
   const Timestamp due = kStart + 1h;
