@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "log/log.h"
 #include "store/migrations.h"
@@ -284,12 +285,13 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // One statement with parameters (the extended protocol: exactly one statement, parameters
-  // never spliced into the text).
+  // never spliced into the text), prepared on this connection the first time it runs with these
+  // parameter types, and executed from then on without being parsed and planned again.
   Result run(std::string_view sql, std::span<const Value> values) {
     const Params params(values);
-    const std::string text(sql);
-    Result r(PQexecParams(conn_, text.c_str(), params.size(), params.types(), params.values(),
-                          params.lengths(), params.formats(), 0));
+    const std::string& name = prepared(sql, params);
+    Result r(PQexecPrepared(conn_, name.c_str(), params.size(), params.values(), params.lengths(),
+                            params.formats(), 0));
     check(r.get(), sql);
     return r;
   }
@@ -311,6 +313,26 @@ class Connection {
   }
 
  private:
+  // The name of the statement prepared for `sql` with the parameter types of `params` (a NULL is
+  // untyped, so its statement differs from the one with a value there). Statements are built from
+  // constant text and a bounded set of optional clauses, so few are prepared; should the cache
+  // still grow past its bound, it starts over.
+  const std::string& prepared(std::string_view sql, const Params& params) {
+    std::string key(sql);
+    key.push_back('\0');
+    for (int i = 0; i < params.size(); ++i) key += std::to_string(params.types()[i]) + ',';
+    if (auto found = statements_.find(key); found != statements_.end()) return found->second;
+    if (statements_.size() >= kMaxPreparedStatements) {
+      command("DEALLOCATE ALL");
+      statements_.clear();
+    }
+    std::string name = "todo_" + std::to_string(++statements_prepared_);
+    const std::string text(sql);
+    Result r(PQprepare(conn_, name.c_str(), text.c_str(), params.size(), params.types()));
+    check(r.get(), sql);
+    return statements_.emplace(std::move(key), std::move(name)).first->second;
+  }
+
   void check(const PGresult* r, std::string_view sql) {
     const auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
@@ -318,7 +340,10 @@ class Connection {
     throw_result_error(r, conn_, sql);
   }
 
+  static constexpr std::size_t kMaxPreparedStatements = 1000;
   PGconn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> statements_;  // sql + types -> prepared name
+  std::uint64_t statements_prepared_ = 0;
 };
 
 class PostgresTransaction final : public Transaction {

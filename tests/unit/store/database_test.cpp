@@ -850,6 +850,25 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowAllCommit) {
             std::to_string(kThreads * kWrites));
 }
 
+// A statement is prepared on its connection the first time it runs with its parameter types and
+// reused from then on; a NULL where a value was is a statement of its own (its type differs).
+TEST_P(PostgresDatabaseTest, StatementsArePreparedOnceAndReused) {
+  auto db = open_database();
+  constexpr std::string_view kSql = "SELECT COALESCE($1, 0) + 1";
+  db->read([&](Transaction& s) {
+    EXPECT_EQ(s.query_one(kSql, {std::int64_t{1}})->integer(0), 2);
+    EXPECT_EQ(s.query_one(kSql, {std::int64_t{41}})->integer(0), 42);
+    EXPECT_EQ(s.query_one(kSql, {Value{}})->integer(0), 1);
+    const auto prepared = s.query(
+        "SELECT parameter_types::text FROM pg_prepared_statements WHERE statement = $1 "
+        "ORDER BY 1",
+        {std::string(kSql)});
+    ASSERT_EQ(prepared.size(), 2u);
+    EXPECT_EQ(prepared[0].text(0), "{bigint}");
+    EXPECT_EQ(prepared[1].text(0), "{integer}");  // the untyped NULL: the server chose
+  });
+}
+
 // PostgreSQL aborts the transaction on a failed statement outside the per-statement savepoints
 // (a SELECT); work that swallows that error and returns must not be told its write committed.
 TEST_P(PostgresDatabaseTest, AWriteThatSwallowedAFailedQueryIsNotReportedCommitted) {
