@@ -348,8 +348,11 @@ class Connection {
 
 class PostgresTransaction final : public Transaction {
  public:
-  PostgresTransaction(Connection& connection, bool writable)
-      : connection_(connection), writable_(writable) {}
+  // `isolate_statements`: in a write, each statement that changes data runs in a savepoint of its
+  // own. Without it, such a statement that fails aborts the transaction, and the write is run
+  // again with it if the work went on after the failure (failed_unisolated()).
+  PostgresTransaction(Connection& connection, bool writable, bool isolate_statements = true)
+      : connection_(connection), writable_(writable), isolate_statements_(isolate_statements) {}
   using Transaction::execute;
   using Transaction::query;
 
@@ -408,6 +411,11 @@ class PostgresTransaction final : public Transaction {
   // A statement of this transaction hit a serialization failure or deadlock: the write must be
   // run again, whatever the work did with the exception.
   bool conflicted() const { return conflicted_; }
+  // A statement that changes data failed outside a savepoint, so the transaction is aborted: if
+  // the work caught that and went on, it must run again with savepoints to see what it expects.
+  bool failed_unisolated() const { return failed_unisolated_; }
+  // ... and the work ran another statement after that failure (it caught it and went on).
+  bool went_on_after_failure() const { return went_on_after_failure_; }
 
  private:
   Result run(std::string_view sql, std::span<const Value> params) {
@@ -420,13 +428,26 @@ class PostgresTransaction final : public Transaction {
     }
     check_placeholders(shape, params.size(), sql);
     // In a write, a statement that changes data runs in its own savepoint, so a constraint
-    // violation the work catches leaves the transaction usable, as on SQLite.
-    const bool isolate =
+    // violation the work catches leaves the transaction usable, as on SQLite. Or, first, without
+    // (two round trips fewer per statement): a failure then makes the write run again with them.
+    const bool changes =
         writable_ && !shape.leading_keywords.empty() && shape.leading_keywords.front() != "SELECT";
+    if (failed_unisolated_) {
+      went_on_after_failure_ = true;
+      throw DatabaseError(excerpt(sql) +
+                          ": an earlier statement of this write failed; it runs again");
+    }
     Result r;
     guarded([&] {
-      if (!isolate) {
-        r = connection_.run(sql, params);
+      if (!changes || !isolate_statements_) {
+        try {
+          r = connection_.run(sql, params);
+        } catch (const WriteConflict&) {
+          throw;
+        } catch (const DatabaseError&) {
+          if (changes) failed_unisolated_ = true;
+          throw;
+        }
         return;
       }
       connection_.command("SAVEPOINT todo_statement");
@@ -455,8 +476,11 @@ class PostgresTransaction final : public Transaction {
 
   Connection& connection_;
   const bool writable_;
+  const bool isolate_statements_;
   int depth_ = 0;
   bool conflicted_ = false;
+  bool failed_unisolated_ = false;
+  bool went_on_after_failure_ = false;
 };
 
 using Listener = std::shared_ptr<const std::function<void()>>;
@@ -627,22 +651,29 @@ class PostgresDatabase final : public Database {
   void run_write(const char* begin, const std::function<void(Transaction&)>& work) {
     if (writing_ == this) throw DatabaseError("nested write");
     const Flag flag(writing_, this);
+    bool isolate = false;  // statements in savepoints: after one failed and the work went on
     for (int attempt = 1;; ++attempt) {
       const bool last = attempt >= options_.max_write_attempts;
       const bool alone = attempt > kSharedAttempts;
       try {
         gate_.enter(alone);
-        bool committed = false;
+        Outcome outcome = Outcome::kConflicted;
         try {
-          committed = attempt_write(begin, work);
+          outcome = attempt_write(begin, work, isolate);
         } catch (...) {
           gate_.leave(alone);
           throw;
         }
         gate_.leave(alone);
-        if (committed) {
+        if (outcome == Outcome::kCommitted) {
           notify_listeners();
           return;
+        }
+        if (outcome == Outcome::kIsolate) {
+          // Not a conflict: the same attempt again, this time with savepoints.
+          isolate = true;
+          --attempt;
+          continue;
         }
       } catch (const WriteConflict& e) {
         if (last) {
@@ -659,21 +690,31 @@ class PostgresDatabase final : public Database {
     }
   }
 
-  // True when committed; false (or WriteConflict) when it must be run again.
-  bool attempt_write(const char* begin, const std::function<void(Transaction&)>& work) {
+  enum class Outcome {
+    kCommitted,
+    kConflicted,  // run again (also when WriteConflict is thrown)
+    kIsolate,     // run again with each statement in a savepoint
+  };
+  Outcome attempt_write(const char* begin, const std::function<void(Transaction&)>& work,
+                        bool isolate) {
     Lease lease(*this);
     lease->command(begin);
-    PostgresTransaction tx(*lease, true);
+    PostgresTransaction tx(*lease, true, isolate);
     try {
       work(tx);
     } catch (...) {
       lease->rollback_if_open();
-      if (tx.conflicted()) return false;
-      throw;
+      if (tx.conflicted()) return Outcome::kConflicted;
+      if (tx.went_on_after_failure()) return Outcome::kIsolate;
+      throw;  // e.g. a failed statement the work did not catch: the write fails, as with savepoints
     }
     if (tx.conflicted()) {
       lease->rollback_if_open();
-      return false;
+      return Outcome::kConflicted;
+    }
+    if (tx.failed_unisolated()) {
+      lease->rollback_if_open();
+      return Outcome::kIsolate;
     }
     if (lease->status() == PQTRANS_INERROR) {
       lease->rollback_if_open();
@@ -686,7 +727,7 @@ class PostgresDatabase final : public Database {
       lease->rollback_if_open();
       throw;
     }
-    return true;
+    return Outcome::kCommitted;
   }
 
   // After a commit, on the committing thread. A listener that throws is logged; the others run.

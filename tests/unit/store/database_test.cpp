@@ -850,6 +850,43 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowAllCommit) {
             std::to_string(kThreads * kWrites));
 }
 
+// Statements run without savepoints first (two round trips fewer each); a write whose work
+// catches a failed statement and goes on runs once more with a savepoint around each statement,
+// so it ends as it would on SQLite. A write whose work lets the failure escape just fails.
+TEST_P(PostgresDatabaseTest, AWriteRunsAgainWithSavepointsOnlyWhenItWentOnAfterAFailure) {
+  auto db = open();
+  int runs = 0;
+  db->write([&](Transaction& s) {
+    ++runs;
+    insert(s, 1);
+    insert(s, 2);
+  });
+  EXPECT_EQ(runs, 1);
+
+  runs = 0;
+  db->write([&](Transaction& s) {
+    ++runs;
+    insert(s, 3);
+    try {
+      insert(s, 1);
+    } catch (const ConstraintViolation&) {
+    }
+    insert(s, 4);
+  });
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(count_items(*db), 4);
+
+  runs = 0;
+  EXPECT_THROW(db->write([&](Transaction& s) {
+    ++runs;
+    insert(s, 5);
+    insert(s, 1);
+  }),
+               ConstraintViolation);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(count_items(*db), 4);
+}
+
 // A statement is prepared on its connection the first time it runs with its parameter types and
 // reused from then on; a NULL where a value was is a statement of its own (its type differs).
 TEST_P(PostgresDatabaseTest, StatementsArePreparedOnceAndReused) {
