@@ -115,6 +115,10 @@ void CommitListeners::notify() {
       (*listener)();
     } catch (const std::exception& e) {
       log::error("a commit listener failed", {{"error", e.what()}});
+    } catch (...) {
+      // Still logged and contained: escaping would leave this notification active for ever,
+      // and remove() waiting on it.
+      log::error("a commit listener failed with something that is not a std::exception");
     }
   }
   notifying_ = outer;
