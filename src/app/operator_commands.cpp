@@ -1,18 +1,9 @@
 // `todo events`, `todo dlq list|replay` and `todo admin set-role`: short-lived processes next to
-// the server, over the same SQLite file. `events` only reads; it never commits a group's offsets.
+// the server, over the same database (the SQLite file, or PostgreSQL at --database-url). `events`
+// only reads; it never commits a group's offsets.
 #include "app/operator_commands.h"
 
-#include "bus/consumer_runtime.h"
-#include "domain/clock.h"
-#include "domain/time_format.h"
-#include "log/log.h"
-#include "store/consumer_repository.h"
-#include "store/open_database.h"
-#include "store/outbox.h"
-#include "store/user_repository.h"
-
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <deque>
@@ -26,6 +17,15 @@
 #include <thread>
 #include <tuple>
 #include <vector>
+
+#include "bus/consumer_runtime.h"
+#include "domain/clock.h"
+#include "domain/time_format.h"
+#include "log/log.h"
+#include "store/consumer_repository.h"
+#include "store/open_database.h"
+#include "store/outbox.h"
+#include "store/user_repository.h"
 
 namespace todo::app {
 namespace {
@@ -45,21 +45,30 @@ int fail(const std::string& message) {
 
 std::filesystem::path database_path(const Config& config) { return config.data_dir / "todo.db"; }
 
-// nullptr when there is no database yet: an operator who mistyped --data-dir must not get a new,
-// empty database (and an empty answer) instead of an error.
+// The database `serve` uses with the same flags: PostgreSQL at --database-url (DATABASE_URL),
+// else the SQLite file in --data-dir. Pending migrations are applied, as the server would.
+// nullptr when that SQLite file does not exist: an operator who mistyped --data-dir must not get
+// a new, empty database (and an empty answer) instead of an error. A PostgreSQL server that
+// cannot be reached, or a database that does not exist, is an error from open_database.
 std::unique_ptr<store::Database> open_existing(const Config& config) {
+  store::DatabaseOptions options;
+  options.reader_connections = 1;
+  if (!config.database_url.empty()) {
+    options.dialect = store::Dialect::kPostgres;
+    options.url = config.database_url;
+    return store::open_database(options);
+  }
   const auto path = database_path(config);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return nullptr;
-  store::DatabaseOptions options;
   options.path = path;
-  options.reader_connections = 1;
-  return store::open_database(options);  // applies pending migrations, as the server would
+  return store::open_database(options);
 }
 
 std::string no_database(const Config& config) {
   return "no database at " + database_path(config).string() +
-         " (is --data-dir right? `todo serve` or `todo migrate` creates it)";
+         " (is --data-dir right? `todo serve` or `todo migrate` creates it; for PostgreSQL give "
+         "--database-url)";
 }
 
 // The stored CloudEvent as a JSON value; the text itself as a string in the unexpected case that

@@ -1,6 +1,7 @@
 // The operator commands: read a topic of the event log, list and replay dead letters, set a
-// user's role. Each opens <data-dir>/todo.db (also while `todo serve` runs on it: WAL), prints and
-// exits; none starts the HTTP server.
+// user's role. Each opens the database `todo serve` would with the same flags (<data-dir>/todo.db,
+// also while the server runs on it: WAL; or PostgreSQL at --database-url), prints and exits; none
+// starts the HTTP server.
 #pragma once
 
 #include "app/config.h"

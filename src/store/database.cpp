@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "log/log.h"
+
 namespace todo::store {
 namespace {
 
@@ -74,6 +76,57 @@ std::optional<std::int64_t> Row::optional_integer(std::size_t i) const {
 std::optional<std::string> Row::optional_text(std::size_t i) const {
   if (is_null(i)) return std::nullopt;
   return text(i);
+}
+
+thread_local const CommitListeners* CommitListeners::notifying_ = nullptr;
+
+CommitListenerId CommitListeners::add(std::function<void()> listener) {
+  std::lock_guard lock(mutex_);
+  const CommitListenerId id = ++last_id_;
+  listeners_.emplace(id, std::make_shared<const std::function<void()>>(std::move(listener)));
+  return id;
+}
+
+// Waits for the notifications that started before the removal (they may hold a copy of the
+// listener); later ones no longer see it.
+void CommitListeners::remove(CommitListenerId id) {
+  std::unique_lock lock(mutex_);
+  listeners_.erase(id);
+  if (notifying_ == this) return;
+  const std::uint64_t before = notification_seq_;
+  idle_.wait(lock, [&] { return active_.empty() || *active_.begin() > before; });
+}
+
+void CommitListeners::notify() {
+  std::vector<Listener> listeners;
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (listeners_.empty()) return;
+    listeners.reserve(listeners_.size());
+    for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
+    seq = ++notification_seq_;
+    active_.insert(seq);
+  }
+  const CommitListeners* outer = notifying_;
+  notifying_ = this;
+  for (const auto& listener : listeners) {
+    try {
+      (*listener)();
+    } catch (const std::exception& e) {
+      log::error("a commit listener failed", {{"error", e.what()}});
+    } catch (...) {
+      // Still logged and contained: escaping would leave this notification active for ever,
+      // and remove() waiting on it.
+      log::error("a commit listener failed with something that is not a std::exception");
+    }
+  }
+  notifying_ = outer;
+  {
+    std::lock_guard lock(mutex_);
+    active_.erase(seq);
+  }
+  idle_.notify_all();
 }
 
 void Transaction::execute_script(std::string_view /*sql*/) {

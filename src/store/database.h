@@ -2,10 +2,15 @@
 // appears here, so a PostgreSQL backend joins without any repository or service changing.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -78,10 +83,46 @@ class Transaction {
   // Runs `work` in a savepoint of this transaction: when it throws, its writes are rolled back
   // and the exception propagates; the transaction itself goes on. May nest.
   virtual void savepoint(const std::function<void()>& work) = 0;
+
+  // The outbox calls this after appending to the log: when this transaction commits, consumers
+  // in every process must be woken. SQLite does nothing (one process, whose commit listeners
+  // already run after every commit); PostgreSQL sends one notification that the server delivers
+  // at commit to the LISTEN connection of every process (docs/adr/0019).
+  virtual void announce_log_append() {}
 };
 
 // Names one commit listener of a Database, for its removal.
 using CommitListenerId = std::uint64_t;
+
+// The commit listeners of one Database, the registry every backend shares. Listeners are called
+// in the order they were added, on the thread that calls notify(); several threads may notify at
+// once. After remove() returns, the listener is not running and is never called again; a
+// listener that removes a listener (itself included) does not wait, since it cannot wait for
+// itself.
+class CommitListeners {
+ public:
+  CommitListeners() = default;
+  CommitListeners(const CommitListeners&) = delete;
+  CommitListeners& operator=(const CommitListeners&) = delete;
+
+  CommitListenerId add(std::function<void()> listener);
+  // An unknown id is ignored.
+  void remove(CommitListenerId id);
+  // Calls every listener added before; one that throws is logged and the others still run.
+  void notify();
+
+ private:
+  using Listener = std::shared_ptr<const std::function<void()>>;
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::map<CommitListenerId, Listener> listeners_;  // ordered: ids grow in the order added
+  CommitListenerId last_id_ = 0;
+  std::uint64_t notification_seq_ = 0;
+  std::set<std::uint64_t> active_;  // notifications started and not yet finished, by seq
+
+  static thread_local const CommitListeners* notifying_;  // this thread is inside notify()
+};
 
 enum class Durability {
   kFull,    // an acknowledged write survives power loss (fsync on every group commit)
@@ -114,7 +155,9 @@ class Database {
   // Commit listeners are called after every successful commit of write(), on the thread that
   // committed (keep them short and non-blocking), in the order they were added. The event log uses
   // them to wake its consumers at once; every bus, and later every fan-out hub, adds its own.
-  // May be added and removed at any time, from any thread.
+  // May be added and removed at any time, from any thread. On PostgreSQL they are also called,
+  // on the backend's listening thread, after another process (or another Database object)
+  // committed an append to the log, and once after that thread reconnected to the server.
   virtual CommitListenerId add_commit_listener(std::function<void()> listener) = 0;
   // After it returns the listener is not running and is never called again (unless called from
   // inside a listener, which cannot wait for itself). An unknown id is ignored.

@@ -63,11 +63,13 @@ std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& messa
   const std::int64_t offset = head.value().integer(0);
   s.execute(kInsertMessage, {message.topic, partition, offset, message.key, message.event_id,
                              message.payload, sql::micros(now)});
+  s.announce_log_append();  // consumers in other processes are woken at commit
   return offset;
 }
 
-std::vector<LoggedMessage> OutboxRepository::read(Transaction& s, std::string_view topic, int partition,
-                                                  std::int64_t from, int limit) const {
+std::vector<LoggedMessage> OutboxRepository::read(Transaction& s, std::string_view topic,
+                                                  int partition, std::int64_t from,
+                                                  int limit) const {
   if (limit <= 0) return {};
   const auto rows =
       s.query(kReadMessages, {text(topic), std::int64_t{partition}, from, std::int64_t{limit}});
@@ -101,7 +103,8 @@ std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Transactio
 
 std::int64_t OutboxRepository::purge(Transaction& s, std::string_view topic, int partition,
                                      std::int64_t below_offset, domain::Timestamp before) const {
-  return s.execute(kPurge, {text(topic), std::int64_t{partition}, below_offset, sql::micros(before)});
+  return s.execute(kPurge,
+                   {text(topic), std::int64_t{partition}, below_offset, sql::micros(before)});
 }
 
 }  // namespace todo::store

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -18,6 +17,7 @@
 
 #include "log/log.h"
 #include "store/migrations.h"
+#include "store/postgres/notification_listener.h"
 #include "store/postgres/sql_scan.h"
 
 namespace todo::store {
@@ -29,6 +29,10 @@ using postgres::scan_sql;
 constexpr std::size_t kSqlInMessages = 100;
 // An arbitrary constant all Todo processes agree on: the key of the migration advisory lock.
 constexpr std::int64_t kMigrationLockKey = 0x546f646f4d696772;  // "TodoMigr"
+// Sent at the end of a write that appended to the log; the server delivers it at commit to every
+// connection that LISTENs on the channel, and folds identical ones of a transaction into one.
+const std::string kAnnounceAndCommit =
+    std::string("SELECT pg_notify('") + postgres::kLogChannel + "', ''); COMMIT";
 
 // Type OIDs (catalog/pg_type_d.h, stable across releases).
 constexpr Oid kBoolOid = 16;
@@ -408,6 +412,11 @@ class PostgresTransaction final : public Transaction {
     connection_.command("RELEASE SAVEPOINT " + name);
   }
 
+  // Remembered, and announced once just before COMMIT (outside every savepoint, so a savepoint
+  // rolled back later cannot take the notification with it; a spurious wake-up costs one poll).
+  void announce_log_append() override { announces_ = true; }
+  bool announces() const { return announces_; }
+
   // A statement of this transaction hit a serialization failure or deadlock: the write must be
   // run again, whatever the work did with the exception.
   bool conflicted() const { return conflicted_; }
@@ -481,9 +490,8 @@ class PostgresTransaction final : public Transaction {
   bool conflicted_ = false;
   bool failed_unisolated_ = false;
   bool went_on_after_failure_ = false;
+  bool announces_ = false;
 };
-
-using Listener = std::shared_ptr<const std::function<void()>>;
 
 // Write transactions of this process: many at once (shared), or one alone (exclusive). A write
 // that conflicted twice runs its next attempts alone, so inside one process every write makes
@@ -534,9 +542,15 @@ class PostgresDatabase final : public Database {
     auto first = std::make_unique<Connection>(options_);
     free_.push_back(std::move(first));
     open_ = 1;
+    // Commits of other processes (and other Database objects) wake this one's listeners too.
+    notifications_ = std::make_unique<postgres::NotificationListener>(
+        postgres::NotificationListenerOptions{.url = options_.url,
+                                              .connect_timeout_s = options_.connect_timeout_s},
+        [this] { listeners_.notify(); });
   }
 
   ~PostgresDatabase() override {
+    notifications_.reset();  // its thread calls the listeners: stopped before anything goes
     std::unique_lock lock(pool_mutex_);
     pool_changed_.wait(lock, [&] { return static_cast<int>(free_.size()) == open_; });
   }
@@ -570,23 +584,12 @@ class PostgresDatabase final : public Database {
   }
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
-    std::lock_guard lock(listeners_mutex_);
-    const CommitListenerId id = ++last_listener_id_;
-    listeners_.emplace(id, std::make_shared<const std::function<void()>>(std::move(listener)));
-    return id;
+    return listeners_.add(std::move(listener));
   }
 
-  // Waits for the notifications that started before the removal (they may hold a copy of the
-  // listener); later ones no longer see it. A listener removing itself cannot wait for itself.
-  void remove_commit_listener(CommitListenerId id) override {
-    std::unique_lock lock(listeners_mutex_);
-    listeners_.erase(id);
-    if (notifying_ == this) return;
-    const std::uint64_t before = notification_seq_;
-    listeners_idle_.wait(lock, [&] {
-      return active_notifications_.empty() || active_notifications_.begin()->first > before;
-    });
-  }
+  void remove_commit_listener(CommitListenerId id) override { listeners_.remove(id); }
+
+  bool listening() const { return notifications_->listening(); }
 
  private:
   // The calling thread holds a read (or write) of this database while set.
@@ -666,7 +669,7 @@ class PostgresDatabase final : public Database {
         }
         gate_.leave(alone);
         if (outcome == Outcome::kCommitted) {
-          notify_listeners();
+          listeners_.notify();
           return;
         }
         if (outcome == Outcome::kIsolate) {
@@ -722,40 +725,13 @@ class PostgresDatabase final : public Database {
           "a statement of the write failed and its work went on: nothing was committed");
     }
     try {
-      lease->command("COMMIT");
+      // One round trip: the notification and the commit in one simple-protocol message.
+      lease->command(tx.announces() ? kAnnounceAndCommit : std::string("COMMIT"));
     } catch (...) {
       lease->rollback_if_open();
       throw;
     }
     return Outcome::kCommitted;
-  }
-
-  // After a commit, on the committing thread. A listener that throws is logged; the others run.
-  void notify_listeners() {
-    std::vector<Listener> listeners;
-    std::uint64_t seq = 0;
-    {
-      std::lock_guard lock(listeners_mutex_);
-      if (listeners_.empty()) return;
-      for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
-      seq = ++notification_seq_;
-      ++active_notifications_[seq];
-    }
-    {
-      const Flag flag(notifying_, this);
-      for (const auto& listener : listeners) {
-        try {
-          (*listener)();
-        } catch (const std::exception& e) {
-          log::error("a commit listener failed", {{"error", e.what()}});
-        }
-      }
-    }
-    {
-      std::lock_guard lock(listeners_mutex_);
-      if (--active_notifications_[seq] == 0) active_notifications_.erase(seq);
-    }
-    listeners_idle_.notify_all();
   }
 
   // Attempts a write makes alongside others before it runs alone (WriteGate).
@@ -769,21 +745,16 @@ class PostgresDatabase final : public Database {
   std::vector<std::unique_ptr<Connection>> free_;
   int open_ = 0;  // connections that exist or are being opened, free or leased
 
-  std::mutex listeners_mutex_;
-  std::condition_variable listeners_idle_;
-  std::map<CommitListenerId, Listener> listeners_;  // ordered: ids grow in the order added
-  CommitListenerId last_listener_id_ = 0;
-  std::uint64_t notification_seq_ = 0;
-  std::map<std::uint64_t, int> active_notifications_;  // started and not yet finished, by seq
+  CommitListeners listeners_;
+  // The LISTEN connection and its thread; declared after listeners_, which it calls.
+  std::unique_ptr<postgres::NotificationListener> notifications_;
 
   static thread_local const PostgresDatabase* reading_;
   static thread_local const PostgresDatabase* writing_;
-  static thread_local const PostgresDatabase* notifying_;
 };
 
 thread_local const PostgresDatabase* PostgresDatabase::reading_ = nullptr;
 thread_local const PostgresDatabase* PostgresDatabase::writing_ = nullptr;
-thread_local const PostgresDatabase* PostgresDatabase::notifying_ = nullptr;
 
 // The password of a key=value connection string: password=secret or password='se cret'.
 std::string redact_key_value(std::string_view conninfo) {
@@ -836,6 +807,11 @@ std::unique_ptr<Database> open_postgres(const PostgresOptions& options) {
   auto db = std::make_unique<PostgresDatabase>(options);
   apply_migrations(*db);
   return db;
+}
+
+bool postgres_listening(const Database& db) {
+  const auto* postgres = dynamic_cast<const PostgresDatabase*>(&db);
+  return postgres != nullptr && postgres->listening();
 }
 
 void postgres_migration_write(Database& db, const std::function<void(Transaction&)>& work) {

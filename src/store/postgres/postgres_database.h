@@ -26,6 +26,10 @@ struct PostgresOptions {
 // names the server by its redacted URL.
 std::unique_ptr<Database> open_postgres(const PostgresOptions& options);
 
+// True when `db` is PostgreSQL and its notification connection LISTENs right now (false between
+// a broken connection and its reconnection). Tests wait for it; /ready could report it.
+bool postgres_listening(const Database& db);
+
 // Runs `work` in a READ COMMITTED write transaction that first takes the migration advisory lock
 // (pg_advisory_xact_lock), so each statement after it sees what other migrators committed before
 // the lock was granted. For apply_migrations; throws DatabaseError when `db` is not PostgreSQL.

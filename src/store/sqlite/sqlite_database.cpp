@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -153,19 +152,10 @@ class SqliteDatabase final : public Database {
   }
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
-    std::lock_guard lock(jobs_mutex_);
-    const CommitListenerId id = ++last_listener_id_;
-    listeners_.emplace(id, std::make_shared<const std::function<void()>>(std::move(listener)));
-    return id;
+    return listeners_.add(std::move(listener));
   }
 
-  void remove_commit_listener(CommitListenerId id) override {
-    std::unique_lock lock(jobs_mutex_);
-    listeners_.erase(id);
-    // The writer may be calling it right now, from a copy taken before the erase.
-    if (std::this_thread::get_id() == writer_thread_.get_id()) return;
-    listeners_idle_.wait(lock, [&] { return !notifying_; });
-  }
+  void remove_commit_listener(CommitListenerId id) override { listeners_.remove(id); }
 
   SqliteStats stats() const {
     std::lock_guard lock(jobs_mutex_);
@@ -215,39 +205,17 @@ class SqliteDatabase final : public Database {
         }
       }
       const bool committed = run_batch(batch);
-      std::vector<std::shared_ptr<const std::function<void()>>> listeners;
       {
         std::lock_guard lock(jobs_mutex_);
-        if (committed) {
-          listeners.reserve(listeners_.size());
-          for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
-          notifying_ = !listeners.empty();
-        }
         writes_ += static_cast<std::int64_t>(batch.size());
         if (committed) ++commits_;
         // After this a waiting caller may return and destroy its Job: touch none afterwards.
         for (Job* job : batch) job->done = true;
       }
       jobs_done_.notify_all();
-      if (!listeners.empty()) notify_listeners(listeners);
+      if (committed) listeners_.notify();
       if (committed && writer_->wal_pages() >= kCheckpointPages) request_checkpoint();
     }
-  }
-
-  // A listener that throws must not end the writer thread: it is logged and the others still run.
-  void notify_listeners(const std::vector<std::shared_ptr<const std::function<void()>>>& listeners) {
-    for (const auto& listener : listeners) {
-      try {
-        (*listener)();
-      } catch (const std::exception& e) {
-        log::error("a commit listener failed", {{"error", e.what()}});
-      }
-    }
-    {
-      std::lock_guard lock(jobs_mutex_);
-      notifying_ = false;
-    }
-    listeners_idle_.notify_all();
   }
 
   // Checkpoints run on their own thread and connection, so no commit waits for one (SQLite's
@@ -324,7 +292,7 @@ class SqliteDatabase final : public Database {
 
   static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
 
-  std::unique_ptr<Connection> writer_;  // used only by writer_thread_ (after construction)
+  std::unique_ptr<Connection> writer_;        // used only by writer_thread_ (after construction)
   std::unique_ptr<Connection> checkpointer_;  // used only by checkpoint_thread_
   const std::size_t max_batch_;
 
@@ -342,11 +310,7 @@ class SqliteDatabase final : public Database {
   bool stopping_ = false;
   std::int64_t commits_ = 0;
   std::int64_t writes_ = 0;
-  // Commit listeners by id (ordered: ids grow, so this is the order they were added).
-  std::map<CommitListenerId, std::shared_ptr<const std::function<void()>>> listeners_;
-  CommitListenerId last_listener_id_ = 0;
-  bool notifying_ = false;  // the writer is calling listeners outside jobs_mutex_
-  std::condition_variable listeners_idle_;
+  CommitListeners listeners_;  // called by the writer thread after each group commit
   std::condition_variable checkpoint_wanted_;
   bool checkpoint_requested_ = false;
   std::int64_t checkpoints_ = 0;

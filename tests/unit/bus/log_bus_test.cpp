@@ -1,6 +1,8 @@
-// The log bus and the consumer runtime on a real SQLite file, driven by poll_once() and a manual
-// clock: ordering, offsets, independent groups, exactly-once effects, retry/backoff, dead letters,
-// replay, wake-up on commit, retention.
+// The log bus and the consumer runtime on every backend (a real SQLite file, a real PostgreSQL
+// server), driven by poll_once() and a manual clock: ordering, offsets, independent groups,
+// exactly-once effects, retry/backoff, dead letters, replay, wake-up on commit, retention; on
+// PostgreSQL also appenders and consumers in separate Database objects (separate processes, as
+// far as the server can tell).
 #include "bus/log_bus.h"
 
 #include <gtest/gtest.h>
@@ -12,12 +14,15 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "domain/time_format.h"
 #include "store/consumer_repository.h"
 #include "store/outbox.h"
+#include "store/postgres/postgres_database.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
 #include "support/seeded_random.h"
@@ -27,7 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using store::Transaction;
-using store::testing::TempDir;
 
 const domain::Timestamp kStart = domain::parse_rfc3339("2026-03-01T12:00:00Z").value();
 
@@ -88,7 +92,32 @@ void replay_killed(const std::filesystem::path& path, const domain::Clock& clock
   b.poll_once();
 }
 
-class LogBusTest : public ::testing::Test {
+// A Database that counts the write() calls made through it, whatever the backend does inside
+// them, so a test can say how many transactions the bus spends on a batch.
+class CountingDatabase final : public store::Database {
+ public:
+  explicit CountingDatabase(std::unique_ptr<store::Database> inner) : inner_(std::move(inner)) {}
+  store::Dialect dialect() const override { return inner_->dialect(); }
+  void read(const std::function<void(Transaction&)>& work) override { inner_->read(work); }
+  void write(const std::function<void(Transaction&)>& work) override {
+    ++writes_;
+    inner_->write(work);
+  }
+  store::CommitListenerId add_commit_listener(std::function<void()> listener) override {
+    return inner_->add_commit_listener(std::move(listener));
+  }
+  void remove_commit_listener(store::CommitListenerId id) override {
+    inner_->remove_commit_listener(id);
+  }
+  std::int64_t writes() const { return writes_.load(); }
+  store::Database& inner() { return *inner_; }
+
+ private:
+  std::unique_ptr<store::Database> inner_;
+  std::atomic<std::int64_t> writes_{0};
+};
+
+class LogBusTest : public store::testing::BackendTest {
  protected:
   LogBusTest() { reopen(); }
   ~LogBusTest() override { ::unsetenv("TODO_BUS_TEST_DB"); }
@@ -96,9 +125,7 @@ class LogBusTest : public ::testing::Test {
   void reopen() {
     bus_.reset();
     db_.reset();
-    store::SqliteOptions options;
-    options.path = dir_.path() / "todo.db";
-    db_ = store::open_sqlite(options);
+    db_ = std::make_unique<CountingDatabase>(open_database());
     db_->write([](Transaction& s) {
       s.execute("CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL, grp TEXT NOT NULL)");
     });
@@ -156,19 +183,24 @@ class LogBusTest : public ::testing::Test {
     return seen_[group];
   }
 
-  TempDir dir_;
   domain::ManualClock clock_{kStart};
   ManualMonotonicClock monotonic_;
   RetryPolicy retry_;
   todo::testing::SeededRandom random_;
-  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<CountingDatabase> db_;
   std::unique_ptr<LogBus> bus_;
   int published_ = 0;
   std::mutex seen_mutex_;
   std::map<std::string, std::vector<Event>> seen_;
 };
 
-TEST_F(LogBusTest, DeliversEachPartitionInOffsetOrderAndCommitsOffsets) {
+// The tests that kill a process: the death-test child re-executes this binary and opens the
+// parent's database by its file path, which only the SQLite backend has (a PostgreSQL child would
+// start a server of its own). The consumer runtime's crash safety is the same transaction on
+// both backends.
+class LogBusSqliteTest : public LogBusTest {};
+
+TEST_P(LogBusTest, DeliversEachPartitionInOffsetOrderAndCommitsOffsets) {
   std::map<int, std::vector<std::string>> expected;
   for (int i = 0; i < 20; ++i) {
     const int p = (i * 7) % 3;
@@ -196,7 +228,7 @@ TEST_F(LogBusTest, DeliversEachPartitionInOffsetOrderAndCommitsOffsets) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM processed_events WHERE consumer = 'g1'"), 20);
 }
 
-TEST_F(LogBusTest, GroupsAreIndependentAndResumeFromTheirOffsetsAfterARestart) {
+TEST_P(LogBusTest, GroupsAreIndependentAndResumeFromTheirOffsetsAfterARestart) {
   for (int i = 0; i < 5; ++i) publish("orders", 0, "k");
   {
     auto& b = bus();
@@ -215,7 +247,7 @@ TEST_F(LogBusTest, GroupsAreIndependentAndResumeFromTheirOffsetsAfterARestart) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE grp = 'g1'"), 8);
 }
 
-TEST_F(LogBusTest, AnEventAlreadyProcessedByTheGroupIsSkippedButConsumed) {
+TEST_P(LogBusTest, AnEventAlreadyProcessedByTheGroupIsSkippedButConsumed) {
   const auto id = publish("orders", 1, "k");
   db_->write(
       [&](Transaction& s) { store::ProcessedEventRepository{}.record(s, "g1", id, kStart); });
@@ -226,7 +258,7 @@ TEST_F(LogBusTest, AnEventAlreadyProcessedByTheGroupIsSkippedButConsumed) {
   EXPECT_EQ(committed("g1", "orders").at(1), 1);
 }
 
-TEST_F(LogBusTest, AHandlerThatFailsAfterWritingLeavesNoEffectAndIsRetriedAfterOneSecond) {
+TEST_P(LogBusTest, AHandlerThatFailsAfterWritingLeavesNoEffectAndIsRetriedAfterOneSecond) {
   const auto first = publish("orders", 0, "k");
   const auto second = publish("orders", 0, "k");
   int calls = 0;
@@ -255,7 +287,7 @@ TEST_F(LogBusTest, AHandlerThatFailsAfterWritingLeavesNoEffectAndIsRetriedAfterO
   EXPECT_EQ(stats[0].lag(), 0);
 }
 
-TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn) {
+TEST_P(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn) {
   const auto poison = publish("orders", 2, "k-poison");
   const auto next = publish("orders", 2, "k-next");
   const auto other = publish("orders", 0, "k-other");
@@ -312,7 +344,7 @@ TEST_F(LogBusTest, BacksOffOneFiveAndTwentyFiveSecondsThenDeadLettersAndMovesOn)
       std::string::npos);
 }
 
-TEST_F(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
+TEST_P(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
   const auto poison = publish("audit", 0, "k");
   bool broken = true;
   auto& b = bus();
@@ -351,7 +383,7 @@ TEST_F(LogBusTest, AReplayedDeadLetterIsHandledOnceAndMarkedReplayed) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 1);
 }
 
-TEST_F(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
+TEST_P(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
   domain::SystemClock real;
   LogBusOptions options;
   options.partitions = {{"orders", 3}};
@@ -366,7 +398,7 @@ TEST_F(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
   b.stop();
 }
 
-TEST_F(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
+TEST_P(LogBusSqliteTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
   const auto id = publish("orders", 0, "k");
   db_.reset();  // the child opens the file itself
   const auto path = parent_database(dir_.path() / "todo.db");
@@ -382,7 +414,7 @@ TEST_F(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRe
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + id + "'"), 1);
 }
 
-TEST_F(LogBusTest, RetentionDeletesOnlyOldEventsEveryGroupHasConsumed) {
+TEST_P(LogBusTest, RetentionDeletesOnlyOldEventsEveryGroupHasConsumed) {
   for (int i = 0; i < 4; ++i) publish("orders", 0, "k");
   advance(std::chrono::hours(24 * 8));
   publish("orders", 0, "k");  // recent
@@ -409,7 +441,7 @@ TEST_F(LogBusTest, RetentionDeletesOnlyOldEventsEveryGroupHasConsumed) {
   EXPECT_EQ(count("SELECT MAX(\"offset\") FROM outbox WHERE topic = 'orders'"), 5);
 }
 
-TEST_F(LogBusTest, RetentionKeepsWhatALocalConsumerHasNotPolledYet) {
+TEST_P(LogBusTest, RetentionKeepsWhatALocalConsumerHasNotPolledYet) {
   publish("orders", 0, "k");
   advance(std::chrono::hours(24 * 8));
   auto& b = bus();
@@ -418,7 +450,7 @@ TEST_F(LogBusTest, RetentionKeepsWhatALocalConsumerHasNotPolledYet) {
   EXPECT_EQ(b.poll_once(), 1);
 }
 
-TEST_F(LogBusTest, AnEventThatKillsTheProcessIsDeadLetteredAfterTheConfiguredAttempts) {
+TEST_P(LogBusSqliteTest, AnEventThatKillsTheProcessIsDeadLetteredAfterTheConfiguredAttempts) {
   const auto before = publish("orders", 0, "k");
   const auto poison = publish("orders", 0, "k");
   const auto after = publish("orders", 0, "k");
@@ -460,7 +492,7 @@ TEST_F(LogBusTest, AnEventThatKillsTheProcessIsDeadLetteredAfterTheConfiguredAtt
   EXPECT_EQ(b.stats()[0].dead_lettered, 1);
 }
 
-TEST_F(LogBusTest, TheAttemptCountOfAFailingEventSurvivesARestart) {
+TEST_P(LogBusTest, TheAttemptCountOfAFailingEventSurvivesARestart) {
   const auto poison = publish("audit", 0, "k");
   auto failing = [](const Event&, Transaction&) { throw std::runtime_error("still broken"); };
   {
@@ -484,7 +516,7 @@ TEST_F(LogBusTest, TheAttemptCountOfAFailingEventSurvivesARestart) {
   EXPECT_EQ(letters[0].error, "still broken");
 }
 
-TEST_F(LogBusTest, APermanentFailureAndAPayloadThatIsNotJsonAreDeadLetteredWithoutRetries) {
+TEST_P(LogBusTest, APermanentFailureAndAPayloadThatIsNotJsonAreDeadLetteredWithoutRetries) {
   const auto permanent = publish("orders", 0, "k");
   std::string not_json_id = "ev-not-json";
   db_->write([&](Transaction& s) {
@@ -522,7 +554,7 @@ TEST_F(LogBusTest, APermanentFailureAndAPayloadThatIsNotJsonAreDeadLetteredWitho
   EXPECT_EQ(b.stats()[0].handled, 1);
 }
 
-TEST_F(LogBusTest, TheRetryScheduleIsConfigurable) {
+TEST_P(LogBusTest, TheRetryScheduleIsConfigurable) {
   const auto poison = publish("audit", 0, "k");
   retry_.backoff = {200ms, 2s};
   std::vector<std::chrono::steady_clock::time_point> attempts;
@@ -548,7 +580,7 @@ TEST_F(LogBusTest, TheRetryScheduleIsConfigurable) {
   EXPECT_EQ(letters[0].attempts, 3);
 }
 
-TEST_F(LogBusTest, BackoffsRunOnTheMonotonicClockNotTheWallClock) {
+TEST_P(LogBusTest, BackoffsRunOnTheMonotonicClockNotTheWallClock) {
   publish("audit", 0, "k");
   int calls = 0;
   auto& b = bus();
@@ -568,33 +600,33 @@ TEST_F(LogBusTest, BackoffsRunOnTheMonotonicClockNotTheWallClock) {
   EXPECT_EQ(calls, 3);
 }
 
-TEST_F(LogBusTest, TheSteadyPathWritesOneTransactionPerBatchAndNothingElse) {
+TEST_P(LogBusTest, TheSteadyPathWritesOneTransactionPerBatchAndNothingElse) {
   auto& b = bus();
   b.subscribe({"orders", "g1", recording("g1")});
   EXPECT_EQ(b.poll_once(), 0);  // opened on an empty log: nothing can have been in flight
   for (int i = 0; i < 10; ++i) publish("orders", 1, "k");
-  const auto writes = store::sqlite_stats(*db_)->writes;
+  const auto writes = db_->writes();
   EXPECT_EQ(b.poll_once(), 10);
-  EXPECT_EQ(store::sqlite_stats(*db_)->writes - writes, 1);
+  EXPECT_EQ(db_->writes() - writes, 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
 }
 
-TEST_F(LogBusTest, AfterARestartTheEventsPossiblyInFlightGoOneAtATimeThenBatchesResume) {
+TEST_P(LogBusTest, AfterARestartTheEventsPossiblyInFlightGoOneAtATimeThenBatchesResume) {
   for (int i = 0; i < 5; ++i) publish("orders", 1, "k");
-  const auto writes = store::sqlite_stats(*db_)->writes;
+  const auto writes = db_->writes();
   auto& b = bus(1000ms, /*batch_size=*/3);
   b.subscribe({"orders", "g1", recording("g1")});
   EXPECT_EQ(b.poll_once(), 3);
   EXPECT_EQ(b.poll_once(), 2);
   // Offsets 0..2 (the most a batch could hold) each with its attempt recorded first; then 3..4
   // in one transaction.
-  EXPECT_EQ(store::sqlite_stats(*db_)->writes - writes, 3 * 2 + 1);
+  EXPECT_EQ(db_->writes() - writes, 3 * 2 + 1);
   EXPECT_EQ(seen("g1").size(), 5u);
   EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 5);
 }
 
-TEST_F(LogBusTest, AnEphemeralSubscriptionStartsAtTheHeadAndKeepsNothingInTheDatabase) {
+TEST_P(LogBusTest, AnEphemeralSubscriptionStartsAtTheHeadAndKeepsNothingInTheDatabase) {
   publish("orders", 0, "k");  // before start: not seen
   std::mutex mutex;
   std::vector<Event> got;
@@ -622,7 +654,7 @@ TEST_F(LogBusTest, AnEphemeralSubscriptionStartsAtTheHeadAndKeepsNothingInTheDat
   EXPECT_EQ(count("SELECT COUNT(*) FROM delivery_attempts"), 0);
 }
 
-TEST_F(LogBusTest,
+TEST_P(LogBusTest,
        AnEphemeralSubscriptionNeverWritesSkipsWhatItsHandlerRefusesAndHoldsNoRetention) {
   auto& b = bus();
   std::vector<std::string> got;
@@ -645,7 +677,7 @@ TEST_F(LogBusTest,
 
   // Without the writer: more events reach only the ephemeral subscription here.
   publish("orders", 1, "k");
-  const auto writes = store::sqlite_stats(*db_)->writes;
+  const auto writes = db_->writes();
   LogBusOptions options;
   options.partitions = {{"orders", 3}};
   LogBus only_ephemeral(*db_, clock_, monotonic_, random_, options);
@@ -654,10 +686,10 @@ TEST_F(LogBusTest,
   EXPECT_EQ(only_ephemeral.poll_once(), 0);  // at the head
   publish("orders", 1, "k");
   publish("orders", 2, "k");
-  const auto published = store::sqlite_stats(*db_)->writes;
+  const auto published = db_->writes();
   EXPECT_EQ(only_ephemeral.poll_once(), 2);
   EXPECT_EQ(seen_here, 2);
-  EXPECT_EQ(store::sqlite_stats(*db_)->writes, published);
+  EXPECT_EQ(db_->writes(), published);
   EXPECT_EQ(published - writes, 2);
 
   // Retention ignores it: g1 consumed everything, so old events go though sync-2 is behind.
@@ -669,7 +701,7 @@ TEST_F(LogBusTest,
   EXPECT_EQ(only_ephemeral.stats()[0].committed, 3);  // at the head of partition 0 now
 }
 
-TEST_F(LogBusTest, RunningIsFalseOnceAConsumerThreadHasStopped) {
+TEST_P(LogBusTest, RunningIsFalseOnceAConsumerThreadHasStopped) {
   auto& b = bus();
   b.subscribe({"orders", "g1", recording("g1")});
   b.subscribe_ephemeral(
@@ -685,7 +717,7 @@ TEST_F(LogBusTest, RunningIsFalseOnceAConsumerThreadHasStopped) {
   EXPECT_FALSE(b.running());
 }
 
-TEST_F(LogBusTest, ATwoPhaseHandlerPreparesOutsideTheWriterAndAppliesInTheTransaction) {
+TEST_P(LogBusTest, ATwoPhaseHandlerPreparesOutsideTheWriterAndAppliesInTheTransaction) {
   db_->write([](Transaction& s) {
     s.execute("CREATE TABLE prices (sku TEXT NOT NULL, cents INTEGER NOT NULL)");
     s.execute("INSERT INTO prices VALUES ('a', 250)");
@@ -725,7 +757,7 @@ TEST_F(LogBusTest, ATwoPhaseHandlerPreparesOutsideTheWriterAndAppliesInTheTransa
   EXPECT_THROW(b.subscribe(std::move(half)), std::invalid_argument);
 }
 
-TEST_F(LogBusTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
+TEST_P(LogBusSqliteTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
   publish("audit", 0, "k");
   {
     auto& b = bus();
@@ -756,7 +788,7 @@ TEST_F(LogBusTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
   EXPECT_EQ(calls, 0);
 }
 
-TEST_F(LogBusTest, RefusesUnknownTopicsDuplicateGroupsAndLateSubscriptions) {
+TEST_P(LogBusTest, RefusesUnknownTopicsDuplicateGroupsAndLateSubscriptions) {
   auto& b = bus();
   EXPECT_THROW(b.subscribe({"nope", "g", recording("g")}), std::invalid_argument);
   b.subscribe({"orders", "g", recording("g")});
@@ -768,6 +800,188 @@ TEST_F(LogBusTest, RefusesUnknownTopicsDuplicateGroupsAndLateSubscriptions) {
   b.stop();
   b.stop();  // idempotent
 }
+
+// ---- PostgreSQL: several processes on one log ------------------------------------------------
+
+// Two Database objects on one schema stand for two processes: each has its own pool, its own
+// write gate (so its writes conflict with the other's at the server) and its own LISTEN
+// connection.
+class LogBusPostgresTest : public LogBusTest {
+ protected:
+  // Appends one event through `db`, running the write again when it gave up after its attempts
+  // (a write that gives up commits nothing). Returns how many times it gave up.
+  static int append_until_committed(store::Database& db, const std::string& id, int partition) {
+    for (int gave_up = 0;; ++gave_up) {
+      try {
+        db.write([&](Transaction& s) {
+          store::OutboxRepository{}.append(
+              s, {"orders", partition, "k", id, R"({"id":")" + id + R"("})"}, kStart);
+        });
+        return gave_up;
+      } catch (const store::ConstraintViolation&) {
+        throw;  // the id is already in: a committed write reported as failed
+      } catch (const store::DatabaseError&) {
+      }
+    }
+  }
+};
+
+// Appenders in two databases, three threads each, append to the same partitions at once, while
+// a reader takes snapshot after snapshot and a durable consumer in a third database polls. Each
+// snapshot holds every partition's offsets as 0..n-1 with the head at n, n never shrinking: offset
+// k+1 never commits before offset k. So the consumer, which reads up to the head, never steps over
+// an offset that commits later: when the appenders are done it has handled every event once.
+TEST_P(LogBusPostgresTest, AppendersInTwoDatabasesGetGaplessCommitOrderedOffsets) {
+  constexpr int kDatabases = 2;
+  constexpr int kThreadsPerDatabase = 3;
+  constexpr int kAppendsPerThread = 40;
+  constexpr int kPartitions = 2;  // of the 3 of "orders": the third stays empty
+  constexpr int kTotal = kDatabases * kThreadsPerDatabase * kAppendsPerThread;
+  std::vector<std::unique_ptr<store::Database>> appenders;
+  for (int d = 0; d < kDatabases; ++d) appenders.push_back(open_database());
+  auto consumer_db = open_database();
+
+  std::atomic<int> appenders_left{kDatabases * kThreadsPerDatabase};
+  std::atomic<int> gave_up{0};
+  std::vector<std::thread> threads;
+  for (int d = 0; d < kDatabases; ++d) {
+    for (int t = 0; t < kThreadsPerDatabase; ++t) {
+      threads.emplace_back([&, d, t] {
+        for (int i = 0; i < kAppendsPerThread; ++i) {
+          const std::string id =
+              "d" + std::to_string(d) + "-t" + std::to_string(t) + "-" + std::to_string(i);
+          gave_up += append_until_committed(*appenders[static_cast<std::size_t>(d)], id,
+                                            (t + i) % kPartitions);
+        }
+        --appenders_left;
+      });
+    }
+  }
+
+  std::vector<std::string> violations;  // the reader's alone until it is joined
+  int snapshots = 0;
+  std::thread reader([&] {
+    std::map<int, std::size_t> last_seen;
+    auto observe = [&] {
+      consumer_db->read([&](Transaction& s) {
+        const auto heads = store::OutboxRepository{}.heads(s, "orders");
+        for (int p = 0; p < kPartitions; ++p) {
+          const auto rows = s.query(
+              "SELECT \"offset\" FROM outbox WHERE topic = 'orders' AND \"partition\" = $1 "
+              "ORDER BY \"offset\"",
+              {std::int64_t{p}});
+          for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (rows[i].integer(0) != static_cast<std::int64_t>(i)) {
+              violations.push_back("partition " + std::to_string(p) + ": offset " +
+                                   std::to_string(rows[i].integer(0)) + " at position " +
+                                   std::to_string(i));
+              break;
+            }
+          }
+          const auto head = heads.find(p);
+          const std::int64_t end = head == heads.end() ? 0 : head->second;
+          if (end != static_cast<std::int64_t>(rows.size())) {
+            violations.push_back("partition " + std::to_string(p) + ": head " +
+                                 std::to_string(end) + " with " + std::to_string(rows.size()) +
+                                 " rows");
+          }
+          if (rows.size() < last_seen[p]) violations.push_back("a later snapshot saw less");
+          last_seen[p] = rows.size();
+        }
+      });
+      ++snapshots;
+    };
+    while (appenders_left.load() > 0) observe();
+    observe();
+  });
+
+  LogBusOptions options;
+  options.partitions = {{"orders", 3}};
+  LogBus consumer(*consumer_db, clock_, monotonic_, random_, options);
+  consumer.subscribe({"orders", "g1", recording("g1")});
+  while (appenders_left.load() > 0) consumer.poll_once();
+  for (auto& t : threads) t.join();
+  reader.join();
+  while (consumer.poll_once() > 0) {
+  }
+
+  EXPECT_TRUE(violations.empty()) << violations.front();
+  EXPECT_GT(snapshots, 0);
+  std::size_t total = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    const auto messages = store::read_value(*db_, [&](Transaction& s) {
+      return store::OutboxRepository{}.read(s, "orders", p, 0, kTotal + 1);
+    });
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      EXPECT_EQ(messages[i].offset, static_cast<std::int64_t>(i)) << "partition " << p;
+    }
+    total += messages.size();
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(kTotal));
+  // Every event handled exactly once (effects are written in the consumer's transaction), and
+  // each partition committed up to its end: none was stepped over.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE grp = 'g1'"), kTotal);
+  EXPECT_EQ(count("SELECT COUNT(DISTINCT event_id) FROM effects WHERE grp = 'g1'"), kTotal);
+  const auto offsets = committed("g1", "orders");
+  EXPECT_EQ(offsets.at(0) + offsets.at(1), kTotal);
+  std::cout << "snapshots taken while appending: " << snapshots
+            << ", writes that gave up and were made again: " << gave_up.load() << "\n";
+}
+
+// The consumer in database B sleeps for an hour between polls: only the notification that A's
+// commit sends can wake it in time.
+TEST_P(LogBusPostgresTest, AConsumerIsWokenByAnAppendCommittedThroughAnotherDatabase) {
+  auto other = open_database();  // "process" B
+  domain::SystemClock real;
+  LogBusOptions options;
+  options.partitions = {{"orders", 3}};
+  options.poll_interval = std::chrono::hours(1);
+  LogBus b(*other, real, random_, options);
+  std::atomic<int> handled = 0;
+  b.subscribe({"orders", "g1", [&](const Event&, Transaction&) { ++handled; }});
+  b.start();
+  ASSERT_TRUE(store::testing::eventually([&] { return !b.stats().empty(); }));  // first poll done
+  ASSERT_TRUE(store::postgres_listening(*other));
+  publish("orders", 1, "k");  // through A (db_)
+  EXPECT_TRUE(store::testing::eventually([&] { return handled.load() == 1; }));
+  publish("orders", 2, "k");
+  EXPECT_TRUE(store::testing::eventually([&] { return handled.load() == 2; }));
+  b.stop();
+}
+
+// The server ends the LISTEN connection (as a restart or a network break would): the database
+// reconnects by itself, wakes its listeners once for what it may have missed, and is woken by
+// other databases' appends again. Destroying it while it reconnects does not hang.
+TEST_P(LogBusPostgresTest, TheNotificationConnectionReconnectsAndWakesListenersOnce) {
+  auto other = open_database();  // B
+  ASSERT_TRUE(store::postgres_listening(*other));
+  std::atomic<int> woken = 0;
+  const auto listener = other->add_commit_listener([&] { ++woken; });
+  const auto terminate_listeners = [&] {
+    return store::write_value(db_->inner(), [](Transaction& s) {
+      return s
+          .query(
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+              "WHERE application_name = 'todo-listen' AND datname = current_database()")
+          .size();
+    });
+  };
+  EXPECT_EQ(terminate_listeners(), 2u);                                        // A's and B's
+  EXPECT_TRUE(store::testing::eventually([&] { return woken.load() == 1; }));  // reconnected
+  EXPECT_TRUE(store::testing::eventually([&] { return store::postgres_listening(*other); }));
+  EXPECT_EQ(woken.load(), 1);
+
+  publish("orders", 0, "k");  // through A: B hears of it on its new connection
+  EXPECT_TRUE(store::testing::eventually([&] { return woken.load() == 2; }));
+
+  other->remove_commit_listener(listener);
+  EXPECT_GE(terminate_listeners(), 1u);  // B's at least (A's may still be reconnecting)
+  other.reset();  // while it notices the break or waits to reconnect: returns at once
+}
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(LogBusTest);
+TODO_STORE_TEST_ON_SQLITE(LogBusSqliteTest);
+TODO_STORE_TEST_ON_POSTGRES(LogBusPostgresTest);
 
 }  // namespace
 }  // namespace todo::bus
