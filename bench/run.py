@@ -5,8 +5,10 @@ runs wrk for each scenario (2 threads, 64 connections) and prints req/s, p50, p9
 under the light load of seeding and under the create scenario. Then, on a fresh server, the
 WebSocket figures of bench/ws_load.cpp (second argument: the todo_ws_load binary): the server's
 RSS growth per idle authenticated connection, and fan-out — frames/s and latency to the client —
-under light load and under the create scenario. Writes the figures to
-bench/results/<timestamp>.json."""
+under light load and under the create scenario. The HTTP scenarios and the event lag run on SQLite
+and on PostgreSQL (a temporary cluster with fsync and synchronous_commit on, so a create is as
+durable as on SQLite), printed side by side, plus the create rate of two processes sharing the
+PostgreSQL database. Writes the figures to bench/results/<timestamp>.json."""
 import datetime
 import json
 import os
@@ -37,6 +39,8 @@ WS_CAPACITY_PER_USER = int(os.environ.get("TODO_BENCH_WS_CAPACITY_PER_USER", "50
 WS_CAPACITY_WRITES_PER_SECOND = 200
 # TODO_BENCH_ONLY=websocket runs the WebSocket figures alone.
 ONLY = os.environ.get("TODO_BENCH_ONLY", "")
+# The backends of the HTTP figures, e.g. TODO_BENCH_BACKENDS=sqlite for SQLite alone.
+BACKENDS = [b for b in os.environ.get("TODO_BENCH_BACKENDS", "sqlite,postgres").split(",") if b]
 # Room for the idle connections (all of 8 accounts, from 127.0.0.1) plus the HTTP clients beside
 # them; the defaults are 10,000 connections, 1,000 per client address and 32 WebSockets per account.
 WS_SERVER_FLAGS = ["--max-connections", str(WS_CONNECTIONS + 1000),
@@ -115,9 +119,9 @@ def to_ms(text):
     return float(m.group(1)) * UNITS[m.group(2)] if m else None
 
 
-def run_wrk(port, scenario, seed_path):
+def run_wrk(port, scenario, seed_path, connections=CONNECTIONS):
     path = "/health" if scenario == "health" else "/"
-    cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", DURATION, "--latency",
+    cmd = ["wrk", "-t", str(THREADS), "-c", str(connections), "-d", DURATION, "--latency",
            "-s", os.path.join(BENCH_DIR, "wrk", "scenario.lua"), f"http://127.0.0.1:{port}{path}"]
     env = os.environ | {"TODO_BENCH_SCENARIO": scenario, "TODO_BENCH_SEED": seed_path,
                         "TODO_BENCH_DIR": os.path.join(BENCH_DIR, "wrk")}
@@ -136,34 +140,68 @@ def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def wait_for_audit(db_path, deadline_s=120):
+class SqliteStore:
+    """The server's database on SQLite: `todo.db` in its data dir, read by the bench directly."""
+    name = "sqlite"
+
+    def __init__(self, data_dir):
+        self.path = os.path.join(data_dir, "todo.db")
+        self.server_args = []
+
+    def query(self, sql, params=()):
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+
+class PostgresStore:
+    """A database of its own on the bench's PostgreSQL cluster."""
+    name = "postgres"
+
+    def __init__(self, cluster, data_dir):
+        self.cluster = cluster
+        self.database = cluster.new_database(migrated=False)
+        self.server_args = ["--database-url", cluster.url(self.database)]
+
+    def query(self, sql, params=()):
+        conn = self.cluster.connect(self.database)
+        try:
+            cur = conn.cursor()
+            cur.execute(sql.replace("?", "%s"), params)
+            return cur.fetchall()
+        finally:
+            conn.close()
+
+
+def postgres_cluster():
+    """A temporary PostgreSQL 15 cluster (tests/system/pg_cluster.py) with durable commits."""
+    sys.path.insert(0, os.path.join(BENCH_DIR, "..", "tests", "system"))
+    import pg_cluster
+    return pg_cluster.Cluster().init().start(durable=True)
+
+
+def wait_for_audit(store, deadline_s=120):
     """Waits until the audit consumer has an entry for every task event; returns the seconds it
     took from the call (0 when it was already there)."""
     started = time.time()
     while time.time() - started < deadline_s:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-        try:
-            events = conn.execute("SELECT COUNT(*) FROM outbox WHERE topic = 'task-events'").fetchone()[0]
-            audited = conn.execute("SELECT COUNT(*) FROM audit_logs").fetchone()[0]
-        finally:
-            conn.close()
+        events = store.query("SELECT COUNT(*) FROM outbox WHERE topic = 'task-events'")[0][0]
+        audited = store.query("SELECT COUNT(*) FROM audit_logs")[0][0]
         if audited >= events:
             return time.time() - started
         time.sleep(0.05)
     sys.exit("bench: the audit consumer did not catch up within 120 s")
 
 
-def event_lag(db_path, since_us, until_us):
+def event_lag(store, since_us, until_us):
     """Commit-to-audit latency of the task events appended in [since, until]: the audit entry's
     recorded_at (taken in the consumer's handler) minus the outbox row's created_at (taken in the
     writer's transaction, before its commit and fsync), in ms."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    try:
-        lags = sorted(r[0] / 1000.0 for r in conn.execute(
-            "SELECT a.recorded_at - o.created_at FROM audit_logs a JOIN outbox o ON o.event_id = a.event_id "
-            "WHERE o.topic = 'task-events' AND o.created_at BETWEEN ? AND ?", (since_us, until_us)))
-    finally:
-        conn.close()
+    lags = sorted(r[0] / 1000.0 for r in store.query(
+        "SELECT a.recorded_at - o.created_at FROM audit_logs a JOIN outbox o ON o.event_id = a.event_id "
+        "WHERE o.topic = 'task-events' AND o.created_at BETWEEN ? AND ?", (since_us, until_us)))
     return {"events": len(lags), "p50_ms": percentile(lags, 0.50), "p99_ms": percentile(lags, 0.99),
             "max_ms": lags[-1] if lags else None}
 
@@ -201,9 +239,9 @@ def light_lag_without_fsync(binary):
             start = now_us()
             for i in range(1000):
                 call(port, "POST", "/api/tasks", {"title": f"lag probe {i}"}, token)
-            db_path = os.path.join(data_dir, "todo.db")
-            wait_for_audit(db_path)
-            return event_lag(db_path, start, now_us())
+            store = SqliteStore(data_dir)
+            wait_for_audit(store)
+            return event_lag(store, start, now_us())
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -406,25 +444,46 @@ def print_websocket(ws):
             print(f"    errors: {f['errors']} probe failures: {probes['failures']}")
 
 
-def main():
-    binary = sys.argv[1]
-    ws_load = sys.argv[2] if len(sys.argv) > 2 else None
-    os.makedirs(RESULTS_DIR, exist_ok=True)
-    if ONLY == "websocket":
-        os.makedirs(RESULTS_DIR, exist_ok=True)
-        print_websocket(websocket_figures(binary, ws_load))
-        return
+def run_wrk_together(ports, scenario, seed_path):
+    """The scenario on several servers at once, the connections split between them: one wrk per
+    server, their rates summed (p99 is the worst of them)."""
+    results = [None] * len(ports)
+    connections = CONNECTIONS // len(ports)
+
+    def one(i):
+        results[i] = run_wrk(ports[i], scenario, seed_path, connections)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(ports))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"requests_per_second": sum(r["requests_per_second"] for r in results),
+            "p50_ms": max(r["p50_ms"] for r in results), "p99_ms": max(r["p99_ms"] for r in results),
+            "non_2xx": sum(r["non_2xx"] for r in results), "processes": len(ports)}
+
+
+def stop_server(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def http_figures(binary, store_of):
+    """The wrk scenarios and the event lag on one backend (`store_of(data_dir)` gives its store);
+    on PostgreSQL also the create scenario on two processes sharing the database."""
     with tempfile.TemporaryDirectory(prefix="todo-bench-") as data_dir:
-        proc, port = start_server(binary, data_dir)
+        store = store_of(data_dir)
+        # One secret for every process, so the seeded tokens work on a second one.
+        args = store.server_args + ["--jwt-secret", "bench-secret-" + "x" * 32]
+        proc, port = start_server(binary, data_dir, args)
         try:
             time.sleep(0.5)  # let the process settle before reading its idle memory
             idle_rss = rss_kib(proc.pid)
-            seed_path = os.path.join(RESULTS_DIR, "seed.txt")
-            db_path = os.path.join(data_dir, "todo.db")
+            seed_path = os.path.join(data_dir, "seed.txt")
             seed_start = now_us()
             seed(port, seed_path)  # one create at a time: the light load
-            wait_for_audit(db_path)
-            lag = {"light": event_lag(db_path, seed_start, now_us())}
+            wait_for_audit(store)
+            lag = {"light": event_lag(store, seed_start, now_us())}
             results = {}
             for scenario in SCENARIOS:
                 sampler = LagSampler(port) if scenario == "create" else None
@@ -436,15 +495,77 @@ def main():
                     window_end = now_us()
                     sampler.done.set()
                     sampler.join()
-                    catch_up = wait_for_audit(db_path)
-                    lag["create"] = event_lag(db_path, window_start, window_end)
+                    catch_up = wait_for_audit(store)
+                    lag["create"] = event_lag(store, window_start, window_end)
                     lag["create"]["max_consumer_lag_events"] = max(sampler.samples, default=0)
                     lag["create"]["catch_up_after_load_s"] = round(catch_up, 3)
             loaded_rss = rss_kib(proc.pid)
+            if store.name == "postgres":
+                with tempfile.TemporaryDirectory(prefix="todo-bench-2-") as second_dir:
+                    second, second_port = start_server(binary, second_dir, args)
+                    try:
+                        results["create, 2 processes"] = run_wrk_together(
+                            [port, second_port], "create", seed_path)
+                        wait_for_audit(store)
+                    finally:
+                        stop_server(second)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-    lag["light, no fsync"] = light_lag_without_fsync(binary)
+            stop_server(proc)
+    return {"backend": store.name, "scenarios": results, "event_lag": lag,
+            "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss}
+
+
+def print_http(figures):
+    names = []
+    for f in figures:
+        names += [n for n in f["scenarios"] if n not in names]
+    header = f"{'scenario':<21}"
+    for f in figures:
+        header += f" | {f['backend'] + ' req/s':>15} {'p50 ms':>7} {'p99 ms':>7} {'× health':>8} {'non-2xx':>7}"
+    print(header)
+    for name in names:
+        line = f"{name:<21}"
+        for f in figures:
+            r = f["scenarios"].get(name)
+            base = f["scenarios"]["health"]["requests_per_second"]
+            if r is None:
+                line += f" | {'':>15} {'':>7} {'':>7} {'':>8} {'':>7}"
+                continue
+            r["ratio_to_health"] = r["requests_per_second"] / base if base else 0
+            line += (f" | {r['requests_per_second']:>15.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+                     f"{r['ratio_to_health']:>8.2f} {r['non_2xx']:>7}")
+        print(line)
+    for f in figures:
+        print(f"{f['backend']}: idle RSS {f['idle_rss_kib'] / 1024:.1f} MiB; after load "
+              f"{f['loaded_rss_kib'] / 1024:.1f} MiB")
+    print("event lag, a task event's commit to its audit entry (ms):")
+    for f in figures:
+        for name, l in f["event_lag"].items():
+            extra = ""
+            if name == "create":
+                extra = (f"; audit-service lag peaked at {l['max_consumer_lag_events']} events, "
+                         f"caught up {l['catch_up_after_load_s']} s after the load")
+            print(f"  {f['backend']:<8} {name:<15} {l['events']:>7} events  p50 {fmt(l['p50_ms'])}  "
+                  f"p99 {fmt(l['p99_ms'])}  max {fmt(l['max_ms'])}{extra}")
+
+
+def main():
+    binary = sys.argv[1]
+    ws_load = sys.argv[2] if len(sys.argv) > 2 else None
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    if ONLY == "websocket":
+        print_websocket(websocket_figures(binary, ws_load))
+        return
+    figures = []
+    if "sqlite" in BACKENDS:
+        figures.append(http_figures(binary, SqliteStore))
+        figures[-1]["event_lag"]["light, no fsync"] = light_lag_without_fsync(binary)
+    if "postgres" in BACKENDS:
+        cluster = postgres_cluster()
+        try:
+            figures.append(http_figures(binary, lambda data_dir: PostgresStore(cluster, data_dir)))
+        finally:
+            cluster.destroy()
     if ws_load is None:
         ws = {"skipped": "no todo_ws_load binary given (make bench passes it)"}
     else:
@@ -452,28 +573,13 @@ def main():
             ws = websocket_figures(binary, ws_load)
         except (RuntimeError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
             ws = {"skipped": f"{type(e).__name__}: {e}"}
-    base = results["health"]["requests_per_second"]
     print(f"todo bench — wrk {THREADS} threads, {CONNECTIONS} connections, {DURATION} each, "
           f"same machine ({os.cpu_count()} cores)")
-    print(f"{'scenario':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'× health':>9} {'non-2xx':>8}")
-    for name, r in results.items():
-        r["ratio_to_health"] = r["requests_per_second"] / base if base else 0
-        print(f"{name:<10} {r['requests_per_second']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-              f"{r['ratio_to_health']:>9.2f} {r['non_2xx']:>8}")
-    print(f"idle RSS {idle_rss / 1024:.1f} MiB; after load {loaded_rss / 1024:.1f} MiB")
-    print("event lag, a task event's commit to its audit entry (ms):")
-    for name, l in lag.items():
-        extra = ""
-        if name == "create":
-            extra = (f"; audit-service lag peaked at {l['max_consumer_lag_events']} events, "
-                     f"caught up {l['catch_up_after_load_s']} s after the load")
-        print(f"  {name:<15} {l['events']:>7} events  p50 {l['p50_ms']:.2f}  p99 {l['p99_ms']:.2f}  "
-              f"max {l['max_ms']:.2f}{extra}")
+    print_http(figures)
     print_websocket(ws)
     report = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "duration": DURATION, "threads": THREADS, "connections": CONNECTIONS,
-              "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss, "scenarios": results,
-              "event_lag": lag, "websocket": ws}
+              "backends": figures, "websocket": ws}
     name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
     with open(os.path.join(RESULTS_DIR, name), "w") as f:
         json.dump(report, f, indent=2)

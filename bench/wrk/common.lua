@@ -1,4 +1,4 @@
--- Shared by the scenarios: reads bench/results/seed.txt (written by run.py), one line per task:
+-- Shared by the scenarios: reads the seed file run.py wrote (TODO_BENCH_SEED), one line per task:
 -- "<access token> <task id>". Each connection sends requests as one user.
 local M = {}
 
