@@ -140,7 +140,7 @@ const std::vector<Flag>& flags() {
        "URL",
        "PostgreSQL to use instead of SQLite: postgres://user:password@host:port/dbname?sslmode=... "
        "(default: SQLite at <data-dir>/todo.db)",
-       {"serve", "migrate"},
+       {"serve", "migrate", "events", "dlq list", "dlq replay", "admin set-role"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (auto problem = store::postgres_url_problem(v)) return *problem;
          c.database_url = v;

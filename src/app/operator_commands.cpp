@@ -1,5 +1,5 @@
 // `todo events`, `todo dlq list|replay` and `todo admin set-role`: short-lived processes next to
-// the server, over the same SQLite file. `events` only reads; it never commits a group's offsets.
+// the server, over the same database (the SQLite file, or PostgreSQL with --database-url). `events` only reads; it never commits a group's offsets.
 #include "app/operator_commands.h"
 
 #include "bus/consumer_runtime.h"
@@ -46,8 +46,16 @@ int fail(const std::string& message) {
 std::filesystem::path database_path(const Config& config) { return config.data_dir / "todo.db"; }
 
 // nullptr when there is no database yet: an operator who mistyped --data-dir must not get a new,
-// empty database (and an empty answer) instead of an error.
+// empty database (and an empty answer) instead of an error. On PostgreSQL (--database-url) a
+// database that does not exist already fails to connect, with libpq's reason.
 std::unique_ptr<store::Database> open_existing(const Config& config) {
+  if (!config.database_url.empty()) {
+    store::DatabaseOptions options;
+    options.dialect = store::Dialect::kPostgres;
+    options.url = config.database_url;
+    options.reader_connections = 1;
+    return store::open_database(options);
+  }
   const auto path = database_path(config);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return nullptr;
