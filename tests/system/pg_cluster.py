@@ -64,10 +64,35 @@ def _demote(uid, gid, die_with_parent):
     return run
 
 
+def _remove_abandoned():
+    """Directories of earlier runs that were killed (their postmaster died with them, through the
+    parent-death signal, but nobody removed the directory): those whose owner.pid is gone."""
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        if not name.startswith("todo-syspg-"):
+            continue
+        path = os.path.join(root, name)
+        try:
+            with open(os.path.join(path, "owner.pid")) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            continue  # being made right now, or not ours
+        try:
+            os.kill(pid, 0)
+            continue  # its pytest still runs
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 class Cluster:
     def __init__(self, base=None):
         self.uid, self.gid = _server_user()
+        _remove_abandoned()
         self.base = base or tempfile.mkdtemp(prefix="todo-syspg-")
+        with open(os.path.join(self.base, "owner.pid"), "w") as f:
+            f.write(f"{os.getpid()}\n")
         os.chown(self.base, self.uid, self.gid)
         self.data = os.path.join(self.base, "data")
         self.log = os.path.join(self.base, "postgres.log")
