@@ -101,7 +101,8 @@ def test_postgres_restart_under_write_load(todo_bin, make_server, mode):
                            "a write to succeed after PostgreSQL is back", DEADLINE)
         acked_before_end = load.count("acked")
         poll_until(lambda: load.count("acked") >= acked_before_end + 30, "writes after the restart", DEADLINE)
-    assert not load.unexpected, load.unexpected[:5]
+    failed = [line for line in srv.stderr_text().splitlines() if '"handler failed"' in line]
+    assert not load.unexpected, (load.unexpected[:5], failed[:5])
     assert not acked_while_down, "writes were acknowledged while PostgreSQL was down"
     slowest = max(took for _, took in load.refused)
     assert slowest <= FAIL_FAST, f"a refused request took {slowest:.2f} s"
