@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test fuzz fuzz-smoke bench bench-cost format clean
+.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test system-test-pg system-test-all fuzz fuzz-smoke bench bench-cost format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -68,6 +68,18 @@ unit-test-tsan: build-tsan
 system-test: build-ci
 	TODO_BIN=$(abspath $(CI_BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
+# The same suite on PostgreSQL: the tests start a cluster of their own (initdb into a temporary
+# directory, as the user todo-test-pg when run as root), so no server needs to be running.
+system-test-pg: build-ci
+	TODO_TEST_BACKEND=postgres TODO_BIN=$(abspath $(CI_BIN)) $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/system
+
+# Both suites side by side (they share nothing: SQLite files in their own temporary directories,
+# a PostgreSQL cluster of the postgres run's own); each one's output is printed whole when it ends.
+# Mostly waiting (reminder instants, retry backoff, timeouts), so together they take little more
+# than the PostgreSQL run alone; see docs/adr/0019-postgresql-backend.md for the figures.
+system-test-all: build-ci
+	@$(MAKE) --no-print-directory -j2 --output-sync=target system-test system-test-pg
+
 # The fuzz targets with clang, libFuzzer, ASan and UBSan (the fuzz preset builds nothing else).
 build-fuzz: deps
 	@cmake --preset fuzz >/dev/null
@@ -81,7 +93,7 @@ fuzz-smoke: build-fuzz
 fuzz: build-fuzz
 	@bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-test: unit-test unit-test-tsan system-test fuzz-smoke web-test
+test: unit-test unit-test-tsan system-test system-test-pg fuzz-smoke web-test
 
 bench: build-bench
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN))

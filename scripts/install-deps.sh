@@ -13,6 +13,8 @@ packages=(
   libcurl4-openssl-dev python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-jsonschema python3-dateutil python3-aiosmtpd python3-websockets
+  # the system tests on PostgreSQL (make system-test-pg) read the server's tables with psycopg2
+  python3-psycopg2
   wrk
   # the web app: build (make run) and its end-to-end tests (make test) in Debian's Chromium
   nodejs chromium

@@ -27,6 +27,16 @@ int run_migrate(const Config& config) {
 
 namespace {
 
+// A database that cannot be reached (PostgreSQL down or restarting) is a 503 the client may retry,
+// not a 500: nothing of the request was committed, or at least nobody was told it was.
+std::optional<domain::Error> classify_exception(const std::exception& e) {
+  if (dynamic_cast<const store::DatabaseUnavailable*>(&e) != nullptr) {
+    return domain::make_error(domain::ErrorCode::kUnavailable,
+                              "The database is unreachable; try again shortly.");
+  }
+  return std::nullopt;
+}
+
 // /metrics on its own listener (--metrics-address): a small server with one route, run on its own
 // thread until the main server stops.
 class MetricsListener {
@@ -86,6 +96,7 @@ int run_serve(const Config& config) {
   options.websocket_message_limit = static_cast<std::size_t>(config.ws_max_message_bytes);
   options.websocket_send_queue_limit = static_cast<std::size_t>(config.ws_send_queue_frames);
   options.websocket_send_queue_bytes = static_cast<std::size_t>(config.ws_send_queue_kib) * 1024;
+  options.classify_exception = classify_exception;
   http::Server server(options, app.router(), app.metrics());
   server.listen();
   auto startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -

@@ -138,6 +138,9 @@ int PartitionConsumer::deliver_batch(std::span<const Event> events) {
       }
       if (consumed > 0) commit(tx, events[consumed - 1].offset + 1);
     });
+  } catch (const store::DatabaseUnavailable& e) {
+    database_unavailable(e);
+    return 0;
   } catch (...) {
     // The transaction itself failed (commit, savepoint, or a handler that broke it): nothing was
     // kept. Count it against the first event so a deterministic failure still ends in the DLQ.
@@ -212,6 +215,9 @@ int PartitionConsumer::deliver_recorded(const Event& event) {
         commit(tx, event.offset + 1);
       }
     });
+  } catch (const store::DatabaseUnavailable& e) {
+    database_unavailable(e);  // the same attempt number is recorded again next time
+    return 0;
   } catch (...) {
     record_failure(event, "the consumer transaction failed: " + describe_current_exception(),
                    number);
@@ -241,6 +247,8 @@ bool PartitionConsumer::attempt(store::Transaction& tx, const Event& event, Prep
     dead_letter(tx, event, e.what(), attempt_number, /*permanent=*/true);
     dead_lettered = true;
     return true;
+  } catch (const store::DatabaseUnavailable&) {
+    throw;  // not the event's failure: the transaction is lost, see database_unavailable()
   } catch (...) {
     const auto error = describe_current_exception();
     if (attempt_number < context_.retry.max_attempts()) {
@@ -270,6 +278,18 @@ void PartitionConsumer::finished_through(std::int64_t next_offset) {
     last_error_.reset();
     retry_at_.reset();
   }
+}
+
+// The database cannot be reached (PostgreSQL down or restarting): no attempt of the event's, so
+// an outage never walks an event to the dead-letter queue. Tried again shortly.
+void PartitionConsumer::database_unavailable(const store::DatabaseUnavailable& e) {
+  retry_at_ = context_.monotonic.now() + kUnavailableRetry;
+  log::warn("the database is unreachable; trying again shortly",
+            {{"group", subscription_.group},
+             {"topic", subscription_.topic},
+             {"partition", partition_},
+             {"offset", next_offset_},
+             {"error", e.what()}});
 }
 
 void PartitionConsumer::record_failure(const Event& event, const std::string& error, int failures) {

@@ -93,6 +93,8 @@ class PartitionConsumer {
   void dead_letter(store::Transaction& tx, const Event& event, const std::string& error,
                    int attempts, bool permanent);
   void record_failure(const Event& event, const std::string& error, int failures);
+  void database_unavailable(const store::DatabaseUnavailable& e);
+  static constexpr std::chrono::milliseconds kUnavailableRetry{250};
   // Writes the attempt count of `event` in its own transaction; throws when it cannot.
   void record_attempts(const Event& event, int attempts);
   // record_attempts(), logging instead of throwing.

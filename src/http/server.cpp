@@ -315,6 +315,7 @@ struct Server::Impl {
   Response overloaded(std::string detail, std::string_view instance) const;
   void run_io(asio::io_context& context);
   asio::awaitable<Response> handle(Request& request);
+  Response exception_response(const Request& request, const std::exception& e);
   // A WebSocket route's handler decides: the session to run, or (in `refusal`) its answer.
   std::optional<WebSocketSession> upgrade(Request& request, Response& refusal);
   asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
@@ -913,10 +914,7 @@ std::optional<WebSocketSession> Server::Impl::upgrade(Request& request, Response
   } catch (const domain::ErrorException& e) {
     refusal = problem_response(e.error(), request.path);
   } catch (const std::exception& e) {
-    log::error("websocket handler failed", {{"route", request.route}, {"error", e.what()}});
-    refusal = problem_response(
-        domain::make_error(domain::ErrorCode::kInternal, "An unexpected error occurred; see the logs."),
-        request.path);
+    refusal = exception_response(request, e);
   }
   apply_cors(request, refusal);
   return std::nullopt;
@@ -983,15 +981,29 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
   } catch (const domain::ErrorException& e) {
     response = problem_response(e.error(), request.path);
   } catch (const std::exception& e) {
-    log::error("handler failed", {{"request_id", request.request_id},
-                                  {"route", request.route},
-                                  {"error", e.what()}});
-    response = problem_response(
-        domain::make_error(ErrorCode::kInternal, "An unexpected error occurred; see the logs."),
-        request.path);
+    response = exception_response(request, e);
   }
   apply_cors(request, response);
   co_return response;
+}
+
+// What a handler's exception becomes: the error the wiring classifies it as (logged as a
+// warning: the condition is expected and passes), else a logged 500.
+Response Server::Impl::exception_response(const Request& request, const std::exception& e) {
+  if (options.classify_exception) {
+    if (auto error = options.classify_exception(e)) {
+      log::warn("handler refused", {{"request_id", request.request_id},
+                                    {"route", request.route},
+                                    {"error", e.what()}});
+      return problem_response(*error, request.path);
+    }
+  }
+  log::error("handler failed", {{"request_id", request.request_id},
+                                {"route", request.route},
+                                {"error", e.what()}});
+  return problem_response(
+      domain::make_error(domain::ErrorCode::kInternal, "An unexpected error occurred; see the logs."),
+      request.path);
 }
 
 Server::Server(ServerOptions options, const Router& router, Metrics& metrics)

@@ -5,10 +5,14 @@
 #include "http/router.h"
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "domain/error.h"
 
 namespace todo::http {
 
@@ -39,6 +43,10 @@ struct ServerOptions {
   std::size_t websocket_message_limit = 64 * 1024;
   std::size_t websocket_send_queue_limit = 256;
   std::size_t websocket_send_queue_bytes = 1024 * 1024;
+  // An exception a handler threw that is an expected condition after all, as its error (e.g. an
+  // unreachable database → 503 unavailable); nullopt or unset → 500 internal-error. The wiring
+  // names the exception types, so http depends on no backend.
+  std::function<std::optional<domain::Error>(const std::exception&)> classify_exception;
 };
 
 class Server {

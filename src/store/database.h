@@ -48,6 +48,15 @@ class DatabaseError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The database cannot be reached: the connection was refused or lost, or the server is shutting
+// down or starting up. Transient: the HTTP layer answers 503 `unavailable`, and the pool opens
+// fresh connections once the server is back. Nothing the failed transaction did was committed,
+// unless the connection was lost during COMMIT (then nobody was told it succeeded).
+class DatabaseUnavailable : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
+};
+
 // A UNIQUE, FOREIGN KEY, CHECK or NOT NULL constraint refused a write. Repositories catch it to
 // turn e.g. a duplicate e-mail into a domain error.
 class ConstraintViolation : public DatabaseError {

@@ -1,6 +1,8 @@
 """Fixtures of the black-box system tests of `todo`.
 
 Run: TODO_BIN=/path/to/todo /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system
+On PostgreSQL: the same with TODO_TEST_BACKEND=postgres (a cluster of its own for the session,
+a database per data dir; see pg_cluster.py and docs/adr/0019-postgresql-backend.md).
 """
 
 import os
@@ -8,7 +10,8 @@ import os
 import pytest
 
 from task_harness import new_api
-from todo_harness import ServerFactory, register
+import todo_harness
+from todo_harness import POSTGRES, ServerFactory, register, scrubbed_env
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +27,47 @@ def todo_bin():
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         pytest.fail(f"TODO_BIN={path!r} is not an executable file", pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def backend(todo_bin):
+    """The backend of this run: on PostgreSQL, a cluster for the whole session (started here,
+    destroyed at the end) with the migrated template every test database is copied from."""
+    if not POSTGRES:
+        yield "sqlite"
+        return
+    import pg_cluster
+
+    cluster = pg_cluster.Cluster()
+    try:
+        cluster.init().start()
+        cluster.prepare_template(todo_bin, scrubbed_env())
+    except Exception:
+        cluster.destroy()
+        raise
+    todo_harness.set_cluster(cluster)
+    try:
+        yield "postgres"
+    finally:
+        todo_harness.set_cluster(None)
+        cluster.destroy()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked sqlite_only(reason) are about SQLite itself; on PostgreSQL they are skipped
+    with that reason (pytest -rs lists them)."""
+    if not POSTGRES:
+        return
+    for item in items:
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is not None:
+            reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else None)
+            assert reason, f"{item.nodeid}: sqlite_only needs a reason"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): the test is about SQLite itself")
 
 
 def _tail(srv, n=60):

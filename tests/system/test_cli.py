@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from todo_harness import (
+    assert_database_made,
     RFC3339_UTC_RE,
     SECRET,
     claims,
@@ -176,7 +177,7 @@ def test_serve_with_equals_flag_syntax(equals_server):
     status, _, body = equals_server.get("/health")
     assert status == 200, body
     assert equals_server.listening.get("address") == "127.0.0.1", equals_server.listening
-    assert os.path.exists(os.path.join(equals_server.data_dir, "todo.db"))
+    assert_database_made(equals_server.data_dir)
 
 
 def test_serve_configured_only_through_environment(make_server):
@@ -194,7 +195,7 @@ def test_serve_configured_only_through_environment(make_server):
         },
     )
     assert srv.listening.get("address") == "127.0.0.1", srv.listening
-    assert os.path.exists(os.path.join(data_dir, "todo.db")), os.listdir(data_dir)
+    assert_database_made(data_dir)
     user = register(srv)
     # the secret really came from TODO_JWT_SECRET: a token forged with it is accepted
     status, _, body = srv.get("/api/me", token=forge(claims(user.id, user.email), SECRET))

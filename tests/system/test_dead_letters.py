@@ -10,7 +10,7 @@ import time
 import uuid
 
 from task_harness import new_api
-from todo_harness import open_db, poll_until, run_cli, sql
+from todo_harness import POSTGRES, open_db, poll_until, run_cli, sql
 
 DEADLINE = 90.0
 BACKOFF = [0.1, 0.1, 0.2]  # seconds; three retries, so four attempts
@@ -54,8 +54,14 @@ def _refuse_audit_of(server, event_id):
     entry of one event (a trigger, installed from outside like a storage fault)."""
     conn = open_db(server.data_dir, write=True)
     try:
-        conn.execute(f"CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_logs WHEN NEW.event_id = '{event_id}' "
-                     "BEGIN SELECT RAISE(ABORT, 'injected: the audit store refuses this entry'); END")
+        if POSTGRES:
+            conn.execute("CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "RAISE EXCEPTION 'injected: the audit store refuses this entry'; END $$")
+            conn.execute(f"CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_logs FOR EACH ROW "
+                         f"WHEN (NEW.event_id = '{event_id}') EXECUTE FUNCTION refuse_poison()")
+        else:
+            conn.execute(f"CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_logs WHEN NEW.event_id = '{event_id}' "
+                         "BEGIN SELECT RAISE(ABORT, 'injected: the audit store refuses this entry'); END")
         conn.commit()
     finally:
         conn.close()
@@ -64,7 +70,9 @@ def _refuse_audit_of(server, event_id):
 def _heal_audit(server):
     conn = open_db(server.data_dir, write=True)
     try:
-        conn.execute("DROP TRIGGER refuse_poison")
+        conn.execute("DROP TRIGGER refuse_poison ON audit_logs" if POSTGRES else "DROP TRIGGER refuse_poison")
+        if POSTGRES:
+            conn.execute("DROP FUNCTION refuse_poison()")
         conn.commit()
     finally:
         conn.close()

@@ -301,12 +301,12 @@ def metric_from(server, source, reason):
 
 def _start_limited(module_servers_factory, nofile):
     """`todo serve` started under prlimit (which execs it, so the pid is the server's)."""
-    from todo_harness import SECRET, TodoServer, scrubbed_env
+    from todo_harness import SECRET, TodoServer, backend_env, scrubbed_env
 
     data_dir = module_servers_factory.new_data_dir()
     argv = [f"--nofile={nofile}", module_servers_factory.todo_bin, "serve", "--address",
             "127.0.0.1", "--port", "0", "--data-dir", data_dir, "--jwt-secret", SECRET]
-    srv = TodoServer("/usr/bin/prlimit", argv, scrubbed_env(), data_dir)
+    srv = TodoServer("/usr/bin/prlimit", argv, scrubbed_env(backend_env(data_dir, None)), data_dir)
     module_servers_factory.servers.append(srv)
     return srv.start()
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from todo_harness import (
+    assert_database_made,
     SECRET,
     assert_problem,
     b64url,
@@ -155,7 +156,7 @@ def test_migrate_creates_the_database_and_is_idempotent(todo_bin, make_server):
     for _ in range(2):
         r = run_cli(todo_bin, ["migrate", "--data-dir", data_dir])
         assert r.returncode == 0, (r.returncode, text(r.stdout), text(r.stderr))
-        assert os.path.isfile(os.path.join(data_dir, "todo.db")), os.listdir(data_dir)
+        assert_database_made(data_dir)
 
     srv = make_server(data_dir=data_dir)
     user = register(srv)
@@ -172,7 +173,7 @@ def test_migrate_through_environment(todo_bin, make_server):
     data_dir = make_server.new_data_dir()
     r = run_cli(todo_bin, ["migrate"], env={"TODO_DATA_DIR": data_dir})
     assert r.returncode == 0, (r.returncode, text(r.stdout), text(r.stderr))
-    assert os.path.isfile(os.path.join(data_dir, "todo.db")), os.listdir(data_dir)
+    assert_database_made(data_dir)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import websockets  # Debian's python3-websockets (scripts/install-deps.sh)
 
 from task_harness import new_api
 from todo_harness import (
+    POSTGRES,
     OTHER_SECRET,
     assert_problem,
     claims,
@@ -241,9 +242,10 @@ def test_resume_beyond_the_logs_retention_is_resync_required(server):
     async def scenario():
         ws, hello = await connect(server, api.token)
         # Retention purges the oldest events of the log; here the first change left it.
+        user_seq = ("(payload::jsonb -> 'data' ->> 'user_seq')::bigint" if POSTGRES
+                    else "json_extract(payload, '$.data.user_seq')")
         sql(server.data_dir,
-            "DELETE FROM outbox WHERE topic = 'task-updates' AND key = ? "
-            "AND json_extract(payload, '$.data.user_seq') = ?",
+            f"DELETE FROM outbox WHERE topic = 'task-updates' AND key = ? AND {user_seq} = ?",
             (api.id, hello["seq"] - 1), write=True)
         await ws.send(json.dumps({"type": "resume", "since": hello["seq"] - 2}))
         answer = await recv_json(ws)

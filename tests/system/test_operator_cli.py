@@ -19,10 +19,14 @@ import pytest
 
 from task_harness import new_api, outbox_rows, rows_of
 from todo_harness import (
+    POSTGRES,
     RFC3339_UTC_RE,
     _ALL_PROCESSES,
+    cluster,
+    backend_env,
     decode_jwt,
     login,
+    open_db,
     register,
     run_cli,
     scrubbed_env,
@@ -80,7 +84,7 @@ def failure(result, code=1):
 
 
 def connect(data_dir):
-    return sqlite3.connect(os.path.join(str(data_dir), "todo.db"), timeout=10)
+    return open_db(data_dir, write=True)
 
 
 def execute(data_dir, sql, params=()):
@@ -130,7 +134,7 @@ def append_raw(data_dir, topic, partition, key, created_at, event=None):
         with conn:
             (offset,) = conn.execute(
                 'INSERT INTO log_heads (topic, "partition", next_offset) VALUES (?, ?, 1) '
-                'ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = next_offset + 1 '
+                'ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = log_heads.next_offset + 1 '
                 "RETURNING next_offset - 1",
                 (topic, partition),
             ).fetchone()
@@ -153,7 +157,7 @@ class Follower:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=scrubbed_env(),
+            env=scrubbed_env(backend_env(data_dir, None)),
         )
         _ALL_PROCESSES.append(self.proc)
         self.lines = queue.Queue()
@@ -431,10 +435,28 @@ def test_events_follow_from_the_end_waits_for_a_topic_to_appear(todo_bin, server
 
 
 def test_events_without_a_database_fail_and_create_nothing(todo_bin, tmp_path):
+    if POSTGRES:  # a database that does not exist: libpq's refusal, and nothing is created
+        name = f"missing_{uuid.uuid4().hex}"
+        r = run_cli(todo_bin, ["events", "--topic", TASK_EVENTS, "--data-dir", str(tmp_path),
+                               "--database-url", cluster().url(name)])
+        line = failure(r)
+        assert name in line and "does not exist" in line, line
+        assert not sql_exists_database(name)
+        return
     r = todo(todo_bin, tmp_path, "events", "--topic", TASK_EVENTS)
     line = failure(r)
     assert "no database" in line and str(tmp_path) in line, line
     assert not os.path.exists(tmp_path / "todo.db")
+
+
+def sql_exists_database(name):
+    conn = cluster().connect("postgres")
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return cur.fetchone() is not None
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,11 +45,12 @@ RFC3339_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def scrubbed_env(extra=None):
-    """The current environment without any TODO_* variable or BETTER_AUTH_SECRET, plus extra."""
+    """The current environment without any TODO_* variable, BETTER_AUTH_SECRET or DATABASE_URL
+    (the backend is the test run's choice, see backend_env), plus extra."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("TODO_") and k != "BETTER_AUTH_SECRET"
+        if not k.startswith("TODO_") and k not in ("BETTER_AUTH_SECRET", "DATABASE_URL")
     }
     if extra:
         for k, v in extra.items():
@@ -60,9 +61,53 @@ def scrubbed_env(extra=None):
     return env
 
 
+# --------------------------------------------------------------------------------------------
+# the backend: TODO_TEST_BACKEND=sqlite (default) or postgres
+
+BACKEND = os.environ.get("TODO_TEST_BACKEND", "sqlite").strip().lower() or "sqlite"
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"TODO_TEST_BACKEND={BACKEND!r}: expected sqlite or postgres")
+POSTGRES = BACKEND == "postgres"
+
+_cluster = None  # pg_cluster.Cluster of this session (set by conftest's session fixture)
+
+
+def set_cluster(cluster):
+    global _cluster
+    _cluster = cluster
+
+
+def cluster():
+    assert _cluster is not None, "the PostgreSQL cluster of this run has not been started"
+    return _cluster
+
+
+def database_url(data_dir, migrated=True):
+    """On PostgreSQL: the URL of the database that belongs to this data dir (made on first use, so
+    a server restarted on the same data dir finds its data; empty if not `migrated`). None on
+    SQLite."""
+    if not POSTGRES:
+        return None
+    return cluster().url(cluster().database_for(os.path.abspath(str(data_dir)), migrated))
+
+
+def backend_env(data_dir, env, migrated=True):
+    """env plus DATABASE_URL of data_dir's database on PostgreSQL, unless env names a database."""
+    url = database_url(data_dir, migrated)
+    env = dict(env or {})
+    if url and not any(k in env for k in ("DATABASE_URL", "TODO_DATABASE_URL")):
+        env["DATABASE_URL"] = url
+    return env
+
+
 def open_db(data_dir, write=False):
-    """A connection to <data_dir>/todo.db: read-only unless `write` (the server keeps it in WAL
-    mode, so a test may read or write while it runs)."""
+    """A connection to the server's database of data_dir: <data_dir>/todo.db, read-only unless
+    `write` (the server keeps it in WAL mode, so a test may read or write while it runs); on
+    PostgreSQL a pg_cluster.Connection to its database (with the same interface)."""
+    if POSTGRES:
+        import pg_cluster
+
+        return pg_cluster.Connection(cluster().connect(cluster().database_for(os.path.abspath(str(data_dir)))))
     path = os.path.abspath(os.path.join(str(data_dir), "todo.db"))
     if write:
         return sqlite3.connect(path, timeout=30)
@@ -70,15 +115,26 @@ def open_db(data_dir, write=False):
 
 
 def sql(data_dir, query, params=(), write=False):
-    """The rows of one statement on <data_dir>/todo.db (committed when `write`)."""
+    """The rows of one statement on data_dir's database (committed when `write`)."""
     conn = open_db(data_dir, write)
     try:
         rows = conn.execute(query, params).fetchall()
-        if write:
+        if write or POSTGRES:
             conn.commit()
         return rows
     finally:
         conn.close()
+
+
+def assert_database_made(data_dir):
+    """The server or `todo migrate` made its database: <data_dir>/todo.db on SQLite; on PostgreSQL
+    the data dir's database holds the migrated schema, and no SQLite file appeared instead."""
+    if POSTGRES:
+        assert not os.path.exists(os.path.join(str(data_dir), "todo.db")), os.listdir(str(data_dir))
+        versions = sql(data_dir, "SELECT COUNT(*) FROM schema_migrations")[0][0]
+        assert versions > 0, "no migration recorded in the PostgreSQL database"
+    else:
+        assert os.path.isfile(os.path.join(str(data_dir), "todo.db")), os.listdir(str(data_dir))
 
 
 def poll_until(condition, what, timeout=30.0):
@@ -105,8 +161,25 @@ def wait_consumed(data_dir, group, topic="task-events", timeout=30.0):
     poll_until(lambda: consumed_everything(data_dir, group, topic), f"{group} to consume all of {topic}", timeout)
 
 
+def cli_data_dir(args, env=None):
+    """The data dir a `todo` command line names (--data-dir, --data-dir=, TODO_DATA_DIR), or None."""
+    args = list(args)
+    for i, a in enumerate(args):
+        if a == "--data-dir" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--data-dir="):
+            return a.split("=", 1)[1]
+    return (env or {}).get("TODO_DATA_DIR")
+
+
 def run_cli(todo_bin, args, env=None, timeout=20.0):
-    """Run `todo ARGS` to completion; returns subprocess.CompletedProcess with text output."""
+    """Run `todo ARGS` to completion; returns subprocess.CompletedProcess with text output.
+    On PostgreSQL a command that names a data dir gets DATABASE_URL of that data dir's database
+    (commands without the flag ignore the variable)."""
+    data_dir = cli_data_dir(args, env)
+    if data_dir:
+        # `todo migrate` on a data dir seen for the first time finds an empty database to migrate.
+        env = backend_env(data_dir, env, migrated=not (args and args[0] == "migrate"))
     try:
         return subprocess.run(
             [todo_bin] + list(args),
@@ -541,6 +614,10 @@ class ServerFactory:
             if not any(a == "--web-dir" or a.startswith("--web-dir=") for a in args):
                 argv += ["--web-dir", os.path.join(str(data_dir), "no-web-app")]
         argv += args
+        # On PostgreSQL the data dir's database, through the environment so argv stays as a test
+        # wrote it (and a test that names its own database keeps it).
+        if not any(a == "--database-url" or a.startswith("--database-url=") for a in args):
+            env = backend_env(data_dir, env)
         srv = TodoServer(self.todo_bin, argv, scrubbed_env(env), str(data_dir))
         self.servers.append(srv)
         return srv.start(wait=wait)

@@ -126,12 +126,29 @@ bus::Subscription NotifyService::subscription() {
   return s;
 }
 
-void NotifyService::apply_schedule(const bus::Event&, std::any& prepared, Transaction& tx) {
+namespace {
+
+// Reminder instants scheduled and cancelled by the handler of each event (by event id), counted
+// into the metrics when the transaction that wrote them commits. Both backends run a write's
+// closure and then its commit listeners on one thread (SQLite's writer thread, or the thread that
+// called PostgreSQL's write), so the map is that thread's own: another thread's commit cannot
+// count a transaction that has not committed yet. Assigned per event rather than added, because
+// on PostgreSQL a closure runs again after a serialization conflict.
+using PendingCounts = std::map<std::string, std::pair<std::int64_t, std::int64_t>>;
+PendingCounts& pending_counts(const NotifyService* service) {
+  static thread_local std::map<const NotifyService*, PendingCounts> by_service;
+  return by_service[service];
+}
+
+}  // namespace
+
+void NotifyService::apply_schedule(const bus::Event& event, std::any& prepared, Transaction& tx) {
   const auto& schedule = std::any_cast<PreparedSchedule&>(prepared);
   const ScheduleCommand& command = schedule.command;
   const auto now = clock_.now();
+  std::pair<std::int64_t, std::int64_t> counts{0, 0};
   if (command.cancel) {
-    pending_cancelled_ += repository_.cancel_schedule(tx, command.task_id, now);
+    counts.second = repository_.cancel_schedule(tx, command.task_id, now);
   } else {
     for (const NewReminder& r : schedule.reminders) {
       std::int64_t earliest = pending_earliest_.load();
@@ -139,17 +156,28 @@ void NotifyService::apply_schedule(const bus::Event&, std::any& prepared, Transa
       while (at < earliest && !pending_earliest_.compare_exchange_weak(earliest, at)) {
       }
     }
-    pending_scheduled_ +=
+    counts.first =
         repository_.replace_schedule(tx, command.task_id, command.user_id, schedule.reminders, now);
   }
+  pending_counts(this)[event.id] = counts;
   // The commit listener re-arms the timer (and counts) once this transaction is committed.
   schedule_changed_ = true;
 }
 
 void NotifyService::on_commit() {
+  // First this thread's counts: another thread's commit may have taken the flag already.
+  if (auto& counts = pending_counts(this); !counts.empty()) {
+    std::int64_t scheduled = 0;
+    std::int64_t cancelled = 0;
+    for (const auto& [id, n] : counts) {
+      scheduled += n.first;
+      cancelled += n.second;
+    }
+    counts.clear();
+    metrics_.scheduled(scheduled);
+    metrics_.cancelled(cancelled);
+  }
   if (!schedule_changed_.exchange(false)) return;
-  metrics_.scheduled(pending_scheduled_.exchange(0));
-  metrics_.cancelled(pending_cancelled_.exchange(0));
   const auto now = clock_.now();
   // A preparation from before this commit read up to its own now + prepare_ahead at most: an
   // instant this commit added within that is not prepared, and only a full read will see it.

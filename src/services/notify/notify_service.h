@@ -170,8 +170,8 @@ class NotifyService {
   std::optional<Armed> armed_;
   std::mutex random_mutex_;  // the RandomSource is shared with other threads of the process
   std::atomic<bool> schedule_changed_{false};
-  // Counted by the consumer's handler, added to the metrics when its transaction commits.
-  std::atomic<std::int64_t> pending_scheduled_{0}, pending_cancelled_{0};
+  // The scheduled/cancelled counts of the consumer's handler wait in a thread-local map until
+  // the commit (notify_service.cpp: pending_counts).
   // The earliest instant the consumer's transaction added (µs since the epoch), and whether it
   // may have fallen before the preparation horizon (then the next preparation reads it all).
   std::atomic<std::int64_t> pending_earliest_{std::numeric_limits<std::int64_t>::max()};

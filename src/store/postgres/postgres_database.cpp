@@ -120,6 +120,13 @@ std::string constraint_message(const PGresult* r) {
   while (!primary.empty() && primary.back() == '\n') primary.pop_back();
   const std::string where = excerpt(sql);
   if (state.rfind("23", 0) == 0) throw ConstraintViolation(constraint_message(r) + " in " + where);
+  // Class 08 (connection exception), 57P01..03 (shut down by an administrator, crash shutdown,
+  // cannot connect now), or no answer at all on a connection libpq now calls bad.
+  if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03" ||
+      (state.empty() && PQstatus(conn) == CONNECTION_BAD)) {
+    throw DatabaseUnavailable(where + ": the database is unreachable: " + primary +
+                              (state.empty() ? "" : " (SQLSTATE " + state + ")"));
+  }
   if (state == "40001" || state == "40P01") {
     throw WriteConflict(where + ": " + primary + " (SQLSTATE " + state + ")");
   }
@@ -271,8 +278,8 @@ class Connection {
       std::string message = PQerrorMessage(conn_);
       while (!message.empty() && message.back() == '\n') message.pop_back();
       PQfinish(conn_);
-      throw DatabaseError("cannot connect to PostgreSQL at " + redact_database_url(options.url) +
-                          ": " + message);
+      throw DatabaseUnavailable("cannot connect to PostgreSQL at " +
+                                redact_database_url(options.url) + ": " + message);
     }
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
@@ -561,7 +568,7 @@ class PostgresDatabase final : public Database {
     if (reading_ == this) throw DatabaseError("nested read");
     Lease lease(*this);
     const Flag flag(reading_, this);
-    lease->command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    begin(lease, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     try {
       PostgresTransaction tx(*lease, false);
       work(tx);
@@ -606,7 +613,14 @@ class PostgresDatabase final : public Database {
   class Lease {
    public:
     explicit Lease(PostgresDatabase& db) : db_(db), connection_(db.acquire()) {}
-    ~Lease() { db_.release(std::move(connection_)); }
+    ~Lease() {
+      if (connection_) db_.release(std::move(connection_));
+    }
+    // Gives the connection back (a broken one is closed) and takes another.
+    void replace() {
+      db_.release(std::move(connection_));
+      connection_ = db_.acquire();
+    }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     Connection* operator->() { return connection_.get(); }
@@ -638,9 +652,20 @@ class PostgresDatabase final : public Database {
   }
 
   // A connection that is broken or still inside a transaction is closed, not pooled: the next
-  // acquire() opens a fresh one in its slot.
+  // acquire() opens a fresh one in its slot. A broken one usually means the server restarted or
+  // went away, and then the idle ones are as dead as it: they are closed too, so the requests
+  // after the server is back do not each find a dead connection first.
   void release(std::unique_ptr<Connection> connection) {
-    if (!connection->healthy() || connection->status() != PQTRANS_IDLE) {
+    if (!connection->healthy()) {
+      std::vector<std::unique_ptr<Connection>> idle;
+      {
+        std::lock_guard lock(pool_mutex_);
+        idle.swap(free_);
+        open_ -= static_cast<int>(idle.size()) + 1;
+      }
+      connection.reset();
+      idle.clear();  // PQfinish outside the lock
+    } else if (connection->status() != PQTRANS_IDLE) {
       connection.reset();
       std::lock_guard lock(pool_mutex_);
       --open_;
@@ -649,6 +674,19 @@ class PostgresDatabase final : public Database {
       free_.push_back(std::move(connection));
     }
     pool_changed_.notify_all();
+  }
+
+  // BEGIN on the leased connection. A pooled connection the server closed since it was last used
+  // (a restart) fails here, before anything ran on it: the transaction starts again once on a
+  // fresh connection, so the first request after the server is back does not fail for it.
+  void begin(Lease& lease, const char* sql) {
+    try {
+      lease->command(sql);
+    } catch (const DatabaseUnavailable&) {
+      if (lease->healthy()) throw;
+      lease.replace();
+      lease->command(sql);
+    }
   }
 
   void run_write(const char* begin, const std::function<void(Transaction&)>& work) {
@@ -701,7 +739,7 @@ class PostgresDatabase final : public Database {
   Outcome attempt_write(const char* begin, const std::function<void(Transaction&)>& work,
                         bool isolate) {
     Lease lease(*this);
-    lease->command(begin);
+    this->begin(lease, begin);
     PostgresTransaction tx(*lease, true, isolate);
     try {
       work(tx);

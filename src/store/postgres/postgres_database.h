@@ -18,7 +18,9 @@ struct PostgresOptions {
   std::string url;
   int pool_size = 5;                  // connections shared by read() and write()
   int statement_timeout_ms = 30'000;  // per statement, set on every connection
-  int connect_timeout_s = 10;
+  // libpq's connect_timeout (its least is 2 s). A server that is down refuses at once; this bounds
+  // the wait for one that does not answer at all, which a request waits through before its 503.
+  int connect_timeout_s = 2;
   int max_write_attempts = 10;  // a write's closure runs at most this often
 };
 

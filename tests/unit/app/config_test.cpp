@@ -97,6 +97,15 @@ TEST(Config, DatabaseUrlChoosesPostgresAndNeverEchoesItsPassword) {
   }
   EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"DATABASE_URL", "sqlite:x"}}}).find("DATABASE_URL"),
             std::string::npos);
+  // The operator commands open the same database as the server they sit next to.
+  for (auto command : {std::vector<std::string>{"events", "--topic", "task-events"},
+                       std::vector<std::string>{"dlq", "list"},
+                       std::vector<std::string>{"dlq", "replay", "--id", "x"},
+                       std::vector<std::string>{"admin", "set-role", "--email", "a@b.c", "--role",
+                                                "admin"}}) {
+    command.insert(command.end(), {"--database-url", "postgres://db/todo"});
+    EXPECT_EQ(parse_ok(command).database_url, "postgres://db/todo") << command.front();
+  }
 }
 
 TEST(Config, FlagsOfOtherCommandsAreRejected) {

@@ -1010,6 +1010,35 @@ TEST_P(PostgresDatabaseTest, AStatementThatRunsTooLongIsCancelled) {
   EXPECT_TRUE(db->ping());
 }
 
+// A server that drops the pool's connections (a restart, pg_terminate_backend): the next
+// transaction starts on a fresh connection without failing, and a transaction whose own connection
+// is lost fails with DatabaseUnavailable (a 503 at the HTTP layer), after which the pool serves
+// again.
+TEST_P(PostgresDatabaseTest, DroppedConnectionsAreReplacedAndALostOneIsUnavailable) {
+  auto db = open();
+  auto admin = open();
+  const auto own_pid = [&] {
+    return read_value(*db, [](Transaction& s) {
+      return s.query_one("SELECT pg_backend_pid()")->integer(0);
+    });
+  };
+  const std::int64_t before = own_pid();
+  admin->read([&](Transaction& s) {
+    EXPECT_EQ(s.query_one("SELECT pg_terminate_backend($1::integer)", {before})->integer(0), 1);
+  });
+  EXPECT_NE(own_pid(), before);  // a fresh connection, and no error for the dropped one
+
+  try {
+    db->write([](Transaction& s) { s.query("SELECT pg_terminate_backend(pg_backend_pid())"); });
+    FAIL() << "the write survived losing its connection";
+  } catch (const DatabaseUnavailable& e) {
+    EXPECT_THAT(e.what(), HasSubstr("unreachable"));
+  }
+  EXPECT_TRUE(db->ping());
+  db->write([](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, 'after')"); });
+  EXPECT_EQ(count_items(*db), 1);
+}
+
 TODO_STORE_TEST_ON_EVERY_BACKEND(DatabaseTest);
 TODO_STORE_TEST_ON_SQLITE(SqliteDatabaseTest);
 TODO_STORE_TEST_ON_POSTGRES(PostgresDatabaseTest);
@@ -1029,7 +1058,8 @@ TEST(OpenDatabaseTest, PostgresNeedsAPostgresUrl) {
   }
 }
 
-// An unreachable server is a DatabaseError naming the server, without its password.
+// An unreachable server is DatabaseUnavailable (a DatabaseError) naming the server, without its
+// password.
 TEST(OpenDatabaseTest, AnUnreachablePostgresServerIsADatabaseErrorWithoutThePassword) {
   DatabaseOptions options;
   options.dialect = Dialect::kPostgres;
@@ -1037,7 +1067,7 @@ TEST(OpenDatabaseTest, AnUnreachablePostgresServerIsADatabaseErrorWithoutThePass
   try {
     open_database(options);
     FAIL() << "connected to nothing";
-  } catch (const DatabaseError& e) {
+  } catch (const DatabaseUnavailable& e) {
     EXPECT_THAT(e.what(), HasSubstr("postgres://todo:***@127.0.0.1:1/todo"));
     EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("hunter2")));
   }
