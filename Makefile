@@ -93,7 +93,7 @@ fuzz-smoke: build-fuzz
 fuzz: build-fuzz
 	@bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-test: unit-test unit-test-tsan system-test system-test-pg fuzz-smoke web-test
+test: unit-test unit-test-tsan system-test-all fuzz-smoke web-test
 
 bench: build-bench
 	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN))

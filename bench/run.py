@@ -538,6 +538,10 @@ def print_http(figures):
     for f in figures:
         print(f"{f['backend']}: idle RSS {f['idle_rss_kib'] / 1024:.1f} MiB; after load "
               f"{f['loaded_rss_kib'] / 1024:.1f} MiB")
+    for f in figures:
+        if "serialization_failures" in f:
+            print(f"{f['backend']}: {f['serialization_failures']} transactions aborted by a "
+                  f"serialization failure and {f['deadlocks']} by a deadlock (each ran again)")
     print("event lag, a task event's commit to its audit entry (ms):")
     for f in figures:
         for name, l in f["event_lag"].items():
@@ -564,6 +568,12 @@ def main():
         cluster = postgres_cluster()
         try:
             figures.append(http_figures(binary, lambda data_dir: PostgresStore(cluster, data_dir)))
+            # What limits the writes: transactions the server aborted on a conflict (each one
+            # runs again), from the server's own log.
+            with open(cluster.log, errors="replace") as f:
+                log = f.read()
+            figures[-1]["serialization_failures"] = log.count("could not serialize access")
+            figures[-1]["deadlocks"] = log.count("deadlock detected")
         finally:
             cluster.destroy()
     if ws_load is None:
