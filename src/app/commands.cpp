@@ -27,12 +27,14 @@ int run_migrate(const Config& config) {
 
 namespace {
 
-// A database that cannot be reached (PostgreSQL down or restarting) is a 503 the client may retry,
+// A database that cannot be reached (PostgreSQL down or restarting), or a write that kept losing to
+// other processes' conflicting writes, is a 503 the client may retry,
 // not a 500: nothing of the request was committed, or at least nobody was told it was.
 std::optional<domain::Error> classify_exception(const std::exception& e) {
   if (dynamic_cast<const store::DatabaseUnavailable*>(&e) != nullptr) {
     return domain::make_error(domain::ErrorCode::kUnavailable,
-                              "The database is unreachable; try again shortly.");
+                              "The database cannot take the request now (unreachable, or too many "
+                              "conflicting writes); try again shortly.");
   }
   return std::nullopt;
 }

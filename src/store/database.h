@@ -49,7 +49,8 @@ class DatabaseError : public std::runtime_error {
 };
 
 // The database cannot be reached: the connection was refused or lost, or the server is shutting
-// down or starting up. Transient: the HTTP layer answers 503 `unavailable`, and the pool opens
+// down or starting up; or a write kept losing to other processes' conflicting writes until its
+// attempts ran out (PostgreSQL). Transient: the HTTP layer answers 503 `unavailable`, and the pool opens
 // fresh connections once the server is back. Nothing the failed transaction did was committed,
 // unless the connection was lost during COMMIT (then nobody was told it succeeded).
 class DatabaseUnavailable : public DatabaseError {

@@ -718,12 +718,14 @@ class PostgresDatabase final : public Database {
         }
       } catch (const WriteConflict& e) {
         if (last) {
-          throw DatabaseError("the write still conflicted after " + std::to_string(attempt) +
+          // Other processes' writes kept winning: the database cannot take this write now; like
+          // an unreachable one, the caller may try again (a 503, not a 500).
+          throw DatabaseUnavailable("the write still conflicted after " + std::to_string(attempt) +
                               " attempts: " + e.what());
         }
       }
       if (last) {
-        throw DatabaseError("the write still conflicted after " + std::to_string(attempt) +
+        throw DatabaseUnavailable("the write still conflicted after " + std::to_string(attempt) +
                             " attempts");
       }
       // Conflicting writers back off a little more each time, so they stop meeting.

@@ -815,6 +815,36 @@ TEST_P(PostgresDatabaseTest, AWriteThatLostASerializationConflictRunsAgainAndCom
             "11");
 }
 
+// A write that still conflicts when its attempts run out (other processes' writes kept winning)
+// is DatabaseUnavailable: transient, a 503 the client may retry rather than a 500.
+TEST_P(PostgresDatabaseTest, AWriteOutOfAttemptsIsUnavailable) {
+  PostgresOptions o;
+  o.url = PostgresTestServerUrl(options());
+  o.max_write_attempts = 1;
+  auto db = with_items(open_postgres(o));
+  auto other = open_postgres(o);  // another process: its writes do not wait for this one's
+  db->write([](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '0')"); });
+  std::promise<void> read_done;
+  std::promise<void> other_committed;
+  auto other_committed_future = other_committed.get_future().share();
+  auto increment = std::async(std::launch::async, [&] {
+    db->write([&](Transaction& s) {
+      s.query_one("SELECT v FROM items WHERE k = 1");
+      read_done.set_value();
+      other_committed_future.wait();
+      s.execute("UPDATE items SET v = 'mine' WHERE k = 1");
+    });
+  });
+  read_done.get_future().wait();
+  other->write([](Transaction& s) { s.execute("UPDATE items SET v = 'theirs' WHERE k = 1"); });
+  other_committed.set_value();
+  EXPECT_THROW(increment.get(), DatabaseUnavailable);
+  EXPECT_EQ(read_value(*db, [](Transaction& s) {
+              return s.query_one("SELECT v FROM items WHERE k = 1")->text(0);
+            }),
+            "theirs");
+}
+
 // Many writers of one row (as every task write of one user updates its change counter): each
 // write conflicts with the others until, after two conflicts, it runs alone in this process. So
 // with only three attempts allowed none gives up, and no increment is lost.
