@@ -32,7 +32,6 @@ struct LogBus::Consumer {
   // The partitions this process consumes, in order: every one from the first poll on, or, with
   // shared partitions, the ones it holds a lease on.
   std::vector<std::unique_ptr<PartitionConsumer>> consumers;
-  bool opened = false;                             // not sharing: the partitions were opened
   std::optional<domain::Timestamp> next_balance;  // sharing: when to renew the leases next
   std::vector<PartitionStats> published;           // guarded by LogBus::mutex_
 };
@@ -281,11 +280,10 @@ int LogBus::poll(Consumer& c, bool check_replays) {
   const auto& topic = c.subscription.topic;
   if (options_.share_partitions) {
     balance(c);
-  } else if (!c.opened) {
+  } else if (c.consumers.empty()) {  // the first poll (a topic has at least one partition)
     std::vector<int> all(static_cast<std::size_t>(c.partitions));
     for (int p = 0; p < c.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
     open_partitions(c, all);
-    c.opened = true;
   }
 
   int consumed = check_replays ? replay_dead_letters(db_, clock_, c.subscription) : 0;

@@ -53,23 +53,6 @@ def backend(todo_bin):
         cluster.destroy()
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests marked sqlite_only(reason) are about SQLite itself; on PostgreSQL they are skipped
-    with that reason (pytest -rs lists them)."""
-    if not POSTGRES:
-        return
-    for item in items:
-        mark = item.get_closest_marker("sqlite_only")
-        if mark is not None:
-            reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else None)
-            assert reason, f"{item.nodeid}: sqlite_only needs a reason"
-            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "sqlite_only(reason): the test is about SQLite itself")
-
-
 def _tail(srv, n=60):
     lines = srv.stderr_text().splitlines()[-n:]
     return "\n".join(lines)

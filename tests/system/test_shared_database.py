@@ -54,11 +54,18 @@ def each_event_audited_once(data_dir):
     return entries == events
 
 
-def test_two_processes_split_the_partitions_and_every_event_has_one_effect(make_server, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("shared")
+def two_servers(make_server, tmp_path_factory, name):
+    """Two servers on one data dir (so one database and one JWT secret), once they split the
+    partitions."""
+    data_dir = tmp_path_factory.mktemp(name)
     a = make_server(data_dir=data_dir)
     b = make_server(data_dir=data_dir)
     poll_until(lambda: split_between_two(data_dir), "the partitions to be split between the two", TAKEOVER)
+    return data_dir, a, b
+
+
+def test_two_processes_split_the_partitions_and_every_event_has_one_effect(make_server, tmp_path_factory):
+    data_dir, a, b = two_servers(make_server, tmp_path_factory, "shared")
 
     user = register(a)
     on_a, on_b = TaskApi(a, user), TaskApi(b, user)  # one secret: a token works on both
@@ -82,10 +89,7 @@ def test_two_processes_split_the_partitions_and_every_event_has_one_effect(make_
 
 
 def test_a_killed_process_partitions_are_taken_over_and_nothing_is_lost(make_server, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("shared-kill")
-    a = make_server(data_dir=data_dir)
-    b = make_server(data_dir=data_dir)
-    poll_until(lambda: split_between_two(data_dir), "the partitions to be split between the two", TAKEOVER)
+    data_dir, a, b = two_servers(make_server, tmp_path_factory, "shared-kill")
 
     user = register(b)
     on_b = TaskApi(b, user)

@@ -58,6 +58,19 @@ class PartitionLeaseTest : public store::testing::BackendTest {
     return *bus;
   }
 
+  // Members a and b after two rounds: a took every partition alone, then kept its part (0, 1)
+  // and gave 2 back, which b took.
+  std::pair<LogBus&, LogBus&> split_between_two() {
+    auto& a = start_member("a");
+    auto& b = start_member("b");
+    a.poll_once();
+    b.poll_once();
+    advance(kTtl / 3);
+    a.poll_once();
+    b.poll_once();
+    return {a, b};
+  }
+
   void advance(std::chrono::microseconds by) {
     clock_.advance(by);
     monotonic_.advance(by);
@@ -158,13 +171,7 @@ TEST_P(PartitionLeaseTest, ASecondMemberGetsItsShareAndEachPartitionHasOneConsum
 }
 
 TEST_P(PartitionLeaseTest, AMemberThatStopsRenewingLosesItsPartitionsAfterTheLeaseTime) {
-  auto& a = start_member("a");
-  auto& b = start_member("b");
-  a.poll_once();
-  b.poll_once();
-  advance(kTtl / 3);
-  a.poll_once();
-  b.poll_once();
+  auto [a, b] = split_between_two();
   ASSERT_EQ(holders(), (std::map<int, std::string>{{0, "a"}, {1, "a"}, {2, "b"}}));
 
   // a stops polling (its process hangs or died without a word); events keep coming.
@@ -192,13 +199,7 @@ TEST_P(PartitionLeaseTest, AMemberThatStopsRenewingLosesItsPartitionsAfterTheLea
 }
 
 TEST_P(PartitionLeaseTest, ACleanStopHandsThePartitionsOverAtTheNextRound) {
-  auto& a = start_member("a");
-  auto& b = start_member("b");
-  a.poll_once();
-  b.poll_once();
-  advance(kTtl / 3);
-  a.poll_once();
-  b.poll_once();
+  auto [a, b] = split_between_two();
   publish_round();
   a.poll_once();
   b.poll_once();
