@@ -1,6 +1,7 @@
 // PostgreSQL Database over libpq (docs/adr/0019): a bounded connection pool; each read() is one
-// READ ONLY REPEATABLE READ transaction, each write() one SERIALIZABLE transaction that is run
-// again from the start when the server reports a serialization failure or a deadlock.
+// READ ONLY REPEATABLE READ transaction; write()s are queued for one writer thread that runs the
+// writes waiting together in one SERIALIZABLE transaction (group commit), run again from the
+// start when the server reports a serialization failure or a deadlock.
 #include "store/postgres/postgres_database.h"
 
 #include <libpq-fe.h>
@@ -10,6 +11,8 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -31,6 +34,7 @@ constexpr std::size_t kSqlInMessages = 100;
 constexpr std::int64_t kMigrationLockKey = 0x546f646f4d696772;  // "TodoMigr"
 // Sent at the end of a write that appended to the log; the server delivers it at commit to every
 // connection that LISTENs on the channel, and folds identical ones of a transaction into one.
+constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 const std::string kAnnounceAndCommit =
     std::string("SELECT pg_notify('") + postgres::kLogChannel + "', ''); COMMIT";
 
@@ -297,47 +301,233 @@ class Connection {
 
   // One statement with parameters (the extended protocol: exactly one statement, parameters
   // never spliced into the text), prepared on this connection the first time it runs with these
-  // parameter types, and executed from then on without being parsed and planned again.
+  // parameter types, and executed from then on without being parsed and planned again. A
+  // statement deferred with defer() goes first, in the same round trip (pipeline mode).
   Result run(std::string_view sql, std::span<const Value> values) {
+    settle();
     const Params params(values);
+    if (!deferred_.empty()) {
+      Result r = run_pipelined(sql, params);
+      ++completed_;
+      return r;
+    }
     const std::string& name = prepared(sql, params);
     Result r(PQexecPrepared(conn_, name.c_str(), params.size(), params.values(), params.lengths(),
                             params.formats(), 0));
     check(r.get(), sql);
+    ++completed_;
     return r;
   }
 
   // Parameterless statements through the simple protocol (several allowed).
   void command(const std::string& sql) {
+    settle();
+    if (!deferred_.empty()) {
+      std::string all;
+      for (const auto& statement : deferred_) all += statement + "; ";
+      all += sql;
+      deferred_.clear();
+      Result r(PQexec(conn_, all.c_str()));
+      check(r.get(), all);
+      ++completed_;
+      return;
+    }
     Result r(PQexec(conn_, sql.c_str()));
     check(r.get(), sql);
+    ++completed_;
   }
 
+  // `sql` (parameterless: BEGIN, SAVEPOINT, RELEASE) is sent together with the next statement
+  // run() or command(), in one round trip, or never if none runs (then cancel_deferred()).
+  void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+  // Whether deferred statements are still waiting for a statement to go with.
+  bool deferring() const { return !deferred_.empty(); }
+  void cancel_deferred() { deferred_.clear(); }
+  // Savepoints cost no round trip of their own: SAVEPOINT and RELEASE go with the next
+  // statement, and a savepoint nothing ran in is never sent at all.
+  void open_savepoint(const std::string& name) { defer("SAVEPOINT " + name); }
+  void release_savepoint(const std::string& name) {
+    if (!take_back("SAVEPOINT " + name)) defer("RELEASE SAVEPOINT " + name);
+  }
+  // Takes back the last deferred statement if it is `sql` (a SAVEPOINT nothing ran in yet).
+  bool take_back(const std::string& sql) {
+    if (deferred_.empty() || deferred_.back() != sql) return false;
+    deferred_.pop_back();
+    return true;
+  }
+  // Undoes what ran since open_savepoint(name) and ends the savepoint.
+  void rollback_savepoint(const std::string& name) {
+    if (take_back("SAVEPOINT " + name)) return;
+    command("ROLLBACK TO SAVEPOINT " + name + "; RELEASE SAVEPOINT " + name);
+  }
+
+  // Sends `sql` (parameterless, e.g. the COMMIT of a read) and returns without waiting for its
+  // answer, which the next use of the connection reads first (settle()). The answer of a
+  // read-only transaction's COMMIT tells nothing the reader needs.
+  void send_without_waiting(const std::string& sql) {
+    settle();
+    std::vector<std::string> statements = std::move(deferred_);
+    deferred_.clear();
+    statements.push_back(sql);
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    for (const auto& statement : statements) {
+      sent = sent && PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr,
+                                       nullptr, 0) == 1;
+    }
+    if (!sent || PQpipelineSync(conn_) != 1) {
+      discard_pipeline();
+      throw_result_error(nullptr, conn_, sql);
+    }
+    unread_ = true;
+  }
+
+  // Statements run() or command() completed on this connection (to tell whether any did since
+  // some point).
+  std::uint64_t completed() const { return completed_; }
+
   bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
-  PGTransactionStatusType status() const { return PQtransactionStatus(conn_); }
+  // Idle once the answer sent without waiting is read; it is read before any other use.
+  bool idle() const { return unread_ || PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+  PGTransactionStatusType status() {
+    settle();
+    return PQtransactionStatus(conn_);
+  }
 
   // For cleanup while another error is on its way: a failure here leaves the connection outside
   // the pool (see Pool::release).
   void rollback_if_open() noexcept {
-    if (!healthy() || status() == PQTRANS_IDLE) return;
+    deferred_.clear();
+    try {
+      settle();
+    } catch (...) {
+      return;
+    }
+    if (!healthy() || PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
     Result r(PQexec(conn_, "ROLLBACK"));
   }
 
  private:
+  // Reads the answer of what send_without_waiting() sent. A failure closes nothing but is thrown;
+  // the connection is then unhealthy or in a failed transaction, and is not pooled again.
+  void settle() {
+    if (!unread_) return;
+    unread_ = false;
+    std::string error;
+    bool synced = false;
+    while (!synced) {
+      Result r(PQgetResult(conn_));
+      if (!r) continue;  // the end of one statement's results
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        synced = true;
+      } else if (status != PGRES_COMMAND_OK && error.empty()) {
+        error = PQresultErrorMessage(r.get());
+        if (error.empty()) error = PQerrorMessage(conn_);
+      }
+      if (!healthy()) break;
+    }
+    PQexitPipelineMode(conn_);
+    if (!error.empty() || !synced) {
+      while (!error.empty() && error.back() == '\n') error.pop_back();
+      throw DatabaseUnavailable("the answer to a statement sent earlier on this connection: " +
+                                (error.empty() ? std::string("the connection was lost") : error));
+    }
+  }
+
+  // The deferred statement, then `sql` (prepared first if this connection has not yet), in one
+  // round trip: pipeline mode, one Sync. The first failure is thrown once every result is read.
+  Result run_pipelined(std::string_view sql, const Params& params) {
+    const std::vector<std::string> deferred = std::move(deferred_);
+    deferred_.clear();
+    const std::string key = statement_key(sql, params);
+    auto found = statements_.find(key);
+    const bool prepare = found == statements_.end();
+    if (prepare && statements_.size() >= kMaxPreparedStatements) {
+      command("DEALLOCATE ALL");
+      statements_.clear();
+    }
+    const std::string name = prepare ? next_statement_name() : found->second;
+    const std::string text(sql);
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    for (const auto& statement : deferred) {
+      sent = sent && PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr,
+                                       nullptr, 0) == 1;
+    }
+    if (sent && prepare) {
+      sent = PQsendPrepare(conn_, name.c_str(), text.c_str(), params.size(), params.types()) == 1;
+    }
+    sent = sent &&
+           PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
+                               params.lengths(), params.formats(), 0) == 1 &&
+           PQpipelineSync(conn_) == 1;
+    if (!sent) {
+      discard_pipeline();
+      throw_result_error(nullptr, conn_, sql);
+    }
+    // Results: the deferred statements', the preparation's (if any), the statement's, the Sync.
+    const int expected = static_cast<int>(deferred.size()) + (prepare ? 2 : 1);
+    Result failure;
+    std::string failed_sql;
+    Result last;
+    int seen = 0;
+    bool synced = false;
+    while (!synced && healthy()) {
+      Result r(PQgetResult(conn_));
+      if (!r) continue;
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        synced = true;
+        break;
+      }
+      ++seen;
+      if (status == PGRES_PIPELINE_ABORTED) continue;
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        if (!failure) {
+          failed_sql = seen <= static_cast<int>(deferred.size()) ? deferred[seen - 1] : text;
+          failure = std::move(r);
+        }
+        continue;
+      }
+      if (seen == expected) last = std::move(r);
+    }
+    PQexitPipelineMode(conn_);
+    if (failure) throw_result_error(failure.get(), conn_, failed_sql);
+    if (!synced || !last) throw_result_error(nullptr, conn_, sql);
+    if (prepare) statements_.emplace(key, name);
+    return last;
+  }
+
+  // After a failure to send: whatever was queued is read and dropped, as far as possible.
+  void discard_pipeline() noexcept {
+    if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) return;
+    while (healthy()) {
+      Result r(PQgetResult(conn_));
+      if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+      if (!r && PQisBusy(conn_) == 0 && PQexitPipelineMode(conn_) == 1) return;
+    }
+    PQexitPipelineMode(conn_);
+  }
+
+  static std::string statement_key(std::string_view sql, const Params& params) {
+    std::string key(sql);
+    key.push_back('\0');
+    for (int i = 0; i < params.size(); ++i) key += std::to_string(params.types()[i]) + ',';
+    return key;
+  }
+  std::string next_statement_name() { return "todo_" + std::to_string(++statements_prepared_); }
+
   // The name of the statement prepared for `sql` with the parameter types of `params` (a NULL is
   // untyped, so its statement differs from the one with a value there). Statements are built from
   // constant text and a bounded set of optional clauses, so few are prepared; should the cache
   // still grow past its bound, it starts over.
   const std::string& prepared(std::string_view sql, const Params& params) {
-    std::string key(sql);
-    key.push_back('\0');
-    for (int i = 0; i < params.size(); ++i) key += std::to_string(params.types()[i]) + ',';
+    std::string key = statement_key(sql, params);
     if (auto found = statements_.find(key); found != statements_.end()) return found->second;
     if (statements_.size() >= kMaxPreparedStatements) {
       command("DEALLOCATE ALL");
       statements_.clear();
     }
-    std::string name = "todo_" + std::to_string(++statements_prepared_);
+    std::string name = next_statement_name();
     const std::string text(sql);
     Result r(PQprepare(conn_, name.c_str(), text.c_str(), params.size(), params.types()));
     check(r.get(), sql);
@@ -355,6 +545,9 @@ class Connection {
   PGconn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> statements_;  // sql + types -> prepared name
   std::uint64_t statements_prepared_ = 0;
+  std::vector<std::string> deferred_;  // sent with the next statement (defer())
+  bool unread_ = false;   // an answer sent for by send_without_waiting() is still to be read
+  std::uint64_t completed_ = 0;
 };
 
 class PostgresTransaction final : public Transaction {
@@ -401,22 +594,20 @@ class PostgresTransaction final : public Transaction {
   }
 
   void savepoint(const std::function<void()>& work) override {
+    used_savepoints_ = true;
     const std::string name = "todo_s" + std::to_string(++depth_);
     struct Depth {
       int& depth;
       ~Depth() { --depth; }
     } restore{depth_};
-    connection_.command("SAVEPOINT " + name);
+    connection_.open_savepoint(name);
     try {
       work();
     } catch (...) {
-      if (connection_.healthy()) {
-        connection_.command("ROLLBACK TO SAVEPOINT " + name);
-        connection_.command("RELEASE SAVEPOINT " + name);
-      }
+      if (connection_.healthy()) connection_.rollback_savepoint(name);
       throw;
     }
-    connection_.command("RELEASE SAVEPOINT " + name);
+    connection_.release_savepoint(name);
   }
 
   // Remembered, and announced once just before COMMIT (outside every savepoint, so a savepoint
@@ -432,6 +623,8 @@ class PostgresTransaction final : public Transaction {
   bool failed_unisolated() const { return failed_unisolated_; }
   // ... and the work ran another statement after that failure (it caught it and went on).
   bool went_on_after_failure() const { return went_on_after_failure_; }
+  // A statement that changes data succeeded (so a failure of the work has effects to undo).
+  bool changed() const { return changed_ || used_savepoints_; }
 
  private:
   Result run(std::string_view sql, std::span<const Value> params) {
@@ -464,18 +657,20 @@ class PostgresTransaction final : public Transaction {
           if (changes) failed_unisolated_ = true;
           throw;
         }
+        changed_ = changed_ || changes;
         return;
       }
-      connection_.command("SAVEPOINT todo_statement");
+      connection_.open_savepoint("todo_statement");
       try {
         r = connection_.run(sql, params);
       } catch (const WriteConflict&) {
         throw;
       } catch (const DatabaseError&) {
-        if (connection_.healthy()) connection_.command("ROLLBACK TO SAVEPOINT todo_statement");
+        if (connection_.healthy()) connection_.rollback_savepoint("todo_statement");
         throw;
       }
-      connection_.command("RELEASE SAVEPOINT todo_statement");
+      connection_.release_savepoint("todo_statement");
+      changed_ = true;
     });
     return r;
   }
@@ -498,45 +693,8 @@ class PostgresTransaction final : public Transaction {
   bool failed_unisolated_ = false;
   bool went_on_after_failure_ = false;
   bool announces_ = false;
-};
-
-// Write transactions of this process: many at once (shared), or one alone (exclusive). A write
-// that conflicted twice runs its next attempts alone, so inside one process every write makes
-// progress however hot the rows it shares with others (a user's change counter, a partition's
-// log head); only other processes' writes can still conflict with it. New shared entrants wait
-// while an exclusive one waits, so it is not starved.
-class WriteGate {
- public:
-  void enter(bool exclusive) {
-    std::unique_lock lock(mutex_);
-    if (exclusive) {
-      ++exclusive_waiting_;
-      changed_.wait(lock, [&] { return !exclusive_ && shared_ == 0; });
-      --exclusive_waiting_;
-      exclusive_ = true;
-    } else {
-      changed_.wait(lock, [&] { return !exclusive_ && exclusive_waiting_ == 0; });
-      ++shared_;
-    }
-  }
-  void leave(bool exclusive) {
-    {
-      std::lock_guard lock(mutex_);
-      if (exclusive) {
-        exclusive_ = false;
-      } else {
-        --shared_;
-      }
-    }
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int shared_ = 0;
-  int exclusive_waiting_ = 0;
-  bool exclusive_ = false;
+  bool changed_ = false;
+  bool used_savepoints_ = false;
 };
 
 class PostgresDatabase final : public Database {
@@ -554,9 +712,22 @@ class PostgresDatabase final : public Database {
         postgres::NotificationListenerOptions{.url = options_.url,
                                               .connect_timeout_s = options_.connect_timeout_s},
         [this] { listeners_.notify(); });
+    // Last: nothing below may throw, or the destructor that joins it would never run.
+    writer_thread_ = std::thread([this] { writer_loop(); });
   }
 
   ~PostgresDatabase() override {
+    {
+      std::lock_guard lock(jobs_mutex_);
+      stopping_ = true;
+    }
+    jobs_ready_.notify_all();
+    writer_thread_.join();  // the loop runs every queued write before it returns
+    {
+      // Their callers may still be waking up; they need jobs_mutex_ to return from write().
+      std::unique_lock lock(jobs_mutex_);
+      callers_left_.wait(lock, [&] { return waiting_callers_ == 0; });
+    }
     notifications_.reset();  // its thread calls the listeners: stopped before anything goes
     std::unique_lock lock(pool_mutex_);
     pool_changed_.wait(lock, [&] { return static_cast<int>(free_.size()) == open_; });
@@ -564,30 +735,73 @@ class PostgresDatabase final : public Database {
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
+  // BEGIN goes with the first statement and COMMIT without waiting for its answer, so a read of
+  // one statement costs one round trip.
   void read(const std::function<void(Transaction&)>& work) override {
     if (reading_ == this) throw DatabaseError("nested read");
     Lease lease(*this);
     const Flag flag(reading_, this);
-    begin(lease, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    try {
-      PostgresTransaction tx(*lease, false);
-      work(tx);
-      lease->command("COMMIT");
-    } catch (...) {
-      lease->rollback_if_open();
-      throw;
+    for (bool retried = false;; retried = true) {
+      lease->defer(kBeginRead);
+      const auto completed_before = lease->completed();
+      try {
+        PostgresTransaction tx(*lease, false);
+        work(tx);
+        if (lease->completed() == completed_before) {
+          lease->cancel_deferred();  // no statement ran: no transaction to end
+        } else {
+          lease->send_without_waiting("COMMIT");
+        }
+        return;
+      } catch (const DatabaseUnavailable&) {
+        // A pooled connection the server closed since it was last used (a restart) fails at the
+        // first statement, before anything was read: the read runs once more on a fresh one.
+        const bool first_statement =
+            !lease->healthy() && !retried && lease->completed() == completed_before;
+        lease->rollback_if_open();
+        if (!first_statement) throw;
+        lease.replace();
+      } catch (...) {
+        lease->rollback_if_open();
+        throw;
+      }
     }
   }
 
+  // Queued for the writer thread, which runs the writes waiting together in one transaction
+  // (group commit: one commit, one WAL flush, and no conflicts between them; see "Group commit"
+  // in ADR 0019).
   void write(const std::function<void(Transaction&)>& work) override {
-    run_write("BEGIN ISOLATION LEVEL SERIALIZABLE", work);
+    // The writer thread would wait for itself forever.
+    if (std::this_thread::get_id() == writer_thread_.get_id()) throw DatabaseError("nested write");
+    Job job{&work, nullptr, false, false, false};
+    std::unique_lock lock(jobs_mutex_);
+    if (stopping_) throw DatabaseError("the database is closing");
+    queue_.push_back(&job);
+    ++waiting_callers_;
+    jobs_ready_.notify_one();
+    jobs_done_.wait(lock, [&] { return job.done; });
+    if (--waiting_callers_ == 0 && stopping_) callers_left_.notify_all();
+    lock.unlock();
+    if (job.error) std::rethrow_exception(job.error);
   }
 
   void migration_write(const std::function<void(Transaction&)>& work) {
-    run_write("BEGIN ISOLATION LEVEL READ COMMITTED", [&](Transaction& tx) {
+    if (writing_ == this) throw DatabaseError("nested write");
+    const Flag flag(writing_, this);
+    const std::function<void(Transaction&)> locked = [&](Transaction& tx) {
       tx.query("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey});
       work(tx);
-    });
+    };
+    Job job{&locked, nullptr, false, false, false};
+    std::vector<Job*> batch{&job};
+    run_batch(batch, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    if (job.error) std::rethrow_exception(job.error);
+  }
+
+  PostgresStats stats() const {
+    std::lock_guard lock(jobs_mutex_);
+    return PostgresStats{commits_, writes_, static_cast<std::int64_t>(queue_.size())};
   }
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
@@ -665,7 +879,7 @@ class PostgresDatabase final : public Database {
       }
       connection.reset();
       idle.clear();  // PQfinish outside the lock
-    } else if (connection->status() != PQTRANS_IDLE) {
+    } else if (!connection->idle()) {
       connection.reset();
       std::lock_guard lock(pool_mutex_);
       --open_;
@@ -689,84 +903,118 @@ class PostgresDatabase final : public Database {
     }
   }
 
-  void run_write(const char* begin, const std::function<void(Transaction&)>& work) {
-    if (writing_ == this) throw DatabaseError("nested write");
-    const Flag flag(writing_, this);
-    bool isolate = false;  // statements in savepoints: after one failed and the work went on
-    for (int attempt = 1;; ++attempt) {
-      const bool last = attempt >= options_.max_write_attempts;
-      const bool alone = attempt > kSharedAttempts;
-      try {
-        gate_.enter(alone);
-        Outcome outcome = Outcome::kConflicted;
-        try {
-          outcome = attempt_write(begin, work, isolate);
-        } catch (...) {
-          gate_.leave(alone);
-          throw;
-        }
-        gate_.leave(alone);
-        if (outcome == Outcome::kCommitted) {
-          listeners_.notify();
-          return;
-        }
-        if (outcome == Outcome::kIsolate) {
-          // Not a conflict: the same attempt again, this time with savepoints.
-          isolate = true;
-          --attempt;
-          continue;
-        }
-      } catch (const WriteConflict& e) {
-        if (last) {
-          // Other processes' writes kept winning: the database cannot take this write now; like
-          // an unreachable one, the caller may try again (a 503, not a 500).
-          throw DatabaseUnavailable("the write still conflicted after " + std::to_string(attempt) +
-                              " attempts: " + e.what());
+  struct Job {
+    const std::function<void(Transaction&)>* work;
+    std::exception_ptr error;  // set by the writer thread when this write failed
+    bool isolate = false;      // its statements each in a savepoint (it caught a failed one)
+    bool failed = false;       // its own failure is final: the batch goes on without it
+    bool done = false;         // guarded by jobs_mutex_
+  };
+
+  void writer_loop() {
+    std::vector<Job*> batch;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(jobs_mutex_);
+        jobs_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and every queued write has run
+        while (!queue_.empty() && batch.size() < static_cast<std::size_t>(options_.max_batch)) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
         }
       }
-      if (last) {
-        throw DatabaseUnavailable("the write still conflicted after " + std::to_string(attempt) +
-                            " attempts");
+      bool committed = false;
+      {
+        const Flag flag(writing_, this);
+        committed = run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE");
       }
-      // Conflicting writers back off a little more each time, so they stop meeting.
-      std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
+      {
+        std::lock_guard lock(jobs_mutex_);
+        writes_ += static_cast<std::int64_t>(batch.size());
+        if (committed) ++commits_;
+        // After this a waiting caller may return and destroy its Job: touch none afterwards.
+        for (Job* job : batch) job->done = true;
+      }
+      jobs_done_.notify_all();
+      if (committed) listeners_.notify();
     }
   }
 
   enum class Outcome {
     kCommitted,
-    kConflicted,  // run again (also when WriteConflict is thrown)
-    kIsolate,     // run again with each statement in a savepoint
+    kConflicted,      // a serialization failure or deadlock: everything runs again
+    kUseSavepoints,   // a write caught a failed statement: the batch runs again, each write in
+                      // a savepoint of its own
+    kDropped,         // a write failed with effects to undo: the batch runs again without it
   };
-  Outcome attempt_write(const char* begin, const std::function<void(Transaction&)>& work,
-                        bool isolate) {
+
+  // Runs the batch in one transaction until it commits, conflicts once too often, or fails as a
+  // whole (the connection, BEGIN or COMMIT); each write's own failure stays its own (job->error).
+  // First without a savepoint per write (two round trips fewer each). A write that fails with
+  // effects to undo is answered with its failure, and the transaction is rolled back and run
+  // again without it (the same state before it, so the same failure a savepoint would have
+  // given); from the second such write on, and after a write caught a failed statement, the
+  // batch runs with a savepoint per write. Returns whether it committed.
+  bool run_batch(const std::vector<Job*>& batch, const char* begin) noexcept {
+    bool savepoints = false;
+    int dropped = 0;
+    for (int attempt = 1;; ++attempt) {
+      for (Job* job : batch) {
+        if (!job->failed) job->error = nullptr;  // each run decides anew
+      }
+      if (dropped == static_cast<int>(batch.size())) return false;  // every write failed
+      Outcome outcome = Outcome::kConflicted;
+      std::string conflict;
+      try {
+        outcome = attempt_batch(batch, begin, savepoints);
+      } catch (const WriteConflict& e) {
+        conflict = e.what();
+      } catch (...) {
+        fail_all(batch, std::current_exception());
+        return false;
+      }
+      if (outcome == Outcome::kCommitted) return true;
+      if (outcome == Outcome::kUseSavepoints || outcome == Outcome::kDropped) {
+        // Not a conflict: the same attempt again, without the failed write or with savepoints.
+        if (outcome == Outcome::kDropped) ++dropped;
+        savepoints = savepoints || outcome == Outcome::kUseSavepoints || dropped > 1;
+        --attempt;
+        continue;
+      }
+      if (attempt >= options_.max_write_attempts) {
+        // Other processes' writes kept winning: the database cannot take these writes now; like
+        // an unreachable one, the callers may try again (a 503, not a 500).
+        const std::string message = "the write still conflicted after " +
+                                    std::to_string(attempt) + " attempts" +
+                                    (conflict.empty() ? "" : ": " + conflict);
+        for (Job* job : batch) {
+          if (!job->failed) job->error = std::make_exception_ptr(DatabaseUnavailable(message));
+        }
+        return false;
+      }
+      // Writers of other processes that conflict with this one back off a little more each
+      // time, so they stop meeting.
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
+    }
+  }
+
+  Outcome attempt_batch(const std::vector<Job*>& batch, const char* begin_sql, bool savepoints) {
     Lease lease(*this);
-    this->begin(lease, begin);
-    PostgresTransaction tx(*lease, true, isolate);
+    begin(lease, begin_sql);
+    bool announces = false;
     try {
-      work(tx);
-    } catch (...) {
-      lease->rollback_if_open();
-      if (tx.conflicted()) return Outcome::kConflicted;
-      if (tx.went_on_after_failure()) return Outcome::kIsolate;
-      throw;  // e.g. a failed statement the work did not catch: the write fails, as with savepoints
-    }
-    if (tx.conflicted()) {
-      lease->rollback_if_open();
-      return Outcome::kConflicted;
-    }
-    if (tx.failed_unisolated()) {
-      lease->rollback_if_open();
-      return Outcome::kIsolate;
-    }
-    if (lease->status() == PQTRANS_INERROR) {
-      lease->rollback_if_open();
-      throw DatabaseError(
-          "a statement of the write failed and its work went on: nothing was committed");
-    }
-    try {
+      for (Job* job : batch) {
+        if (job->failed) continue;
+        const Outcome outcome = savepoints ? run_in_savepoint(*lease, *job, announces)
+                                           : run_as_is(*lease, *job, announces);
+        if (outcome != Outcome::kCommitted) {
+          lease->rollback_if_open();
+          return outcome;
+        }
+      }
       // One round trip: the notification and the commit in one simple-protocol message.
-      lease->command(tx.announces() ? kAnnounceAndCommit : std::string("COMMIT"));
+      lease->command(announces ? kAnnounceAndCommit : std::string("COMMIT"));
     } catch (...) {
       lease->rollback_if_open();
       throw;
@@ -774,11 +1022,100 @@ class PostgresDatabase final : public Database {
     return Outcome::kCommitted;
   }
 
-  // Attempts a write makes alongside others before it runs alone (WriteGate).
-  static constexpr int kSharedAttempts = 2;
+  // One write inside the batch's transaction, with no savepoint around it. kCommitted here means
+  // "done, go on": it succeeded, or it failed before changing anything (its error is its own).
+  Outcome run_as_is(Connection& connection, Job& job, bool& announces) {
+    PostgresTransaction tx(connection, true, job.isolate);
+    try {
+      (*job.work)(tx);
+    } catch (...) {
+      if (tx.conflicted()) return Outcome::kConflicted;
+      if (!connection.healthy()) throw;  // the connection is gone: the batch fails
+      if (tx.went_on_after_failure()) {
+        job.isolate = true;
+        return Outcome::kUseSavepoints;
+      }
+      job.error = std::current_exception();
+      if (tx.changed() || tx.failed_unisolated() || connection.status() != PQTRANS_INTRANS) {
+        job.failed = true;
+        return Outcome::kDropped;
+      }
+      return Outcome::kCommitted;
+    }
+    if (tx.conflicted()) return Outcome::kConflicted;
+    if (tx.failed_unisolated() || connection.status() != PQTRANS_INTRANS) {
+      if (tx.failed_unisolated()) job.isolate = true;
+      return Outcome::kUseSavepoints;
+    }
+    announces = announces || tx.announces();
+    return Outcome::kCommitted;
+  }
+
+  // One write in a savepoint of its own: when it fails, only its own effects are rolled back.
+  Outcome run_in_savepoint(Connection& connection, Job& job, bool& announces) {
+    for (;;) {
+      connection.open_savepoint("todo_write");
+      PostgresTransaction tx(connection, true, job.isolate);
+      bool again = false;  // with its statements in savepoints
+      try {
+        (*job.work)(tx);
+        if (tx.failed_unisolated()) {
+          again = true;
+        } else if (connection.status() == PQTRANS_INERROR && !tx.conflicted()) {
+          job.error = std::make_exception_ptr(DatabaseError(
+              "a statement of the write failed and its work went on: nothing was committed"));
+        }
+      } catch (...) {
+        if (tx.conflicted()) return Outcome::kConflicted;
+        if (!connection.healthy()) throw;
+        again = tx.went_on_after_failure();
+        if (!again) job.error = std::current_exception();
+      }
+      if (tx.conflicted()) return Outcome::kConflicted;
+      if (again || job.error) {
+        connection.rollback_savepoint("todo_write");
+      } else {
+        connection.release_savepoint("todo_write");
+      }
+      if (!again) {
+        if (!job.error) announces = announces || tx.announces();
+        return Outcome::kCommitted;
+      }
+      job.isolate = true;
+    }
+  }
+
+  // Nothing of the batch was committed, so nobody in it may return normally. One exception
+  // object per write, of the failure's kind: callers on different threads must not share one.
+  static void fail_all(const std::vector<Job*>& batch, const std::exception_ptr& failure) {
+    for (Job* job : batch) {
+      if (job->failed) continue;
+      try {
+        std::rethrow_exception(failure);
+      } catch (const DatabaseUnavailable& e) {
+        job->error = std::make_exception_ptr(DatabaseUnavailable(e.what()));
+      } catch (const ConstraintViolation& e) {
+        job->error = std::make_exception_ptr(ConstraintViolation(e.what()));
+      } catch (const std::exception& e) {
+        job->error = std::make_exception_ptr(DatabaseError(e.what()));
+      } catch (...) {
+        job->error = std::make_exception_ptr(DatabaseError("the write failed"));
+      }
+    }
+  }
 
   const PostgresOptions options_;
-  WriteGate gate_;
+
+  mutable std::mutex jobs_mutex_;
+  std::condition_variable jobs_ready_;
+  std::condition_variable jobs_done_;
+  std::condition_variable callers_left_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  int waiting_callers_ = 0;
+  std::int64_t commits_ = 0;
+  std::int64_t writes_ = 0;
+  std::thread writer_thread_;  // runs every write(); started last in the constructor
 
   std::mutex pool_mutex_;
   std::condition_variable pool_changed_;
@@ -847,6 +1184,12 @@ std::unique_ptr<Database> open_postgres(const PostgresOptions& options) {
   auto db = std::make_unique<PostgresDatabase>(options);
   apply_migrations(*db);
   return db;
+}
+
+std::optional<PostgresStats> postgres_stats(const Database& db) {
+  const auto* postgres = dynamic_cast<const PostgresDatabase*>(&db);
+  if (postgres == nullptr) return std::nullopt;
+  return postgres->stats();
 }
 
 bool postgres_listening(const Database& db) {

@@ -1,9 +1,12 @@
 // PostgreSQL backend over libpq: a bounded pool of connections shared by reads and writes; reads
-// in READ ONLY REPEATABLE READ transactions, writes in SERIALIZABLE ones retried on conflict.
+// in READ ONLY REPEATABLE READ transactions; writes run by one writer thread, the writes waiting
+// together in one SERIALIZABLE transaction (group commit), run again on a conflict.
 #pragma once
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,7 +25,18 @@ struct PostgresOptions {
   // the wait for one that does not answer at all, which a request waits through before its 503.
   int connect_timeout_s = 2;
   int max_write_attempts = 10;  // a write's closure runs at most this often
+  int max_batch = 64;           // most writes that share one transaction (group commit)
 };
+
+// Counters of the writer thread since open, for tests of group commit.
+struct PostgresStats {
+  std::int64_t commits = 0;  // group commits that succeeded
+  std::int64_t writes = 0;   // write() calls the writer thread has run, committed or not
+  std::int64_t pending = 0;  // write() calls waiting for the writer thread right now
+};
+
+// nullopt when `db` was not opened by open_postgres.
+std::optional<PostgresStats> postgres_stats(const Database& db);
 
 // Connects the pool and applies pending migrations. Throws DatabaseError on failure; the error
 // names the server by its redacted URL.
