@@ -1,5 +1,6 @@
 // The outbox: each append takes the partition's next offset from log_heads in the caller's
-// transaction, so offsets are gapless, commit-ordered and never reused.
+// transaction, so offsets are gapless, commit-ordered and never reused (on PostgreSQL in the same
+// statement as the insert).
 #include "store/outbox.h"
 
 #include <string>
@@ -17,6 +18,14 @@ constexpr std::string_view kTakeOffset =
     "INSERT INTO log_heads (topic, \"partition\", next_offset) VALUES ($1, $2, 1) "
     "ON CONFLICT (topic, \"partition\") DO UPDATE SET next_offset = log_heads.next_offset + 1 "
     "RETURNING next_offset - 1";
+// PostgreSQL: the offset taken and the message inserted in one statement (one round trip). A
+// duplicate event id fails the whole statement, the head's move included, so no gap is left.
+constexpr std::string_view kAppendPostgres =
+    "WITH head AS (INSERT INTO log_heads (topic, \"partition\", next_offset) VALUES ($1, $2, 1) "
+    "ON CONFLICT (topic, \"partition\") DO UPDATE SET next_offset = log_heads.next_offset + 1 "
+    "RETURNING next_offset - 1 AS taken) "
+    "INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, created_at, "
+    "shipped_at) SELECT $1, $2, taken, $3, $4, $5, $6, NULL FROM head RETURNING \"offset\"";
 constexpr std::string_view kEventIdTaken = "SELECT 1 FROM outbox WHERE event_id = $1";
 constexpr std::string_view kInsertMessage =
     "INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, created_at, "
@@ -52,12 +61,20 @@ LoggedMessage message_from_row(const Row& row) {
 
 std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& message,
                                       domain::Timestamp now) const {
+  const std::int64_t partition = message.partition;
+  if (s.dialect() == Dialect::kPostgres) {
+    auto appended = s.query_one(kAppendPostgres, {message.topic, partition, message.key,
+                                                  message.event_id, message.payload,
+                                                  sql::micros(now)});
+    if (!appended) throw DatabaseError("outbox: appending returned no row");
+    s.announce_log_append();  // consumers in other processes are woken at commit
+    return appended.value().integer(0);
+  }
   // Checked before the head moves: in SQLite a failed statement does not end the transaction, so
   // a caller that catches the violation and commits would otherwise leave a gap in the offsets.
   if (s.query_one(kEventIdTaken, {message.event_id})) {
     throw ConstraintViolation("outbox: event_id " + message.event_id + " was already appended");
   }
-  const std::int64_t partition = message.partition;
   auto head = s.query_one(kTakeOffset, {message.topic, partition});
   if (!head) throw DatabaseError("outbox: taking an offset returned no row");
   const std::int64_t offset = head.value().integer(0);

@@ -1030,7 +1030,7 @@ class PostgresDatabase final : public Database {
       (*job.work)(tx);
     } catch (...) {
       if (tx.conflicted()) return Outcome::kConflicted;
-      if (!connection.healthy()) throw;  // the connection is gone: the batch fails
+      if (!connection.healthy()) connection_lost();  // the batch fails
       if (tx.went_on_after_failure()) {
         job.isolate = true;
         return Outcome::kUseSavepoints;
@@ -1067,7 +1067,7 @@ class PostgresDatabase final : public Database {
         }
       } catch (...) {
         if (tx.conflicted()) return Outcome::kConflicted;
-        if (!connection.healthy()) throw;
+        if (!connection.healthy()) connection_lost();
         again = tx.went_on_after_failure();
         if (!again) job.error = std::current_exception();
       }
@@ -1082,6 +1082,20 @@ class PostgresDatabase final : public Database {
         return Outcome::kCommitted;
       }
       job.isolate = true;
+    }
+  }
+
+  // Inside a write's catch, once its connection is gone: whatever the work made of the failure,
+  // the batch fails as unavailable (a 503), not with the work's own error.
+  [[noreturn]] static void connection_lost() {
+    try {
+      throw;
+    } catch (const DatabaseUnavailable&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw DatabaseUnavailable(std::string("the connection to PostgreSQL was lost: ") + e.what());
+    } catch (...) {
+      throw DatabaseUnavailable("the connection to PostgreSQL was lost");
     }
   }
 
