@@ -466,16 +466,33 @@ void LogBus::run_loop(const std::string& name, const std::string& topic, Poll&& 
 }
 
 void LogBus::run(Consumer& c) {
-  // Replay requests come from another process (todo dlq replay), which no commit here announces:
-  // they are looked for once per safety-net interval (steady time: this only paces the thread).
+  // Replay requests come from another process (todo dlq replay). They are looked for once per
+  // safety-net interval (steady time: this only paces the thread); and on PostgreSQL, where that
+  // command announces its write as an append does (ADR 0019), also at each poll that follows a
+  // wake-up of an idle consumer — one read per such wake-up, none while the consumer is busy
+  // (it polls again at once then, and the interval still bounds how late a replay starts). On
+  // SQLite nothing announces it: a wake-up there is always one of this process's own commits.
+  const bool replays_announced = db_.dialect() == store::Dialect::kPostgres;
   auto next_replay_check = std::chrono::steady_clock::now();
+  int last_consumed = 0;
+  std::uint64_t polled_at_generation = 0;
   run_loop(
       c.subscription.group, c.subscription.topic,
       [&] {
         const auto now = std::chrono::steady_clock::now();
-        const bool check_replays = now >= next_replay_check;
+        std::uint64_t generation = 0;
+        {
+          std::lock_guard lock(mutex_);
+          generation = generation_;
+        }
+        const bool woken_while_idle = last_consumed == 0 && generation != polled_at_generation;
+        const bool check_replays =
+            now >= next_replay_check || (replays_announced && woken_while_idle);
         if (check_replays) next_replay_check = now + options_.poll_interval;
-        return poll(c, check_replays);
+        polled_at_generation = generation;
+        last_consumed = 0;  // stays 0 when the poll throws: the loop then waits
+        last_consumed = poll(c, check_replays);
+        return last_consumed;
       },
       [&] { return std::min(time_to_next_retry(c), time_to_next_balance(c)); });
 }

@@ -5,17 +5,21 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "bus/log_bus.h"
 #include "domain/time_format.h"
 #include "store/consumer_repository.h"
 #include "store/outbox.h"
+#include "store/postgres/postgres_database.h"
 #include "store/store_test_support.h"
 #include "store/user_repository.h"
+#include "support/seeded_random.h"
 
 namespace todo::app {
 namespace {
@@ -66,6 +70,22 @@ class OperatorCommandsTest : public store::testing::BackendTest {
     return result;
   }
 
+  // Stores dead letter `id` of `group`: an event of `topic`, partition 0, offset 0.
+  void insert_dead_letter(const std::string& id, const std::string& group,
+                          const std::string& topic) {
+    store::DeadLetter letter;
+    letter.id = id;
+    letter.group = group;
+    letter.topic = topic;
+    letter.key = "k";
+    letter.event_id = "e0";
+    letter.payload = R"({"id":"e0"})";
+    letter.error = "cannot parse this";
+    letter.attempts = 4;
+    letter.failed_at = kT0;
+    db_->write([&](Transaction& s) { store::DeadLetterRepository{}.insert(s, letter); });
+  }
+
   std::unique_ptr<store::Database> db_;
 };
 
@@ -85,17 +105,7 @@ TEST_P(OperatorCommandsTest, EventsPrintsTheStoredEventsOfATopic) {
 }
 
 TEST_P(OperatorCommandsTest, DlqListsAndMarksDeadLettersForReplay) {
-  store::DeadLetter letter;
-  letter.id = "dl-1";
-  letter.group = "audit-service";
-  letter.topic = "task-events";
-  letter.key = "k";
-  letter.event_id = "e0";
-  letter.payload = R"({"id":"e0"})";
-  letter.error = "cannot parse this";
-  letter.attempts = 4;
-  letter.failed_at = kT0;
-  db_->write([&](Transaction& s) { store::DeadLetterRepository{}.insert(s, letter); });
+  insert_dead_letter("dl-1", "audit-service", "task-events");
 
   const auto listed = run(run_dlq_list, config({"dlq", "list"}));
   EXPECT_EQ(listed.code, 0);
@@ -156,6 +166,37 @@ TEST_P(OperatorCommandsSqliteTest, AMissingDatabaseFileIsRefusedNotCreated) {
 }
 
 TODO_STORE_TEST_ON_SQLITE(OperatorCommandsSqliteTest);
+
+// PostgreSQL alone: a consumer in another process hears of a replay at once.
+class OperatorCommandsPostgresTest : public OperatorCommandsTest {};
+
+// The consumer, in a Database of its own, sleeps for an hour between polls: only the notification
+// that the replay's commit sends can wake it in time to replay the dead letter.
+TEST_P(OperatorCommandsPostgresTest, AReplayWakesTheConsumersOfOtherProcessesAtOnce) {
+  insert_dead_letter("dl-1", "g1", "orders");
+  auto other = open_database();  // the server's process
+  const domain::SystemClock real;
+  todo::testing::SeededRandom random;
+  bus::LogBusOptions options;
+  options.partitions = {{"orders", 1}};
+  options.poll_interval = std::chrono::hours(1);
+  bus::LogBus consumer(*other, real, random, options);
+  std::atomic<int> handled = 0;
+  consumer.subscribe({"orders", "g1", [&](const bus::Event&, Transaction&) { ++handled; }});
+  consumer.start();
+  // The first poll (which also looks for replays) is done, and the next is an hour away.
+  ASSERT_TRUE(store::testing::eventually([&] { return !consumer.stats().empty(); }));
+  ASSERT_TRUE(store::postgres_listening(*other));
+
+  EXPECT_EQ(run(run_dlq_replay, config({"dlq", "replay", "--id", "dl-1"})).code, 0);
+  EXPECT_TRUE(store::testing::eventually([&] { return handled.load() == 1; }));
+  consumer.stop();
+  const auto stored = store::read_value(
+      *db_, [](Transaction& s) { return store::DeadLetterRepository{}.find(s, "dl-1"); });
+  EXPECT_EQ(stored->status, store::DeadLetterStatus::kReplayed);
+}
+
+TODO_STORE_TEST_ON_POSTGRES(OperatorCommandsPostgresTest);
 
 }  // namespace
 }  // namespace todo::app

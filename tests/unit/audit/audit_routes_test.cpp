@@ -100,7 +100,7 @@ class AuditRoutesTest : public AuditFixture {
   http::Router router_;
 };
 
-TEST_F(AuditRoutesTest, AUserSeesOnlyTheirOwnEntries) {
+TEST_P(AuditRoutesTest, AUserSeesOnlyTheirOwnEntries) {
   const Answer a = get(kAlice, "/api/audit-logs");
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(ids(a), (std::vector<std::int64_t>{3, 2, 1}));
@@ -110,12 +110,12 @@ TEST_F(AuditRoutesTest, AUserSeesOnlyTheirOwnEntries) {
   EXPECT_TRUE(ids(get(kAlice, "/api/audit-logs", {{"task_id", std::string(kTaskB)}})).empty());
 }
 
-TEST_F(AuditRoutesTest, AUserAskingForAnotherUserIsForbidden) {
+TEST_P(AuditRoutesTest, AUserAskingForAnotherUserIsForbidden) {
   expect_problem(get(kAlice, "/api/audit-logs", {{"user_id", std::string(kBob)}}), 403,
                  "forbidden");
 }
 
-TEST_F(AuditRoutesTest, AnAdminSeesEveryoneOrOneUser) {
+TEST_P(AuditRoutesTest, AnAdminSeesEveryoneOrOneUser) {
   EXPECT_EQ(ids(get(kAdmin, "/api/audit-logs")), (std::vector<std::int64_t>{4, 3, 2, 1}));
   EXPECT_EQ(ids(get(kAdmin, "/api/audit-logs", {{"user_id", std::string(kBob)}})),
             (std::vector<std::int64_t>{4}));
@@ -127,14 +127,14 @@ TEST_F(AuditRoutesTest, AnAdminSeesEveryoneOrOneUser) {
   EXPECT_TRUE(ids(get(kAdmin, "/api/audit-logs", {{"start_date", "2026-11-02"}})).empty());
 }
 
-TEST_F(AuditRoutesTest, ARoleChangeAppliesAtOnce) {
+TEST_P(AuditRoutesTest, ARoleChangeAppliesAtOnce) {
   expect_problem(get(kBob, "/api/audit-logs/verify"), 403, "forbidden");
   database_->write(
       [&](store::Transaction& s) { store::UserRepository{}.set_role(s, kBob, domain::Role::kAdmin); });
   EXPECT_EQ(get(kBob, "/api/audit-logs/verify").status, 200);
 }
 
-TEST_F(AuditRoutesTest, EntriesCarryEveryMember) {
+TEST_P(AuditRoutesTest, EntriesCarryEveryMember) {
   const Answer a = get(kAlice, "/api/tasks/" + std::string(kTaskA) + "/history");
   ASSERT_EQ(a.status, 200);
   const json::object& first = a.body.at("items").at(0).as_object();
@@ -153,7 +153,7 @@ TEST_F(AuditRoutesTest, EntriesCarryEveryMember) {
             json::parse(R"({"status": {"old": "pending", "new": "completed"}})"));
 }
 
-TEST_F(AuditRoutesTest, HistoryIsTheOwnersOldestFirstDeletedTasksIncluded) {
+TEST_P(AuditRoutesTest, HistoryIsTheOwnersOldestFirstDeletedTasksIncluded) {
   const std::string path = "/api/tasks/" + std::string(kTaskA) + "/history";
   EXPECT_EQ(ids(get(kAlice, path)), (std::vector<std::int64_t>{1, 2, 3}));
   expect_problem(get(kBob, path), 404, "task-not-found");
@@ -161,7 +161,7 @@ TEST_F(AuditRoutesTest, HistoryIsTheOwnersOldestFirstDeletedTasksIncluded) {
   expect_problem(get(kAlice, "/api/tasks/nope/history"), 404, "task-not-found");
 }
 
-TEST_F(AuditRoutesTest, CursorsWalkThePagesAndBelongToTheirListing) {
+TEST_P(AuditRoutesTest, CursorsWalkThePagesAndBelongToTheirListing) {
   std::vector<std::int64_t> walked;
   std::vector<std::pair<std::string, std::string>> query = {{"limit", "1"}};
   for (int i = 0; i < 10; ++i) {
@@ -186,7 +186,7 @@ TEST_F(AuditRoutesTest, CursorsWalkThePagesAndBelongToTheirListing) {
   expect_problem(get(kAlice, history, {{"cursor", tampered}}), 400, "bad-request", {"cursor"});
 }
 
-TEST_F(AuditRoutesTest, BadParametersAreNamed) {
+TEST_P(AuditRoutesTest, BadParametersAreNamed) {
   expect_problem(get(kAlice, "/api/audit-logs",
                      {{"event_type", "com.todo.task.created"},
                       {"start_date", "yesterday"},
@@ -198,13 +198,13 @@ TEST_F(AuditRoutesTest, BadParametersAreNamed) {
                  {"user_id"});
 }
 
-TEST_F(AuditRoutesTest, WithoutATokenEveryRouteIs401) {
+TEST_P(AuditRoutesTest, WithoutATokenEveryRouteIs401) {
   expect_problem(get("", "/api/audit-logs"), 401, "token-missing");
   expect_problem(get("", "/api/audit-logs/verify"), 401, "token-missing");
   expect_problem(get("", "/api/tasks/x/history"), 401, "token-missing");
 }
 
-TEST_F(AuditRoutesTest, VerifyReportsTheChainAndTheFirstBrokenLink) {
+TEST_P(AuditRoutesTest, VerifyReportsTheChainAndTheFirstBrokenLink) {
   Answer ok = get(kAdmin, "/api/audit-logs/verify");
   ASSERT_EQ(ok.status, 200);
   EXPECT_EQ(ok.body, json::parse(R"({"valid": true, "entries_checked": 4, "oldest_id": 1,
@@ -224,6 +224,8 @@ TEST(AuditCursorCodec, RoundTripsAndRefusesAnotherKey) {
   EXPECT_FALSE(AuditCursorCodec(std::string(32, 'b')).decode(cursor, CursorKind::kList));
   EXPECT_FALSE(codec.decode("no-dot", CursorKind::kList));
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(AuditRoutesTest);
 
 }  // namespace
 }  // namespace todo::services::audit

@@ -1,4 +1,4 @@
-// AuditService on a real SQLite file with a manual clock, fed the CloudEvents that
+// AuditService on every backend with a manual clock, fed the CloudEvents that
 // domain::task_change_events makes: entries, snapshots and changes, the hash chain, idempotency,
 // verification, retention, filters and pages, and malformed events.
 #include "services/audit/audit_service.h"
@@ -58,7 +58,7 @@ class AuditServiceTest : public AuditFixture {
   }
 };
 
-TEST_F(AuditServiceTest, RecordsEveryKindOfChangeWithActorSequenceAndTimes) {
+TEST_P(AuditServiceTest, RecordsEveryKindOfChangeWithActorSequenceAndTimes) {
   const auto start = clock_.now();
   lifecycle(kTask1, kAlice);
   const auto entries = all();
@@ -79,7 +79,7 @@ TEST_F(AuditServiceTest, RecordsEveryKindOfChangeWithActorSequenceAndTimes) {
   }
 }
 
-TEST_F(AuditServiceTest, PayloadHoldsTheSnapshotAndEachChangedFieldsOldAndNewValues) {
+TEST_P(AuditServiceTest, PayloadHoldsTheSnapshotAndEachChangedFieldsOldAndNewValues) {
   lifecycle(kTask1, kAlice);
   const auto entries = all();
   ASSERT_EQ(entries.size(), 4u);
@@ -112,7 +112,7 @@ TEST_F(AuditServiceTest, PayloadHoldsTheSnapshotAndEachChangedFieldsOldAndNewVal
   EXPECT_TRUE(deleted.at("changes").as_object().empty());
 }
 
-TEST_F(AuditServiceTest, AnOldRecurrenceIsRecordedInTheSnapshotsRruleForm) {
+TEST_P(AuditServiceTest, AnOldRecurrenceIsRecordedInTheSnapshotsRruleForm) {
   domain::Task t = task(std::string(kTask1), std::string(kAlice), "Water plants");
   t.recurrence = "weekly";
   const auto created = change(TaskAction::kCreated, std::nullopt, t);
@@ -123,7 +123,7 @@ TEST_F(AuditServiceTest, AnOldRecurrenceIsRecordedInTheSnapshotsRruleForm) {
     "recurrence": {"old": "FREQ=WEEKLY", "new": "FREQ=DAILY;INTERVAL=2"}})"));
 }
 
-TEST_F(AuditServiceTest, EachEntryChainsToThePreviousOne) {
+TEST_P(AuditServiceTest, EachEntryChainsToThePreviousOne) {
   lifecycle(kTask1, kAlice);
   lifecycle(kTask2, kBob);
   const auto entries = all();
@@ -167,7 +167,7 @@ TEST(CanonicalEntry, IsCompactJsonInColumnOrderWithThePayloadAsAString) {
   EXPECT_EQ(entry_hash(e), "4bd6bb321efa0601a8224c80c836c37eaca8c3f4847a971e0ba3d98948297608");
 }
 
-TEST_F(AuditServiceTest, ASecondDeliveryOfAnEventAppendsNothing) {
+TEST_P(AuditServiceTest, ASecondDeliveryOfAnEventAppendsNothing) {
   const domain::Task t = task(std::string(kTask1), std::string(kAlice), "once");
   const bus::Event event = event_of(TaskAction::kCreated, std::nullopt, t);
   deliver(event);
@@ -177,7 +177,7 @@ TEST_F(AuditServiceTest, ASecondDeliveryOfAnEventAppendsNothing) {
   EXPECT_TRUE(audit_.verify().valid);
 }
 
-TEST_F(AuditServiceTest, VerifyReportsAnIntactChain) {
+TEST_P(AuditServiceTest, VerifyReportsAnIntactChain) {
   lifecycle(kTask1, kAlice);
   const VerifyReport report = audit_.verify();
   EXPECT_TRUE(report.valid);
@@ -188,7 +188,7 @@ TEST_F(AuditServiceTest, VerifyReportsAnIntactChain) {
   EXPECT_EQ(report.anchor, kGenesisHash);
 }
 
-TEST_F(AuditServiceTest, VerifyOfAnEmptyLogIsValid) {
+TEST_P(AuditServiceTest, VerifyOfAnEmptyLogIsValid) {
   const VerifyReport report = audit_.verify();
   EXPECT_TRUE(report.valid);
   EXPECT_EQ(report.entries_checked, 0);
@@ -196,7 +196,7 @@ TEST_F(AuditServiceTest, VerifyOfAnEmptyLogIsValid) {
   EXPECT_FALSE(report.newest_id);
 }
 
-TEST_F(AuditServiceTest, VerifyNamesAnEditedPayload) {
+TEST_P(AuditServiceTest, VerifyNamesAnEditedPayload) {
   lifecycle(kTask1, kAlice);
   execute(
       R"(UPDATE audit_logs SET payload = '{"task":{"title":"forged"},"changes":{}}' WHERE id = 2)");
@@ -209,7 +209,7 @@ TEST_F(AuditServiceTest, VerifyNamesAnEditedPayload) {
   EXPECT_EQ(report.newest_id, 4);
 }
 
-TEST_F(AuditServiceTest, VerifyNamesAnEditedColumnEvenWithItsHashRecomputed) {
+TEST_P(AuditServiceTest, VerifyNamesAnEditedColumnEvenWithItsHashRecomputed) {
   lifecycle(kTask1, kAlice);
   // Rewriting entry 2 consistently breaks the link from entry 3 instead.
   auto second = all()[1];
@@ -224,7 +224,7 @@ TEST_F(AuditServiceTest, VerifyNamesAnEditedColumnEvenWithItsHashRecomputed) {
   EXPECT_EQ(report.first_broken->reason, kPrevHashMismatch);
 }
 
-TEST_F(AuditServiceTest, VerifyNamesTheEntryAfterADeletedOne) {
+TEST_P(AuditServiceTest, VerifyNamesTheEntryAfterADeletedOne) {
   lifecycle(kTask1, kAlice);
   execute("DELETE FROM audit_logs WHERE id = 2");
   const VerifyReport report = audit_.verify();
@@ -234,7 +234,7 @@ TEST_F(AuditServiceTest, VerifyNamesTheEntryAfterADeletedOne) {
   EXPECT_EQ(report.first_broken->reason, kPrevHashMismatch);
 }
 
-TEST_F(AuditServiceTest, VerifyNamesTheOldestEntryWhenItNoLongerMatchesTheAnchor) {
+TEST_P(AuditServiceTest, VerifyNamesTheOldestEntryWhenItNoLongerMatchesTheAnchor) {
   lifecycle(kTask1, kAlice);
   execute("DELETE FROM audit_logs WHERE id = 1");
   const VerifyReport report = audit_.verify();
@@ -243,7 +243,7 @@ TEST_F(AuditServiceTest, VerifyNamesTheOldestEntryWhenItNoLongerMatchesTheAnchor
   EXPECT_EQ(report.first_broken->reason, kPrevHashMismatch);
 }
 
-TEST_F(AuditServiceTest, PurgeKeepsTheChainVerifiableFromTheOldestKeptEntry) {
+TEST_P(AuditServiceTest, PurgeKeepsTheChainVerifiableFromTheOldestKeptEntry) {
   lifecycle(kTask1, kAlice);  // recorded at +1..+4 minutes
   clock_.advance(hours(24 * 10));
   lifecycle(kTask2, kBob);  // ten days later
@@ -263,7 +263,7 @@ TEST_F(AuditServiceTest, PurgeKeepsTheChainVerifiableFromTheOldestKeptEntry) {
   EXPECT_EQ(audit_.verify().anchor, before[3].hash);
 }
 
-TEST_F(AuditServiceTest, AfterPurgingEverythingTheChainContinuesFromTheAnchor) {
+TEST_P(AuditServiceTest, AfterPurgingEverythingTheChainContinuesFromTheAnchor) {
   lifecycle(kTask1, kAlice);
   const std::string last_hash = all().back().hash;
   clock_.advance(hours(24 * 100));
@@ -279,7 +279,7 @@ TEST_F(AuditServiceTest, AfterPurgingEverythingTheChainContinuesFromTheAnchor) {
   EXPECT_TRUE(audit_.verify().valid);
 }
 
-TEST_F(AuditServiceTest, PurgeAfterTamperingKeepsReportingIt) {
+TEST_P(AuditServiceTest, PurgeAfterTamperingKeepsReportingIt) {
   lifecycle(kTask1, kAlice);
   clock_.advance(hours(24 * 10));
   lifecycle(kTask2, kBob);
@@ -305,7 +305,7 @@ class AuditQueryTest : public AuditServiceTest {
   }
 };
 
-TEST_F(AuditQueryTest, NewestFirstByDefaultAndOldestFirstOnRequest) {
+TEST_P(AuditQueryTest, NewestFirstByDefaultAndOldestFirstOnRequest) {
   EXPECT_EQ(ids({}), (std::vector<std::int64_t>{12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}));
   store::AuditQuery q;
   q.ascending = true;
@@ -313,7 +313,7 @@ TEST_F(AuditQueryTest, NewestFirstByDefaultAndOldestFirstOnRequest) {
   EXPECT_EQ(ids(q), (std::vector<std::int64_t>{5, 6, 7, 8}));
 }
 
-TEST_F(AuditQueryTest, FiltersByUserTaskTypeAndInclusiveDates) {
+TEST_P(AuditQueryTest, FiltersByUserTaskTypeAndInclusiveDates) {
   store::AuditQuery q;
   q.user_id = std::string(kAlice);
   EXPECT_EQ(ids(q), (std::vector<std::int64_t>{12, 11, 10, 9, 4, 3, 2, 1}));
@@ -335,7 +335,7 @@ TEST_F(AuditQueryTest, FiltersByUserTaskTypeAndInclusiveDates) {
   EXPECT_EQ(ids(bob), (std::vector<std::int64_t>{8}));
 }
 
-TEST_F(AuditQueryTest, WalkingPagesOfAnySizeYieldsTheWholeList) {
+TEST_P(AuditQueryTest, WalkingPagesOfAnySizeYieldsTheWholeList) {
   for (const bool ascending : {false, true}) {
     store::AuditQuery full;
     full.ascending = ascending;
@@ -358,7 +358,7 @@ TEST_F(AuditQueryTest, WalkingPagesOfAnySizeYieldsTheWholeList) {
   }
 }
 
-TEST_F(AuditServiceTest, TheRoleComesFromTheUsersTable) {
+TEST_P(AuditServiceTest, TheRoleComesFromTheUsersTable) {
   domain::User user;
   user.id = std::string(kAlice);
   user.email = "alice@example.com";
@@ -374,7 +374,7 @@ TEST_F(AuditServiceTest, TheRoleComesFromTheUsersTable) {
 
 // Each malformed event throws a permanent failure (the bus dead-letters it at once) and writes
 // nothing.
-TEST_F(AuditServiceTest, AMalformedEventThrowsAndWritesNothing) {
+TEST_P(AuditServiceTest, AMalformedEventThrowsAndWritesNothing) {
   const domain::Task t = task(std::string(kTask1), std::string(kAlice), "fine");
   const bus::Event good = event_of(TaskAction::kCreated, std::nullopt, t);
   const json::object ce = json::parse(good.payload).as_object();
@@ -420,6 +420,9 @@ TEST_F(AuditServiceTest, AMalformedEventThrowsAndWritesNothing) {
   deliver(good);  // the unedited event is fine
   EXPECT_EQ(count(), 1);
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(AuditServiceTest);
+TODO_STORE_TEST_ON_EVERY_BACKEND(AuditQueryTest);
 
 }  // namespace
 }  // namespace todo::services::audit

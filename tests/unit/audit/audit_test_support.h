@@ -1,5 +1,5 @@
-// A real SQLite file, a manual clock and real task-events CloudEvents (domain::task_change_events)
-// for the audit service's tests.
+// A real database on every backend (a SQLite file, a PostgreSQL schema), a manual clock and real
+// task-events CloudEvents (domain::task_change_events) for the audit service's tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,7 +12,6 @@
 #include "bus/bus.h"
 #include "domain/task_events.h"
 #include "services/audit/audit_service.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
 #include "store/user_repository.h"
 #include "support/seeded_random.h"
@@ -23,10 +22,10 @@ namespace todo::services::audit::testing {
 using std::chrono::hours;
 using std::chrono::minutes;
 
-class AuditFixture : public ::testing::Test {
+// Instantiate each fixture derived from it with TODO_STORE_TEST_ON_EVERY_BACKEND.
+class AuditFixture : public store::testing::BackendTest {
  protected:
-  AuditFixture()
-      : database_(store::open_sqlite({dir_.path() / "todo.db"})), audit_(*database_, clock_) {}
+  AuditFixture() : database_(open_database()), audit_(*database_, clock_) {}
 
   // The task-events message of one change, as the bus hands it to the consumer.
   bus::Event event_of(domain::TaskAction action, const std::optional<domain::Task>& before,
@@ -95,7 +94,6 @@ class AuditFixture : public ::testing::Test {
     database_->write([&](store::Transaction& s) { s.execute(sql); });
   }
 
-  store::testing::TempDir dir_;
   domain::ManualClock clock_{todo::testing::at("2026-11-01T09:00:00Z")};
   todo::testing::SeededRandom random_;
   std::unique_ptr<store::Database> database_;

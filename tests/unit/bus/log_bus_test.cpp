@@ -35,12 +35,24 @@ using store::Transaction;
 
 const domain::Timestamp kStart = domain::parse_rfc3339("2026-03-01T12:00:00Z").value();
 
-// Runs a consumer whose handler writes its effect and then the process dies, before the commit.
-void die_inside_the_transaction(const std::filesystem::path& path, const domain::Clock& clock,
-                                domain::RandomSource& random) {
+// The database a test works on, as another process finds it: a SQLite file's path, or a
+// PostgreSQL URL (of the schema the test server made for the test, on the parent's server).
+std::unique_ptr<store::Database> open_at(const std::string& location) {
+  if (store::is_postgres_url(location)) {
+    store::DatabaseOptions options;
+    options.dialect = store::Dialect::kPostgres;
+    options.url = location;
+    return store::open_database(options);
+  }
   store::SqliteOptions options;
-  options.path = path;
-  auto db = store::open_sqlite(options);
+  options.path = location;
+  return store::open_sqlite(options);
+}
+
+// Runs a consumer whose handler writes its effect and then the process dies, before the commit.
+void die_inside_the_transaction(const std::string& location, const domain::Clock& clock,
+                                domain::RandomSource& random) {
+  auto db = open_at(location);
   LogBusOptions bus_options;
   bus_options.partitions = {{"orders", 3}};
   LogBus b(*db, clock, random, bus_options);
@@ -52,24 +64,19 @@ void die_inside_the_transaction(const std::filesystem::path& path, const domain:
 }
 
 // A death-test child (threadsafe style: fork, then exec of this binary) runs the test body again
-// in a fixture of its own; the database it must work on is the parent's, whose path it finds in
-// the environment (the first call, in the parent, sets it; the child inherits it).
-std::filesystem::path parent_database(const std::filesystem::path& mine) {
+// in a fixture of its own; the database it must work on is the parent's, whose location it finds
+// in the environment (the first call, in the parent, sets it; the child inherits it). On
+// PostgreSQL the child also joins the parent's server (postgres_test_server.cpp).
+std::string parent_database(const std::string& mine) {
   ::setenv("TODO_BUS_TEST_DB", mine.c_str(), /*overwrite=*/0);
   return ::getenv("TODO_BUS_TEST_DB");
 }
 
-std::unique_ptr<store::Database> open_at(const std::filesystem::path& path) {
-  store::SqliteOptions options;
-  options.path = path;
-  return store::open_sqlite(options);
-}
-
 // Runs a consumer of "orders" (3 attempts: 1 s, 5 s) that handles every event but `poison`,
 // which kills the process with SIGKILL inside the handler.
-void run_killed_by(const std::filesystem::path& path, const std::string& poison,
+void run_killed_by(const std::string& location, const std::string& poison,
                    const domain::Clock& clock, domain::RandomSource& random) {
-  auto db = open_at(path);
+  auto db = open_at(location);
   LogBusOptions bus_options;
   bus_options.partitions = {{"orders", 3}};
   bus_options.retry.backoff = {std::chrono::seconds(1), std::chrono::seconds(5)};
@@ -82,9 +89,9 @@ void run_killed_by(const std::filesystem::path& path, const std::string& poison,
 }
 
 // Runs the replays requested for group g1 of "audit" with a handler that SIGKILLs the process.
-void replay_killed(const std::filesystem::path& path, const domain::Clock& clock,
+void replay_killed(const std::string& location, const domain::Clock& clock,
                    domain::RandomSource& random) {
-  auto db = open_at(path);
+  auto db = open_at(location);
   LogBusOptions bus_options;
   bus_options.partitions = {{"audit", 1}};
   LogBus b(*db, clock, random, bus_options);
@@ -178,6 +185,13 @@ class LogBusTest : public store::testing::BackendTest {
     };
   }
 
+  // Where another process finds this test's database (open_at).
+  std::string location() const {
+    const auto options = database_options();
+    if (backend().dialect == store::Dialect::kSqlite) return options.path.string();
+    return store::testing::PostgresTestServer::instance().url_for(options.path.string());
+  }
+
   std::vector<Event> seen(const std::string& group) {
     std::lock_guard lock(seen_mutex_);
     return seen_[group];
@@ -193,12 +207,6 @@ class LogBusTest : public store::testing::BackendTest {
   std::mutex seen_mutex_;
   std::map<std::string, std::vector<Event>> seen_;
 };
-
-// The tests that kill a process: the death-test child re-executes this binary and opens the
-// parent's database by its file path, which only the SQLite backend has (a PostgreSQL child would
-// start a server of its own). The consumer runtime's crash safety is the same transaction on
-// both backends.
-class LogBusSqliteTest : public LogBusTest {};
 
 TEST_P(LogBusTest, DeliversEachPartitionInOffsetOrderAndCommitsOffsets) {
   std::map<int, std::vector<std::string>> expected;
@@ -398,14 +406,21 @@ TEST_P(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
   b.stop();
 }
 
-TEST_P(LogBusSqliteTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
+TEST_P(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
   const auto id = publish("orders", 0, "k");
-  db_.reset();  // the child opens the file itself
-  const auto path = parent_database(dir_.path() / "todo.db");
+  db_.reset();  // the child opens the database itself
+  const auto path = parent_database(location());
   // The child re-executes this binary and runs only this test, so no other thread is forked.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(die_inside_the_transaction(path, clock_, random_), ::testing::ExitedWithCode(7), "");
   reopen();
+  // The child did start on this event in this very database: its attempt is recorded here.
+  const auto attempts = store::read_value(*db_, [](Transaction& s) {
+    return store::DeliveryAttemptRepository{}.of(s, "g1", "orders");
+  });
+  ASSERT_TRUE(attempts.contains(0));
+  EXPECT_EQ(attempts.at(0).offset, 0);
+  EXPECT_EQ(attempts.at(0).attempts, 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 0);
   EXPECT_TRUE(committed("g1", "orders").empty());
   auto& b = bus();
@@ -450,12 +465,12 @@ TEST_P(LogBusTest, RetentionKeepsWhatALocalConsumerHasNotPolledYet) {
   EXPECT_EQ(b.poll_once(), 1);
 }
 
-TEST_P(LogBusSqliteTest, AnEventThatKillsTheProcessIsDeadLetteredAfterTheConfiguredAttempts) {
+TEST_P(LogBusTest, AnEventThatKillsTheProcessIsDeadLetteredAfterTheConfiguredAttempts) {
   const auto before = publish("orders", 0, "k");
   const auto poison = publish("orders", 0, "k");
   const auto after = publish("orders", 0, "k");
   db_.reset();
-  const auto path = parent_database(dir_.path() / "todo.db");
+  const auto path = parent_database(location());
   auto attempts_on_poison = [&] {
     auto db = open_at(path);
     auto recorded = store::read_value(*db, [](Transaction& s) {
@@ -757,7 +772,7 @@ TEST_P(LogBusTest, ATwoPhaseHandlerPreparesOutsideTheWriterAndAppliesInTheTransa
   EXPECT_THROW(b.subscribe(std::move(half)), std::invalid_argument);
 }
 
-TEST_P(LogBusSqliteTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
+TEST_P(LogBusTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
   publish("audit", 0, "k");
   {
     auto& b = bus();
@@ -772,7 +787,7 @@ TEST_P(LogBusSqliteTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) 
   });
   bus_.reset();
   db_.reset();
-  const auto path = parent_database(dir_.path() / "todo.db");
+  const auto path = parent_database(location());
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(replay_killed(path, clock_, random_), ::testing::KilledBySignal(SIGKILL), "");
 
@@ -980,7 +995,6 @@ TEST_P(LogBusPostgresTest, TheNotificationConnectionReconnectsAndWakesListenersO
 }
 
 TODO_STORE_TEST_ON_EVERY_BACKEND(LogBusTest);
-TODO_STORE_TEST_ON_SQLITE(LogBusSqliteTest);
 TODO_STORE_TEST_ON_POSTGRES(LogBusPostgresTest);
 
 }  // namespace

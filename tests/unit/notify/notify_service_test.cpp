@@ -1,4 +1,4 @@
-// The notification service on a real SQLite file with a manual clock and a recording channel: the
+// The notification service on every backend with a manual clock and a recording channel: the
 // schedule each `reminders` event replaces, the one timer armed for the earliest instant, catch-up
 // within and beyond the grace period, a completed task that never reminds, retries on the
 // backoff, and that nothing is fired or delivered twice.
@@ -14,7 +14,6 @@
 #include "bus/retry.h"
 #include "domain/time_format.h"
 #include "services/notify/reminder_events.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
 #include "store/task_repository.h"
 #include "support/seeded_random.h"
@@ -56,9 +55,9 @@ class RecordingChannel final : public Channel {
   std::function<void()> on_configured;
 };
 
-class NotifyServiceTest : public ::testing::Test {
+class NotifyServiceTest : public store::testing::BackendTest {
  protected:
-  NotifyServiceTest() : database_(store::open_sqlite({dir_.path() / "todo.db"})) {
+  NotifyServiceTest() : database_(open_database()) {
     owner_ = testing::insert_task_owner(*database_, kStart);
     make_service({});
   }
@@ -177,7 +176,6 @@ class NotifyServiceTest : public ::testing::Test {
     return r;
   }
 
-  store::testing::TempDir dir_;
   std::unique_ptr<store::Database> database_;
   domain::ManualClock clock_{kStart};
   testing::SeededRandom random_;
@@ -189,7 +187,7 @@ class NotifyServiceTest : public ::testing::Test {
   int events_ = 0;
 };
 
-TEST_F(NotifyServiceTest, EachScheduleEventReplacesTheTasksSet) {
+TEST_P(NotifyServiceTest, EachScheduleEventReplacesTheTasksSet) {
   const Timestamp due = kStart + 24h;
   const std::string task = insert_task(due, {60, 30});
   schedule(task, due, {60, 30});
@@ -212,7 +210,7 @@ TEST_F(NotifyServiceTest, EachScheduleEventReplacesTheTasksSet) {
                             {"2026-12-07T07:50:00.000Z", "scheduled"}}));
 }
 
-TEST_F(NotifyServiceTest, AnInstantAlreadyPastWhenTheTaskChangedIsNotScheduled) {
+TEST_P(NotifyServiceTest, AnInstantAlreadyPastWhenTheTaskChangedIsNotScheduled) {
   const Timestamp due = kStart + 10min;
   const std::string task = insert_task(due, {60, 5});
   schedule(task, due, {60, 5});
@@ -222,7 +220,7 @@ TEST_F(NotifyServiceTest, AnInstantAlreadyPastWhenTheTaskChangedIsNotScheduled) 
 
 // The timer wakes prepare_ahead (2 s by default) before the earliest instant to read what firing
 // needs, then at the instant to fire it.
-TEST_F(NotifyServiceTest, OneTimerIsArmedForTheEarliestInstantAndReArmedOnChange) {
+TEST_P(NotifyServiceTest, OneTimerIsArmedForTheEarliestInstantAndReArmedOnChange) {
   const auto ahead = NotifyOptions{}.prepare_ahead;
   const Timestamp due_a = kStart + 2h;
   const std::string a = insert_task(due_a, {30});
@@ -279,7 +277,7 @@ TEST_F(NotifyServiceTest, OneTimerIsArmedForTheEarliestInstantAndReArmedOnChange
 // What changes between the preparation and the instant still counts: a task completed (its cancel
 // consumed) or rescheduled does not remind at the old instant, and a reminder added inside the
 // window fires at its own instant.
-TEST_F(NotifyServiceTest, ChangesAfterThePreparationAreHonoured) {
+TEST_P(NotifyServiceTest, ChangesAfterThePreparationAreHonoured) {
   const auto ahead = NotifyOptions{}.prepare_ahead;
   const Timestamp instant = kStart + 30min;
   const std::string done = insert_task(instant + 30min, {30});
@@ -323,7 +321,7 @@ TEST_F(NotifyServiceTest, ChangesAfterThePreparationAreHonoured) {
 
 // More reminders due together than may be kept prepared: the rest are read at the instant, and
 // all fire at it.
-TEST_F(NotifyServiceTest, MoreDueTogetherThanThePreparedLimitAllFireAtTheInstant) {
+TEST_P(NotifyServiceTest, MoreDueTogetherThanThePreparedLimitAllFireAtTheInstant) {
   NotifyOptions options;
   options.prepare_limit = 2;
   options.batch = 2;
@@ -345,7 +343,7 @@ TEST_F(NotifyServiceTest, MoreDueTogetherThanThePreparedLimitAllFireAtTheInstant
   EXPECT_FALSE(service_->armed_for().has_value());
 }
 
-TEST_F(NotifyServiceTest, AfterDowntimeLateWithinGraceAndMissedBeyondIt) {
+TEST_P(NotifyServiceTest, AfterDowntimeLateWithinGraceAndMissedBeyondIt) {
   const Timestamp due_a = kStart + 20min;
   const Timestamp due_b = kStart + 2h;
   const std::string a = insert_task(due_a, {10});  // instant +10 min
@@ -374,7 +372,7 @@ TEST_F(NotifyServiceTest, AfterDowntimeLateWithinGraceAndMissedBeyondIt) {
 // every due reminder has fired (in-app reminders first, and firing does not compete with sending):
 // when firing takes long (here: 3 s of the manual clock per reminder), a later batch records the
 // lateness it really had.
-TEST_F(NotifyServiceTest, AllDueRemindersFireFirstEachBatchAtItsOwnTime) {
+TEST_P(NotifyServiceTest, AllDueRemindersFireFirstEachBatchAtItsOwnTime) {
   NotifyOptions options;
   options.batch = 2;
   make_service(options);
@@ -406,7 +404,7 @@ TEST_F(NotifyServiceTest, AllDueRemindersFireFirstEachBatchAtItsOwnTime) {
   EXPECT_EQ(fired, (std::multiset<Timestamp>{due - 10min, due - 10min, due - 10min + 6s}));
 }
 
-TEST_F(NotifyServiceTest, ACompletedTaskNeverRemindsEvenBeforeItsCancelArrives) {
+TEST_P(NotifyServiceTest, ACompletedTaskNeverRemindsEvenBeforeItsCancelArrives) {
   const Timestamp due = kStart + 1h;
   const std::string task = insert_task(due, {30});
   schedule(task, due, {30});
@@ -418,7 +416,7 @@ TEST_F(NotifyServiceTest, ACompletedTaskNeverRemindsEvenBeforeItsCancelArrives) 
                             {"2026-12-06T08:30:00.000Z", "cancelled"}}));
 }
 
-TEST_F(NotifyServiceTest, RetriesOnTheBackoffThenFailsRecordingEveryAttempt) {
+TEST_P(NotifyServiceTest, RetriesOnTheBackoffThenFailsRecordingEveryAttempt) {
   NotifyOptions options;
   options.retry_backoff = {1min, 5min};
   make_service(options);
@@ -473,7 +471,7 @@ TEST_F(NotifyServiceTest, RetriesOnTheBackoffThenFailsRecordingEveryAttempt) {
   EXPECT_FALSE(service_->armed_for().has_value());
 }
 
-TEST_F(NotifyServiceTest, NothingIsFiredOrDeliveredTwice) {
+TEST_P(NotifyServiceTest, NothingIsFiredOrDeliveredTwice) {
   const Timestamp due = kStart + 1h;
   const std::string task = insert_task(due, {30});
   schedule(task, due, {30});
@@ -493,7 +491,7 @@ TEST_F(NotifyServiceTest, NothingIsFiredOrDeliveredTwice) {
   EXPECT_EQ(deliveries_of_task(task).size(), 2u);  // email and in-app, once each
 }
 
-TEST_F(NotifyServiceTest, ADeliveryInterruptedByACrashIsSentAgainAtStart) {
+TEST_P(NotifyServiceTest, ADeliveryInterruptedByACrashIsSentAgainAtStart) {
   const Timestamp due = kStart + 1h;
   const std::string task = insert_task(due, {30});
   schedule(task, due, {30});
@@ -516,7 +514,7 @@ TEST_F(NotifyServiceTest, ADeliveryInterruptedByACrashIsSentAgainAtStart) {
 // Sharing the database (PostgreSQL, several processes): each process arms its timer for the
 // reminders its own consumer scheduled; the others' are found by looking again every
 // shared_rescan, which is what fires them when the process that scheduled them died.
-TEST_F(NotifyServiceTest, SharingTheDatabaseRemindersAnotherProcessScheduledStillFire) {
+TEST_P(NotifyServiceTest, SharingTheDatabaseRemindersAnotherProcessScheduledStillFire) {
   NotifyOptions shared;
   shared.shared_rescan = 2s;
   make_service(shared);
@@ -542,7 +540,7 @@ TEST_F(NotifyServiceTest, SharingTheDatabaseRemindersAnotherProcessScheduledStil
 
 // Sharing the database, a delivery in `sending` may be another live process's send in progress:
 // a start leaves it alone, and it is sent again only once it is stale_sending old.
-TEST_F(NotifyServiceTest, SharingTheDatabaseOnlyStaleSendsAreSentAgain) {
+TEST_P(NotifyServiceTest, SharingTheDatabaseOnlyStaleSendsAreSentAgain) {
   const Timestamp due = kStart + 1h;
   const std::string task = insert_task(due, {30});
   schedule(task, due, {30});
@@ -574,7 +572,7 @@ TEST_F(NotifyServiceTest, SharingTheDatabaseOnlyStaleSendsAreSentAgain) {
   EXPECT_EQ(delivery(task, "email")->status, "delivered");
 }
 
-TEST_F(NotifyServiceTest, AnUnconfiguredChannelIsRecordedNotSent) {
+TEST_P(NotifyServiceTest, AnUnconfiguredChannelIsRecordedNotSent) {
   email_.configured_ = false;
   const Timestamp due = kStart + 1h;
   const std::string task = insert_task(due, {30});
@@ -588,7 +586,7 @@ TEST_F(NotifyServiceTest, AnUnconfiguredChannelIsRecordedNotSent) {
   EXPECT_EQ(service_->metrics().deliveries("email", "not-configured"), 1);
 }
 
-TEST_F(NotifyServiceTest, ATargetTheProviderCallsGoneIsRemoved) {
+TEST_P(NotifyServiceTest, ATargetTheProviderCallsGoneIsRemoved) {
   const std::string target_id = "01900000-0000-7000-8000-00000000aaaa";
   database_->write([&](store::Transaction& tx) {
     NotifyRepository().insert_target(
@@ -608,6 +606,8 @@ TEST_F(NotifyServiceTest, ATargetTheProviderCallsGoneIsRemoved) {
   });
   EXPECT_EQ(left, 0u);
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(NotifyServiceTest);
 
 TEST(ReminderEvents, MalformedEventsArePermanentFailures) {
   EXPECT_THROW(parse_reminder_event("[]"), bus::PermanentFailure);

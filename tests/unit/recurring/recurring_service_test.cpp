@@ -1,4 +1,4 @@
-// The recurring service behind a real log bus on a real SQLite file, with a manual clock: the next
+// The recurring service behind a real log bus on every backend, with a manual clock: the next
 // occurrence is created once — not again for a redelivery, a reopen-and-complete, or an old
 // occurrence completed late — and deleting the pending occurrence or running out of COUNT ends
 // the series.
@@ -8,7 +8,6 @@
 #include "domain/task_events.h"
 #include "domain/time_format.h"
 #include "store/outbox.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/store_test_support.h"
 #include "support/task_owner.h"
 #include "support/seeded_random.h"
@@ -25,10 +24,10 @@ using domain::Patch;
 
 const domain::Timestamp kNow = domain::parse_rfc3339("2026-10-12T10:00:00Z").value();
 
-class RecurringServiceTest : public ::testing::Test {
+class RecurringServiceTest : public store::testing::BackendTest {
  protected:
   explicit RecurringServiceTest(domain::QuotaLimits quotas = {})
-      : database_(store::open_sqlite({dir_.path() / "todo.db"})),
+      : database_(open_database()),
         tasks_({*database_, zones_, clock_, random_}, quotas),
         recurring_(tasks_, zones_, clock_),
         bus_(*database_, clock_, random_, bus_options()) {
@@ -103,7 +102,6 @@ class RecurringServiceTest : public ::testing::Test {
     return out;
   }
 
-  store::testing::TempDir dir_;
   domain::ManualClock clock_{kNow};
   todo::testing::SeededRandom random_;
   todo::testing::TzdataCatalog zones_;
@@ -114,7 +112,7 @@ class RecurringServiceTest : public ::testing::Test {
   domain::User owner_;
 };
 
-TEST_F(RecurringServiceTest, CompletingCreatesTheNextOccurrenceAsTheRecurringService) {
+TEST_P(RecurringServiceTest, CompletingCreatesTheNextOccurrenceAsTheRecurringService) {
   auto first = create("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU");  // Tue 13 Oct 2026, 09:00 CEST
   complete(first.id);
   bus_.poll_once();
@@ -144,7 +142,7 @@ TEST_F(RecurringServiceTest, CompletingCreatesTheNextOccurrenceAsTheRecurringSer
   EXPECT_EQ(series(first.id).size(), 2u);
 }
 
-TEST_F(RecurringServiceTest, ARedeliveredCompletionCreatesNothingMore) {
+TEST_P(RecurringServiceTest, ARedeliveredCompletionCreatesNothingMore) {
   auto first = create("daily");
   complete(first.id);
   bus_.poll_once();
@@ -159,7 +157,7 @@ TEST_F(RecurringServiceTest, ARedeliveredCompletionCreatesNothingMore) {
 
 // plan() only reads, so it can run outside the writer (in a read transaction); apply() then runs
 // statements only, and refuses a plan whose task changed in between.
-TEST_F(RecurringServiceTest, APlanMadeOutsideTheWriterIsAppliedOnlyWhileItStillHolds) {
+TEST_P(RecurringServiceTest, APlanMadeOutsideTheWriterIsAppliedOnlyWhileItStillHolds) {
   auto first = create("daily");
   complete(first.id);
   const auto completed = events_of(first.id).back();
@@ -191,7 +189,7 @@ TEST_F(RecurringServiceTest, APlanMadeOutsideTheWriterIsAppliedOnlyWhileItStillH
   EXPECT_EQ(series(first.id).size(), 2U);
 }
 
-TEST_F(RecurringServiceTest, ReopeningAndCompletingAgainCreatesNoSecondOccurrence) {
+TEST_P(RecurringServiceTest, ReopeningAndCompletingAgainCreatesNoSecondOccurrence) {
   auto first = create("daily");
   complete(first.id);
   bus_.poll_once();
@@ -201,7 +199,7 @@ TEST_F(RecurringServiceTest, ReopeningAndCompletingAgainCreatesNoSecondOccurrenc
   EXPECT_EQ(series(first.id).size(), 2u);
 }
 
-TEST_F(RecurringServiceTest, CompletingAnOldOccurrenceWhenANewerOneExistsCreatesNothing) {
+TEST_P(RecurringServiceTest, CompletingAnOldOccurrenceWhenANewerOneExistsCreatesNothing) {
   auto first = create("daily");
   complete(first.id);
   bus_.poll_once();
@@ -215,7 +213,7 @@ TEST_F(RecurringServiceTest, CompletingAnOldOccurrenceWhenANewerOneExistsCreates
   EXPECT_EQ(series(first.id).size(), 3u);
 }
 
-TEST_F(RecurringServiceTest, DeletingThePendingOccurrenceEndsTheSeries) {
+TEST_P(RecurringServiceTest, DeletingThePendingOccurrenceEndsTheSeries) {
   auto first = create("weekly");
   complete(first.id);
   bus_.poll_once();
@@ -228,7 +226,7 @@ TEST_F(RecurringServiceTest, DeletingThePendingOccurrenceEndsTheSeries) {
   EXPECT_EQ(series(first.id).size(), 2u);  // the first and the deleted second, nothing new
 }
 
-TEST_F(RecurringServiceTest, CountEndsTheSeries) {
+TEST_P(RecurringServiceTest, CountEndsTheSeries) {
   auto first = create("FREQ=DAILY;COUNT=2");
   complete(first.id);
   bus_.poll_once();
@@ -239,7 +237,7 @@ TEST_F(RecurringServiceTest, CountEndsTheSeries) {
   EXPECT_EQ(series(first.id).size(), 2u);
 }
 
-TEST_F(RecurringServiceTest, ATaskWithoutRecurrenceCreatesNothing) {
+TEST_P(RecurringServiceTest, ATaskWithoutRecurrenceCreatesNothing) {
   domain::TaskInput input;
   input.title = Patch<std::string>::of("once");
   auto created = tasks_.create(owner_.id, input, std::nullopt,
@@ -253,7 +251,7 @@ TEST_F(RecurringServiceTest, ATaskWithoutRecurrenceCreatesNothing) {
             1);
 }
 
-TEST_F(RecurringServiceTest, AMalformedEventThrowsAndWritesNothing) {
+TEST_P(RecurringServiceTest, AMalformedEventThrowsAndWritesNothing) {
   database_->write([&](store::Transaction& tx) {
     EXPECT_THROW(recurring_.handle(bus::Event{"task-events", 0, 0, "k", "id", "not json", kNow}, tx),
                  bus::PermanentFailure);
@@ -281,7 +279,7 @@ class RecurringQuotaTest : public RecurringServiceTest {
   }
 };
 
-TEST_F(RecurringQuotaTest, ANextOccurrenceBeyondTheQuotaIsSkippedAndCountedNotRetried) {
+TEST_P(RecurringQuotaTest, ANextOccurrenceBeyondTheQuotaIsSkippedAndCountedNotRetried) {
   auto first = create("daily");
   domain::TaskInput input;
   input.title = Patch<std::string>::of("fills the quota");
@@ -307,6 +305,9 @@ TEST_F(RecurringQuotaTest, ANextOccurrenceBeyondTheQuotaIsSkippedAndCountedNotRe
   EXPECT_EQ(all[1].status, domain::TaskStatus::kPending);
   EXPECT_EQ(recurring_.skipped_for_quota(), 1u);
 }
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(RecurringServiceTest);
+TODO_STORE_TEST_ON_EVERY_BACKEND(RecurringQuotaTest);
 
 }  // namespace
 }  // namespace todo::services::recurring

@@ -28,6 +28,10 @@ namespace {
 constexpr const char* kBin = "/usr/lib/postgresql/15/bin";
 constexpr const char* kUser = "todo-test-pg";  // the server's user when the tests run as root
 constexpr const char* kDatabase = "todo_test";
+// The socket directory of the server a test process started, set in its environment for the
+// processes it starts: a gtest death-test child ("threadsafe" style re-executes the binary) joins
+// its parent's server, so it can open the very schema the parent made, instead of starting one.
+constexpr const char* kServerDirEnv = "TODO_TEST_PG_SERVER_DIR";
 
 struct RunAs {
   uid_t uid;
@@ -192,6 +196,14 @@ PostgresTestServer& PostgresTestServer::instance() {
 }
 
 PostgresTestServer::PostgresTestServer() {
+  if (const char* parents = ::getenv(kServerDirEnv)) {
+    base_ = parents;  // owned by the parent (its owner.pid): stop() leaves it alone
+    if (PQping(url("postgres", "").c_str()) != PQPING_OK) {
+      throw std::runtime_error(std::string(kServerDirEnv) + " names " + base_.string() +
+                               ", whose server does not answer");
+    }
+    return;
+  }
   remove_abandoned_directories();
   std::string pattern = (std::filesystem::temp_directory_path() / "todo-pg-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -200,6 +212,7 @@ PostgresTestServer::PostgresTestServer() {
   try {
     start();
     create_database();
+    ::setenv(kServerDirEnv, base_.c_str(), /*overwrite=*/1);
   } catch (...) {
     stop();
     throw;
@@ -209,6 +222,7 @@ PostgresTestServer::PostgresTestServer() {
 PostgresTestServer::~PostgresTestServer() { stop(); }
 
 void PostgresTestServer::stop() {
+  if (owner_of(base_) != ::getpid()) return;  // the parent's server, joined
   if (postmaster_ > 0) {
     ::kill(postmaster_, SIGQUIT);  // immediate shutdown: nothing of the test data is worth keeping
     int status = 0;
@@ -300,7 +314,9 @@ std::string PostgresTestServer::url_for(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto found = schemas_.find(key);
   if (found == schemas_.end()) {
-    const std::string schema = "test_" + std::to_string(schemas_.size() + 1);
+    // The pid keeps apart the schemas of a parent and a death-test child on one server.
+    const std::string schema =
+        "test_" + std::to_string(::getpid()) + "_" + std::to_string(schemas_.size() + 1);
     run_sql(admin_url(), "CREATE SCHEMA " + schema);
     found = schemas_.emplace(key, schema).first;
   }
