@@ -32,6 +32,12 @@ using postgres::scan_sql;
 constexpr std::size_t kSqlInMessages = 100;
 // An arbitrary constant all Todo processes agree on: the key of the migration advisory lock.
 constexpr std::int64_t kMigrationLockKey = 0x546f646f4d696772;  // "TodoMigr"
+// The key of the advisory lock the writer threads of all processes take turns with.
+constexpr std::int64_t kWriterLockKey = 0x546f646f57726974;  // "TodoWrit"
+const std::string kTakeWriterLock =
+    "SELECT pg_advisory_lock(" + std::to_string(kWriterLockKey) + ")";
+const std::string kGiveWriterLockBack =
+    "SELECT pg_advisory_unlock(" + std::to_string(kWriterLockKey) + ")";
 // Sent at the end of a write that appended to the log; the server delivers it at commit to every
 // connection that LISTENs on the channel, and folds identical ones of a transaction into one.
 constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -337,6 +343,50 @@ class Connection {
     ++completed_;
   }
 
+  // Parameterless statements, each its own transaction unless it begins one (a Sync after each),
+  // in one round trip (pipeline mode). The first failure is thrown once every answer is read.
+  void commands_in_one_round_trip(const std::vector<std::string>& statements) {
+    settle();
+    if (!deferred_.empty()) throw DatabaseError("statements are waiting to be sent");
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    for (const auto& statement : statements) {
+      sent = sent &&
+             PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                               0) == 1 &&
+             PQpipelineSync(conn_) == 1;
+    }
+    if (!sent) {
+      discard_pipeline();
+      throw_result_error(nullptr, conn_, statements.front());
+    }
+    Result failure;
+    std::string failed_sql;
+    std::size_t synced = 0;
+    std::size_t seen = 0;
+    while (synced < statements.size() && healthy()) {
+      Result r(PQgetResult(conn_));
+      if (!r) continue;
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        ++synced;
+        continue;
+      }
+      ++seen;
+      if (status == PGRES_PIPELINE_ABORTED || status == PGRES_COMMAND_OK ||
+          status == PGRES_TUPLES_OK) {
+        continue;
+      }
+      if (!failure) {
+        failed_sql = statements[std::min(seen, statements.size()) - 1];
+        failure = std::move(r);
+      }
+    }
+    PQexitPipelineMode(conn_);
+    if (failure) throw_result_error(failure.get(), conn_, failed_sql);
+    if (synced < statements.size()) throw_result_error(nullptr, conn_, statements.front());
+    ++completed_;
+  }
+
   // `sql` (parameterless: BEGIN, SAVEPOINT, RELEASE) is sent together with the next statement
   // run() or command(), in one round trip, or never if none runs (then cancel_deferred()).
   void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
@@ -385,7 +435,9 @@ class Connection {
   // some point).
   std::uint64_t completed() const { return completed_; }
 
-  bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  bool healthy() const { return !poisoned_ && PQstatus(conn_) == CONNECTION_OK; }
+  // Never pooled again (e.g. it may still hold a session lock it could not give back).
+  void poison() { poisoned_ = true; }
   // Idle once the answer sent without waiting is read; it is read before any other use.
   bool idle() const { return unread_ || PQtransactionStatus(conn_) == PQTRANS_IDLE; }
   PGTransactionStatusType status() {
@@ -548,6 +600,7 @@ class Connection {
   std::vector<std::string> deferred_;  // sent with the next statement (defer())
   bool unread_ = false;   // an answer sent for by send_without_waiting() is still to be read
   std::uint64_t completed_ = 0;
+  bool poisoned_ = false;
 };
 
 class PostgresTransaction final : public Transaction {
@@ -893,15 +946,33 @@ class PostgresDatabase final : public Database {
   // BEGIN on the leased connection. A pooled connection the server closed since it was last used
   // (a restart) fails here, before anything ran on it: the transaction starts again once on a
   // fresh connection, so the first request after the server is back does not fail for it.
-  void begin(Lease& lease, const char* sql) {
+  static bool batch_is_serializable(const char* begin_sql) {
+    return std::string_view(begin_sql).find("SERIALIZABLE") != std::string_view::npos;
+  }
+
+  void begin(Lease& lease, const std::vector<std::string>& statements) {
+    const auto run = [&] {
+      if (statements.size() == 1) {
+        lease->command(statements.front());
+        return;
+      }
+      try {
+        lease->commands_in_one_round_trip(statements);
+      } catch (...) {
+        // A lock the first statement took may be held: the connection is closed with it.
+        if (lease->healthy()) lease->poison();
+        throw;
+      }
+    };
     try {
-      lease->command(sql);
+      run();
     } catch (const DatabaseUnavailable&) {
       if (lease->healthy()) throw;
       lease.replace();
-      lease->command(sql);
+      run();
     }
   }
+
 
   struct Job {
     const std::function<void(Transaction&)>* work;
@@ -1001,7 +1072,23 @@ class PostgresDatabase final : public Database {
 
   Outcome attempt_batch(const std::vector<Job*>& batch, const char* begin_sql, bool savepoints) {
     Lease lease(*this);
-    begin(lease, begin_sql);
+    // The writer lock and BEGIN in one round trip, and COMMIT and its release in another.
+    const bool take_turns = options_.serialize_writers && batch_is_serializable(begin_sql);
+    begin(lease, take_turns ? std::vector<std::string>{kTakeWriterLock, begin_sql}
+                            : std::vector<std::string>{begin_sql});
+    struct WriterLock {
+      Connection* connection;
+      bool held;
+      ~WriterLock() {
+        if (!held) return;
+        connection->rollback_if_open();
+        try {
+          connection->command(kGiveWriterLockBack);
+        } catch (...) {
+          connection->poison();  // closed, so the server releases the lock with its session
+        }
+      }
+    } writer_lock{&*lease, take_turns};
     bool announces = false;
     try {
       for (Job* job : batch) {
@@ -1013,8 +1100,14 @@ class PostgresDatabase final : public Database {
           return outcome;
         }
       }
-      // One round trip: the notification and the commit in one simple-protocol message.
-      lease->command(announces ? kAnnounceAndCommit : std::string("COMMIT"));
+      // One round trip: the notification, the commit and the lock's release in one message.
+      const std::string commit = announces ? kAnnounceAndCommit : std::string("COMMIT");
+      if (take_turns) {
+        lease->command(commit + "; " + kGiveWriterLockBack);
+        writer_lock.held = false;
+      } else {
+        lease->command(commit);
+      }
     } catch (...) {
       lease->rollback_if_open();
       throw;

@@ -26,6 +26,10 @@ struct PostgresOptions {
   int connect_timeout_s = 2;
   int max_write_attempts = 10;  // a write's closure runs at most this often
   int max_batch = 64;           // most writes that share one transaction (group commit)
+  // The writer threads of every process on this database take turns (a session advisory lock
+  // held from just before each batch's BEGIN to just after its COMMIT), so their transactions
+  // never conflict with one another. Off only in tests that need such a conflict.
+  bool serialize_writers = true;
 };
 
 // Counters of the writer thread since open, for tests of group commit.
