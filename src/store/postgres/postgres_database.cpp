@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "log/log.h"
+#include "store/group_commit.h"
 #include "store/migrations.h"
 #include "store/postgres/notification_listener.h"
 #include "store/postgres/sql_scan.h"
@@ -752,8 +753,16 @@ class PostgresTransaction final : public Transaction {
 
 class PostgresDatabase final : public Database {
  public:
-  explicit PostgresDatabase(const PostgresOptions& options) : options_(options) {
+  explicit PostgresDatabase(const PostgresOptions& options)
+      : options_(options),
+        writes_(static_cast<std::size_t>(std::max(1, options.max_batch)),
+                [this](const std::vector<QueuedWrite*>& batch) {
+                  const Flag flag(writing_, this);
+                  return run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+                },
+                [this] { listeners_.notify(); }) {
     if (options.pool_size < 1) throw DatabaseError("pool_size must be >= 1");
+    if (options.max_batch < 1) throw DatabaseError("max_batch must be >= 1");
     if (options.max_write_attempts < 1) throw DatabaseError("max_write_attempts must be >= 1");
     if (options.statement_timeout_ms < 0) throw DatabaseError("statement_timeout_ms must be >= 0");
     // One connection now, so a wrong URL or an unreachable server fails open_database().
@@ -766,21 +775,11 @@ class PostgresDatabase final : public Database {
                                               .connect_timeout_s = options_.connect_timeout_s},
         [this] { listeners_.notify(); });
     // Last: nothing below may throw, or the destructor that joins it would never run.
-    writer_thread_ = std::thread([this] { writer_loop(); });
+    writes_.start();
   }
 
   ~PostgresDatabase() override {
-    {
-      std::lock_guard lock(jobs_mutex_);
-      stopping_ = true;
-    }
-    jobs_ready_.notify_all();
-    writer_thread_.join();  // the loop runs every queued write before it returns
-    {
-      // Their callers may still be waking up; they need jobs_mutex_ to return from write().
-      std::unique_lock lock(jobs_mutex_);
-      callers_left_.wait(lock, [&] { return waiting_callers_ == 0; });
-    }
+    writes_.stop();  // every queued write runs, and its caller has its answer
     notifications_.reset();  // its thread calls the listeners: stopped before anything goes
     std::unique_lock lock(pool_mutex_);
     pool_changed_.wait(lock, [&] { return static_cast<int>(free_.size()) == open_; });
@@ -824,20 +823,7 @@ class PostgresDatabase final : public Database {
   // Queued for the writer thread, which runs the writes waiting together in one transaction
   // (group commit: one commit, one WAL flush, and no conflicts between them; see "Group commit"
   // in ADR 0019).
-  void write(const std::function<void(Transaction&)>& work) override {
-    // The writer thread would wait for itself forever.
-    if (std::this_thread::get_id() == writer_thread_.get_id()) throw DatabaseError("nested write");
-    Job job{&work, nullptr, false, false, false};
-    std::unique_lock lock(jobs_mutex_);
-    if (stopping_) throw DatabaseError("the database is closing");
-    queue_.push_back(&job);
-    ++waiting_callers_;
-    jobs_ready_.notify_one();
-    jobs_done_.wait(lock, [&] { return job.done; });
-    if (--waiting_callers_ == 0 && stopping_) callers_left_.notify_all();
-    lock.unlock();
-    if (job.error) std::rethrow_exception(job.error);
-  }
+  void write(const std::function<void(Transaction&)>& work) override { writes_.write(work); }
 
   void migration_write(const std::function<void(Transaction&)>& work) {
     if (writing_ == this) throw DatabaseError("nested write");
@@ -846,16 +832,17 @@ class PostgresDatabase final : public Database {
       tx.query("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey});
       work(tx);
     };
-    Job job{&locked, nullptr, false, false, false};
-    std::vector<Job*> batch{&job};
-    run_batch(batch, "BEGIN ISOLATION LEVEL READ COMMITTED");
-    if (job.error) std::rethrow_exception(job.error);
+    QueuedWrite write;
+    write.work = &locked;
+    run_batch({&write}, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    if (write.error) std::rethrow_exception(write.error);
   }
 
   PostgresStats stats() const {
-    std::lock_guard lock(jobs_mutex_);
-    return PostgresStats{commits_, writes_, static_cast<std::int64_t>(queue_.size())};
+    const auto w = writes_.stats();
+    return PostgresStats{w.commits, w.writes, w.pending};
   }
+
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
     return listeners_.add(std::move(listener));
@@ -974,43 +961,12 @@ class PostgresDatabase final : public Database {
   }
 
 
+  // A write of the batch being run, with what this run learnt about it.
   struct Job {
-    const std::function<void(Transaction&)>* work;
-    std::exception_ptr error;  // set by the writer thread when this write failed
-    bool isolate = false;      // its statements each in a savepoint (it caught a failed one)
-    bool failed = false;       // its own failure is final: the batch goes on without it
-    bool done = false;         // guarded by jobs_mutex_
+    QueuedWrite* write;
+    bool isolate = false;  // its statements each in a savepoint (it caught a failed one)
+    bool failed = false;   // its own failure is final: the batch goes on without it
   };
-
-  void writer_loop() {
-    std::vector<Job*> batch;
-    for (;;) {
-      batch.clear();
-      {
-        std::unique_lock lock(jobs_mutex_);
-        jobs_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, and every queued write has run
-        while (!queue_.empty() && batch.size() < static_cast<std::size_t>(options_.max_batch)) {
-          batch.push_back(queue_.front());
-          queue_.pop_front();
-        }
-      }
-      bool committed = false;
-      {
-        const Flag flag(writing_, this);
-        committed = run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE");
-      }
-      {
-        std::lock_guard lock(jobs_mutex_);
-        writes_ += static_cast<std::int64_t>(batch.size());
-        if (committed) ++commits_;
-        // After this a waiting caller may return and destroy its Job: touch none afterwards.
-        for (Job* job : batch) job->done = true;
-      }
-      jobs_done_.notify_all();
-      if (committed) listeners_.notify();
-    }
-  }
 
   enum class Outcome {
     kCommitted,
@@ -1021,18 +977,23 @@ class PostgresDatabase final : public Database {
   };
 
   // Runs the batch in one transaction until it commits, conflicts once too often, or fails as a
-  // whole (the connection, BEGIN or COMMIT); each write's own failure stays its own (job->error).
+  // whole (the connection, BEGIN or COMMIT); each write's own failure stays its own (job->write->error).
   // First without a savepoint per write (two round trips fewer each). A write that fails with
   // effects to undo is answered with its failure, and the transaction is rolled back and run
   // again without it (the same state before it, so the same failure a savepoint would have
   // given); from the second such write on, and after a write caught a failed statement, the
   // batch runs with a savepoint per write. Returns whether it committed.
-  bool run_batch(const std::vector<Job*>& batch, const char* begin) noexcept {
+  bool run_batch(const std::vector<QueuedWrite*>& writes, const char* begin) noexcept {
+    std::vector<Job> jobs;
+    jobs.reserve(writes.size());
+    for (QueuedWrite* write : writes) jobs.push_back(Job{write});
+    std::vector<Job*> batch;
+    for (Job& job : jobs) batch.push_back(&job);
     bool savepoints = false;
     int dropped = 0;
     for (int attempt = 1;; ++attempt) {
       for (Job* job : batch) {
-        if (!job->failed) job->error = nullptr;  // each run decides anew
+        if (!job->failed) job->write->error = nullptr;  // each run decides anew
       }
       if (dropped == static_cast<int>(batch.size())) return false;  // every write failed
       Outcome outcome = Outcome::kConflicted;
@@ -1060,7 +1021,7 @@ class PostgresDatabase final : public Database {
                                     std::to_string(attempt) + " attempts" +
                                     (conflict.empty() ? "" : ": " + conflict);
         for (Job* job : batch) {
-          if (!job->failed) job->error = std::make_exception_ptr(DatabaseUnavailable(message));
+          if (!job->failed) job->write->error = std::make_exception_ptr(DatabaseUnavailable(message));
         }
         return false;
       }
@@ -1120,7 +1081,7 @@ class PostgresDatabase final : public Database {
   Outcome run_as_is(Connection& connection, Job& job, bool& announces) {
     PostgresTransaction tx(connection, true, job.isolate);
     try {
-      (*job.work)(tx);
+      (*job.write->work)(tx);
     } catch (...) {
       if (tx.conflicted()) return Outcome::kConflicted;
       if (!connection.healthy()) connection_lost();  // the batch fails
@@ -1128,7 +1089,7 @@ class PostgresDatabase final : public Database {
         job.isolate = true;
         return Outcome::kUseSavepoints;
       }
-      job.error = std::current_exception();
+      job.write->error = std::current_exception();
       if (tx.changed() || tx.failed_unisolated() || connection.status() != PQTRANS_INTRANS) {
         job.failed = true;
         return Outcome::kDropped;
@@ -1151,27 +1112,27 @@ class PostgresDatabase final : public Database {
       PostgresTransaction tx(connection, true, job.isolate);
       bool again = false;  // with its statements in savepoints
       try {
-        (*job.work)(tx);
+        (*job.write->work)(tx);
         if (tx.failed_unisolated()) {
           again = true;
         } else if (connection.status() == PQTRANS_INERROR && !tx.conflicted()) {
-          job.error = std::make_exception_ptr(DatabaseError(
+          job.write->error = std::make_exception_ptr(DatabaseError(
               "a statement of the write failed and its work went on: nothing was committed"));
         }
       } catch (...) {
         if (tx.conflicted()) return Outcome::kConflicted;
         if (!connection.healthy()) connection_lost();
         again = tx.went_on_after_failure();
-        if (!again) job.error = std::current_exception();
+        if (!again) job.write->error = std::current_exception();
       }
       if (tx.conflicted()) return Outcome::kConflicted;
-      if (again || job.error) {
+      if (again || job.write->error) {
         connection.rollback_savepoint("todo_write");
       } else {
         connection.release_savepoint("todo_write");
       }
       if (!again) {
-        if (!job.error) announces = announces || tx.announces();
+        if (!job.write->error) announces = announces || tx.announces();
         return Outcome::kCommitted;
       }
       job.isolate = true;
@@ -1200,29 +1161,19 @@ class PostgresDatabase final : public Database {
       try {
         std::rethrow_exception(failure);
       } catch (const DatabaseUnavailable& e) {
-        job->error = std::make_exception_ptr(DatabaseUnavailable(e.what()));
+        job->write->error = std::make_exception_ptr(DatabaseUnavailable(e.what()));
       } catch (const ConstraintViolation& e) {
-        job->error = std::make_exception_ptr(ConstraintViolation(e.what()));
+        job->write->error = std::make_exception_ptr(ConstraintViolation(e.what()));
       } catch (const std::exception& e) {
-        job->error = std::make_exception_ptr(DatabaseError(e.what()));
+        job->write->error = std::make_exception_ptr(DatabaseError(e.what()));
       } catch (...) {
-        job->error = std::make_exception_ptr(DatabaseError("the write failed"));
+        job->write->error = std::make_exception_ptr(DatabaseError("the write failed"));
       }
     }
   }
 
   const PostgresOptions options_;
 
-  mutable std::mutex jobs_mutex_;
-  std::condition_variable jobs_ready_;
-  std::condition_variable jobs_done_;
-  std::condition_variable callers_left_;
-  std::deque<Job*> queue_;
-  bool stopping_ = false;
-  int waiting_callers_ = 0;
-  std::int64_t commits_ = 0;
-  std::int64_t writes_ = 0;
-  std::thread writer_thread_;  // runs every write(); started last in the constructor
 
   std::mutex pool_mutex_;
   std::condition_variable pool_changed_;
@@ -1232,6 +1183,7 @@ class PostgresDatabase final : public Database {
   CommitListeners listeners_;
   // The LISTEN connection and its thread; declared after listeners_, which it calls.
   std::unique_ptr<postgres::NotificationListener> notifications_;
+  GroupCommitQueue writes_;  // last: its thread runs run_batch() on the members above
 
   static thread_local const PostgresDatabase* reading_;
   static thread_local const PostgresDatabase* writing_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "log/log.h"
+#include "store/group_commit.h"
 #include "store/migrations.h"
 #include "store/sqlite/connection.h"
 
@@ -73,7 +74,9 @@ class SqliteDatabase final : public Database {
  public:
   explicit SqliteDatabase(const SqliteOptions& options)
       : writer_(open(options, Access::kWrite)),
-        max_batch_(static_cast<std::size_t>(options.max_batch)) {
+        writes_(static_cast<std::size_t>(options.max_batch),
+                [this](const std::vector<QueuedWrite*>& batch) { return run_batch(batch); },
+                [this] { after_commit(); }) {
     for (int i = 0; i < options.reader_connections; ++i) {
       readers_.push_back(open(options, Access::kRead));
       free_readers_.push_back(readers_.back().get());
@@ -81,24 +84,18 @@ class SqliteDatabase final : public Database {
     writer_->watch_wal();
     checkpointer_ = open(options, Access::kWrite);
     // Last: nothing below may throw, or the destructor that joins them would never run.
-    writer_thread_ = std::thread([this] { writer_loop(); });
+    writes_.start();
     checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
   }
 
   ~SqliteDatabase() override {
+    writes_.stop();  // every queued write runs, and its caller has its answer
     {
-      std::lock_guard lock(jobs_mutex_);
+      std::lock_guard lock(checkpoint_mutex_);
       stopping_ = true;
     }
-    jobs_ready_.notify_all();
     checkpoint_wanted_.notify_all();
-    writer_thread_.join();  // the loop runs every queued job before it returns
     checkpoint_thread_.join();
-    {
-      // Their callers may still be waking up; they need jobs_mutex_ to return from write().
-      std::unique_lock lock(jobs_mutex_);
-      callers_left_.wait(lock, [&] { return waiting_callers_ == 0; });
-    }
     try {
       writer_->execute_script("PRAGMA optimize");
     } catch (const DatabaseError&) {  // an optimisation hint only; closing goes on regardless
@@ -136,20 +133,7 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  void write(const std::function<void(Transaction&)>& work) override {
-    // The writer thread would wait for itself forever.
-    if (std::this_thread::get_id() == writer_thread_.get_id()) throw DatabaseError("nested write");
-    Job job{&work, nullptr, false};
-    std::unique_lock lock(jobs_mutex_);
-    if (stopping_) throw DatabaseError("the database is closing");
-    queue_.push_back(&job);
-    ++waiting_callers_;
-    jobs_ready_.notify_one();
-    jobs_done_.wait(lock, [&] { return job.done; });
-    if (--waiting_callers_ == 0 && stopping_) callers_left_.notify_all();
-    lock.unlock();
-    if (job.error) std::rethrow_exception(job.error);
-  }
+  void write(const std::function<void(Transaction&)>& work) override { writes_.write(work); }
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
     return listeners_.add(std::move(listener));
@@ -158,17 +142,13 @@ class SqliteDatabase final : public Database {
   void remove_commit_listener(CommitListenerId id) override { listeners_.remove(id); }
 
   SqliteStats stats() const {
-    std::lock_guard lock(jobs_mutex_);
-    return SqliteStats{commits_, writes_, static_cast<std::int64_t>(queue_.size()), checkpoints_};
+    const auto w = writes_.stats();
+    std::lock_guard lock(checkpoint_mutex_);
+    return SqliteStats{w.commits, w.writes, w.pending, checkpoints_};
   }
 
- private:
-  struct Job {
-    const std::function<void(Transaction&)>* work;
-    std::exception_ptr error;  // set by the writer thread when this job failed
-    bool done = false;         // guarded by jobs_mutex_
-  };
 
+ private:
   static std::unique_ptr<Connection> open(const SqliteOptions& options, Access access) {
     return std::make_unique<Connection>(
         options.path,
@@ -191,31 +171,10 @@ class SqliteDatabase final : public Database {
     reader_free_.notify_one();
   }
 
-  void writer_loop() {
-    std::vector<Job*> batch;
-    for (;;) {
-      batch.clear();
-      {
-        std::unique_lock lock(jobs_mutex_);
-        jobs_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, and every queued job has run
-        while (!queue_.empty() && batch.size() < max_batch_) {
-          batch.push_back(queue_.front());
-          queue_.pop_front();
-        }
-      }
-      const bool committed = run_batch(batch);
-      {
-        std::lock_guard lock(jobs_mutex_);
-        writes_ += static_cast<std::int64_t>(batch.size());
-        if (committed) ++commits_;
-        // After this a waiting caller may return and destroy its Job: touch none afterwards.
-        for (Job* job : batch) job->done = true;
-      }
-      jobs_done_.notify_all();
-      if (committed) listeners_.notify();
-      if (committed && writer_->wal_pages() >= kCheckpointPages) request_checkpoint();
-    }
+  // On the writer thread after each group commit.
+  void after_commit() {
+    listeners_.notify();
+    if (writer_->wal_pages() >= kCheckpointPages) request_checkpoint();
   }
 
   // Checkpoints run on their own thread and connection, so no commit waits for one (SQLite's
@@ -223,7 +182,7 @@ class SqliteDatabase final : public Database {
   // whole group — a tail latency of several milliseconds every few hundred writes).
   void request_checkpoint() {
     {
-      std::lock_guard lock(jobs_mutex_);
+      std::lock_guard lock(checkpoint_mutex_);
       checkpoint_requested_ = true;
     }
     checkpoint_wanted_.notify_one();
@@ -232,14 +191,14 @@ class SqliteDatabase final : public Database {
   void checkpoint_loop() {
     for (;;) {
       {
-        std::unique_lock lock(jobs_mutex_);
+        std::unique_lock lock(checkpoint_mutex_);
         checkpoint_wanted_.wait(lock, [&] { return stopping_ || checkpoint_requested_; });
         if (stopping_) return;  // closing the last connection checkpoints anyway
         checkpoint_requested_ = false;
       }
       try {
         checkpointer_->checkpoint_passive();
-        std::lock_guard lock(jobs_mutex_);
+        std::lock_guard lock(checkpoint_mutex_);
         ++checkpoints_;
       } catch (const std::exception& e) {
         log::warn("WAL checkpoint failed; the next commit asks again", {{"error", e.what()}});
@@ -248,7 +207,7 @@ class SqliteDatabase final : public Database {
   }
 
   // One transaction for the whole batch, one savepoint per job. Returns whether it committed.
-  bool run_batch(const std::vector<Job*>& batch) noexcept {
+  bool run_batch(const std::vector<QueuedWrite*>& batch) noexcept {
     try {
       writer_->control("BEGIN IMMEDIATE");
     } catch (const std::exception& e) {
@@ -258,7 +217,7 @@ class SqliteDatabase final : public Database {
     }
     try {
       SqliteTransaction tx(*writer_);
-      for (Job* job : batch) run_job(tx, *job);
+      for (QueuedWrite* job : batch) run_job(tx, *job);
       writer_->control("COMMIT");
       return true;
     } catch (const std::exception& e) {
@@ -270,7 +229,7 @@ class SqliteDatabase final : public Database {
 
   // A job's own exception stays its own; a failure of the savepoint machinery throws and so
   // fails the whole batch.
-  void run_job(SqliteTransaction& tx, Job& job) {
+  void run_job(SqliteTransaction& tx, QueuedWrite& job) {
     writer_->control("SAVEPOINT w");
     try {
       (*job.work)(tx);
@@ -286,37 +245,29 @@ class SqliteDatabase final : public Database {
 
   // Nothing of the batch was committed, so nobody in it may return normally.
   // One exception object per job: callers on different threads must not share one.
-  static void fail_all(const std::vector<Job*>& batch, const std::string& message) {
-    for (Job* job : batch) job->error = std::make_exception_ptr(DatabaseError(message));
+  static void fail_all(const std::vector<QueuedWrite*>& batch, const std::string& message) {
+    for (QueuedWrite* job : batch) job->error = std::make_exception_ptr(DatabaseError(message));
   }
 
   static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
 
-  std::unique_ptr<Connection> writer_;        // used only by writer_thread_ (after construction)
+  std::unique_ptr<Connection> writer_;        // used only by the writer thread (after construction)
   std::unique_ptr<Connection> checkpointer_;  // used only by checkpoint_thread_
-  const std::size_t max_batch_;
 
   std::vector<std::unique_ptr<Connection>> readers_;
   std::mutex readers_mutex_;
   std::condition_variable reader_free_;
   std::vector<Connection*> free_readers_;
 
-  mutable std::mutex jobs_mutex_;
-  std::condition_variable jobs_ready_;
-  std::condition_variable jobs_done_;
-  std::condition_variable callers_left_;  // the destructor waits for waiting_callers_ == 0
-  std::deque<Job*> queue_;
-  int waiting_callers_ = 0;
-  bool stopping_ = false;
-  std::int64_t commits_ = 0;
-  std::int64_t writes_ = 0;
   CommitListeners listeners_;  // called by the writer thread after each group commit
+  mutable std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wanted_;
   bool checkpoint_requested_ = false;
+  bool stopping_ = false;
   std::int64_t checkpoints_ = 0;
-
-  std::thread writer_thread_;
   std::thread checkpoint_thread_;
+
+  GroupCommitQueue writes_;  // last: its thread runs run_batch() on the members above
 
   static thread_local const SqliteDatabase* reading_;  // the database this thread reads from
 };
