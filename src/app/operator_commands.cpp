@@ -248,7 +248,7 @@ int run_dlq_replay(const Config& config) {
   std::optional<std::string> refusal;
   std::int64_t marked = 0;
   std::string group;
-  const auto mark = [&](store::Transaction& s) {  // may run more than once (PostgreSQL)
+  db->write([&](store::Transaction& s) {  // may run more than once (PostgreSQL)
     refusal.reset();
     marked = 0;
     if (config.all) {
@@ -267,12 +267,6 @@ int run_dlq_replay(const Config& config) {
       marked = letters.request_replay(s, id, now);
       group = letter->group;
     }
-  };
-  db->write([&](store::Transaction& s) {
-    mark(s);
-    // Wakes the consumers of every process at commit (PostgreSQL), as an append does: they look
-    // for replay requests when woken, not only at their next poll.
-    if (marked > 0) s.announce_log_append();
   });
   if (refusal) return fail(*refusal);
   if (config.all) {

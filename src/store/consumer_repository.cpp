@@ -259,8 +259,12 @@ std::optional<DeadLetter> DeadLetterRepository::find(Transaction& s, std::string
 
 std::int64_t DeadLetterRepository::request_replay(Transaction& s, std::string_view id,
                                                   domain::Timestamp now) const {
-  if (id.empty()) return s.execute(kRequestAll, {micros(now)});
-  return s.execute(kRequestOne, {text(id), micros(now)});
+  const std::int64_t marked = id.empty() ? s.execute(kRequestAll, {micros(now)})
+                                         : s.execute(kRequestOne, {text(id), micros(now)});
+  // Consumers of every process are woken at commit (PostgreSQL), as by an append: they look for
+  // replay requests when woken, not only at their next poll.
+  if (marked > 0) s.announce_log_append();
+  return marked;
 }
 
 std::vector<DeadLetter> DeadLetterRepository::replays_requested(Transaction& s,

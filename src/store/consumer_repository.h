@@ -118,6 +118,7 @@ class DeadLetterRepository {
   std::vector<DeadLetter> list(Transaction& s, std::optional<std::string_view> group = {}) const;
   std::optional<DeadLetter> find(Transaction& s, std::string_view id) const;
   // Marks dead letters for replay: one by id, or (id empty) every one still dead. Returns how many.
+  // Announced like an append (Transaction::announce_log_append), so consumers are woken at commit.
   std::int64_t request_replay(Transaction& s, std::string_view id, domain::Timestamp now) const;
   // The group's dead letters waiting for replay, oldest first.
   std::vector<DeadLetter> replays_requested(Transaction& s, std::string_view group) const;

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -39,9 +38,9 @@ const std::string kTakeWriterLock =
     "SELECT pg_advisory_lock(" + std::to_string(kWriterLockKey) + ")";
 const std::string kGiveWriterLockBack =
     "SELECT pg_advisory_unlock(" + std::to_string(kWriterLockKey) + ")";
+constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 // Sent at the end of a write that appended to the log; the server delivers it at commit to every
 // connection that LISTENs on the channel, and folds identical ones of a transaction into one.
-constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 const std::string kAnnounceAndCommit =
     std::string("SELECT pg_notify('") + postgres::kLogChannel + "', ''); COMMIT";
 
@@ -349,14 +348,7 @@ class Connection {
   void commands_in_one_round_trip(const std::vector<std::string>& statements) {
     settle();
     if (!deferred_.empty()) throw DatabaseError("statements are waiting to be sent");
-    bool sent = PQenterPipelineMode(conn_) == 1;
-    for (const auto& statement : statements) {
-      sent = sent &&
-             PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
-                               0) == 1 &&
-             PQpipelineSync(conn_) == 1;
-    }
-    if (!sent) {
+    if (!pipeline(statements, /*sync_each=*/true)) {
       discard_pipeline();
       throw_result_error(nullptr, conn_, statements.front());
     }
@@ -391,8 +383,6 @@ class Connection {
   // `sql` (parameterless: BEGIN, SAVEPOINT, RELEASE) is sent together with the next statement
   // run() or command(), in one round trip, or never if none runs (then cancel_deferred()).
   void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
-  // Whether deferred statements are still waiting for a statement to go with.
-  bool deferring() const { return !deferred_.empty(); }
   void cancel_deferred() { deferred_.clear(); }
   // Savepoints cost no round trip of their own: SAVEPOINT and RELEASE go with the next
   // statement, and a savepoint nothing ran in is never sent at all.
@@ -420,12 +410,7 @@ class Connection {
     std::vector<std::string> statements = std::move(deferred_);
     deferred_.clear();
     statements.push_back(sql);
-    bool sent = PQenterPipelineMode(conn_) == 1;
-    for (const auto& statement : statements) {
-      sent = sent && PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr,
-                                       nullptr, 0) == 1;
-    }
-    if (!sent || PQpipelineSync(conn_) != 1) {
+    if (!pipeline(statements, /*sync_each=*/false) || PQpipelineSync(conn_) != 1) {
       discard_pipeline();
       throw_result_error(nullptr, conn_, sql);
     }
@@ -501,11 +486,7 @@ class Connection {
     }
     const std::string name = prepare ? next_statement_name() : found->second;
     const std::string text(sql);
-    bool sent = PQenterPipelineMode(conn_) == 1;
-    for (const auto& statement : deferred) {
-      sent = sent && PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr,
-                                       nullptr, 0) == 1;
-    }
+    bool sent = pipeline(deferred, /*sync_each=*/false);
     if (sent && prepare) {
       sent = PQsendPrepare(conn_, name.c_str(), text.c_str(), params.size(), params.types()) == 1;
     }
@@ -548,6 +529,19 @@ class Connection {
     if (!synced || !last) throw_result_error(nullptr, conn_, sql);
     if (prepare) statements_.emplace(key, name);
     return last;
+  }
+
+  // Enters pipeline mode and queues parameterless statements (a Sync after each when
+  // `sync_each`); false when libpq refused one.
+  bool pipeline(const std::vector<std::string>& statements, bool sync_each) {
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    for (const auto& statement : statements) {
+      sent = sent &&
+             PQsendQueryParams(conn_, statement.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                               0) == 1 &&
+             (!sync_each || PQpipelineSync(conn_) == 1);
+    }
+    return sent;
   }
 
   // After a failure to send: whatever was queued is read and dropped, as far as possible.
@@ -758,7 +752,8 @@ class PostgresDatabase final : public Database {
         writes_(static_cast<std::size_t>(std::max(1, options.max_batch)),
                 [this](const std::vector<QueuedWrite*>& batch) {
                   const Flag flag(writing_, this);
-                  return run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+                  return run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                                   options_.serialize_writers);
                 },
                 [this] { listeners_.notify(); }) {
     if (options.pool_size < 1) throw DatabaseError("pool_size must be >= 1");
@@ -834,7 +829,7 @@ class PostgresDatabase final : public Database {
     };
     QueuedWrite write;
     write.work = &locked;
-    run_batch({&write}, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    run_batch({&write}, "BEGIN ISOLATION LEVEL READ COMMITTED", /*take_turns=*/false);
     if (write.error) std::rethrow_exception(write.error);
   }
 
@@ -842,7 +837,6 @@ class PostgresDatabase final : public Database {
     const auto w = writes_.stats();
     return PostgresStats{w.commits, w.writes, w.pending};
   }
-
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
     return listeners_.add(std::move(listener));
@@ -930,13 +924,10 @@ class PostgresDatabase final : public Database {
     pool_changed_.notify_all();
   }
 
-  // BEGIN on the leased connection. A pooled connection the server closed since it was last used
-  // (a restart) fails here, before anything ran on it: the transaction starts again once on a
-  // fresh connection, so the first request after the server is back does not fail for it.
-  static bool batch_is_serializable(const char* begin_sql) {
-    return std::string_view(begin_sql).find("SERIALIZABLE") != std::string_view::npos;
-  }
-
+  // BEGIN on the leased connection (after the statements that go before it). A pooled connection
+  // the server closed since it was last used (a restart) fails here, before anything ran on it:
+  // the transaction starts again once on a fresh connection, so the first request after the
+  // server is back does not fail for it.
   void begin(Lease& lease, const std::vector<std::string>& statements) {
     const auto run = [&] {
       if (statements.size() == 1) {
@@ -977,29 +968,29 @@ class PostgresDatabase final : public Database {
   };
 
   // Runs the batch in one transaction until it commits, conflicts once too often, or fails as a
-  // whole (the connection, BEGIN or COMMIT); each write's own failure stays its own (job->write->error).
+  // whole (the connection, BEGIN or COMMIT); each write's own failure stays its own (its error).
   // First without a savepoint per write (two round trips fewer each). A write that fails with
   // effects to undo is answered with its failure, and the transaction is rolled back and run
   // again without it (the same state before it, so the same failure a savepoint would have
   // given); from the second such write on, and after a write caught a failed statement, the
   // batch runs with a savepoint per write. Returns whether it committed.
-  bool run_batch(const std::vector<QueuedWrite*>& writes, const char* begin) noexcept {
-    std::vector<Job> jobs;
-    jobs.reserve(writes.size());
-    for (QueuedWrite* write : writes) jobs.push_back(Job{write});
-    std::vector<Job*> batch;
-    for (Job& job : jobs) batch.push_back(&job);
+  // `take_turns`: with the writer lock of all processes (PostgresOptions::serialize_writers).
+  bool run_batch(const std::vector<QueuedWrite*>& writes, const char* begin,
+                 bool take_turns) noexcept {
+    std::vector<Job> batch;
+    batch.reserve(writes.size());
+    for (QueuedWrite* write : writes) batch.push_back(Job{write});
     bool savepoints = false;
     int dropped = 0;
     for (int attempt = 1;; ++attempt) {
-      for (Job* job : batch) {
-        if (!job->failed) job->write->error = nullptr;  // each run decides anew
+      for (Job& job : batch) {
+        if (!job.failed) job.write->error = nullptr;  // each run decides anew
       }
       if (dropped == static_cast<int>(batch.size())) return false;  // every write failed
       Outcome outcome = Outcome::kConflicted;
       std::string conflict;
       try {
-        outcome = attempt_batch(batch, begin, savepoints);
+        outcome = attempt_batch(batch, begin, take_turns, savepoints);
       } catch (const WriteConflict& e) {
         conflict = e.what();
       } catch (...) {
@@ -1020,8 +1011,8 @@ class PostgresDatabase final : public Database {
         const std::string message = "the write still conflicted after " +
                                     std::to_string(attempt) + " attempts" +
                                     (conflict.empty() ? "" : ": " + conflict);
-        for (Job* job : batch) {
-          if (!job->failed) job->write->error = std::make_exception_ptr(DatabaseUnavailable(message));
+        for (Job& job : batch) {
+          if (!job.failed) job.write->error = std::make_exception_ptr(DatabaseUnavailable(message));
         }
         return false;
       }
@@ -1031,10 +1022,10 @@ class PostgresDatabase final : public Database {
     }
   }
 
-  Outcome attempt_batch(const std::vector<Job*>& batch, const char* begin_sql, bool savepoints) {
+  Outcome attempt_batch(std::vector<Job>& batch, const char* begin_sql, bool take_turns,
+                        bool savepoints) {
     Lease lease(*this);
     // The writer lock and BEGIN in one round trip, and COMMIT and its release in another.
-    const bool take_turns = options_.serialize_writers && batch_is_serializable(begin_sql);
     begin(lease, take_turns ? std::vector<std::string>{kTakeWriterLock, begin_sql}
                             : std::vector<std::string>{begin_sql});
     struct WriterLock {
@@ -1052,10 +1043,10 @@ class PostgresDatabase final : public Database {
     } writer_lock{&*lease, take_turns};
     bool announces = false;
     try {
-      for (Job* job : batch) {
-        if (job->failed) continue;
-        const Outcome outcome = savepoints ? run_in_savepoint(*lease, *job, announces)
-                                           : run_as_is(*lease, *job, announces);
+      for (Job& job : batch) {
+        if (job.failed) continue;
+        const Outcome outcome = savepoints ? run_in_savepoint(*lease, job, announces)
+                                           : run_as_is(*lease, job, announces);
         if (outcome != Outcome::kCommitted) {
           lease->rollback_if_open();
           return outcome;
@@ -1155,19 +1146,19 @@ class PostgresDatabase final : public Database {
 
   // Nothing of the batch was committed, so nobody in it may return normally. One exception
   // object per write, of the failure's kind: callers on different threads must not share one.
-  static void fail_all(const std::vector<Job*>& batch, const std::exception_ptr& failure) {
-    for (Job* job : batch) {
-      if (job->failed) continue;
+  static void fail_all(std::vector<Job>& batch, const std::exception_ptr& failure) {
+    for (Job& job : batch) {
+      if (job.failed) continue;
       try {
         std::rethrow_exception(failure);
       } catch (const DatabaseUnavailable& e) {
-        job->write->error = std::make_exception_ptr(DatabaseUnavailable(e.what()));
+        job.write->error = std::make_exception_ptr(DatabaseUnavailable(e.what()));
       } catch (const ConstraintViolation& e) {
-        job->write->error = std::make_exception_ptr(ConstraintViolation(e.what()));
+        job.write->error = std::make_exception_ptr(ConstraintViolation(e.what()));
       } catch (const std::exception& e) {
-        job->write->error = std::make_exception_ptr(DatabaseError(e.what()));
+        job.write->error = std::make_exception_ptr(DatabaseError(e.what()));
       } catch (...) {
-        job->write->error = std::make_exception_ptr(DatabaseError("the write failed"));
+        job.write->error = std::make_exception_ptr(DatabaseError("the write failed"));
       }
     }
   }

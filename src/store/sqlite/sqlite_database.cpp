@@ -3,7 +3,6 @@
 #include "store/sqlite/sqlite_database.h"
 
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>

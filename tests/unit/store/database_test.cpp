@@ -802,13 +802,23 @@ class PostgresDatabaseTest : public DatabaseTest {
   static std::string PostgresTestServerUrl(const DatabaseOptions& o) {
     return testing::PostgresTestServer::instance().url_for(o.path.string());
   }
+  // Options of a backend on this test's database.
+  PostgresOptions postgres_options() const {
+    PostgresOptions o;
+    o.url = PostgresTestServerUrl(options());
+    return o;
+  }
+  // The value of the one item the conflict tests fight over.
+  static std::string item_value(Database& db) {
+    return read_value(
+        db, [](Transaction& s) { return s.query_one("SELECT v FROM items WHERE k = 1")->text(0); });
+  }
 };
 
 // A write whose snapshot went stale (another process's write changed the row it read) gets a
 // serialization failure; the backend runs its work again on a fresh snapshot, and it commits.
 TEST_P(PostgresDatabaseTest, AWriteThatLostASerializationConflictRunsAgainAndCommits) {
-  PostgresOptions o;
-  o.url = PostgresTestServerUrl(options());
+  auto o = postgres_options();
   auto db = with_items(open_postgres(o));
   o.serialize_writers = false;  // a writer that does not take turns with the others (like psql)
   auto other = open_postgres(o);
@@ -833,17 +843,13 @@ TEST_P(PostgresDatabaseTest, AWriteThatLostASerializationConflictRunsAgainAndCom
   other_committed.set_value();
   increment.get();
   EXPECT_EQ(runs.load(), 2);
-  EXPECT_EQ(read_value(*db, [](Transaction& s) {
-              return s.query_one("SELECT v FROM items WHERE k = 1")->text(0);
-            }),
-            "11");
+  EXPECT_EQ(item_value(*db), "11");
 }
 
 // A write that still conflicts when its attempts run out (other processes' writes kept winning)
 // is DatabaseUnavailable: transient, a 503 the client may retry rather than a 500.
 TEST_P(PostgresDatabaseTest, AWriteOutOfAttemptsIsUnavailable) {
-  PostgresOptions o;
-  o.url = PostgresTestServerUrl(options());
+  auto o = postgres_options();
   o.max_write_attempts = 1;
   auto db = with_items(open_postgres(o));
   o.serialize_writers = false;  // a writer that does not take turns with the others (like psql)
@@ -864,18 +870,14 @@ TEST_P(PostgresDatabaseTest, AWriteOutOfAttemptsIsUnavailable) {
   other->write([](Transaction& s) { s.execute("UPDATE items SET v = 'theirs' WHERE k = 1"); });
   other_committed.set_value();
   EXPECT_THROW(increment.get(), DatabaseUnavailable);
-  EXPECT_EQ(read_value(*db, [](Transaction& s) {
-              return s.query_one("SELECT v FROM items WHERE k = 1")->text(0);
-            }),
-            "theirs");
+  EXPECT_EQ(item_value(*db), "theirs");
 }
 
 // Many writers of one row (as every task write of one user updates its change counter) in one
 // process: they share the writer thread's transactions, so none conflicts with another, each
 // work runs exactly once, and no increment is lost even with a single attempt allowed.
 TEST_P(PostgresDatabaseTest, WritersOfOneHotRowNeverConflictInOneProcess) {
-  PostgresOptions o;
-  o.url = PostgresTestServerUrl(options());
+  auto o = postgres_options();
   o.max_write_attempts = 1;
   auto db = with_items(open_postgres(o));
   db->write([](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '0')"); });
@@ -902,9 +904,7 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowNeverConflictInOneProcess) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(runs.load(), kThreads * kWrites);
-  EXPECT_EQ(read_value(*db, [](Transaction& s) {
-              return s.query_one("SELECT v FROM items WHERE k = 1")->text(0);
-            }),
+  EXPECT_EQ(item_value(*db),
             std::to_string(kThreads * kWrites));
 }
 
@@ -913,8 +913,7 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowNeverConflictInOneProcess) {
 // the turns the same load makes the two processes' batches conflict.
 TEST_P(PostgresDatabaseTest, WritersOfOneHotRowInTwoProcessesTakeTurnsAndNeverConflict) {
   const auto run = [&](bool serialize) {
-    PostgresOptions o;
-    o.url = PostgresTestServerUrl(options());
+    auto o = postgres_options();
     o.max_write_attempts = 1;
     o.serialize_writers = serialize;
     auto a = with_items(open_postgres(o));
@@ -943,9 +942,7 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowInTwoProcessesTakeTurnsAndNeverCo
       });
     }
     for (auto& t : threads) t.join();
-    const auto total = std::stoi(read_value(*a, [](Transaction& s) {
-      return s.query_one("SELECT v FROM items WHERE k = 1")->text(0);
-    }));
+    const auto total = std::stoi(item_value(*a));
     EXPECT_EQ(total + failed.load(), 2 * kThreadsEach * kWrites);  // no increment lost
     return failed.load();
   };
@@ -1118,8 +1115,7 @@ TEST_P(PostgresDatabaseTest, RoundTripsEveryValueTypeInTypedColumns) {
 // The statement timeout ends a statement that runs too long with a DatabaseError, and the pool
 // goes on serving.
 TEST_P(PostgresDatabaseTest, AStatementThatRunsTooLongIsCancelled) {
-  PostgresOptions o;
-  o.url = PostgresTestServerUrl(options());
+  auto o = postgres_options();
   o.statement_timeout_ms = 200;
   auto db = open_postgres(o);
   try {
