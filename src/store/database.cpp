@@ -1,6 +1,8 @@
 // Typed access to result rows, and the parts of Transaction that are not backend-specific.
 #include "store/database.h"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "log/log.h"
@@ -26,7 +28,60 @@ std::string_view type_name(const Value& v) {
                       ", got " + std::string(type_name(got)));
 }
 
+// A transaction that lets one statement through to `inner` and refuses a second.
+class OneStatement final : public Transaction {
+ public:
+  explicit OneStatement(Transaction& inner) : inner_(inner) {}
+  using Transaction::execute;
+  using Transaction::query;
+  Dialect dialect() const override { return inner_.dialect(); }
+  std::vector<Row> query(std::string_view sql, std::span<const Value> params) override {
+    count(sql);
+    return inner_.query(sql, params);
+  }
+  std::int64_t execute(std::string_view sql, std::span<const Value> params) override {
+    count(sql);
+    return inner_.execute(sql, params);
+  }
+  void execute_script(std::string_view) override {
+    throw DatabaseError("read_statement: a script is more than one statement");
+  }
+  void savepoint(const std::function<void()>&) override {
+    throw DatabaseError("read_statement: no savepoint in a one-statement read");
+  }
+
+ private:
+  // PostgreSQL runs the statement outside a READ ONLY transaction, so only a SELECT is let
+  // through (a WITH could hide a data-modifying statement).
+  void count(std::string_view sql) {
+    if (++statements_ > 1) {
+      throw DatabaseError("read_statement: a second statement (" + std::string(sql.substr(0, 60)) +
+                          ")");
+    }
+    const auto start = sql.find_first_not_of(" \t\r\n");
+    const auto word = start == std::string_view::npos ? std::string_view{} : sql.substr(start, 7);
+    const bool select = word.size() >= 6 &&
+                        std::equal(word.begin(), word.begin() + 6, "SELECT",
+                                   [](char a, char b) {
+                                     return std::toupper(static_cast<unsigned char>(a)) == b;
+                                   }) &&
+                        (word.size() == 6 || !std::isalnum(static_cast<unsigned char>(word[6])));
+    if (!select) {
+      throw DatabaseError("read_statement: only a SELECT (" + std::string(sql.substr(0, 60)) + ")");
+    }
+  }
+  Transaction& inner_;
+  int statements_ = 0;
+};
+
 }  // namespace
+
+void Database::read_statement(const std::function<void(Transaction&)>& work) {
+  read_one_statement([&](Transaction& tx) {
+    OneStatement one(tx);
+    work(one);
+  });
+}
 
 bool Database::ping() {
   try {

@@ -50,9 +50,9 @@ class DatabaseError : public std::runtime_error {
 
 // The database cannot be reached: the connection was refused or lost, or the server is shutting
 // down or starting up; or a write kept losing to other processes' conflicting writes until its
-// attempts ran out (PostgreSQL). Transient: the HTTP layer answers 503 `unavailable`, and the pool opens
-// fresh connections once the server is back. Nothing the failed transaction did was committed,
-// unless the connection was lost during COMMIT (then nobody was told it succeeded).
+// attempts ran out (PostgreSQL). Transient: the HTTP layer answers 503 `unavailable`, and the pool
+// opens fresh connections once the server is back. Nothing the failed transaction did was
+// committed, unless the connection was lost during COMMIT (then nobody was told it succeeded).
 class DatabaseUnavailable : public DatabaseError {
  public:
   using DatabaseError::DatabaseError;
@@ -148,6 +148,11 @@ class Database {
   // call it from a blocking pool, never from an I/O thread.
   virtual void read(const std::function<void(Transaction&)>& work) = 0;
 
+  // read() for `work` that runs one statement (or none): one statement sees one snapshot by
+  // itself, so PostgreSQL runs it without BEGIN and COMMIT — one message and one wake-up of the
+  // server fewer. A second statement throws DatabaseError, on every backend.
+  void read_statement(const std::function<void(Transaction&)>& work);
+
   // Runs `work` in a write transaction and returns once it is durably committed. Concurrent
   // writes may share one commit (group commit); each runs in its own savepoint, so when `work`
   // throws, only its own effects are rolled back and the exception reaches this caller.
@@ -172,6 +177,11 @@ class Database {
   // After it returns the listener is not running and is never called again (unless called from
   // inside a listener, which cannot wait for itself). An unknown id is ignored.
   virtual void remove_commit_listener(CommitListenerId id) = 0;
+
+ protected:
+  // How the backend runs read_statement()'s work (already limited to one statement): read() by
+  // default.
+  virtual void read_one_statement(const std::function<void(Transaction&)>& work) { read(work); }
 };
 
 // Adds a commit listener for its own lifetime: the owner of a listener that captures `this`
@@ -194,6 +204,13 @@ template <class Work>
 auto read_value(Database& db, Work&& work) {
   std::optional<decltype(work(std::declval<Transaction&>()))> out;
   db.read([&](Transaction& s) { out.emplace(work(s)); });
+  return std::move(*out);
+}
+
+template <class Work>
+auto read_statement_value(Database& db, Work&& work) {
+  std::optional<decltype(work(std::declval<Transaction&>()))> out;
+  db.read_statement([&](Transaction& s) { out.emplace(work(s)); });
   return std::move(*out);
 }
 

@@ -2,6 +2,7 @@
 // transaction per change.
 #include "tasks/task_service.h"
 
+#include <boost/json.hpp>
 #include <limits>
 
 #include "domain/ids.h"
@@ -9,8 +10,6 @@
 #include "domain/task_events.h"
 #include "domain/task_json.h"
 #include "domain/text.h"
-
-#include <boost/json.hpp>
 
 namespace todo::tasks {
 namespace {
@@ -22,10 +21,10 @@ domain::Error task_not_found() {
 }
 
 domain::Error version_conflict(const domain::Task& current) {
-  domain::Error e = domain::make_error(
-      ErrorCode::kVersionConflict,
-      "The task changed since version you sent; its current version is " +
-          std::to_string(current.version) + ".");
+  domain::Error e =
+      domain::make_error(ErrorCode::kVersionConflict,
+                         "The task changed since version you sent; its current version is " +
+                             std::to_string(current.version) + ".");
   e.extensions.emplace_back("task", boost::json::serialize(domain::task_to_json(current)));
   return e;
 }
@@ -42,9 +41,9 @@ domain::Error user_not_found() {
 }
 
 domain::Error kept_changing() {
-  domain::Error e = domain::make_error(
-      ErrorCode::kOverloaded,
-      "The task kept changing while this change was being made; try again.");
+  domain::Error e =
+      domain::make_error(ErrorCode::kOverloaded,
+                         "The task kept changing while this change was being made; try again.");
   e.retry_after_seconds = 1;
   return e;
 }
@@ -136,12 +135,15 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
     std::optional<domain::User> owner;
     std::optional<store::StoredResponse> seen;
   };
-  auto read = store::read_value(deps_.database, [&](store::Transaction& s) {
+  const auto read_owner = [&](store::Transaction& s) {
     Read r;
     if (idempotency) r.seen = idempotency_.find(s, user_id, idempotency->key);
     if (!r.seen) r.owner = users_.find_by_id(s, user_id);
     return r;
-  });
+  };
+  // Without a key, the owner is all there is to read: one statement.
+  auto read = idempotency ? store::read_value(deps_.database, read_owner)
+                          : store::read_statement_value(deps_.database, read_owner);
   if (read.seen) return replay(std::move(*read.seen), *idempotency);
   if (!read.owner) return user_not_found();
   const domain::User& owner = *read.owner;
@@ -169,19 +171,20 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
     first->created_at = now;
   }
 
-  return store::write_value(
-      deps_.database, [&](store::Transaction& s) -> domain::Result<CreatedTask> {
-        if (idempotency) {
-          // The same key may have been used by a request that raced this one.
-          if (auto seen = idempotency_.find(s, user_id, idempotency->key)) {
-            return replay(std::move(*seen), *idempotency);
-          }
-        }
-        auto stored = write_prepared(s, write);
-        if (!stored) return stored.error();  // a quota: the key stays free for a retry
-        if (first) idempotency_.insert(s, *first);
-        return CreatedTask{std::move(**stored), std::nullopt};
-      });
+  return store::write_value(deps_.database,
+                            [&](store::Transaction& s) -> domain::Result<CreatedTask> {
+                              if (idempotency) {
+                                // The same key may have been used by a request that raced this one.
+                                if (auto seen = idempotency_.find(s, user_id, idempotency->key)) {
+                                  return replay(std::move(*seen), *idempotency);
+                                }
+                              }
+                              auto stored = write_prepared(s, write);
+                              if (!stored)
+                                return stored.error();  // a quota: the key stays free for a retry
+                              if (first) idempotency_.insert(s, *first);
+                              return CreatedTask{std::move(**stored), std::nullopt};
+                            });
 }
 
 PreparedWrite TaskService::prepare_generated(domain::Task task, const domain::User& owner,
@@ -205,8 +208,8 @@ std::optional<domain::Task> TaskService::find_in(store::Transaction& s, const st
 }
 
 domain::Result<domain::Task> TaskService::get(const std::string& user_id, const std::string& id) {
-  auto task = store::read_value(deps_.database,
-                                [&](store::Transaction& s) { return tasks_.find(s, user_id, id); });
+  auto task = store::read_statement_value(
+      deps_.database, [&](store::Transaction& s) { return tasks_.find(s, user_id, id); });
   if (!task) return task_not_found();
   return std::move(*task);
 }
@@ -292,9 +295,8 @@ domain::Result<domain::Task> TaskService::toggle(const std::string& user_id,
   const Mutation apply = [](const domain::Task& current,
                             const domain::User&) -> domain::Result<domain::Task> {
     domain::Task next = current;
-    next.status = current.status == domain::TaskStatus::kCompleted
-                      ? domain::TaskStatus::kPending
-                      : domain::TaskStatus::kCompleted;
+    next.status = current.status == domain::TaskStatus::kCompleted ? domain::TaskStatus::kPending
+                                                                   : domain::TaskStatus::kCompleted;
     return next;
   };
   return change(user_id, id, std::nullopt,
@@ -305,18 +307,17 @@ domain::Result<domain::Task> TaskService::toggle(const std::string& user_id,
 
 domain::Result<void> TaskService::remove(const std::string& user_id, const std::string& id,
                                          std::optional<std::int64_t> if_match) {
-  auto removed = change(
-      user_id, id, if_match,
-      [&](const domain::Task& current, const domain::User& owner,
-          domain::Timestamp now) -> domain::Result<std::optional<PreparedWrite>> {
-        domain::Task tombstone = current;
-        tombstone.version = current.version + 1;
-        tombstone.updated_at = now;
-        tombstone.deleted_at = now;
-        return std::optional<PreparedWrite>(prepare(domain::TaskAction::kDeleted, current,
-                                                    std::move(tombstone), {}, owner, now,
-                                                    current.version));
-      });
+  auto removed = change(user_id, id, if_match,
+                        [&](const domain::Task& current, const domain::User& owner,
+                            domain::Timestamp now) -> domain::Result<std::optional<PreparedWrite>> {
+                          domain::Task tombstone = current;
+                          tombstone.version = current.version + 1;
+                          tombstone.updated_at = now;
+                          tombstone.deleted_at = now;
+                          return std::optional<PreparedWrite>(
+                              prepare(domain::TaskAction::kDeleted, current, std::move(tombstone),
+                                      {}, owner, now, current.version));
+                        });
   if (!removed) return removed.error();
   return {};
 }
@@ -340,12 +341,15 @@ TaskPage TaskService::list(const store::TaskQuery& query) {
   store::TaskQuery probe = query;
   probe.limit = query.limit + 1;  // one more tells whether another page exists
   TaskPage page;
-  page.items = store::read_value(deps_.database, [&](store::Transaction& s) {
+  const auto list_page = [&](store::Transaction& s) {
     if (probe.overdue_at) {
       probe.all_day_day_starts = all_day_day_starts(s, probe.user_id, *probe.overdue_at);
     }
     return tasks_.list(s, probe);
-  });
+  };
+  // Without the overdue filter, the page is one statement.
+  page.items = probe.overdue_at ? store::read_value(deps_.database, list_page)
+                                : store::read_statement_value(deps_.database, list_page);
   if (static_cast<int>(page.items.size()) > query.limit) {
     page.items.resize(static_cast<std::size_t>(query.limit));
     page.has_more = true;

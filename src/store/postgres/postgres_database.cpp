@@ -593,7 +593,7 @@ class Connection {
   std::unordered_map<std::string, std::string> statements_;  // sql + types -> prepared name
   std::uint64_t statements_prepared_ = 0;
   std::vector<std::string> deferred_;  // sent with the next statement (defer())
-  bool unread_ = false;   // an answer sent for by send_without_waiting() is still to be read
+  bool unread_ = false;  // an answer sent for by send_without_waiting() is still to be read
   std::uint64_t completed_ = 0;
   bool poisoned_ = false;
 };
@@ -749,13 +749,14 @@ class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(const PostgresOptions& options)
       : options_(options),
-        writes_(static_cast<std::size_t>(std::max(1, options.max_batch)),
-                [this](const std::vector<QueuedWrite*>& batch) {
-                  const Flag flag(writing_, this);
-                  return run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE",
-                                   options_.serialize_writers);
-                },
-                [this] { listeners_.notify(); }) {
+        writes_(
+            static_cast<std::size_t>(std::max(1, options.max_batch)),
+            [this](const std::vector<QueuedWrite*>& batch) {
+              const Flag flag(writing_, this);
+              return run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                               options_.serialize_writers);
+            },
+            [this] { listeners_.notify(); }) {
     if (options.pool_size < 1) throw DatabaseError("pool_size must be >= 1");
     if (options.max_batch < 1) throw DatabaseError("max_batch must be >= 1");
     if (options.max_write_attempts < 1) throw DatabaseError("max_write_attempts must be >= 1");

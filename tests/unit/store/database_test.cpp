@@ -1,9 +1,6 @@
 // The database interface on every backend (binding, value round trips, errors, transactions,
 // per-write savepoints, concurrent readers, nesting and shutdown), and the SQLite backend's own
 // behaviour (pragmas, options, group commit, checkpoints), on SQLite alone.
-#include "store/postgres/postgres_database.h"
-#include "store/sqlite/sqlite_database.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres/postgres_database.h"
+#include "store/sqlite/sqlite_database.h"
 #include "store_test_support.h"
 
 namespace todo::store {
@@ -58,7 +57,9 @@ class DatabaseTest : public testing::BackendTest {
   }
 
   std::unique_ptr<Database> open(const DatabaseOptions& o) { return with_items(open_database(o)); }
-  std::unique_ptr<Database> open_sqlite_with(const SqliteOptions& o) { return with_items(open_sqlite(o)); }
+  std::unique_ptr<Database> open_sqlite_with(const SqliteOptions& o) {
+    return with_items(open_sqlite(o));
+  }
   std::unique_ptr<Database> with_items(std::unique_ptr<Database> db) {
     db->write([](Transaction& s) {
       s.execute("CREATE TABLE IF NOT EXISTS items (k INTEGER PRIMARY KEY, v TEXT)");
@@ -123,11 +124,12 @@ TEST_P(SqliteDatabaseTest, NormalDurabilityOpensAndWorks) {
   auto db = open(o);
   db->write([](Transaction& s) { insert(s, 1); });
   EXPECT_EQ(count_items(*db), 1);
+  EXPECT_EQ(write_value(
+                *db, [](Transaction& s) { return s.query_one("PRAGMA synchronous")->integer(0); }),
+            1);
   EXPECT_EQ(
-      write_value(*db, [](Transaction& s) { return s.query_one("PRAGMA synchronous")->integer(0); }),
+      read_value(*db, [](Transaction& s) { return s.query_one("PRAGMA synchronous")->integer(0); }),
       1);
-  EXPECT_EQ(
-      read_value(*db, [](Transaction& s) { return s.query_one("PRAGMA synchronous")->integer(0); }), 1);
 }
 
 TEST_P(SqliteDatabaseTest, RejectsNonsensicalOptions) {
@@ -170,7 +172,10 @@ TEST_P(SqliteDatabaseTest, CheckpointsRunInTheBackgroundOnceTheWalIsLarge) {
     db->write([&](Transaction& s) { s.execute("INSERT INTO blobs VALUES ($1)", {page_sized}); });
   }
   EXPECT_TRUE(store::testing::eventually([&] { return sqlite_stats(*db)->checkpoints >= 1; }));
-  EXPECT_EQ(read_value(*db, [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0); }),
+  EXPECT_EQ(read_value(*db,
+                       [](Transaction& s) {
+                         return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0);
+                       }),
             1200);
 }
 
@@ -181,7 +186,9 @@ TEST_P(DatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
     s.execute("INSERT INTO savepoint_items VALUES (1, 'before')");
     EXPECT_THROW(s.savepoint([&] {
       s.execute("INSERT INTO savepoint_items VALUES (2, 'inner')");
-      s.savepoint([&] { s.execute("INSERT INTO savepoint_items VALUES (3, 'nested, kept by its own release')"); });
+      s.savepoint([&] {
+        s.execute("INSERT INTO savepoint_items VALUES (3, 'nested, kept by its own release')");
+      });
       throw std::runtime_error("handler failed");
     }),
                  std::runtime_error);
@@ -189,7 +196,8 @@ TEST_P(DatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
   });
   auto names = read_value(*db, [](Transaction& s) {
     std::vector<std::string> out;
-    for (const auto& row : s.query("SELECT name FROM savepoint_items ORDER BY pos")) out.push_back(row.text(0));
+    for (const auto& row : s.query("SELECT name FROM savepoint_items ORDER BY pos"))
+      out.push_back(row.text(0));
     return out;
   });
   EXPECT_EQ(names, (std::vector<std::string>{"before", "after"}));
@@ -426,6 +434,46 @@ TEST_P(DatabaseTest, ReadRethrowsTheWorksExceptionAndFreesTheConnection) {
   EXPECT_EQ(count_items(*db), 0);  // the single connection is free and outside a transaction
 }
 
+// read_statement(): one SELECT (PostgreSQL sends it without BEGIN and COMMIT); anything more, or
+// anything else, is refused before it reaches the database, on every backend.
+TEST_P(DatabaseTest, AOneStatementReadRunsOneSelectAndRefusesMore) {
+  auto o = options();
+  o.reader_connections = 1;
+  auto db = open(o);
+  db->write([](Transaction& s) { insert(s, 1); });
+  EXPECT_EQ(read_statement_value(*db,
+                                 [](Transaction& s) {
+                                   return s.query_one("SELECT COUNT(*) FROM items")->integer(0);
+                                 }),
+            1);
+  db->read_statement([](Transaction&) {});  // no statement at all
+  try {
+    db->read_statement([](Transaction& s) {
+      s.query("SELECT * FROM items");
+      s.query("SELECT COUNT(*) FROM items");
+    });
+    FAIL() << "a second statement ran";
+  } catch (const DatabaseError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("a second statement"));
+  }
+  for (const char* sql :
+       {"INSERT INTO items (k, v) VALUES (9, 'x')",
+        "WITH x AS (DELETE FROM items RETURNING k) SELECT k FROM x", " selected"}) {
+    try {
+      db->read_statement([&](Transaction& s) { s.execute(sql); });
+      FAIL() << sql << " ran";
+    } catch (const DatabaseError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("only a SELECT")) << sql;
+    }
+  }
+  EXPECT_THROW(db->read_statement([](Transaction& s) {
+    s.query(" select COUNT(*) FROM items");
+    throw Refused(1);
+  }),
+               Refused);
+  EXPECT_EQ(count_items(*db), 1);  // the one connection is free and nothing was written
+}
+
 TEST_P(DatabaseTest, NestedReadIsDetected) {
   auto db = open();
   try {
@@ -485,7 +533,8 @@ TEST_P(DatabaseTest, ManyReadersAlwaysSeeWholeWrites) {
   o.reader_connections = 2;  // fewer than the reading threads: they queue for connections
   auto db = open(o);
   // Every write moves 1 from row 1 to row 2 in two statements; the sum is always 100.
-  db->write([](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '100'), (2, '0')"); });
+  db->write(
+      [](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, '100'), (2, '0')"); });
   std::atomic<bool> writing{true};
   std::atomic<int> torn{0};
   std::vector<std::thread> readers;
@@ -904,8 +953,7 @@ TEST_P(PostgresDatabaseTest, WritersOfOneHotRowNeverConflictInOneProcess) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(runs.load(), kThreads * kWrites);
-  EXPECT_EQ(item_value(*db),
-            std::to_string(kThreads * kWrites));
+  EXPECT_EQ(item_value(*db), std::to_string(kThreads * kWrites));
 }
 
 // Two processes writing one hot row: their writer threads take turns (the writer lock), so their
@@ -1081,7 +1129,8 @@ TEST_P(PostgresDatabaseTest, RoundTripsEveryValueTypeInTypedColumns) {
   auto db = open();
   db->write([](Transaction& s) {
     s.execute(
-        "CREATE TABLE typed (n INTEGER PRIMARY KEY, i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA)");
+        "CREATE TABLE typed (n INTEGER PRIMARY KEY, i BIGINT, r DOUBLE PRECISION, t TEXT, b "
+        "BYTEA)");
     const std::vector<std::vector<Value>> rows = {
         {std::int64_t{0}, std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}},
         {std::int64_t{1}, std::numeric_limits<std::int64_t>::max(), 0.1, ""s, "a\0b\0"s},
@@ -1093,8 +1142,8 @@ TEST_P(PostgresDatabaseTest, RoundTripsEveryValueTypeInTypedColumns) {
                 std::span<const Value>(row));
     }
   });
-  const auto rows =
-      read_value(*db, [](Transaction& s) { return s.query("SELECT i, r, t, b FROM typed ORDER BY n"); });
+  const auto rows = read_value(
+      *db, [](Transaction& s) { return s.query("SELECT i, r, t, b FROM typed ORDER BY n"); });
   ASSERT_EQ(rows.size(), 3u);
   for (std::size_t c = 0; c < 4; ++c) EXPECT_TRUE(rows[0].is_null(c)) << c;
   EXPECT_EQ(rows[1].integer(0), std::numeric_limits<std::int64_t>::max());
@@ -1135,9 +1184,8 @@ TEST_P(PostgresDatabaseTest, DroppedConnectionsAreReplacedAndALostOneIsUnavailab
   auto db = open();
   auto admin = open();
   const auto own_pid = [&] {
-    return read_value(*db, [](Transaction& s) {
-      return s.query_one("SELECT pg_backend_pid()")->integer(0);
-    });
+    return read_value(
+        *db, [](Transaction& s) { return s.query_one("SELECT pg_backend_pid()")->integer(0); });
   };
   const std::int64_t before = own_pid();
   admin->read([&](Transaction& s) {
