@@ -43,20 +43,20 @@ void require_json_object(const Event& event) {
   if (!parsed.is_object()) throw PermanentFailure("the event is not a JSON object");
 }
 
-// Runs the handler unless the group already processed the event, and records the dedupe row, in
-// a savepoint that is rolled back (and the exception rethrown) when the handler fails.
+// Records the dedupe row and runs the handler unless the group already processed the event (the
+// row was there), in a savepoint that is rolled back (and the exception rethrown) when the handler
+// fails.
 void handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
                  Prepared& prepared, domain::Timestamp now) {
   static const store::ProcessedEventRepository processed;
   tx.savepoint([&] {
-    if (processed.contains(tx, subscription.group, event.id)) return;
+    if (!processed.record(tx, subscription.group, event.id, now)) return;
     if (prepared.error) std::rethrow_exception(prepared.error);
     if (subscription.apply) {
       subscription.apply(event, prepared.value, tx);
     } else {
       subscription.handler(event, tx);
     }
-    processed.record(tx, subscription.group, event.id, now);
   });
 }
 
@@ -284,12 +284,11 @@ void PartitionConsumer::finished_through(std::int64_t next_offset) {
 // an outage never walks an event to the dead-letter queue. Tried again shortly.
 void PartitionConsumer::database_unavailable(const store::DatabaseUnavailable& e) {
   retry_at_ = context_.monotonic.now() + kUnavailableRetry;
-  log::warn("the database is unreachable; trying again shortly",
-            {{"group", subscription_.group},
-             {"topic", subscription_.topic},
-             {"partition", partition_},
-             {"offset", next_offset_},
-             {"error", e.what()}});
+  log::warn("the database is unreachable; trying again shortly", {{"group", subscription_.group},
+                                                                  {"topic", subscription_.topic},
+                                                                  {"partition", partition_},
+                                                                  {"offset", next_offset_},
+                                                                  {"error", e.what()}});
 }
 
 void PartitionConsumer::record_failure(const Event& event, const std::string& error, int failures) {

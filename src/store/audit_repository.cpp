@@ -14,7 +14,11 @@ using sql::text;
 constexpr std::string_view kColumns =
     "id, event_id, event_type, user_id, actor, task_id, sequence, event_time, recorded_at, "
     "payload, prev_hash, hash";
-constexpr std::string_view kContains = "SELECT 1 FROM audit_logs WHERE event_id = $1";
+// Whether the event has its entry, and the newest entry (NULLs on an empty log), in one row.
+constexpr std::string_view kRecordedAndNewest =
+    "SELECT EXISTS (SELECT 1 FROM audit_logs WHERE event_id = $1), newest.id, newest.hash "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN (SELECT id, hash FROM audit_logs ORDER BY id DESC LIMIT 1) AS newest ON 1 = 1";
 constexpr std::string_view kNewest = "SELECT id, hash FROM audit_logs ORDER BY id DESC LIMIT 1";
 constexpr std::string_view kAnchor =
     "SELECT hash, through_id, moved_at FROM audit_anchor WHERE id = 1";
@@ -71,8 +75,14 @@ std::vector<AuditEntry> entries_from(const std::vector<Row>& rows) {
 
 }  // namespace
 
-bool AuditRepository::contains(Transaction& s, std::string_view event_id) const {
-  return s.query_one(kContains, {text(event_id)}).has_value();
+std::optional<AuditHead> AuditRepository::head_unless_recorded(Transaction& s,
+                                                               std::string_view event_id) const {
+  const auto row = s.query_one(kRecordedAndNewest, {text(event_id)});
+  if (!row) throw DatabaseError("audit head: no row");
+  if (row->integer(0) != 0) return std::nullopt;
+  if (!row->is_null(1)) return AuditHead{row->integer(1), row->text(2)};
+  AuditAnchor a = anchor(s);
+  return AuditHead{a.through_id, std::move(a.hash)};
 }
 
 AuditHead AuditRepository::head(Transaction& s) const {
@@ -111,7 +121,8 @@ std::vector<AuditEntry> AuditRepository::page_after(Transaction& s, std::int64_t
   return entries_from(s.query(kPageAfter, {after_id, std::int64_t{limit}}));
 }
 
-std::optional<std::pair<std::int64_t, std::int64_t>> AuditRepository::id_range(Transaction& s) const {
+std::optional<std::pair<std::int64_t, std::int64_t>> AuditRepository::id_range(
+    Transaction& s) const {
   auto row = s.query_one(kIdRange);
   if (!row || row->is_null(0)) return std::nullopt;
   return std::pair{row->integer(0), row->integer(1)};

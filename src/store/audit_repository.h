@@ -54,8 +54,9 @@ struct AuditQuery {
 
 class AuditRepository {
  public:
-  bool contains(Transaction& s, std::string_view event_id) const;
   AuditHead head(Transaction& s) const;
+  // head(), or nullopt when the event already has its entry: one statement (on a non-empty log).
+  std::optional<AuditHead> head_unless_recorded(Transaction& s, std::string_view event_id) const;
   // Throws ConstraintViolation when the id or event_id is taken.
   void append(Transaction& s, const AuditEntry& entry) const;
   // At most query.limit entries matching the filters, ordered by id.

@@ -52,17 +52,17 @@ constexpr std::string_view kAttempts =
     "SELECT \"partition\", \"offset\", attempts FROM delivery_attempts "
     "WHERE \"group\" = $1 AND topic = $2";
 constexpr std::string_view kRecordAttempts =
-    "INSERT INTO delivery_attempts (\"group\", topic, \"partition\", \"offset\", attempts, updated_at) "
+    "INSERT INTO delivery_attempts (\"group\", topic, \"partition\", \"offset\", attempts, "
+    "updated_at) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (\"group\", topic, \"partition\") "
     "DO UPDATE SET \"offset\" = excluded.\"offset\", attempts = excluded.attempts, "
     "updated_at = excluded.updated_at";
 constexpr std::string_view kClearAttempts =
     "DELETE FROM delivery_attempts WHERE \"group\" = $1 AND topic = $2 AND \"partition\" = $3";
 
-constexpr std::string_view kProcessed =
-    "SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2";
 constexpr std::string_view kRecordProcessed =
-    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)";
+    "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (consumer, event_id) DO NOTHING";
 constexpr std::string_view kPurgeProcessed = "DELETE FROM processed_events WHERE processed_at < $1";
 
 constexpr std::string_view kDeadLetterColumns =
@@ -127,7 +127,8 @@ std::string select_dead_letters(std::string_view where) {
 
 }  // namespace
 
-std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Transaction& s, std::string_view group,
+std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Transaction& s,
+                                                                std::string_view group,
                                                                 std::string_view topic) const {
   std::map<int, std::int64_t> out;
   for (const auto& row : s.query(kCommitted, {text(group), text(topic)})) {
@@ -136,9 +137,9 @@ std::map<int, std::int64_t> ConsumerOffsetRepository::committed(Transaction& s, 
   return out;
 }
 
-void ConsumerOffsetRepository::commit(Transaction& s, std::string_view group, std::string_view topic,
-                                      int partition, std::int64_t next_offset,
-                                      domain::Timestamp now) const {
+void ConsumerOffsetRepository::commit(Transaction& s, std::string_view group,
+                                      std::string_view topic, int partition,
+                                      std::int64_t next_offset, domain::Timestamp now) const {
   s.execute(kCommit, {text(group), text(topic), std::int64_t{partition}, next_offset, micros(now)});
 }
 
@@ -165,21 +166,17 @@ void DeliveryAttemptRepository::clear(Transaction& s, std::string_view group,
   s.execute(kClearAttempts, {text(group), text(topic), std::int64_t{partition}});
 }
 
-std::optional<std::int64_t> ConsumerOffsetRepository::slowest(Transaction& s, std::string_view topic,
+std::optional<std::int64_t> ConsumerOffsetRepository::slowest(Transaction& s,
+                                                              std::string_view topic,
                                                               int partition) const {
   auto row = s.query_one(kSlowest, {text(topic), std::int64_t{partition}});
   if (!row) return std::nullopt;
   return row.value().optional_integer(0);
 }
 
-bool ProcessedEventRepository::contains(Transaction& s, std::string_view consumer,
-                                        std::string_view event_id) const {
-  return s.query_one(kProcessed, {text(consumer), text(event_id)}).has_value();
-}
-
-void ProcessedEventRepository::record(Transaction& s, std::string_view consumer,
+bool ProcessedEventRepository::record(Transaction& s, std::string_view consumer,
                                       std::string_view event_id, domain::Timestamp now) const {
-  s.execute(kRecordProcessed, {text(consumer), text(event_id), micros(now)});
+  return s.execute(kRecordProcessed, {text(consumer), text(event_id), micros(now)}) == 1;
 }
 
 std::int64_t ProcessedEventRepository::purge(Transaction& s, domain::Timestamp before) const {
@@ -231,23 +228,26 @@ void PartitionLeaseRepository::leave(Transaction& s, std::string_view group, std
 
 std::string_view to_string(DeadLetterStatus status) {
   switch (status) {
-    case DeadLetterStatus::kDead: return "dead";
-    case DeadLetterStatus::kReplayRequested: return "replay-requested";
-    case DeadLetterStatus::kReplayed: return "replayed";
+    case DeadLetterStatus::kDead:
+      return "dead";
+    case DeadLetterStatus::kReplayRequested:
+      return "replay-requested";
+    case DeadLetterStatus::kReplayed:
+      return "replayed";
   }
   return "dead";
 }
 
 void DeadLetterRepository::insert(Transaction& s, const DeadLetter& d) const {
-  s.execute(kInsertDeadLetter,
-            {d.id, d.group, d.topic, std::int64_t{d.partition}, d.offset, d.key, d.event_id,
-             d.payload, d.error, std::int64_t{d.attempts}, micros(d.failed_at),
-             text(to_string(d.status))});
+  s.execute(kInsertDeadLetter, {d.id, d.group, d.topic, std::int64_t{d.partition}, d.offset, d.key,
+                                d.event_id, d.payload, d.error, std::int64_t{d.attempts},
+                                micros(d.failed_at), text(to_string(d.status))});
 }
 
 std::vector<DeadLetter> DeadLetterRepository::list(Transaction& s,
                                                    std::optional<std::string_view> group) const {
-  if (group) return dead_letters_from(s.query(select_dead_letters("WHERE \"group\" = $1"), {text(*group)}));
+  if (group)
+    return dead_letters_from(s.query(select_dead_letters("WHERE \"group\" = $1"), {text(*group)}));
   return dead_letters_from(s.query(select_dead_letters("")));
 }
 
@@ -278,8 +278,8 @@ void DeadLetterRepository::mark_replayed(Transaction& s, std::string_view id,
   s.execute(kMarkReplayed, {text(id), micros(now)});
 }
 
-bool DeadLetterRepository::claim_replay(Transaction& s, std::string_view id,
-                                        std::string_view error, domain::Timestamp now) const {
+bool DeadLetterRepository::claim_replay(Transaction& s, std::string_view id, std::string_view error,
+                                        domain::Timestamp now) const {
   return s.execute(kClaimReplay, {text(id), text(error), micros(now)}) == 1;
 }
 

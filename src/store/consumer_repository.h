@@ -4,15 +4,15 @@
 // the operator CLI.
 #pragma once
 
-#include "domain/clock.h"
-#include "store/database.h"
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "domain/clock.h"
+#include "store/database.h"
 
 namespace todo::store {
 
@@ -32,8 +32,9 @@ class ConsumerOffsetRepository {
 
 class ProcessedEventRepository {
  public:
-  bool contains(Transaction& s, std::string_view consumer, std::string_view event_id) const;
-  void record(Transaction& s, std::string_view consumer, std::string_view event_id,
+  // Records that `consumer` processed the event, in one statement: false (and nothing written)
+  // when it already had. Rolled back with the handler's writes when the handler fails.
+  bool record(Transaction& s, std::string_view consumer, std::string_view event_id,
               domain::Timestamp now) const;
   // Deletes dedupe rows older than `before`; returns how many.
   std::int64_t purge(Transaction& s, domain::Timestamp before) const;

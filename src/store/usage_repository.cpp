@@ -1,6 +1,11 @@
 // Account usage: one conditional UPDATE both checks the quotas and moves the counters; the tag
-// counts say how many distinct tags a change adds or drops.
+// counts say how many distinct tags a change adds or drops (read in one statement, added in one).
 #include "store/usage_repository.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "store/sql_values.h"
 
@@ -21,19 +26,51 @@ constexpr std::string_view kMoveUsage =
     "AND ($4 <= 0 OR $7 <= 0 OR bytes + $4 <= $7)";
 constexpr std::string_view kFindUsage =
     "SELECT tasks, tags, bytes FROM user_usage WHERE user_id = $1";
-constexpr std::string_view kTagTasks =
-    "SELECT tasks FROM user_tags WHERE user_id = $1 AND tag = $2";
-constexpr std::string_view kAddTag =
-    "INSERT INTO user_tags (user_id, tag, tasks) VALUES ($1, $2, 1) "
-    "ON CONFLICT (user_id, tag) DO UPDATE SET tasks = user_tags.tasks + 1";
+// The tags of a change are read in one statement and added in one: their placeholders, $2..$n
+// after the user id, are the only part of the text that varies (by count, never by content).
+std::string placeholders(std::size_t count, std::string_view each_before,
+                         std::string_view each_after) {
+  std::string out;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i) out += ", ";
+    out += each_before;
+    out += '$';
+    out += std::to_string(i + 2);
+    out += each_after;
+  }
+  return out;
+}
 constexpr std::string_view kReleaseTag =
     "UPDATE user_tags SET tasks = tasks - 1 WHERE user_id = $1 AND tag = $2 AND tasks > 1";
 constexpr std::string_view kDropTag = "DELETE FROM user_tags WHERE user_id = $1 AND tag = $2";
 
-// How many live tasks carry `tag` (0: none).
-std::int64_t tag_tasks(Transaction& s, std::string_view user_id, const std::string& tag) {
-  auto row = s.query_one(kTagTasks, {text(user_id), text(tag)});
-  return row ? row->integer(0) : 0;
+// How many live tasks carry each of `tags` (absent: none), in one statement.
+std::map<std::string, std::int64_t, std::less<>> tag_tasks(Transaction& s, std::string_view user_id,
+                                                           const std::vector<std::string>& tags) {
+  std::map<std::string, std::int64_t, std::less<>> out;
+  if (tags.empty()) return out;
+  std::vector<Value> params{text(user_id)};
+  for (const auto& tag : tags) params.push_back(text(tag));
+  const std::string sql = "SELECT tag, tasks FROM user_tags WHERE user_id = $1 AND tag IN (" +
+                          placeholders(tags.size(), "", "") + ")";
+  for (const auto& row : s.query(sql, params)) out.emplace(row.text(0), row.integer(1));
+  return out;
+}
+
+void add_tags(Transaction& s, std::string_view user_id, const std::vector<std::string>& tags) {
+  if (tags.empty()) return;
+  std::vector<Value> params{text(user_id)};
+  for (const auto& tag : tags) params.push_back(text(tag));
+  s.execute("INSERT INTO user_tags (user_id, tag, tasks) VALUES " +
+                placeholders(tags.size(), "($1, ", ", 1)") +
+                " ON CONFLICT (user_id, tag) DO UPDATE SET tasks = user_tags.tasks + 1",
+            params);
+}
+
+std::vector<std::string> distinct(std::vector<std::string> tags) {
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  return tags;
 }
 
 }  // namespace
@@ -45,12 +82,21 @@ domain::Result<void> UsageRepository::apply(Transaction& s, std::string_view use
       change.removed_tags.empty()) {
     return {};
   }
+  const auto added = distinct(change.added_tags);
+  const auto removed = distinct(change.removed_tags);
+  std::vector<std::string> both = added;
+  both.insert(both.end(), removed.begin(), removed.end());
+  const auto carried = tag_tasks(s, user_id, both);
+  const auto tasks_with = [&](const std::string& tag) {
+    const auto it = carried.find(tag);
+    return it == carried.end() ? 0 : it->second;
+  };
   std::int64_t tags_delta = 0;
-  for (const auto& tag : change.added_tags) {
-    if (tag_tasks(s, user_id, tag) == 0) ++tags_delta;
+  for (const auto& tag : added) {
+    if (tasks_with(tag) == 0) ++tags_delta;
   }
-  for (const auto& tag : change.removed_tags) {
-    if (tag_tasks(s, user_id, tag) == 1) --tags_delta;
+  for (const auto& tag : removed) {
+    if (tasks_with(tag) == 1) --tags_delta;
   }
   s.execute(kEnsureUsage, {text(user_id)});
   const std::int64_t moved =
@@ -66,8 +112,8 @@ domain::Result<void> UsageRepository::apply(Transaction& s, std::string_view use
                                                                : usage.bytes;
     return domain::quota_exceeded(*quota, domain::limit_of(limits, *quota), used);
   }
-  for (const auto& tag : change.added_tags) s.execute(kAddTag, {text(user_id), text(tag)});
-  for (const auto& tag : change.removed_tags) {
+  add_tags(s, user_id, added);
+  for (const auto& tag : removed) {
     if (s.execute(kReleaseTag, {text(user_id), text(tag)}) == 0) {
       s.execute(kDropTag, {text(user_id), text(tag)});
     }

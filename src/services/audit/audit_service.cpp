@@ -176,18 +176,19 @@ AuditService::AuditService(store::Database& database, const domain::Clock& clock
 
 void AuditService::handle(const bus::Event& event, store::Transaction& tx) {
   store::AuditEntry entry = entry_from_event(event);
-  if (entries_.contains(tx, entry.event_id)) return;
-  store::AuditHead head = entries_.head(tx);
-  entry.id = head.id + 1;
-  entry.prev_hash = std::move(head.hash);
+  auto head = entries_.head_unless_recorded(tx, entry.event_id);
+  if (!head) return;
+  entry.id = head->id + 1;
+  entry.prev_hash = std::move(head->hash);
   entry.recorded_at = clock_.now();
   entry.hash = entry_hash(entry);
   entries_.append(tx, entry);
 }
 
 bool AuditService::is_admin(std::string_view user_id) {
-  auto user = store::read_value(
-      database_, [&](store::Transaction& s) { return store::UserRepository{}.find_by_id(s, user_id); });
+  auto user = store::read_value(database_, [&](store::Transaction& s) {
+    return store::UserRepository{}.find_by_id(s, user_id);
+  });
   return user && user->role == domain::Role::kAdmin;
 }
 
