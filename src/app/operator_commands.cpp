@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <filesystem>
@@ -12,9 +13,9 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -50,9 +51,12 @@ std::filesystem::path database_path(const Config& config) { return config.data_d
 // nullptr when that SQLite file does not exist: an operator who mistyped --data-dir must not get
 // a new, empty database (and an empty answer) instead of an error. A PostgreSQL server that
 // cannot be reached, or a database that does not exist, is an error from open_database.
-std::unique_ptr<store::Database> open_existing(const Config& config) {
+// Only `todo events --follow` waits for other processes' appends (on PostgreSQL, through a LISTEN
+// connection); the other commands open none.
+std::unique_ptr<store::Database> open_existing(const Config& config, bool hear_appends = false) {
   store::DatabaseOptions options;
   options.reader_connections = 1;
+  options.hear_other_processes = hear_appends;
   if (!config.database_url.empty()) {
     options.dialect = store::Dialect::kPostgres;
     options.url = config.database_url;
@@ -206,7 +210,7 @@ std::string dead_letters_marked(std::int64_t count) {
 }  // namespace
 
 int run_events(const Config& config) {
-  auto db = open_existing(config);
+  auto db = open_existing(config, config.follow);
   if (!db) return fail(no_database(config));
   if (config.follow) {
     std::signal(SIGINT, on_stop_signal);
@@ -219,8 +223,27 @@ int run_events(const Config& config) {
   std::cout.flush();
   // On stderr, so a person (or a script) knows everything that existed has been printed.
   if (config.follow) log::info("following", {{"topic", config.topic}});
+  // Woken by every append on PostgreSQL (other processes' too); on SQLite, which hears only its
+  // own process's commits, and between wake-ups, the poll finds new events (and the stop signal).
+  std::mutex mutex;
+  std::condition_variable appended;
+  bool woken = false;
+  std::optional<store::ScopedCommitListener> listener;
+  if (config.follow) {
+    listener.emplace(*db, [&] {
+      {
+        std::lock_guard lock(mutex);
+        woken = true;
+      }
+      appended.notify_one();
+    });
+  }
   while (config.follow && !stop_requested) {
-    std::this_thread::sleep_for(kFollowPollInterval);
+    {
+      std::unique_lock lock(mutex);
+      appended.wait_for(lock, kFollowPollInterval, [&] { return woken; });
+      woken = false;
+    }
     if (stop_requested) break;
     reader.drain(read_heads(*db, config.topic), emit);
     std::cout.flush();

@@ -24,6 +24,7 @@ std::unique_ptr<Database> open_database(const DatabaseOptions& options) {
       PostgresOptions postgres;
       postgres.url = options.url;
       postgres.pool_size = options.reader_connections + 1;
+      postgres.hear_other_processes = options.hear_other_processes;
       return open_postgres(postgres);
     }
   }

@@ -18,10 +18,14 @@ struct DatabaseOptions {
   // PostgreSQL: postgres://user:password@host:port/dbname?sslmode=... (a secret: never log it;
   // redact_database_url() gives the form that may be shown).
   std::string url;
-  Durability durability = Durability::kFull;  // SQLite only: the server's settings decide on PostgreSQL
+  Durability durability =
+      Durability::kFull;  // SQLite only: the server's settings decide on PostgreSQL
   // Connections that serve read(); one-shot commands need only one. PostgreSQL: the pool holds
   // one more, since its writes take pooled connections too.
   int reader_connections = 4;
+  // PostgreSQL: commit listeners also hear the log appends of other processes (a LISTEN
+  // connection); one-shot commands that wait for nothing turn it off.
+  bool hear_other_processes = true;
 };
 
 // True for a postgres:// or postgresql:// URL.

@@ -766,16 +766,18 @@ class PostgresDatabase final : public Database {
     free_.push_back(std::move(first));
     open_ = 1;
     // Commits of other processes (and other Database objects) wake this one's listeners too.
-    notifications_ = std::make_unique<postgres::NotificationListener>(
-        postgres::NotificationListenerOptions{.url = options_.url,
-                                              .connect_timeout_s = options_.connect_timeout_s},
-        [this] { listeners_.notify(); });
+    if (options_.hear_other_processes) {
+      notifications_ = std::make_unique<postgres::NotificationListener>(
+          postgres::NotificationListenerOptions{.url = options_.url,
+                                                .connect_timeout_s = options_.connect_timeout_s},
+          [this] { listeners_.notify(); });
+    }
     // Last: nothing below may throw, or the destructor that joins it would never run.
     writes_.start();
   }
 
   ~PostgresDatabase() override {
-    writes_.stop();  // every queued write runs, and its caller has its answer
+    writes_.stop();          // every queued write runs, and its caller has its answer
     notifications_.reset();  // its thread calls the listeners: stopped before anything goes
     std::unique_lock lock(pool_mutex_);
     pool_changed_.wait(lock, [&] { return static_cast<int>(free_.size()) == open_; });
@@ -785,37 +787,15 @@ class PostgresDatabase final : public Database {
 
   // BEGIN goes with the first statement and COMMIT without waiting for its answer, so a read of
   // one statement costs one round trip.
-  void read(const std::function<void(Transaction&)>& work) override {
-    if (reading_ == this) throw DatabaseError("nested read");
-    Lease lease(*this);
-    const Flag flag(reading_, this);
-    for (bool retried = false;; retried = true) {
-      lease->defer(kBeginRead);
-      const auto completed_before = lease->completed();
-      try {
-        PostgresTransaction tx(*lease, false);
-        work(tx);
-        if (lease->completed() == completed_before) {
-          lease->cancel_deferred();  // no statement ran: no transaction to end
-        } else {
-          lease->send_without_waiting("COMMIT");
-        }
-        return;
-      } catch (const DatabaseUnavailable&) {
-        // A pooled connection the server closed since it was last used (a restart) fails at the
-        // first statement, before anything was read: the read runs once more on a fresh one.
-        const bool first_statement =
-            !lease->healthy() && !retried && lease->completed() == completed_before;
-        lease->rollback_if_open();
-        if (!first_statement) throw;
-        lease.replace();
-      } catch (...) {
-        lease->rollback_if_open();
-        throw;
-      }
-    }
+  void read(const std::function<void(Transaction&)>& work) override { run_read(work, true); }
+
+ protected:
+  // One statement is its own transaction (and snapshot): no BEGIN, no COMMIT.
+  void read_one_statement(const std::function<void(Transaction&)>& work) override {
+    run_read(work, false);
   }
 
+ public:
   // Queued for the writer thread, which runs the writes waiting together in one transaction
   // (group commit: one commit, one WAL flush, and no conflicts between them; see "Group commit"
   // in ADR 0019).
@@ -845,7 +825,7 @@ class PostgresDatabase final : public Database {
 
   void remove_commit_listener(CommitListenerId id) override { listeners_.remove(id); }
 
-  bool listening() const { return notifications_->listening(); }
+  bool listening() const { return notifications_ && notifications_->listening(); }
 
  private:
   // The calling thread holds a read (or write) of this database while set.
@@ -859,6 +839,39 @@ class PostgresDatabase final : public Database {
   };
 
   // A pooled connection for the lifetime of one transaction.
+  // read() (`snapshot`: in a REPEATABLE READ transaction) and read_one_statement().
+  void run_read(const std::function<void(Transaction&)>& work, bool snapshot) {
+    if (reading_ == this) throw DatabaseError("nested read");
+    Lease lease(*this);
+    const Flag flag(reading_, this);
+    for (bool retried = false;; retried = true) {
+      if (snapshot) lease->defer(kBeginRead);
+      const auto completed_before = lease->completed();
+      try {
+        PostgresTransaction tx(*lease, false);
+        work(tx);
+        if (!snapshot) return;
+        if (lease->completed() == completed_before) {
+          lease->cancel_deferred();  // no statement ran: no transaction to end
+        } else {
+          lease->send_without_waiting("COMMIT");
+        }
+        return;
+      } catch (const DatabaseUnavailable&) {
+        // A pooled connection the server closed since it was last used (a restart) fails at the
+        // first statement, before anything was read: the read runs once more on a fresh one.
+        const bool first_statement =
+            !lease->healthy() && !retried && lease->completed() == completed_before;
+        lease->rollback_if_open();
+        if (!first_statement) throw;
+        lease.replace();
+      } catch (...) {
+        lease->rollback_if_open();
+        throw;
+      }
+    }
+  }
+
   class Lease {
    public:
     explicit Lease(PostgresDatabase& db) : db_(db), connection_(db.acquire()) {}
@@ -952,7 +965,6 @@ class PostgresDatabase final : public Database {
     }
   }
 
-
   // A write of the batch being run, with what this run learnt about it.
   struct Job {
     QueuedWrite* write;
@@ -962,10 +974,10 @@ class PostgresDatabase final : public Database {
 
   enum class Outcome {
     kCommitted,
-    kConflicted,      // a serialization failure or deadlock: everything runs again
-    kUseSavepoints,   // a write caught a failed statement: the batch runs again, each write in
-                      // a savepoint of its own
-    kDropped,         // a write failed with effects to undo: the batch runs again without it
+    kConflicted,     // a serialization failure or deadlock: everything runs again
+    kUseSavepoints,  // a write caught a failed statement: the batch runs again, each write in
+                     // a savepoint of its own
+    kDropped,        // a write failed with effects to undo: the batch runs again without it
   };
 
   // Runs the batch in one transaction until it commits, conflicts once too often, or fails as a
@@ -1009,9 +1021,8 @@ class PostgresDatabase final : public Database {
       if (attempt >= options_.max_write_attempts) {
         // Other processes' writes kept winning: the database cannot take these writes now; like
         // an unreachable one, the callers may try again (a 503, not a 500).
-        const std::string message = "the write still conflicted after " +
-                                    std::to_string(attempt) + " attempts" +
-                                    (conflict.empty() ? "" : ": " + conflict);
+        const std::string message = "the write still conflicted after " + std::to_string(attempt) +
+                                    " attempts" + (conflict.empty() ? "" : ": " + conflict);
         for (Job& job : batch) {
           if (!job.failed) job.write->error = std::make_exception_ptr(DatabaseUnavailable(message));
         }
@@ -1165,7 +1176,6 @@ class PostgresDatabase final : public Database {
   }
 
   const PostgresOptions options_;
-
 
   std::mutex pool_mutex_;
   std::condition_variable pool_changed_;

@@ -3,8 +3,8 @@
 // together in one SERIALIZABLE transaction (group commit), run again on a conflict.
 #pragma once
 
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +30,9 @@ struct PostgresOptions {
   // held from just before each batch's BEGIN to just after its COMMIT), so their transactions
   // never conflict with one another. Off only in tests that need such a conflict.
   bool serialize_writers = true;
+  // A LISTEN connection (outside the pool) that calls the commit listeners when another process
+  // appends to the log. One-shot commands that wait for nothing do without it.
+  bool hear_other_processes = true;
 };
 
 // Counters of the writer thread since open, for tests of group commit.

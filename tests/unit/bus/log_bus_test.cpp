@@ -943,6 +943,17 @@ TEST_P(LogBusPostgresTest, AppendersInTwoDatabasesGetGaplessCommitOrderedOffsets
             << ", writes that gave up and were made again: " << gave_up.load() << "\n";
 }
 
+// One-shot commands open the database without the LISTEN connection; everything else has it.
+TEST_P(LogBusPostgresTest, OnlyADatabaseThatWaitsForOtherProcessesListens) {
+  auto options = database_options();
+  options.hear_other_processes = false;
+  auto deaf = open_database(options);
+  auto hearing = open_database();
+  EXPECT_TRUE(store::testing::eventually([&] { return store::postgres_listening(*hearing); }));
+  EXPECT_FALSE(store::postgres_listening(*deaf));
+  EXPECT_TRUE(deaf->ping());
+}
+
 // The consumer in database B sleeps for an hour between polls: only the notification that A's
 // commit sends can wake it in time.
 TEST_P(LogBusPostgresTest, AConsumerIsWokenByAnAppendCommittedThroughAnotherDatabase) {
