@@ -3,9 +3,9 @@ one PostgreSQL database, with the log bus over its outbox (DESIGN §1, ADR 0022)
 
 Each role has its own data dir (as on separate machines) and shares only the database and the
 JWT secret. A task created through the api role reaches the audit log (read through the audit
-role); completing a recurring task creates the next occurrence once; a WebSocket client of the
-sync role receives the change; a reminder reaches a local SMTP server through the notify role;
-every role answers /health, /ready and /metrics, and 404s the routes of the others.
+role); completing a recurring task creates the next occurrence once; a WebSocket client of each of
+two sync replicas receives the change; a reminder reaches a local SMTP server through the notify
+role; every role answers /health, /ready and /metrics, and 404s the routes of the others.
 
 On the postgres backend the run's cluster is used; on SQLite (the default run) the module starts
 a PostgreSQL cluster of its own, so `make test` runs this in both of its system-test runs."""
@@ -135,6 +135,8 @@ def deployment(todo_bin, tmp_path_factory, postgres, mailbox):
     try:
         for role, args in role_args.items():
             roles[role] = factory(args=["--database-url", url] + args, command=role)
+        # A second replica of the sync role: each replica sees every update (ADR 0014, 0022).
+        roles["sync-2"] = factory(args=["--database-url", url], command="sync")
         yield Deployment(postgres, database, roles)
     finally:
         stopped = factory.close()
@@ -154,7 +156,7 @@ def user_api(deployment):
 
 def test_every_role_answers_health_ready_and_metrics(deployment):
     for role, server in deployment.roles.items():
-        assert server.listening["command"] == role
+        assert server.listening["command"] == role.split("-")[0]
         health = server.get("/health")
         assert health.status == 200 and health.body == {"status": "ok"}, (role, health)
         ready = poll_until(lambda: (lambda r: r if r.status == 200 else None)(server.get("/ready")),
@@ -218,25 +220,35 @@ def test_completing_a_recurring_task_creates_the_next_occurrence_once(deployment
     assert instant(pending[0]["due_date"]) == instant("2027-10-20T09:00:00Z"), pending
 
 
-def test_a_websocket_client_of_the_sync_role_receives_the_change(deployment, user_api):
+def test_websocket_clients_of_every_sync_replica_receive_the_change(deployment, user_api):
     import websockets
 
     user, api = user_api
-    sync = deployment["sync"]
+    replicas = [deployment["sync"], deployment["sync-2"]]
+
+    async def next_created(ws, task_id):
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
+            if frame.get("type") == "task.created" and frame["task"]["id"] == task_id:
+                return frame
 
     async def scenario():
-        url = f"ws://127.0.0.1:{sync.port}/ws/tasks?token={user.access_token}"
-        async with websockets.connect(url, open_timeout=DEADLINE) as ws:
-            hello = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
-            assert hello["type"] == "hello", hello
+        sockets = []
+        try:
+            for sync in replicas:
+                url = f"ws://127.0.0.1:{sync.port}/ws/tasks?token={user.access_token}"
+                ws = await websockets.connect(url, open_timeout=DEADLINE)
+                sockets.append(ws)
+                hello = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
+                assert hello["type"] == "hello", hello
             task = await asyncio.to_thread(api.create, "pushed to the browser")
-            while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
-                if frame.get("type") == "task.created" and frame["task"]["id"] == task["id"]:
-                    return frame
+            return await asyncio.gather(*(next_created(ws, task["id"]) for ws in sockets))
+        finally:
+            for ws in sockets:
+                await ws.close()
 
-    frame = asyncio.run(asyncio.wait_for(scenario(), 2 * DEADLINE))
-    assert frame["task"]["title"] == "pushed to the browser"
+    frames = asyncio.run(asyncio.wait_for(scenario(), 2 * DEADLINE))
+    assert [f["task"]["title"] for f in frames] == ["pushed to the browser"] * 2, frames
 
 
 def test_a_reminder_reaches_smtp_through_the_notify_role(deployment, user_api, mailbox):
