@@ -4,7 +4,6 @@
 
 #include "auth/tokens.h"
 #include "services/api/account_routes.h"
-#include "services/api/operations_routes.h"
 #include "services/api/recurrence_routes.h"
 #include "services/api/task_routes.h"
 #include "store/user_repository.h"
@@ -33,11 +32,6 @@ ApiComponent::ApiComponent(Core& core)
       authenticator_(core.jwt),
       tasks_({*core.database, core.zones, core.clock, core.random}, core.config.quotas),
       cursors_(auth::hmac_sha256(core.jwt_secret, "todo list cursor v1")) {
-  services::api::add_operations_routes(core.router, *core.database, *core.bus);
-  // With --metrics-address, /metrics is served on its own listener (commands.cpp), not here.
-  if (!core.config.metrics_address) {
-    services::api::add_metrics_route(core.router, core.metrics, core.config.metrics_token);
-  }
   services::api::add_account_routes(core.router, accounts_, authenticator_);
   services::api::add_task_routes(
       core.router, {tasks_, accounts_, authenticator_, cursors_, core.zones, core.clock});

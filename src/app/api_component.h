@@ -1,6 +1,6 @@
-// The API service's component: accounts, tasks, recurrence previews and the operations routes
-// (/health, /ready, /metrics, the API document); purges tombstones, idempotency keys and expired
-// refresh tokens.
+// The API service's component: accounts, tasks, recurrence previews; purges tombstones,
+// idempotency keys and expired refresh tokens. (/health, /ready, /metrics and the API document are
+// the operations component's, which every process runs.)
 #pragma once
 
 #include "app/component.h"

@@ -79,13 +79,15 @@ class MetricsListener {
 
 int run_serve(const Config& config) {
   auto started = std::chrono::steady_clock::now();
-  Application app(config, every_component());
+  // `todo serve` runs every component; a role (`todo api`, `todo audit`, ...) its own (ADR 0022).
+  Application app(config, components_of(config.command));
 
   http::ServerOptions options;
   options.address = config.address;
   options.port = config.port;
   options.io_threads = config.threads;
   options.cors_origins = config.cors_origins;
+  options.trusted_proxies = config.trusted_proxies;
   options.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   options.max_body_bytes_in_flight =
@@ -103,7 +105,8 @@ int run_serve(const Config& config) {
   server.listen();
   auto startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                               started).count();
-  log::info("listening", {{"address", config.address},
+  log::info("listening", {{"command", config.command},
+                          {"address", config.address},
                           {"port", static_cast<int>(server.port())},
                           {"data_dir", config.data_dir.string()},
                           {"database", config.database_url.empty()

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <string_view>
 
 namespace todo::app {
 
@@ -25,9 +26,12 @@ struct StartupError : std::runtime_error {
 };
 
 // How a process names the components it runs: `todo serve` runs every_component(); a distributed
-// role runs one, e.g. `todo audit` = Application(config, kAuditOnly) with
-// `constexpr ComponentFactory kAuditOnly[] = {make_audit_component};`.
+// role runs the operations component and its service's, e.g. `todo audit` =
+// Application(config, components_of("audit")).
 using ComponentFactory = std::unique_ptr<Component> (*)(Core& core);
+
+// /health, /ready, /openapi.json, /metrics: every process runs it, first.
+std::unique_ptr<Component> make_operations_component(Core& core);  // app/operations_component.h
 
 std::unique_ptr<Component> make_api_component(Core& core);        // app/api_component.h
 std::unique_ptr<Component> make_audit_component(Core& core);      // app/audit_component.h
@@ -37,7 +41,11 @@ std::unique_ptr<Component> make_notify_component(Core& core);     // app/notify_
 // The web app's files at "/"; the router's fallback, so it may come in any order.
 std::unique_ptr<Component> make_web_component(Core& core);  // app/web_component.h
 
-// api, audit, recurring, sync, notify, web: the routes are added in this order.
+// operations, api, audit, recurring, sync, notify, web: the routes are added in this order.
 std::span<const ComponentFactory> every_component();
+
+// The components of a command (ADR 0022): serve → every_component(); api → operations, api, web;
+// recurring, notify, sync, audit → operations and that service. Empty for any other command.
+std::span<const ComponentFactory> components_of(std::string_view command);
 
 }  // namespace todo::app

@@ -107,7 +107,8 @@ const std::vector<Flag>& flags() {
       {"--port",
        {"TODO_PORT"},
        "PORT",
-       "TCP port to listen on; 0 picks a free one (default 8000)",
+       "TCP port to listen on; 0 picks a free one (default 8000; the roles: api 8000, recurring "
+       "8001, notify 8002, sync 8003, audit 8004)",
        {"serve"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          int port = 0;
@@ -188,6 +189,20 @@ const std::vector<Flag>& flags() {
            }
            c.cors_origins.push_back(origin);
          }
+         return std::nullopt;
+       }},
+      {"--trusted-proxies",
+       {"TODO_TRUSTED_PROXIES"},
+       "LIST",
+       "comma-separated IPs and CIDR blocks (IPv4, IPv6) of the reverse proxies in front of the "
+       "server; when the TCP peer is one of them, the client address (login rate limits, logs) "
+       "is the right-most X-Forwarded-For address that is not itself a trusted proxy (default: "
+       "none, the peer is the client)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto parsed = http::TrustedProxies::parse(v);
+         if (auto* error = std::get_if<std::string>(&parsed)) return "entry " + *error;
+         c.trusted_proxies = std::get<http::TrustedProxies>(std::move(parsed));
          return std::nullopt;
        }},
       {"--web-dir", {"TODO_WEB_DIR"}, "DIR",
@@ -749,6 +764,16 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
       {"serve", "serve [FLAGS]", "run every service in one process on SQLite (the default)"},
+      {"api", "api --database-url URL --jwt-secret SECRET [FLAGS]",
+       "the API role: accounts, tasks, the web app (port 8000; needs PostgreSQL)"},
+      {"recurring", "recurring --database-url URL --jwt-secret SECRET [FLAGS]",
+       "the recurring role: next occurrences of completed tasks (port 8001)"},
+      {"notify", "notify --database-url URL --jwt-secret SECRET [FLAGS]",
+       "the notification role: reminders and their channels, targets (port 8002)"},
+      {"sync", "sync --database-url URL --jwt-secret SECRET [FLAGS]",
+       "the live-sync role: WebSocket /ws/tasks (port 8003)"},
+      {"audit", "audit --database-url URL --jwt-secret SECRET [FLAGS]",
+       "the audit role: the audit log and its API (port 8004)"},
       {"migrate", "migrate [FLAGS]", "create or upgrade the database schema, then exit"},
       {"version", "version", "print the version"},
       {"events",
@@ -798,15 +823,33 @@ std::string subcommands_of(const std::string& group) {
   return out;
 }
 
+constexpr std::pair<std::string_view, unsigned short> kRolePorts[] = {
+    {"api", 8000}, {"recurring", 8001}, {"notify", 8002}, {"sync", 8003}, {"audit", 8004}};
+
+// A role takes every flag of serve: it is serve with fewer components.
 bool applies(const Flag& f, const std::string& command) {
+  const std::string& as = is_role(command) ? std::string("serve") : command;
   for (const auto& c : f.commands) {
-    if (c == command) return true;
+    if (c == as) return true;
   }
   return false;
 }
 
 // What a command needs beyond valid flags; nullopt when the configuration is complete.
 std::optional<std::string> missing_requirement(const Config& c) {
+  // The roles are separate processes: they share one PostgreSQL database (SQLite is one
+  // process's file) and one signing secret (a generated one would differ per data dir).
+  if (is_role(c.command) && c.database_url.empty()) {
+    return "todo " + c.command +
+           " needs --database-url postgres://... (DATABASE_URL): the roles are separate processes "
+           "that share one PostgreSQL database; on SQLite run every service in one process with "
+           "todo serve";
+  }
+  if (is_role(c.command) && !c.jwt_secret) {
+    return "todo " + c.command +
+           " needs --jwt-secret (TODO_JWT_SECRET): every role must verify the tokens the api role "
+           "signs, so they share one secret";
+  }
   if (c.command == "events" && c.topic.empty()) {
     return "todo events needs --topic TOPIC (e.g. --topic task-events)";
   }
@@ -859,6 +902,20 @@ std::string group_help(const std::string& group) {
 
 }  // namespace
 
+bool is_role(std::string_view command) {
+  for (const auto& [name, port] : kRolePorts) {
+    if (name == command) return true;
+  }
+  return false;
+}
+
+unsigned short default_port(std::string_view command) {
+  for (const auto& [name, port] : kRolePorts) {
+    if (name == command) return port;
+  }
+  return 8000;
+}
+
 std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& args,
                                                const Environment& env) {
   Config config;
@@ -895,6 +952,7 @@ std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& a
     return ConfigError{"unknown command '" + config.command + "'; see todo --help"};
   }
 
+  config.port = default_port(config.command);
   // Environment first, so flags override it.
   for (const Flag& f : flags()) {
     if (!applies(f, config.command)) continue;
@@ -956,7 +1014,8 @@ std::string help_text(const std::string& command) {
     out << "todo — a task manager: REST API, events, reminders, live sync and audit in one binary\n\n"
         << "Usage: todo [COMMAND] [FLAGS]\n\nCommands:\n";
     for (const auto& c : commands()) out << "  " << padded(c.name, width + 2) << c.help << "\n";
-    out << "\nRun 'todo COMMAND --help' for the flags of one command.\n\n"
+    out << "\nThe roles api, recurring, notify, sync and audit take the flags of serve.\n"
+        << "\nRun 'todo COMMAND --help' for the flags of one command.\n\n"
         << "Flags (environment variable) [commands]:\n";
   } else {
     if (const Command* c = find_command(command)) {

@@ -4,6 +4,7 @@
 #include "bus/retry.h"
 #include "domain/quota.h"
 #include "domain/user.h"
+#include "http/forwarded.h"
 #include "log/log.h"
 #include "store/database.h"
 
@@ -19,8 +20,9 @@
 namespace todo::app {
 
 struct Config {
-  // serve | migrate | version | help | events | dlq list | dlq replay | admin set-role; a bare
-  // command group ("dlq", "admin") only together with help.
+  // serve | api | recurring | notify | sync | audit | migrate | version | help | events |
+  // dlq list | dlq replay | admin set-role; a bare command group ("dlq", "admin") only together
+  // with help. The five roles take serve's flags (is_role).
   std::string command;
   bool help = false;  // `todo <command> --help`
   std::string address = "0.0.0.0";
@@ -33,6 +35,8 @@ struct Config {
   std::optional<std::string> jwt_secret;  // nullopt: serve generates one and keeps it in data_dir
   log::Level log_level = log::Level::kInfo;
   std::vector<std::string> cors_origins;
+  // Peers whose X-Forwarded-For names the client (an ingress): --trusted-proxies (ADR 0022).
+  http::TrustedProxies trusted_proxies;
   store::Durability durability = store::Durability::kFull;
   int threads = 0;  // I/O threads; 0 = one per core
   int read_timeout_seconds = 10;
@@ -97,6 +101,12 @@ struct ConfigError {
 };
 
 using Environment = std::function<const char*(const char*)>;
+
+// The distributed roles (DESIGN §1): `todo api`, `recurring`, `notify`, `sync`, `audit`, each one
+// service in its own process on a shared PostgreSQL database (ADR 0022).
+bool is_role(std::string_view command);
+// 8000 for serve and api, then recurring 8001, notify 8002, sync 8003, audit 8004.
+unsigned short default_port(std::string_view command);
 
 // args excludes the program name. Flags win over environment variables, which win over defaults.
 std::variant<Config, ConfigError> parse_config(const std::vector<std::string>& args,

@@ -391,7 +391,8 @@ std::optional<std::string> Server::Impl::admit(const std::string& client) {
            " open connections; retry later.";
   }
   auto& mine = open_per_client[client];
-  if (mine >= options.max_connections_per_client) {
+  // A trusted proxy (an ingress) carries many clients' connections: only the total caps it.
+  if (mine >= options.max_connections_per_client && !options.trusted_proxies.trusts(client)) {
     metrics.count_connection_error("client_connection_limit");
     return "This client address has " + std::to_string(options.max_connections_per_client) +
            " open connections; close one or retry later.";
@@ -767,10 +768,15 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
       keep_alive = message.keep_alive();
       request.method = parse_method(message.method_string());
       request.target = std::string(message.target());
-      request.client_address = client;
+      std::vector<std::string_view> forwarded_for;
       for (const auto& field : message) {
         request.headers.push_back(Header{lower(field.name_string()), std::string(field.value())});
       }
+      for (const auto& header : request.headers) {
+        if (header.name == "x-forwarded-for") forwarded_for.push_back(header.value);
+      }
+      // Behind a trusted proxy the client is read from X-Forwarded-For (ADR 0022).
+      request.client_address = options.trusted_proxies.client_address(client, forwarded_for);
       request.body = std::move(message.body());
       auto rid = request.header("x-request-id");
       request.request_id = rid && is_sane_request_id(*rid) ? std::string(*rid) : new_request_id();
@@ -818,7 +824,9 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
                             {"route", request.route},
                             {"status", response.status},
                             {"duration_ms", seconds * 1000.0},
-                            {"client", client}});
+                            {"client", request.client_address.empty() ? client
+                                                                      : request.client_address},
+                            {"peer", client}});
     }
 
     stream.expires_after(options.read_timeout);

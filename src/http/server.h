@@ -1,6 +1,7 @@
 // The HTTP/1.1 server (Boost.Beast, C++20 coroutines). Asio stays inside server.cpp.
 #pragma once
 
+#include "http/forwarded.h"
 #include "http/metrics.h"
 #include "http/router.h"
 
@@ -35,6 +36,10 @@ struct ServerOptions {
   int cpu_threads = 2;
   int cpu_queue_limit = 64;
   std::vector<std::string> cors_origins;  // exact origins allowed; empty = same origin only
+  // Peers whose X-Forwarded-For is believed (an ingress, a load balancer): the request's
+  // client_address comes from the header when the TCP peer is one of them, and they are exempt
+  // from max_connections_per_client. Empty: the peer is always the client.
+  TrustedProxies trusted_proxies;
   std::chrono::seconds shutdown_grace{10};
   // WebSocket routes: a ping after this long without traffic, closed after twice as long
   // without an answer; the largest incoming message; queued outgoing messages (and their bytes)

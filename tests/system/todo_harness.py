@@ -590,8 +590,9 @@ class ServerFactory:
         high_limits=True,
         defaults=True,
         wait=True,
+        command="serve",
     ):
-        """Start `todo serve`.
+        """Start `todo serve` (or another command that serves: a role, `todo api`, ...).
 
         args: extra flags; env: extra environment (after TODO_*/BETTER_AUTH_SECRET are scrubbed);
         data_dir: reuse a directory (default: a fresh one); secret: passed as --jwt-secret
@@ -601,7 +602,7 @@ class ServerFactory:
         args = list(args)
         if data_dir is None:
             data_dir = self.new_data_dir()
-        argv = ["serve"]
+        argv = [command]
         if defaults:
             argv += ["--address", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)]
             if secret is not None:

@@ -108,6 +108,67 @@ TEST(Config, DatabaseUrlChoosesPostgresAndNeverEchoesItsPassword) {
   }
 }
 
+TEST(Config, TheRolesTakeServesFlagsWithTheirOwnPorts) {
+  const std::string secret(32, 'k');
+  const std::vector<std::string> shared = {"--database-url", "postgres://db/todo", "--jwt-secret",
+                                           secret};
+  const std::vector<std::pair<std::string, int>> roles = {
+      {"api", 8000}, {"recurring", 8001}, {"notify", 8002}, {"sync", 8003}, {"audit", 8004}};
+  for (const auto& [role, port] : roles) {
+    std::vector<std::string> args = {role};
+    args.insert(args.end(), shared.begin(), shared.end());
+    Config c = parse_ok(args);
+    EXPECT_EQ(c.command, role);
+    EXPECT_EQ(c.port, port) << role;
+    EXPECT_TRUE(is_role(role));
+    args.insert(args.end(), {"--port", "0", "--smtp-url", "smtp://127.0.0.1:25", "--trusted-proxies",
+                             "10.0.0.0/8", "--cors-origins", "https://app.example.com"});
+    EXPECT_EQ(parse_ok(args).port, 0) << role;
+    EXPECT_EQ(parse_ok({role}, FakeEnv{{{"DATABASE_URL", "postgres://db/todo"},
+                                        {"TODO_JWT_SECRET", secret},
+                                        {"TODO_PORT", "9100"}}})
+                  .port,
+              9100);
+  }
+  EXPECT_FALSE(is_role("serve"));
+  EXPECT_FALSE(is_role("migrate"));
+  EXPECT_EQ(parse_ok({"serve"}).port, 8000);
+  EXPECT_NE(help_text("audit").find("--trusted-proxies"), std::string::npos);
+  EXPECT_NE(help_text("").find("sync"), std::string::npos);
+}
+
+TEST(Config, TheRolesNeedPostgresAndASharedSecret) {
+  const std::string secret(32, 'k');
+  const auto sqlite = parse_error({"audit", "--jwt-secret", secret});
+  EXPECT_NE(sqlite.find("--database-url"), std::string::npos) << sqlite;
+  EXPECT_NE(sqlite.find("todo serve"), std::string::npos) << sqlite;
+  const auto no_secret = parse_error({"api", "--database-url", "postgres://db/todo"});
+  EXPECT_NE(no_secret.find("--jwt-secret"), std::string::npos) << no_secret;
+  // Help needs neither.
+  EXPECT_TRUE(parse_ok({"sync", "--help"}).help);
+}
+
+TEST(Config, TrustedProxies) {
+  EXPECT_TRUE(parse_ok({"serve"}).trusted_proxies.empty());
+  const Config c = parse_ok({"serve", "--trusted-proxies", "10.0.0.0/8, 2001:db8::/32,192.0.2.7"});
+  EXPECT_TRUE(c.trusted_proxies.trusts("10.1.2.3"));
+  EXPECT_TRUE(c.trusted_proxies.trusts("2001:db8::5"));
+  EXPECT_TRUE(c.trusted_proxies.trusts("192.0.2.7"));
+  EXPECT_FALSE(c.trusted_proxies.trusts("192.0.2.8"));
+  EXPECT_TRUE(parse_ok({"serve"}, FakeEnv{{{"TODO_TRUSTED_PROXIES", "127.0.0.1"}}})
+                  .trusted_proxies.trusts("127.0.0.1"));
+  const auto bad = parse_error({"serve", "--trusted-proxies", "10.0.0.0/8,ingress.local"});
+  EXPECT_NE(bad.find("--trusted-proxies"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("ingress.local"), std::string::npos) << bad;
+  const auto bad_prefix = parse_error({"serve", "--trusted-proxies=10.0.0.0/40"});
+  EXPECT_NE(bad_prefix.find("--trusted-proxies"), std::string::npos) << bad_prefix;
+  const auto bad_env =
+      parse_error({"serve"}, FakeEnv{{{"TODO_TRUSTED_PROXIES", "10.0.0.0/8 10.1.0.0/16"}}});
+  EXPECT_NE(bad_env.find("TODO_TRUSTED_PROXIES"), std::string::npos) << bad_env;
+  EXPECT_NE(parse_error({"migrate", "--trusted-proxies", "10.0.0.1"}).find("--trusted-proxies"),
+            std::string::npos);
+}
+
 TEST(Config, FlagsOfOtherCommandsAreRejected) {
   EXPECT_NE(parse_error({"migrate", "--port", "1"}).find("--port"), std::string::npos);
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "domain/text.h"
 #include "http/server.h"
@@ -48,6 +49,11 @@ class ConnectionTest : public ::testing::Test {
       response.body = "ok";
       return response;
     });
+    router.add(Method::kGet, "/whoami", Executor::kInline, [](Request& request) {
+      Response response;
+      response.body = "client=" + request.client_address;
+      return response;
+    });
   }
   std::unique_ptr<Server> make_server(ServerOptions options) {
     options.io_threads = 1;
@@ -65,6 +71,23 @@ TEST_F(ConnectionTest, AnswersPipelinedRequestsAndClosesAtTheEnd) {
                                         "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
   EXPECT_NE(out.find("HTTP/1.1 404 Not Found\r\n"), std::string::npos) << out;
+}
+
+// The handlers see the forwarded client only when the peer (192.0.2.1 in send_and_read) is a
+// trusted proxy (ADR 0022).
+TEST_F(ConnectionTest, TheClientAddressComesFromXForwardedForOnlyThroughATrustedProxy) {
+  const std::string request =
+      "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.4, 192.0.2.9\r\n\r\n";
+  auto untrusted = make_server({});
+  EXPECT_NE(send_and_read(*untrusted, request).find("client=192.0.2.1"), std::string::npos);
+
+  ServerOptions options;
+  options.trusted_proxies = std::get<TrustedProxies>(TrustedProxies::parse("192.0.2.0/24"));
+  auto behind_proxy = make_server(options);
+  EXPECT_NE(send_and_read(*behind_proxy, request).find("client=198.51.100.4"), std::string::npos);
+  const std::string garbage =
+      "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.4, nonsense\r\n\r\n";
+  EXPECT_NE(send_and_read(*behind_proxy, garbage).find("client=192.0.2.1"), std::string::npos);
 }
 
 // Found by the http_request fuzz target: the first read of a request asked the buffer for 4 KiB,
