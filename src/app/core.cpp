@@ -15,6 +15,8 @@ namespace {
 bus::BusOptions bus_options(const Config& config) {
   bus::BusOptions options;
   options.retry = config.bus_retry;
+  options.kind = config.bus;
+  options.kafka = config.kafka;
   // On PostgreSQL other processes may consume the same groups: they share the partitions.
   options.share_partitions = !config.database_url.empty();
   for (auto [topic, partitions] :
