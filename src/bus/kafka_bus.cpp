@@ -74,7 +74,8 @@ void KafkaBus::start() {
     RelayOptions relay_options;
     relay_options.topics = options_.partitions;
     relay_options.poll_interval = options_.poll_interval;
-    relay_ = std::make_unique<OutboxRelay>(db_, clock_, options_.kafka, std::move(relay_options));
+    relay_ = std::make_unique<OutboxRelay>(db_, clock_, random_, options_.kafka,
+                                           std::move(relay_options));
     relay_->start();
   }
   KafkaConsumerOptions consumer_options{options_.poll_interval, options_.batch_size};

@@ -289,11 +289,15 @@ void GroupConsumer::publish_stats() {
 }
 
 void GroupConsumer::run(const std::atomic<bool>& stopping) {
+  const std::int64_t session_ms = settings_.session_timeout.count();
   auto conf = kafka::make_conf(settings_, {{"group.id", subscription_.group},
                                            {"enable.auto.commit", "false"},
                                            {"enable.auto.offset.store", "false"},
                                            {"auto.offset.reset", "earliest"},
-                                           {"topic.metadata.refresh.interval.ms", "5000"}});
+                                           {"topic.metadata.refresh.interval.ms", "5000"},
+                                           {"session.timeout.ms", std::to_string(session_ms)},
+                                           {"heartbeat.interval.ms",
+                                            std::to_string(std::min<std::int64_t>(3000, session_ms / 3))}});
   rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupConsumer::rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));

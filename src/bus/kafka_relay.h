@@ -23,12 +23,15 @@ struct RelayOptions {
   int batch_size = 10000;                          // rows produced before their reports are awaited
   std::chrono::milliseconds poll_interval{1000};   // the safety net when no commit wakes it
   std::chrono::milliseconds message_timeout{30000};  // a row not acknowledged by then is sent again
+  // Several processes on one database: one relay ships at a time, holding a lease (the
+  // partition_leases table, group "outbox-relay") renewed every third of this.
+  std::chrono::milliseconds lease_ttl{10000};
 };
 
 class OutboxRelay {
  public:
-  OutboxRelay(store::Database& db, const domain::Clock& clock, KafkaSettings settings,
-              RelayOptions options);
+  OutboxRelay(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
+              KafkaSettings settings, RelayOptions options);
   ~OutboxRelay();  // stops
   OutboxRelay(const OutboxRelay&) = delete;
   OutboxRelay& operator=(const OutboxRelay&) = delete;

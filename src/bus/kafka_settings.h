@@ -19,6 +19,9 @@ struct KafkaSettings {
   // Waiting for a CreateTopics answer at start; the bus goes on without it (the topics may be
   // created by an operator, or by the broker on first use).
   std::chrono::milliseconds admin_timeout{10000};
+  // A group member silent this long is dropped and its partitions reassigned (librdkafka's
+  // session.timeout.ms; the mock cluster also waits this long for a member that left).
+  std::chrono::milliseconds session_timeout{45000};
 };
 
 // nullopt when `value` is one of the accepted values, else what is wrong (for a flag's error).

@@ -46,6 +46,8 @@ class KafkaBusTest : public store::testing::BackendTest {
     options.kind = BusKind::kKafka;
     options.partitions = {{"orders", 2}, {"orders.dlq", 1}};
     options.kafka.brokers = broker_.brokers();
+    // The mock cluster waits a whole session for a member that left before it rebalances.
+    options.kafka.session_timeout = 6000ms;
     options.retry.backoff = {10ms, 10ms};
     options.poll_interval = 100ms;
     bus_ = open_bus(*db_, clock_, random_, options);

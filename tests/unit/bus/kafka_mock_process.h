@@ -3,6 +3,7 @@
 // broker is down. Destroying it closes the helper's stdin, which ends it, and reaps it.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,7 +22,9 @@ class KafkaMockProcess {
   explicit KafkaMockProcess(int brokers = 1) {
     int to_child[2];
     int from_child[2];
-    if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) throw std::runtime_error("pipe failed");
+    // Close-on-exec: a process the test starts later (the PostgreSQL server) must not inherit
+    // the helper's stdin, or closing ours would never end it.
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
@@ -42,7 +45,10 @@ class KafkaMockProcess {
     if (brokers_.empty()) throw std::runtime_error("the mock broker printed no address");
   }
   ~KafkaMockProcess() {
-    if (to_ != nullptr) std::fclose(to_);  // end of stdin: the helper exits
+    if (to_ != nullptr) {
+      std::fputs("quit\n", to_);
+      std::fclose(to_);  // end of stdin: the helper exits
+    }
     int status = 0;
     if (pid_ > 0) ::waitpid(pid_, &status, 0);
     if (from_ != nullptr) std::fclose(from_);
