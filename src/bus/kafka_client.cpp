@@ -37,9 +37,10 @@ void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& valu
   }
 }
 
-// librdkafka's own log lines go through ours.
+// librdkafka's own log lines go through ours. Its level 3 (a broker that cannot be reached,
+// repeated at every reconnect) is a warning here: the bus goes on and says so in its own lines.
 void log_callback(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  if (level <= 3) {
+  if (level <= 2) {
     log::error("librdkafka", {{"facility", facility}, {"message", message}});
   } else if (level <= 5) {
     log::warn("librdkafka", {{"facility", facility}, {"message", message}});

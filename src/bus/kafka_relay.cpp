@@ -96,6 +96,25 @@ struct OutboxRelay::Impl {
   // One round; returns the rows shipped, or nullopt when a round failed (wait before the next).
   std::optional<std::int64_t> ship_once();
   bool produce(InFlight& slot);
+  kafka::Handle make_producer() const {
+    auto conf = kafka::make_conf(
+        settings, {{"enable.idempotence", "true"},
+                   {"acks", "all"},
+                   {"linger.ms", "5"},
+                   {"message.timeout.ms", std::to_string(options.message_timeout.count())}});
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), delivery_report);
+    return kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  }
+  // An idempotent producer that hit a fatal error (the broker fenced it, a sequence gap it cannot
+  // repair) refuses everything after: start a new one. Only between rounds (no report pending).
+  void replace_producer_if_fatal() {
+    char reason[512];
+    const auto err = rd_kafka_fatal_error(producer.get(), reason, sizeof reason);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    log::error("relay: the producer failed for good; starting a new one", {{"error", reason}});
+    producer.reset();
+    producer = make_producer();
+  }
   std::size_t outstanding() const {
     std::size_t n = 0;
     for (const auto& s : slots) n += s.reported ? 0 : 1;
@@ -197,7 +216,10 @@ std::optional<std::int64_t> OutboxRelay::Impl::ship_once() {
     });
     shipped += marked;
   }
-  if (any_failed) return std::nullopt;
+  if (any_failed) {
+    replace_producer_if_fatal();
+    return std::nullopt;
+  }
   return marked;
 }
 
@@ -275,14 +297,7 @@ void OutboxRelay::start() {
     std::lock_guard lock(i.mutex);
     if (i.started) return;
   }
-  auto conf = kafka::make_conf(
-      i.settings,
-      {{"enable.idempotence", "true"},
-       {"acks", "all"},
-       {"linger.ms", "5"},
-       {"message.timeout.ms", std::to_string(i.options.message_timeout.count())}});
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), delivery_report);
-  i.producer = kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  i.producer = i.make_producer();
   i.listener.emplace(i.db, [&i] { i.notify(); });
   std::lock_guard lock(i.mutex);
   i.started = true;
