@@ -1,11 +1,13 @@
 """`todo serve --bus kafka` against librdkafka's mock cluster (tests/support/kafka_mock_broker, a
 process of its own): a created task reaches the audit log through Kafka, completing a recurring
-task creates its next occurrence once, the outbox rows are shipped, and writes are accepted while
+task creates its next occurrence once, the outbox rows are shipped with
+the CloudEvent headers (read back with kcat), and writes are accepted while
 the broker is down and their events follow when it is back. ADR 0021.
 
 The helper is found next to the binary's build tree (TODO_KAFKA_MOCK_BROKER overrides). The 2.0.2
 mock cluster does not implement CreateTopics, so the topics are created through the helper."""
 
+import json
 import os
 import subprocess
 
@@ -103,6 +105,21 @@ def test_a_created_task_reaches_the_audit_log_and_a_completion_makes_one_next_oc
     poll_until(lambda: _unshipped(srv) == 0, "every outbox row shipped", DEADLINE)
     # Everything consumed: still exactly one next occurrence.
     assert len(series()) == 2
+
+    # What Kafka holds: the CloudEvent in structured mode, keyed by task, with the ce_* headers.
+    out = subprocess.run(
+        ["kcat", "-b", kafka.brokers, "-C", "-t", "task-events", "-o", "beginning", "-e", "-q",
+         "-f", "%k\t%h\t%s\n"],
+        capture_output=True, text=True, timeout=DEADLINE, check=True).stdout
+    lines = [line.split("\t", 2) for line in out.splitlines() if line]
+    mine = [(h, v) for k, h, v in lines if k == task.body["id"]]
+    assert mine, out
+    headers, value = mine[0]
+    event = json.loads(value)
+    assert f"ce_id={event['id']}" in headers, headers
+    assert f"ce_type={event['type']}" in headers, headers
+    assert "ce_specversion=1.0" in headers, headers
+    assert "content-type=application/cloudevents+json" in headers, headers
 
 
 def test_writes_are_accepted_while_the_broker_is_down_and_follow_when_it_is_back(
