@@ -29,7 +29,8 @@ class OutboxRelay;
 
 struct KafkaBusOptions {
   KafkaSettings kafka;
-  std::map<std::string, int, std::less<>> partitions;  // topic -> partition count (created at start)
+  std::map<std::string, int, std::less<>>
+      partitions;  // topic -> partition count (created at start)
   RetryPolicy retry;
   bool relay = true;  // ship the outbox from this process (one relay per database)
   std::chrono::milliseconds poll_interval{1000};

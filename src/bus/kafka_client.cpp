@@ -3,7 +3,6 @@
 #include "bus/kafka_client.h"
 
 #include <boost/json.hpp>
-
 #include <stdexcept>
 
 #include "log/log.h"
@@ -70,7 +69,8 @@ Conf make_conf(const KafkaSettings& settings,
 Handle make_client(rd_kafka_type_t type, Conf conf) {
   char error[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof error);
-  if (rk == nullptr) throw std::runtime_error(std::string("kafka: cannot create a client: ") + error);
+  if (rk == nullptr)
+    throw std::runtime_error(std::string("kafka: cannot create a client: ") + error);
   conf.release();  // rd_kafka_new owns it now
   return Handle(rk);
 }
@@ -86,8 +86,7 @@ std::optional<std::map<std::string, int>> existing_topics(
   const auto err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &metadata,
                                      static_cast<int>(timeout.count()));
   if (err) {
-    log::warn("kafka: could not read the cluster's topics",
-              {{"error", rd_kafka_err2str(err)}});
+    log::warn("kafka: could not read the cluster's topics", {{"error", rd_kafka_err2str(err)}});
     return std::nullopt;
   }
   std::map<std::string, int> out;

@@ -87,7 +87,8 @@ class GroupConsumer final : public KafkaConsumer {
  private:
   struct Assigned {
     std::unique_ptr<PartitionConsumer> consumer;
-    std::deque<Event> pending;  // fetched, not yet consumed (waiting for a retry, or the next round)
+    // Fetched, not yet consumed (waiting for a retry, or the next round).
+    std::deque<Event> pending;
     bool paused = false;
   };
 
@@ -97,8 +98,8 @@ class GroupConsumer final : public KafkaConsumer {
     try {
       self->on_rebalance(rk, err, partitions);
     } catch (const std::exception& e) {  // never throw into librdkafka
-      log::error("kafka rebalance failed", {{"group", self->subscription_.group},
-                                            {"error", e.what()}});
+      log::error("kafka rebalance failed",
+                 {{"group", self->subscription_.group}, {"error", e.what()}});
     }
   }
   void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -118,7 +119,8 @@ class GroupConsumer final : public KafkaConsumer {
   const KafkaConsumerOptions options_;
   kafka::Handle rk_;
   std::map<int, Assigned> assigned_;
-  std::optional<std::vector<int>> to_open_;  // assigned by the group, not yet opened (database down)
+  // Assigned by the group, not yet opened (the database did not answer).
+  std::optional<std::vector<int>> to_open_;
   ErrorLog errors_;
   mutable std::mutex stats_mutex_;
   std::vector<PartitionStats> published_;
@@ -146,8 +148,8 @@ void GroupConsumer::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   to_open_.reset();
   rd_kafka_assign(rk, nullptr);
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    log::warn("kafka rebalance error", {{"group", subscription_.group},
-                                        {"error", rd_kafka_err2str(err)}});
+    log::warn("kafka rebalance error",
+              {{"group", subscription_.group}, {"error", rd_kafka_err2str(err)}});
   } else {
     log::info("consumer partitions revoked",
               {{"group", subscription_.group}, {"topic", subscription_.topic}});
@@ -159,8 +161,8 @@ bool GroupConsumer::open(const std::vector<int>& wanted) {
   std::map<int, store::DeliveryAttempts> attempts;
   try {
     context_.db.read([&](store::Transaction& s) {
-      committed = store::ConsumerOffsetRepository{}.committed(s, subscription_.group,
-                                                              subscription_.topic);
+      committed =
+          store::ConsumerOffsetRepository{}.committed(s, subscription_.group, subscription_.topic);
       attempts = store::DeliveryAttemptRepository{}.of(s, subscription_.group, subscription_.topic);
     });
   } catch (const std::exception& e) {
@@ -182,18 +184,18 @@ bool GroupConsumer::open(const std::vector<int>& wanted) {
     if (auto found = attempts.find(p); found != attempts.end()) start.attempts = found->second;
     // What an earlier process may have been handling when it stopped goes one event at a time.
     start.in_flight_end = start.committed + options_.batch_size;
-    assigned_[p].consumer =
-        std::make_unique<PartitionConsumer>(context_, subscription_, p, start);
+    assigned_[p].consumer = std::make_unique<PartitionConsumer>(context_, subscription_, p, start);
     names += (names.empty() ? "" : ",") + std::to_string(p);
   }
   if (const auto err = rd_kafka_assign(rk_.get(), list.get())) {
     assigned_.clear();
-    log::error("kafka assign failed", {{"group", subscription_.group},
-                                       {"error", rd_kafka_err2str(err)}});
+    log::error("kafka assign failed",
+               {{"group", subscription_.group}, {"error", rd_kafka_err2str(err)}});
     return false;
   }
-  log::info("consumer partitions assigned",
-            {{"group", subscription_.group}, {"topic", subscription_.topic}, {"partitions", names}});
+  log::info(
+      "consumer partitions assigned",
+      {{"group", subscription_.group}, {"topic", subscription_.topic}, {"partitions", names}});
   return true;
 }
 
@@ -229,8 +231,8 @@ int GroupConsumer::deliver() {
   const auto now = context_.monotonic.now();
   for (auto& [p, a] : assigned_) {
     while (!a.pending.empty() && a.consumer->ready(now)) {
-      const auto count = std::min<std::size_t>(a.pending.size(),
-                                               static_cast<std::size_t>(options_.batch_size));
+      const auto count =
+          std::min<std::size_t>(a.pending.size(), static_cast<std::size_t>(options_.batch_size));
       std::vector<Event> batch(a.pending.begin(), a.pending.begin() + static_cast<long>(count));
       const int n = a.consumer->deliver(batch);
       a.pending.erase(a.pending.begin(), a.pending.begin() + n);
@@ -257,8 +259,8 @@ void GroupConsumer::flow_control() {
       rd_kafka_resume_partitions(rk_.get(), list.get());
       element->offset = a.consumer->next_offset();
       if (auto* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 0)) {
-        log::warn("kafka seek failed", {{"group", subscription_.group},
-                                        {"error", rd_kafka_error_string(error)}});
+        log::warn("kafka seek failed",
+                  {{"group", subscription_.group}, {"error", rd_kafka_error_string(error)}});
         rd_kafka_error_destroy(error);
       }
       a.paused = false;
@@ -281,8 +283,8 @@ void GroupConsumer::publish_stats() {
     const auto counters = a.consumer->counters();
     const auto end = cached_end(rk_.get(), subscription_.topic, p);
     out.push_back(PartitionStats{subscription_.group, subscription_.topic, p,
-                                 a.consumer->next_offset(), end, counters.handled,
-                                 counters.retried, counters.dead_lettered});
+                                 a.consumer->next_offset(), end, counters.handled, counters.retried,
+                                 counters.dead_lettered});
   }
   std::lock_guard lock(stats_mutex_);
   published_ = std::move(out);
@@ -290,14 +292,15 @@ void GroupConsumer::publish_stats() {
 
 void GroupConsumer::run(const std::atomic<bool>& stopping) {
   const std::int64_t session_ms = settings_.session_timeout.count();
-  auto conf = kafka::make_conf(settings_, {{"group.id", subscription_.group},
-                                           {"enable.auto.commit", "false"},
-                                           {"enable.auto.offset.store", "false"},
-                                           {"auto.offset.reset", "earliest"},
-                                           {"topic.metadata.refresh.interval.ms", "5000"},
-                                           {"session.timeout.ms", std::to_string(session_ms)},
-                                           {"heartbeat.interval.ms",
-                                            std::to_string(std::min<std::int64_t>(3000, session_ms / 3))}});
+  auto conf = kafka::make_conf(
+      settings_,
+      {{"group.id", subscription_.group},
+       {"enable.auto.commit", "false"},
+       {"enable.auto.offset.store", "false"},
+       {"auto.offset.reset", "earliest"},
+       {"topic.metadata.refresh.interval.ms", "5000"},
+       {"session.timeout.ms", std::to_string(session_ms)},
+       {"heartbeat.interval.ms", std::to_string(std::min<std::int64_t>(3000, session_ms / 3))}});
   rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupConsumer::rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));

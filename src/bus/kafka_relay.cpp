@@ -13,8 +13,8 @@
 
 #include "bus/kafka_client.h"
 #include "domain/ids.h"
-#include "store/consumer_repository.h"
 #include "log/log.h"
+#include "store/consumer_repository.h"
 #include "store/outbox.h"
 
 namespace todo::bus {
@@ -53,7 +53,7 @@ struct OutboxRelay::Impl {
   const domain::Clock& clock;
   const KafkaSettings settings;
   const RelayOptions options;
-  const std::string member;  // this relay in the lease
+  const std::string member;                      // this relay in the lease
   std::optional<domain::Timestamp> lease_until;  // while held
   std::optional<domain::Timestamp> next_renewal;
   // The round in progress; the delivery reports point into `slots`, so both outlive the producer
@@ -142,9 +142,9 @@ bool OutboxRelay::Impl::produce(InFlight& slot) {
                           static_cast<ssize_t>(attributes.source.size())),
         RD_KAFKA_V_HEADER("ce_specversion", attributes.specversion.data(),
                           static_cast<ssize_t>(attributes.specversion.size())),
-        RD_KAFKA_V_HEADER("content-type", kafka::kCloudEventsContentType,
-                          static_cast<ssize_t>(std::char_traits<char>::length(
-                              kafka::kCloudEventsContentType))),
+        RD_KAFKA_V_HEADER(
+            "content-type", kafka::kCloudEventsContentType,
+            static_cast<ssize_t>(std::char_traits<char>::length(kafka::kCloudEventsContentType))),
         RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !stop_requested()) {
@@ -212,7 +212,8 @@ std::optional<std::int64_t> OutboxRelay::Impl::ship_once() {
     db.write([&](store::Transaction& s) {
       marked = 0;
       const store::OutboxRepository outbox;
-      for (const auto& r : ranges) marked += outbox.mark_shipped(s, r.topic, r.partition, r.from, r.to, now);
+      for (const auto& r : ranges)
+        marked += outbox.mark_shipped(s, r.topic, r.partition, r.from, r.to, now);
     });
     shipped += marked;
   }
@@ -233,8 +234,9 @@ bool OutboxRelay::Impl::hold_lease() {
                                                      now + ttl);
   });
   if (held != lease_until.has_value()) {
-    log::info(held ? "relay: this process ships the outbox" : "relay: another process ships the outbox",
-              {{"member", member}});
+    log::info(
+        held ? "relay: this process ships the outbox" : "relay: another process ships the outbox",
+        {{"member", member}});
   }
   lease_until = held ? std::optional(now + ttl) : std::nullopt;
   next_renewal = now + ttl / 3;

@@ -20,8 +20,8 @@ namespace todo::bus {
 struct RelayOptions {
   // Topics to create at start when missing (topic -> partition count).
   std::map<std::string, int, std::less<>> topics;
-  int batch_size = 10000;                          // rows produced before their reports are awaited
-  std::chrono::milliseconds poll_interval{1000};   // the safety net when no commit wakes it
+  int batch_size = 10000;                         // rows produced before their reports are awaited
+  std::chrono::milliseconds poll_interval{1000};  // the safety net when no commit wakes it
   std::chrono::milliseconds message_timeout{30000};  // a row not acknowledged by then is sent again
   // Several processes on one database: one relay ships at a time, holding a lease (the
   // partition_leases table, group "outbox-relay") renewed every third of this.
@@ -42,7 +42,7 @@ class OutboxRelay {
   // Stops without waiting for outstanding delivery reports: what was not acknowledged stays
   // unshipped and is sent again at the next start (the duplicates consumers drop by event id).
   void stop();
-  bool running() const;  // false once the thread ended on an error it could not handle
+  bool running() const;          // false once the thread ended on an error it could not handle
   std::int64_t shipped() const;  // rows marked shipped since start
 
  private:

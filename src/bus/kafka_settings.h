@@ -10,7 +10,7 @@
 namespace todo::bus {
 
 struct KafkaSettings {
-  std::string brokers;                         // host:port,…
+  std::string brokers;                          // host:port,…
   std::string security_protocol = "plaintext";  // plaintext | ssl | sasl_plaintext | sasl_ssl
   std::string sasl_mechanism = "PLAIN";         // PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
   std::string username;

@@ -107,12 +107,14 @@ class KafkaBusTest : public store::testing::BackendTest {
 
 TEST_P(KafkaBusTest, ShipsEveryRowAndDeliversEachPartitionInOrderOnce) {
   std::map<int, std::vector<std::string>> expected;
-  for (int i = 0; i < 12; ++i) expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
+  for (int i = 0; i < 12; ++i)
+    expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
   auto& b = bus();
   b.subscribe({"orders", "g1", recording("g1")});
   b.start();
   EXPECT_TRUE(b.running());
-  for (int i = 0; i < 8; ++i) expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
+  for (int i = 0; i < 8; ++i)
+    expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
   ASSERT_TRUE(eventually([&] { return effects() == 20; }));
   ASSERT_TRUE(eventually([&] { return unshipped() == 0; }));
 
@@ -211,16 +213,15 @@ TEST_P(KafkaBusTest, AFailingEventIsRetriedThenDeadLetteredToTheDlqTopicAndRepla
   ASSERT_TRUE(eventually([&] { return seen("dlq-watch").size() == 1; }));
   EXPECT_EQ(attempts.load(), 3);  // the first attempt and two retries
   EXPECT_NE(seen("dlq-watch")[0].payload.find(bad), std::string::npos);
-  ASSERT_TRUE(eventually([&] {
-    return count("SELECT COUNT(*) FROM effects WHERE event_id = '" + good + "'") == 1;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT COUNT(*) FROM effects WHERE event_id = '" + good + "'") == 1; }));
   EXPECT_EQ(count("SELECT COUNT(*) FROM dead_letters WHERE status = 'dead'"), 1);
 
   heal = true;
-  db_->write([&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
-  ASSERT_TRUE(eventually([&] {
-    return count("SELECT COUNT(*) FROM dead_letters WHERE status = 'replayed'") == 1;
-  }));
+  db_->write(
+      [&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT COUNT(*) FROM dead_letters WHERE status = 'replayed'") == 1; }));
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + bad + "'"), 1);
 }
 
