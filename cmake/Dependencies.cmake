@@ -9,6 +9,8 @@ pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(LIBICAL REQUIRED IMPORTED_TARGET libical)
 # The PostgreSQL backend (src/store/postgres) and the store tests' helper that starts a server.
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# The Kafka bus (src/bus/kafka_*) and the tests' mock broker (tests/support/kafka_mock_broker).
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 
 
 find_package(GTest REQUIRED)

@@ -9,6 +9,8 @@ packages=(
   libsqlite3-dev libsodium-dev libssl-dev libutf8proc-dev libical-dev
   # the PostgreSQL backend (libpq) and the server its store tests start (initdb, postgres)
   libpq-dev postgresql-15
+  # the Kafka bus (librdkafka) and kcat to look at its topics
+  librdkafka-dev kcat
   # the notification channels: outbound HTTP; their tests check requests with python3-cryptography
   libcurl4-openssl-dev python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -348,6 +348,84 @@ const std::vector<Flag>& flags() {
          c.bus_retry = std::get<bus::RetryPolicy>(std::move(policy));
          return std::nullopt;
        }},
+      // --- the bus (ADR 0021)
+      {"--bus",
+       {"TODO_BUS"},
+       "KIND",
+       "log (the event log in the database; default) or kafka (needs --kafka-brokers)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "log") {
+           c.bus = bus::BusKind::kLog;
+         } else if (v == "kafka") {
+           c.bus = bus::BusKind::kKafka;
+         } else {
+           return "must be log or kafka";
+         }
+         return std::nullopt;
+       }},
+      {"--kafka-brokers",
+       {"TODO_KAFKA_BROKERS"},
+       "HOST:PORT,...",
+       "bootstrap servers of the Kafka cluster (--bus kafka)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.find_first_of(" \t\r\n") != std::string::npos) {
+           return "must be a comma-separated list of host:port";
+         }
+         c.kafka.brokers = v;
+         return std::nullopt;
+       }},
+      {"--kafka-security-protocol",
+       {"TODO_KAFKA_SECURITY_PROTOCOL"},
+       "PROTOCOL",
+       "plaintext, ssl, sasl_plaintext or sasl_ssl (default plaintext)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto problem = bus::kafka_security_protocol_problem(v)) return problem;
+         c.kafka.security_protocol = v;
+         return std::nullopt;
+       }},
+      {"--kafka-sasl-mechanism",
+       {"TODO_KAFKA_SASL_MECHANISM"},
+       "MECHANISM",
+       "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with a sasl_* protocol (default PLAIN)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto problem = bus::kafka_sasl_mechanism_problem(v)) return problem;
+         c.kafka.sasl_mechanism = v;
+         return std::nullopt;
+       }},
+      {"--kafka-username",
+       {"TODO_KAFKA_USERNAME"},
+       "USER",
+       "SASL user name (with a sasl_* protocol)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.kafka.username = v;
+         return std::nullopt;
+       }},
+      {"--kafka-password",
+       {"TODO_KAFKA_PASSWORD"},
+       "PASSWORD",
+       "SASL password (prefer the environment variable: flags show in ps)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         c.kafka.password = v;
+         return std::nullopt;
+       }},
+      {"--kafka-ca-file",
+       {"TODO_KAFKA_CA_FILE"},
+       "FILE",
+       "PEM file of the certificate authorities to trust for ssl/sasl_ssl (default: the system's)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto e = non_empty(v)) return e;
+         c.kafka.ca_file = v;
+         return std::nullopt;
+       }},
       // --- notification channels that call out over HTTP (notify-channels)
       {"--fcm-credentials",
        {"TODO_FCM_CREDENTIALS"},
@@ -855,6 +933,14 @@ std::optional<std::string> missing_requirement(const Config& c) {
   }
   if (c.command == "dlq replay" && c.dead_letter_id.has_value() == c.all) {
     return "todo dlq replay needs exactly one of --id ID or --all";
+  }
+  if (c.bus == bus::BusKind::kKafka && c.kafka.brokers.empty()) {
+    return "--bus kafka needs --kafka-brokers HOST:PORT,...";
+  }
+  if (c.bus == bus::BusKind::kKafka && bus::kafka_uses_sasl(c.kafka.security_protocol) &&
+      (c.kafka.username.empty() || c.kafka.password.empty())) {
+    return "--kafka-security-protocol " + c.kafka.security_protocol +
+           " needs --kafka-username and --kafka-password";
   }
   if (c.command == "admin set-role" && c.email.empty()) {
     return "todo admin set-role needs --email EMAIL";

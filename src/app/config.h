@@ -1,6 +1,8 @@
 // Command-line and environment configuration of `todo`, validated before anything starts.
 #pragma once
 
+#include "bus/kafka_settings.h"
+#include "bus/open_bus.h"
 #include "bus/retry.h"
 #include "domain/quota.h"
 #include "domain/user.h"
@@ -52,6 +54,9 @@ struct Config {
   int event_retention_days = 7;  // consumed events older than this leave the log
   int audit_retention_days = 90;  // audit entries older than this are purged (hourly)
   bus::RetryPolicy bus_retry;     // waits between a consumer's attempts at a failing event
+  bus::BusKind bus = bus::BusKind::kLog;  // --bus log|kafka
+  // --kafka-*: the cluster of --bus kafka. kafka.password is a secret: never logged or echoed.
+  bus::KafkaSettings kafka;
   // The notification channels that call out over HTTP (services/notify: webhook, push, SendGrid).
   std::filesystem::path fcm_credentials;                   // empty: no FCM
   std::string fcm_base_url = "https://fcm.googleapis.com";

@@ -15,6 +15,10 @@ namespace {
 bus::BusOptions bus_options(const Config& config) {
   bus::BusOptions options;
   options.retry = config.bus_retry;
+  options.kind = config.bus;
+  options.kafka = config.kafka;
+  // The API role publishes: it (or `todo serve`) ships the outbox to Kafka; the others only read.
+  options.kafka_relay = config.command == "serve" || config.command == "api";
   // On PostgreSQL other processes may consume the same groups: they share the partitions.
   options.share_partitions = !config.database_url.empty();
   for (auto [topic, partitions] :

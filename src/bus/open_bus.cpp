@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "bus/kafka_bus.h"
 #include "bus/log_bus.h"
 
 namespace todo::bus {
@@ -45,7 +46,17 @@ std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& c
       log_options.partitions = options.partitions;
       log_options.retry = options.retry;
       log_options.share_partitions = options.share_partitions;
+      log_options.poll_interval = options.poll_interval;
       return std::make_unique<OutboxLogBus>(db, clock, random, std::move(log_options));
+    }
+    case BusKind::kKafka: {
+      KafkaBusOptions kafka_options;
+      kafka_options.kafka = options.kafka;
+      kafka_options.partitions = options.partitions;
+      kafka_options.retry = options.retry;
+      kafka_options.relay = options.kafka_relay;
+      kafka_options.poll_interval = options.poll_interval;
+      return std::make_unique<KafkaBus>(db, clock, random, std::move(kafka_options));
     }
   }
   throw std::logic_error("unknown bus kind");

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bus/bus.h"
+#include "bus/kafka_settings.h"
 #include "bus/retry.h"
 #include "domain/clock.h"
 #include "store/database.h"
@@ -18,7 +19,8 @@
 namespace todo::bus {
 
 enum class BusKind {
-  kLog,  // the embedded log bus over the outbox table (the only one today; Kafka joins here)
+  kLog,    // the embedded log bus over the outbox table
+  kKafka,  // Kafka through librdkafka: the outbox is relayed to it (ADR 0021)
 };
 
 struct BusOptions {
@@ -28,6 +30,10 @@ struct BusOptions {
   // Several processes share the database (PostgreSQL): durable groups' partitions are leased so
   // each is consumed by one process at a time (LogBusOptions::share_partitions).
   bool share_partitions = false;
+  // kKafka: the cluster, and whether this process runs the outbox relay (one process should).
+  KafkaSettings kafka;
+  bool kafka_relay = true;
+  std::chrono::milliseconds poll_interval{1000};  // the safety net when no wake-up comes
 };
 
 class BusBackend : public Bus {
@@ -39,7 +45,8 @@ class BusBackend : public Bus {
   virtual std::int64_t purge(std::chrono::microseconds max_age) = 0;
 };
 
-// The bus over `db`, which must outlive it. The log bus is woken by every commit of `db` (it adds
+// The bus over `db`, which must outlive it. The Kafka bus is woken by every commit of `db` too
+// (its relay ships what was committed). The log bus is woken by every commit of `db` (it adds
 // its own commit listener while started). Destroying the bus stops it.
 std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& clock,
                                      domain::RandomSource& random, const BusOptions& options);

@@ -44,6 +44,15 @@ constexpr std::string_view kPurge =
     "DELETE FROM outbox WHERE topic = $1 AND \"partition\" = $2 AND \"offset\" < $3 "
     "AND created_at < $4";
 
+constexpr std::string_view kUnshipped =
+    "SELECT topic, \"partition\", \"offset\", key, event_id, payload, created_at, shipped_at "
+    "FROM outbox WHERE shipped_at IS NULL ORDER BY topic, \"partition\", \"offset\" LIMIT $1";
+constexpr std::string_view kMarkShipped =
+    "UPDATE outbox SET shipped_at = $5 WHERE topic = $1 AND \"partition\" = $2 "
+    "AND \"offset\" >= $3 AND \"offset\" <= $4 AND shipped_at IS NULL";
+constexpr std::string_view kPurgeShipped =
+    "DELETE FROM outbox WHERE shipped_at IS NOT NULL AND created_at < $1";
+
 LoggedMessage message_from_row(const Row& row) {
   LoggedMessage m;
   m.topic = row.text(0);
@@ -116,6 +125,26 @@ std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Transactio
     out.emplace_back(row.text(0), static_cast<int>(row.integer(1)));
   }
   return out;
+}
+
+std::vector<LoggedMessage> OutboxRepository::unshipped(Transaction& s, int limit) const {
+  if (limit <= 0) return {};
+  const auto rows = s.query(kUnshipped, {std::int64_t{limit}});
+  std::vector<LoggedMessage> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(message_from_row(row));
+  return out;
+}
+
+std::int64_t OutboxRepository::mark_shipped(Transaction& s, std::string_view topic, int partition,
+                                            std::int64_t from, std::int64_t to,
+                                            domain::Timestamp now) const {
+  return s.execute(kMarkShipped,
+                   {text(topic), std::int64_t{partition}, from, to, sql::micros(now)});
+}
+
+std::int64_t OutboxRepository::purge_shipped(Transaction& s, domain::Timestamp before) const {
+  return s.execute(kPurgeShipped, {sql::micros(before)});
 }
 
 std::int64_t OutboxRepository::purge(Transaction& s, std::string_view topic, int partition,

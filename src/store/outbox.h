@@ -44,6 +44,15 @@ class OutboxRepository {
   std::map<int, std::int64_t> heads(Transaction& s, std::string_view topic) const;
   // Every (topic, partition) that has had an append.
   std::vector<std::pair<std::string, int>> partitions(Transaction& s) const;
+  // The relay (bus/kafka_relay): the oldest messages not yet shipped to the broker, ordered by
+  // (topic, partition, offset), at most limit.
+  std::vector<LoggedMessage> unshipped(Transaction& s, int limit) const;
+  // Marks the partition's messages with offsets in [from, to] shipped at `now` (those not already
+  // shipped). Returns how many rows changed.
+  std::int64_t mark_shipped(Transaction& s, std::string_view topic, int partition, std::int64_t from,
+                            std::int64_t to, domain::Timestamp now) const;
+  // Retention when a broker is the log: deletes shipped messages created before `before`.
+  std::int64_t purge_shipped(Transaction& s, domain::Timestamp before) const;
   // Retention: deletes the partition's messages below `below_offset` created before `before`.
   // Offsets are never reused (log_heads keeps counting). Returns how many rows went.
   std::int64_t purge(Transaction& s, std::string_view topic, int partition, std::int64_t below_offset,

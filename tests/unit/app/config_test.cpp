@@ -268,6 +268,45 @@ TEST(Config, BusRetryBackoff) {
   EXPECT_NE(help_text("serve").find("--bus-retry-backoff"), std::string::npos);
 }
 
+TEST(Config, KafkaBusFlags) {
+  EXPECT_EQ(parse_ok({"serve"}).bus, bus::BusKind::kLog);
+  const auto kafka = parse_ok({"serve", "--bus", "kafka", "--kafka-brokers", "k1:9092,k2:9092"});
+  EXPECT_EQ(kafka.bus, bus::BusKind::kKafka);
+  EXPECT_EQ(kafka.kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(kafka.kafka.security_protocol, "plaintext");
+  const auto sasl = parse_ok({"serve", "--kafka-security-protocol", "sasl_ssl",
+                              "--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-username", "u",
+                              "--kafka-ca-file", "/etc/ca.pem"},
+                             FakeEnv{{{"TODO_BUS", "kafka"},
+                                      {"TODO_KAFKA_BROKERS", "k:9093"},
+                                      {"TODO_KAFKA_PASSWORD", "hunter2"}}});
+  EXPECT_EQ(sasl.bus, bus::BusKind::kKafka);
+  EXPECT_EQ(sasl.kafka.sasl_mechanism, "SCRAM-SHA-512");
+  EXPECT_EQ(sasl.kafka.username, "u");
+  EXPECT_EQ(sasl.kafka.password, "hunter2");
+  EXPECT_EQ(sasl.kafka.ca_file, "/etc/ca.pem");
+
+  EXPECT_EQ(parse_error({"serve", "--bus", "rabbit"}), "--bus must be log or kafka");
+  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"TODO_BUS", "dapr"}}}).find("TODO_BUS (--bus)"),
+            std::string::npos);
+  EXPECT_EQ(parse_error({"serve", "--bus", "kafka"}),
+            "--bus kafka needs --kafka-brokers HOST:PORT,...");
+  EXPECT_NE(parse_error({"serve", "--kafka-security-protocol", "tls"})
+                .find("--kafka-security-protocol must be one of"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve", "--kafka-sasl-mechanism", "GSSAPI"})
+                .find("--kafka-sasl-mechanism must be one of"),
+            std::string::npos);
+  const auto missing = parse_error({"serve", "--bus", "kafka", "--kafka-brokers", "k:1",
+                                    "--kafka-security-protocol", "sasl_plaintext",
+                                    "--kafka-password", "hunter2"});
+  EXPECT_EQ(missing, "--kafka-security-protocol sasl_plaintext needs --kafka-username and "
+                     "--kafka-password");
+  EXPECT_EQ(missing.find("hunter2"), std::string::npos);
+  EXPECT_NE(help_text("serve").find("--kafka-brokers"), std::string::npos);
+  EXPECT_NE(parse_error({"migrate", "--bus", "kafka"}).find("--bus"), std::string::npos);
+}
+
 TEST(Config, NotificationFlags) {
   using std::chrono::milliseconds;
   const Config defaults = parse_ok({"serve"});

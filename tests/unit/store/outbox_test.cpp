@@ -118,6 +118,49 @@ TEST_P(OutboxTest, ShippedAtIsRead) {
   EXPECT_EQ(read("task-events", 0).front().shipped_at, from_micros(kT0 + 5));
 }
 
+// The relay's queries (bus/kafka_relay): unshipped rows in (topic, partition, offset) order, a
+// partition's range marked shipped, and retention of shipped rows only.
+TEST_P(OutboxTest, TheRelayReadsUnshippedRowsInOrderAndMarksRangesShipped) {
+  append(message("b0", 1));
+  append(message("a0", 0));
+  append(message("b1", 1));
+  append(message("d0", 0, "task-events.dlq"));
+  append(message("a1", 0));
+  auto unshipped = [&](int limit) {
+    std::vector<std::string> ids;
+    for (const auto& m : read_value(*db_, [&](Transaction& s) { return outbox_.unshipped(s, limit); })) {
+      ids.push_back(m.event_id);
+    }
+    return ids;
+  };
+  EXPECT_EQ(unshipped(100), (std::vector<std::string>{"a0", "a1", "b0", "b1", "d0"}));
+  EXPECT_EQ(unshipped(2), (std::vector<std::string>{"a0", "a1"}));
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) {
+              return outbox_.mark_shipped(s, "task-events", 1, 0, 0, from_micros(kT0 + 7));
+            }),
+            1);
+  EXPECT_EQ(unshipped(100), (std::vector<std::string>{"a0", "a1", "b1", "d0"}));
+  EXPECT_EQ(read("task-events", 1).front().shipped_at, from_micros(kT0 + 7));
+  // Already shipped rows keep their time; the range covers only its partition.
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) {
+              return outbox_.mark_shipped(s, "task-events", 1, 0, 1, from_micros(kT0 + 9));
+            }),
+            1);
+  EXPECT_EQ(read("task-events", 1).front().shipped_at, from_micros(kT0 + 7));
+  EXPECT_EQ(unshipped(100), (std::vector<std::string>{"a0", "a1", "d0"}));
+
+  // Retention deletes shipped rows created before the cutoff, never unshipped ones.
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) {
+              return outbox_.purge_shipped(s, from_micros(kT0 + 1));
+            }),
+            2);
+  EXPECT_EQ(write_value(*db_, [&](Transaction& s) {
+              return outbox_.purge_shipped(s, from_micros(kT0 + 1));
+            }),
+            0);
+  EXPECT_EQ(unshipped(100), (std::vector<std::string>{"a0", "a1", "d0"}));
+}
+
 TEST_P(OutboxTest, NextOffsetIsWhatTheNextAppendGets) {
   EXPECT_EQ(next_offset("task-events", 0), 0);
   append(message("e0"));

@@ -1,0 +1,271 @@
+// The Kafka bus against librdkafka's mock cluster (a real Kafka protocol peer, run as a process by
+// tests/support/kafka_mock_broker): the same guarantees as the log bus — per-partition order,
+// exactly-once effect, resume after a restart, retries and dead letters, ephemeral fan-out — plus
+// the relay's: every row shipped after its delivery report, duplicates from a relay that died
+// before marking dropped by event id, and writes accepted while the broker is down.
+// Not under ThreadSanitizer: see tests/unit/CMakeLists.txt (librdkafka's threads crash it).
+#if !defined(TODO_NO_KAFKA_TESTS)
+#include "bus/kafka_bus.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bus/open_bus.h"
+#include "domain/time_format.h"
+#include "kafka_mock_process.h"
+#include "store/consumer_repository.h"
+#include "store/outbox.h"
+#include "store/store_test_support.h"
+#include "support/seeded_random.h"
+
+namespace todo::bus {
+namespace {
+
+using namespace std::chrono_literals;
+using store::Transaction;
+using store::testing::eventually;
+
+class KafkaBusTest : public store::testing::BackendTest {
+ protected:
+  KafkaBusTest() {
+    broker_.create_topic("orders", 2);
+    broker_.create_topic("orders.dlq", 1);
+    db_ = open_database();
+    db_->write([](Transaction& s) {
+      s.execute("CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL, grp TEXT NOT NULL)");
+    });
+  }
+  ~KafkaBusTest() override { bus_.reset(); }
+
+  BusBackend& bus() {
+    bus_.reset();
+    BusOptions options;
+    options.kind = BusKind::kKafka;
+    options.partitions = {{"orders", 2}, {"orders.dlq", 1}};
+    options.kafka.brokers = broker_.brokers();
+    // The mock cluster waits a whole session for a member that left before it rebalances.
+    options.kafka.session_timeout = 6000ms;
+    options.retry.backoff = {10ms, 10ms};
+    options.poll_interval = 100ms;
+    bus_ = open_bus(*db_, clock_, random_, options);
+    return *bus_;
+  }
+
+  std::string publish(int partition, const std::string& key = "k") {
+    const std::string id = "ev-" + std::to_string(++published_);
+    db_->write([&](Transaction& s) {
+      store::OutboxRepository{}.append(
+          s,
+          {"orders", partition, key, id,
+           R"({"id":")" + id + R"(","type":"t","source":"/test","specversion":"1.0"})"},
+          clock_.now());
+    });
+    return id;
+  }
+
+  std::int64_t count(const std::string& sql) {
+    return store::read_value(*db_, [&](Transaction& s) { return s.query_one(sql)->integer(0); });
+  }
+  std::int64_t effects() { return count("SELECT COUNT(*) FROM effects"); }
+  std::int64_t distinct_effects() { return count("SELECT COUNT(DISTINCT event_id) FROM effects"); }
+  std::int64_t unshipped() { return count("SELECT COUNT(*) FROM outbox WHERE shipped_at IS NULL"); }
+
+  std::map<int, std::int64_t> committed(const std::string& group, const std::string& topic) {
+    return store::read_value(*db_, [&](Transaction& s) {
+      return store::ConsumerOffsetRepository{}.committed(s, group, topic);
+    });
+  }
+
+  EventHandler recording(const std::string& group) {
+    return [this, group](const Event& e, Transaction& tx) {
+      {
+        std::lock_guard lock(mutex_);
+        seen_[group].push_back(e);
+      }
+      tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, $2)", {e.id, group});
+    };
+  }
+  std::vector<Event> seen(const std::string& group) {
+    std::lock_guard lock(mutex_);
+    return seen_[group];
+  }
+
+  testing::KafkaMockProcess broker_;
+  domain::ManualClock clock_{domain::parse_rfc3339("2026-03-01T12:00:00Z").value()};
+  todo::testing::SeededRandom random_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<BusBackend> bus_;
+  int published_ = 0;
+  std::mutex mutex_;
+  std::map<std::string, std::vector<Event>> seen_;
+};
+
+TEST_P(KafkaBusTest, ShipsEveryRowAndDeliversEachPartitionInOrderOnce) {
+  std::map<int, std::vector<std::string>> expected;
+  for (int i = 0; i < 12; ++i)
+    expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  b.start();
+  EXPECT_TRUE(b.running());
+  for (int i = 0; i < 8; ++i)
+    expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
+  ASSERT_TRUE(eventually([&] { return effects() == 20; }));
+  ASSERT_TRUE(eventually([&] { return unshipped() == 0; }));
+
+  std::map<int, std::vector<std::string>> got;
+  for (const auto& e : seen("g1")) {
+    EXPECT_EQ(e.topic, "orders");
+    EXPECT_EQ(e.key, "k" + std::to_string(e.partition));
+    // Kafka offsets of a fresh topic: the outbox's, the relay keeping each partition's order.
+    EXPECT_EQ(e.offset, static_cast<std::int64_t>(got[e.partition].size()));
+    got[e.partition].push_back(e.id);
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(committed("g1", "orders"), (std::map<int, std::int64_t>{{0, 10}, {1, 10}}));
+  ASSERT_TRUE(eventually([&] {
+    const auto stats = b.stats();
+    int caught_up = 0;
+    for (const auto& s : stats) caught_up += s.committed == 10 && s.end == 10 ? 1 : 0;
+    return caught_up == 2;
+  }));
+  EXPECT_NE(b.prometheus_text().find("todo_bus_consumer_lag{group=\"g1\",topic=\"orders\""),
+            std::string::npos);
+  EXPECT_EQ(distinct_effects(), 20);
+}
+
+TEST_P(KafkaBusTest, ResumesFromTheDatabaseOffsetsAfterARestart) {
+  for (int i = 0; i < 4; ++i) publish(0);
+  {
+    auto& b = bus();
+    b.subscribe({"orders", "g1", recording("g1")});
+    b.start();
+    ASSERT_TRUE(eventually([&] { return effects() == 4; }));
+    b.stop();
+  }
+  for (int i = 0; i < 3; ++i) publish(0);  // while nobody relays or consumes
+  EXPECT_EQ(unshipped(), 3);
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  b.start();
+  ASSERT_TRUE(eventually([&] { return effects() == 7; }));
+  ASSERT_TRUE(eventually([&] { return committed("g1", "orders")[0] == 7; }));
+  EXPECT_EQ(distinct_effects(), 7);
+}
+
+// A relay that died after the broker took its rows but before it marked them shipped sends them
+// again; the group consumes the duplicates (its offset moves on) without a second effect.
+TEST_P(KafkaBusTest, RowsSentAgainAfterARelayCrashHaveNoSecondEffect) {
+  for (int i = 0; i < 5; ++i) publish(1);
+  {
+    auto& b = bus();
+    b.subscribe({"orders", "g1", recording("g1")});
+    b.start();
+    ASSERT_TRUE(eventually([&] { return effects() == 5 && unshipped() == 0; }));
+    b.stop();
+  }
+  db_->write([](Transaction& s) { s.execute("UPDATE outbox SET shipped_at = NULL"); });
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  b.start();
+  ASSERT_TRUE(eventually([&] { return committed("g1", "orders")[1] == 10; }));
+  EXPECT_EQ(unshipped(), 0);
+  EXPECT_EQ(effects(), 5);
+}
+
+TEST_P(KafkaBusTest, WritesAreAcceptedWhileTheBrokerIsDownAndTheBacklogDrainsAfter) {
+  auto& b = bus();
+  b.subscribe({"orders", "g1", recording("g1")});
+  b.start();
+  publish(0);
+  ASSERT_TRUE(eventually([&] { return effects() == 1; }));
+  broker_.down();
+  for (int i = 0; i < 10; ++i) publish(i % 2);
+  EXPECT_EQ(unshipped(), 10);  // nothing acknowledges them while the broker is down
+  broker_.up();
+  ASSERT_TRUE(eventually([&] { return effects() == 11; }));
+  ASSERT_TRUE(eventually([&] { return unshipped() == 0; }));
+  EXPECT_EQ(distinct_effects(), 11);
+  EXPECT_TRUE(b.running());
+}
+
+TEST_P(KafkaBusTest, AFailingEventIsRetriedThenDeadLetteredToTheDlqTopicAndReplayed) {
+  std::atomic<bool> heal{false};
+  std::atomic<int> attempts{0};
+  const std::string bad = publish(0);
+  const std::string good = publish(0);
+  auto& b = bus();
+  b.subscribe({"orders", "g1", [&](const Event& e, Transaction& tx) {
+                 if (e.id == bad && !heal) {
+                   ++attempts;
+                   throw std::runtime_error("boom");
+                 }
+                 tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, 'g1')", {e.id});
+               }});
+  // The dead letter reaches Kafka through the outbox like any event.
+  b.subscribe({"orders.dlq", "dlq-watch", recording("dlq-watch")});
+  b.start();
+  ASSERT_TRUE(eventually([&] { return seen("dlq-watch").size() == 1; }));
+  EXPECT_EQ(attempts.load(), 3);  // the first attempt and two retries
+  EXPECT_NE(seen("dlq-watch")[0].payload.find(bad), std::string::npos);
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT COUNT(*) FROM effects WHERE event_id = '" + good + "'") == 1; }));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM dead_letters WHERE status = 'dead'"), 1);
+
+  heal = true;
+  db_->write(
+      [&](Transaction& s) { store::DeadLetterRepository{}.request_replay(s, "", clock_.now()); });
+  ASSERT_TRUE(eventually(
+      [&] { return count("SELECT COUNT(*) FROM dead_letters WHERE status = 'replayed'") == 1; }));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects WHERE event_id = '" + bad + "'"), 1);
+}
+
+TEST_P(KafkaBusTest, EphemeralSubscriptionsEachSeeWhatIsPublishedAfterStart) {
+  publish(0);  // before start: not seen
+  std::mutex m;
+  std::vector<std::string> a, c;
+  auto& b = bus();
+  b.subscribe_ephemeral({"orders", "sync-a", [&](const Event& e) {
+                           std::lock_guard lock(m);
+                           a.push_back(e.id);
+                         }});
+  b.subscribe_ephemeral({"orders", "sync-b", [&](const Event& e) {
+                           std::lock_guard lock(m);
+                           c.push_back(e.id);
+                         }});
+  b.start();
+  ASSERT_TRUE(eventually([&] { return unshipped() == 0; }));
+  std::set<std::string> later;
+  for (int i = 0; i < 4; ++i) later.insert(publish(i % 2));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    std::set<std::string> sa(a.begin(), a.end()), sc(c.begin(), c.end());
+    return std::includes(sa.begin(), sa.end(), later.begin(), later.end()) &&
+           std::includes(sc.begin(), sc.end(), later.begin(), later.end());
+  }));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consumer_offsets"), 0);
+}
+
+TEST_P(KafkaBusTest, PurgeDeletesOnlyShippedRowsOlderThanTheRetention) {
+  auto& b = bus();
+  b.start();
+  publish(0);
+  ASSERT_TRUE(eventually([&] { return unshipped() == 0; }));
+  b.stop();
+  publish(1);  // not shipped: stays whatever its age
+  clock_.advance(48h);
+  EXPECT_EQ(b.purge(24h), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox"), 1);
+}
+
+TODO_STORE_TEST_ON_EVERY_BACKEND(KafkaBusTest);
+
+}  // namespace
+}  // namespace todo::bus
+
+#endif  // !defined(TODO_NO_KAFKA_TESTS)
