@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test system-test-pg system-test-all fuzz fuzz-smoke bench bench-cost format clean image-deps image image-test
+.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test system-test-pg system-test-all fuzz fuzz-smoke bench bench-cost format clean image-deps image image-test compose-test
 
 deps:
 	@bash scripts/install-deps.sh
@@ -126,6 +126,10 @@ image: image-deps
 
 image-test: image-deps
 	@IMAGE=$(IMAGE) bash scripts/image-test.sh
+
+# deploy/compose.yaml brought up with podman-compose and driven through its ingress, then removed.
+compose-test: image-deps
+	@bash scripts/compose-test.sh
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
