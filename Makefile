@@ -7,6 +7,7 @@ WS_LOAD_BIN := build/release/bench/todo_ws_load
 CI_BIN := build/ci/src/app/todo
 # Debian's own python3: it sees python3-pytest and friends even when another python3 is on PATH.
 PYTHON := /usr/bin/python3
+, := ,
 PORT ?= 8000
 # libFuzzer targets (tests/fuzz): seconds per target for `make fuzz`, and for the smoke run that
 # `make test` includes; FUZZ_TARGETS picks some (e.g. FUZZ_TARGETS="rrule jwt"), default all.
@@ -14,7 +15,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?=
 
-.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test system-test-pg system-test-all fuzz fuzz-smoke bench bench-cost format clean
+.PHONY: web web-test web-bench deps build build-bench build-ci build-tsan build-fuzz run test unit-test unit-test-tsan system-test system-test-pg system-test-all fuzz fuzz-smoke bench bench-cost format clean image-deps image image-test compose-test
 
 deps:
 	@bash scripts/install-deps.sh
@@ -103,6 +104,32 @@ bench: build-bench
 # todo binary of another commit> adds its column, e.g. to show what a change cost.
 bench-cost: build
 	@$(PYTHON) bench/cost.py $(abspath $(RELEASE_BIN)) $(BASELINE)
+
+# The container image (deploy/Dockerfile) with podman, and its smoke test; docs/deploy.md.
+# deploy/containers.conf makes podman use runc and ulimits within this machine's hard limits.
+IMAGE ?= todo:dev
+export CONTAINERS_CONF ?= $(abspath deploy/containers.conf)
+# Optional: an HTTPS proxy's CA bundle for npm inside the build, and the host's ccache (a
+# rebuild then compiles only what changed); the build works without either.
+IMAGE_CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+IMAGE_CCACHE_DIR ?= $(shell ccache -k cache_dir 2>/dev/null)
+
+image-deps:
+	@bash scripts/install-image-deps.sh
+
+image: image-deps
+	@base=$$(bash scripts/image-base.sh) && \
+	  nice -n 19 podman build --format docker --network host --build-arg BASE_IMAGE=$$base \
+	    $(if $(IMAGE_CA_BUNDLE),--secret id=ca$(,)src=$(IMAGE_CA_BUNDLE)) \
+	    $(if $(wildcard $(IMAGE_CCACHE_DIR)),--volume $(IMAGE_CCACHE_DIR):/ccache) \
+	    -f deploy/Dockerfile -t $(IMAGE) .
+
+image-test: image-deps
+	@IMAGE=$(IMAGE) bash scripts/image-test.sh
+
+# deploy/compose.yaml brought up with podman-compose and driven through its ingress, then removed.
+compose-test: image-deps
+	@bash scripts/compose-test.sh
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
