@@ -67,6 +67,18 @@ class ErrorLog {
     log::warn("kafka consumer error", {{"group", who}, {"topic", topic}, {"error", text}});
   }
   void clear() { last_ = RD_KAFKA_RESP_ERR_NO_ERROR; }
+  // True when `m` carries an error instead of an event (reported, unless it is the end of a
+  // partition); false, and the error log cleared, for an event.
+  bool failed(const rd_kafka_message_t& m, const std::string& who, const std::string& topic) {
+    if (m.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      clear();
+      return false;
+    }
+    if (m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      report(who, topic, m.err, rd_kafka_message_errstr(&m));
+    }
+    return true;
+  }
 
  private:
   rd_kafka_resp_err_t last_ = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -207,14 +219,7 @@ void GroupConsumer::fetch(std::chrono::milliseconds timeout) {
     kafka::Message m(rd_kafka_consumer_poll(rk_.get(), wait_ms));
     wait_ms = 0;
     if (!m) return;
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        errors_.report(subscription_.group, subscription_.topic, m->err,
-                       rd_kafka_message_errstr(m.get()));
-      }
-      continue;
-    }
-    errors_.clear();
+    if (errors_.failed(*m, subscription_.group, subscription_.topic)) continue;
     auto found = assigned_.find(m->partition);
     if (found == assigned_.end()) continue;  // fetched before a revoke
     auto& a = found->second;
@@ -401,14 +406,7 @@ void FanoutConsumer::run(const std::atomic<bool>& stopping) {
       publish_stats();
       continue;
     }
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        errors.report(subscription_.name, subscription_.topic, m->err,
-                      rd_kafka_message_errstr(m.get()));
-      }
-      continue;
-    }
-    errors.clear();
+    if (errors.failed(*m, subscription_.name, subscription_.topic)) continue;
     if (m->partition < 0 || m->partition >= partitions_) continue;
     auto& c = counters_[static_cast<std::size_t>(m->partition)];
     const Event event = to_event(*m);
