@@ -130,6 +130,12 @@ bool OutboxRelay::Impl::produce(InFlight& slot) {
       std::chrono::duration_cast<std::chrono::milliseconds>(m.created_at.time_since_epoch())
           .count();
   for (;;) {
+// librdkafka's RD_KAFKA_V_* macros type-check their arguments in GNU statement expressions,
+// which clang's -Wpedantic (the fuzz build) reports.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
     const auto err = rd_kafka_producev(
         producer.get(), RD_KAFKA_V_TOPIC(m.topic.c_str()), RD_KAFKA_V_PARTITION(m.partition),
         RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
@@ -146,6 +152,9 @@ bool OutboxRelay::Impl::produce(InFlight& slot) {
             "content-type", kafka::kCloudEventsContentType,
             static_cast<ssize_t>(std::char_traits<char>::length(kafka::kCloudEventsContentType))),
         RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !stop_requested()) {
       rd_kafka_poll(producer.get(), 100);  // reports free room in the queue
