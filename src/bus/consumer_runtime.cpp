@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <exception>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -71,6 +72,15 @@ Event event_of(const store::DeadLetter& d) {
 }
 
 }  // namespace
+
+int partitions_of(const std::map<std::string, int, std::less<>>& partitions,
+                  const std::string& topic, std::string_view bus) {
+  auto found = partitions.find(topic);
+  if (found == partitions.end() || found->second < 1) {
+    throw std::invalid_argument(std::string(bus) + ": unknown topic " + topic);
+  }
+  return found->second;
+}
 
 Prepared prepare(const Subscription& subscription, const Event& event) {
   Prepared out;

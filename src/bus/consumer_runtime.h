@@ -9,6 +9,7 @@
 #include <any>
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,11 @@
 #include "store/database.h"
 
 namespace todo::bus {
+
+// The partition count of `topic` in a bus's `partitions` (topic -> count); std::invalid_argument
+// naming `bus` when the topic is not there.
+int partitions_of(const std::map<std::string, int, std::less<>>& partitions,
+                  const std::string& topic, std::string_view bus);
 
 // What is done for one event before the write transaction, on the consumer thread: the check
 // that it is a JSON object, and a two-phase handler's first phase. Its result, or what it threw.

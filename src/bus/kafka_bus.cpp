@@ -17,11 +17,7 @@ namespace {
 const SteadyClock kSteadyClock;
 
 int partitions_of(const KafkaBusOptions& options, const std::string& topic) {
-  auto found = options.partitions.find(topic);
-  if (found == options.partitions.end() || found->second < 1) {
-    throw std::invalid_argument("KafkaBus: unknown topic " + topic);
-  }
-  return found->second;
+  return bus::partitions_of(options.partitions, topic, "KafkaBus");
 }
 
 }  // namespace

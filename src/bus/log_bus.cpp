@@ -71,11 +71,7 @@ LogBus::~LogBus() { stop(); }
 namespace {
 
 int partitions_of(const LogBusOptions& options, const std::string& topic) {
-  auto found = options.partitions.find(topic);
-  if (found == options.partitions.end() || found->second < 1) {
-    throw std::invalid_argument("LogBus: unknown topic " + topic);
-  }
-  return found->second;
+  return bus::partitions_of(options.partitions, topic, "LogBus");
 }
 
 }  // namespace
