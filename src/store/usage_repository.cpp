@@ -44,27 +44,30 @@ constexpr std::string_view kReleaseTag =
     "UPDATE user_tags SET tasks = tasks - 1 WHERE user_id = $1 AND tag = $2 AND tasks > 1";
 constexpr std::string_view kDropTag = "DELETE FROM user_tags WHERE user_id = $1 AND tag = $2";
 
+// $1 the user id, $2..$n the tags.
+std::vector<Value> user_and_tags(std::string_view user_id, const std::vector<std::string>& tags) {
+  std::vector<Value> params{text(user_id)};
+  for (const auto& tag : tags) params.push_back(text(tag));
+  return params;
+}
+
 // How many live tasks carry each of `tags` (absent: none), in one statement.
 std::map<std::string, std::int64_t, std::less<>> tag_tasks(Transaction& s, std::string_view user_id,
                                                            const std::vector<std::string>& tags) {
   std::map<std::string, std::int64_t, std::less<>> out;
   if (tags.empty()) return out;
-  std::vector<Value> params{text(user_id)};
-  for (const auto& tag : tags) params.push_back(text(tag));
   const std::string sql = "SELECT tag, tasks FROM user_tags WHERE user_id = $1 AND tag IN (" +
                           placeholders(tags.size(), "", "") + ")";
-  for (const auto& row : s.query(sql, params)) out.emplace(row.text(0), row.integer(1));
+  for (const auto& row : s.query(sql, user_and_tags(user_id, tags))) out.emplace(row.text(0), row.integer(1));
   return out;
 }
 
 void add_tags(Transaction& s, std::string_view user_id, const std::vector<std::string>& tags) {
   if (tags.empty()) return;
-  std::vector<Value> params{text(user_id)};
-  for (const auto& tag : tags) params.push_back(text(tag));
   s.execute("INSERT INTO user_tags (user_id, tag, tasks) VALUES " +
                 placeholders(tags.size(), "($1, ", ", 1)") +
                 " ON CONFLICT (user_id, tag) DO UPDATE SET tasks = user_tags.tasks + 1",
-            params);
+            user_and_tags(user_id, tags));
 }
 
 std::vector<std::string> distinct(std::vector<std::string> tags) {
