@@ -4,8 +4,10 @@
 #include <sqlite3.h>
 
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <memory>
+#include <thread>
 
 namespace todo::store::sqlite {
 namespace {
@@ -94,11 +96,7 @@ Connection::Connection(const std::filesystem::path& path, const ConnectionOption
     sqlite3_set_authorizer(db_, &Connection::authorize, this);
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     if (options.access == Access::kWrite) {
-      // journal_mode is stored in the file, so readers opened afterwards use WAL as well.
-      auto mode = query("PRAGMA journal_mode=WAL", {});
-      if (mode.size() != 1 || mode.front().text(0) != "wal") {
-        throw DatabaseError("cannot switch " + path.string() + " to WAL mode");
-      }
+      switch_to_wal(path, options.busy_timeout_ms);
     }
     execute_script(options.durability == Durability::kFull ? "PRAGMA synchronous=FULL"
                                                            : "PRAGMA synchronous=NORMAL");
@@ -108,6 +106,33 @@ Connection::Connection(const std::filesystem::path& path, const ConnectionOption
     clear_cache();
     sqlite3_close_v2(db_);
     throw;
+  }
+}
+
+void Connection::switch_to_wal(const std::filesystem::path& path, int busy_timeout_ms) {
+  // journal_mode is stored in the file, so readers opened afterwards use WAL as well. Switching
+  // needs the exclusive lock. When two connections switch a fresh file at once, SQLite answers
+  // SQLITE_BUSY at once instead of calling the busy handler (waiting could deadlock them), so
+  // the switch is retried here until the busy timeout has passed.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    std::string mode;
+    const int rc = sqlite3_exec(
+        db_, "PRAGMA journal_mode=WAL",
+        [](void* out, int columns, char** values, char**) {
+          if (columns == 1 && values[0] != nullptr) *static_cast<std::string*>(out) = values[0];
+          return 0;
+        },
+        &mode, nullptr);
+    if (rc == SQLITE_OK) {
+      if (mode != "wal") throw DatabaseError("cannot switch " + path.string() + " to WAL mode");
+      return;
+    }
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+      fail(rc, "PRAGMA journal_mode=WAL");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 

@@ -71,6 +71,7 @@ class Connection {
   static int authorize(void* self, int action, const char*, const char*, const char*, const char*);
   Prepared& prepare(std::string_view sql);
   void bind(const Prepared& p, std::string_view sql, std::span<const Value> params);
+  void switch_to_wal(const std::filesystem::path& path, int busy_timeout_ms);
   void clear_cache();
   [[noreturn]] void fail(int rc, std::string_view sql) const;
 

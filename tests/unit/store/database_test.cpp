@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/postgres/postgres_database.h"
+#include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store_test_support.h"
 
@@ -96,6 +97,26 @@ class DatabaseTest : public testing::BackendTest {
 class SqliteDatabaseTest : public DatabaseTest {};
 
 // ---- opening -------------------------------------------------------------------------------
+
+// Two processes migrating one fresh data dir both open a writer and switch the new file to WAL.
+// SQLite answers one of them SQLITE_BUSY without waiting; the switch must wait and succeed.
+TEST_P(SqliteDatabaseTest, TwoWritersSwitchingAFreshFileToWalAtOnceBothSucceed) {
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    const auto path = dir_.path() / ("fresh-" + std::to_string(attempt) + ".db");
+    std::atomic<int> ready = 0;
+    auto open_writer = [&] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      sqlite::Connection connection(path, {.access = sqlite::Access::kWrite});
+      return connection.query("PRAGMA journal_mode", {}).front().text(0);
+    };
+    auto first = std::async(std::launch::async, open_writer);
+    auto second = std::async(std::launch::async, open_writer);
+    EXPECT_EQ(first.get(), "wal") << "attempt " << attempt;
+    EXPECT_EQ(second.get(), "wal") << "attempt " << attempt;
+  }
+}
 
 TEST_P(SqliteDatabaseTest, CreatesTheDirectoryAndSetsThePragmas) {
   auto db = open();
