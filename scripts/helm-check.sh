@@ -15,8 +15,10 @@ if [ -z "$helm" ]; then
   helm=$(bash scripts/get-helm.sh) || helm=""
 fi
 if [ -z "$helm" ] || ! "$helm" version --short >/dev/null 2>&1; then
+  why="scripts/get-helm.sh said why above"
+  [ -n "${HELM:-}" ] && why="HELM=$HELM does not run"
   echo "################################################################################" >&2
-  echo "helm-test: helm not available: skipped (${HELM:+HELM=$HELM does not run}${HELM:-scripts/get-helm.sh said why above})" >&2
+  echo "helm-test: helm not available: skipped ($why)" >&2
   echo "################################################################################" >&2
   [ "${HELM_REQUIRED:-0}" = 1 ] && exit 1
   exit 0
