@@ -87,7 +87,9 @@ TODO_DATABASE_URL DATABASE_URL TODO_JWT_SECRET BETTER_AUTH_SECRET TODO_SMTP_USER
 {{- end }}{{ end }}
 {{- with $s.vapid }}{{ if .existingSecret }}
 {{ include "todo.secretEnv" (dict "name" "TODO_VAPID_PRIVATE_KEY" "secret" .existingSecret "key" .privateKeyKey) }}
+{{- if .publicKeyKey }}
 {{ include "todo.secretEnv" (dict "name" "TODO_VAPID_PUBLIC_KEY" "secret" .existingSecret "key" .publicKeyKey) }}
+{{- end }}
 {{- end }}{{ end }}
 {{- with $s.kafka }}{{ if .existingSecret }}
 {{ include "todo.secretEnv" (dict "name" "TODO_KAFKA_USERNAME" "secret" .existingSecret "key" .usernameKey) }}
