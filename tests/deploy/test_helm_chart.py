@@ -6,6 +6,7 @@ to: ADR 0022 (one Deployment per role, the path -> role table), DESIGN §9 (prob
 TODO_* variable the chart sets is one src/app/config.cpp reads).
 """
 
+import json
 import os
 import re
 import subprocess
@@ -85,6 +86,19 @@ def binary_variables():
 @pytest.fixture(scope="module", params=VALUES_FILES)
 def rendered(request):
     return request.param, render(request.param)
+
+
+@pytest.mark.parametrize("values_file", VALUES_FILES)
+def test_objects_match_the_kubernetes_api_schemas(values_file):
+    validate = os.environ.get("K8S_VALIDATE", "")
+    if not validate:
+        pytest.skip("K8S_VALIDATE unset: the Kubernetes schemas (tests/deploy/schema) are not installed")
+    sets = ALL_SECRETS + ["dapr.enabled=true"] if values_file == "values.yaml" else []
+    docs = render(values_file, sets)
+    run = subprocess.run(["node", validate], input=json.dumps(docs), capture_output=True, text=True,
+                         timeout=120, cwd=Path(validate).parent)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("ok ") == len(docs)
 
 
 @pytest.mark.parametrize("values_file", VALUES_FILES)
