@@ -300,6 +300,13 @@ def test_ingress_routes_each_path_to_its_role_as_adr_0022_says(rendered):
                 assert p["path"].startswith("/")
 
 
+def test_an_ingress_without_hosts_matches_any_host():
+    docs = render("values.yaml", ["ingress.hosts=null"])
+    for ing in of_kind(docs, "Ingress"):
+        assert [r.get("host") for r in ing["spec"]["rules"]] == [None]
+    assert nginx_route(of_kind(docs, "Ingress"), "", "/ws/tasks")["name"] == full("sync")
+
+
 def test_metrics_are_off_the_routed_port(rendered):
     _, docs = rendered
     (cm,) = of_kind(docs, "ConfigMap")

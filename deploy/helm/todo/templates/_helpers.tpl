@@ -122,7 +122,7 @@ TODO_DATABASE_URL DATABASE_URL TODO_JWT_SECRET BETTER_AUTH_SECRET TODO_SMTP_USER
 {{- if and (eq .Values.bus.kind "kafka") (not .Values.bus.kafka.brokers) -}}
 {{- fail "bus.kind kafka needs bus.kafka.brokers (host:port,...)" -}}
 {{- end -}}
-{{- if and (hasPrefix "sasl" (lower .Values.bus.kafka.securityProtocol)) (not .Values.secrets.kafka.existingSecret) -}}
+{{- if and (eq .Values.bus.kind "kafka") (hasPrefix "sasl" (lower .Values.bus.kafka.securityProtocol)) (not .Values.secrets.kafka.existingSecret) -}}
 {{- fail (printf "bus.kafka.securityProtocol %s needs secrets.kafka.existingSecret (SASL user name and password)" .Values.bus.kafka.securityProtocol) -}}
 {{- end -}}
 {{- $notify := .Values.roles.notify -}}
