@@ -426,6 +426,22 @@ const std::vector<Flag>& flags() {
          c.kafka.ca_file = v;
          return std::nullopt;
        }},
+      {"--kafka-idempotence",
+       {"TODO_KAFKA_IDEMPOTENCE"},
+       "on|off",
+       "the relay's idempotent producer (default on); off for brokers without idempotent "
+       "producers, e.g. Oracle Streaming: then one request in flight keeps the order",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v == "on") {
+           c.kafka.idempotence = true;
+         } else if (v == "off") {
+           c.kafka.idempotence = false;
+         } else {
+           return "must be on or off";
+         }
+         return std::nullopt;
+       }},
       // --- notification channels that call out over HTTP (notify-channels)
       {"--fcm-credentials",
        {"TODO_FCM_CREDENTIALS"},

@@ -97,8 +97,10 @@ struct OutboxRelay::Impl {
   std::optional<std::int64_t> ship_once();
   bool produce(InFlight& slot);
   kafka::Handle make_producer() const {
+    // Without idempotence one request in flight keeps each partition's order across retries.
     auto conf = kafka::make_conf(
-        settings, {{"enable.idempotence", "true"},
+        settings, {{"enable.idempotence", settings.idempotence ? "true" : "false"},
+                   {"max.in.flight.requests.per.connection", settings.idempotence ? "5" : "1"},
                    {"acks", "all"},
                    {"linger.ms", "5"},
                    {"message.timeout.ms", std::to_string(options.message_timeout.count())}});

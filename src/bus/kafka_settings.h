@@ -16,6 +16,11 @@ struct KafkaSettings {
   std::string username;
   std::string password;  // a secret: never logged
   std::string ca_file;   // PEM file of the CAs to trust (TLS); empty: the system's
+  // The relay's producer is idempotent (no duplicate from its own retries, order kept with several
+  // requests in flight). Off for brokers that refuse idempotent producers (Oracle Streaming): then
+  // one request in flight keeps the order, and a retried send may write a duplicate, which
+  // consumers drop by event id as they drop a relay restart's.
+  bool idempotence = true;
   // Waiting for a CreateTopics answer at start; the bus goes on without it (the topics may be
   // created by an operator, or by the broker on first use).
   std::chrono::milliseconds admin_timeout{10000};

@@ -285,6 +285,13 @@ TEST(Config, KafkaBusFlags) {
   EXPECT_EQ(sasl.kafka.username, "u");
   EXPECT_EQ(sasl.kafka.password, "hunter2");
   EXPECT_EQ(sasl.kafka.ca_file, "/etc/ca.pem");
+  EXPECT_TRUE(sasl.kafka.idempotence);
+  EXPECT_FALSE(parse_ok({"serve", "--kafka-idempotence", "off"}).kafka.idempotence);
+  EXPECT_FALSE(
+      parse_ok({"serve"}, FakeEnv{{{"TODO_KAFKA_IDEMPOTENCE", "off"}}}).kafka.idempotence);
+  EXPECT_TRUE(parse_ok({"serve", "--kafka-idempotence", "on"}).kafka.idempotence);
+  EXPECT_EQ(parse_error({"serve", "--kafka-idempotence", "no"}),
+            "--kafka-idempotence must be on or off");
 
   EXPECT_EQ(parse_error({"serve", "--bus", "rabbit"}), "--bus must be log or kafka");
   EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"TODO_BUS", "dapr"}}}).find("TODO_BUS (--bus)"),

@@ -42,12 +42,13 @@ class KafkaBusTest : public store::testing::BackendTest {
   }
   ~KafkaBusTest() override { bus_.reset(); }
 
-  BusBackend& bus() {
+  BusBackend& bus(bool idempotence = true) {
     bus_.reset();
     BusOptions options;
     options.kind = BusKind::kKafka;
     options.partitions = {{"orders", 2}, {"orders.dlq", 1}};
     options.kafka.brokers = broker_.brokers();
+    options.kafka.idempotence = idempotence;
     // The mock cluster waits a whole session for a member that left before it rebalances.
     options.kafka.session_timeout = 6000ms;
     options.retry.backoff = {10ms, 10ms};
@@ -137,6 +138,22 @@ TEST_P(KafkaBusTest, ShipsEveryRowAndDeliversEachPartitionInOrderOnce) {
   EXPECT_NE(b.prometheus_text().find("todo_bus_consumer_lag{group=\"g1\",topic=\"orders\""),
             std::string::npos);
   EXPECT_EQ(distinct_effects(), 20);
+}
+
+// Oracle Streaming refuses idempotent producers: with --kafka-idempotence off the relay keeps one
+// request in flight, and each partition still arrives whole and in the outbox's order.
+TEST_P(KafkaBusTest, WithoutAnIdempotentProducerEachPartitionStillArrivesInOrder) {
+  std::map<int, std::vector<std::string>> expected;
+  auto& b = bus(false);
+  b.subscribe({"orders", "g1", recording("g1")});
+  b.start();
+  for (int i = 0; i < 40; ++i)
+    expected[i % 2].push_back(publish(i % 2, "k" + std::to_string(i % 2)));
+  ASSERT_TRUE(eventually([&] { return distinct_effects() == 40 && unshipped() == 0; }));
+  std::map<int, std::vector<std::string>> got;
+  for (const auto& e : seen("g1")) got[e.partition].push_back(e.id);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(effects(), 40);
 }
 
 TEST_P(KafkaBusTest, ResumesFromTheDatabaseOffsetsAfterARestart) {
