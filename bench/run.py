@@ -37,7 +37,8 @@ WS_PROBES_PER_SECOND = 10  # the tool's own writes: the light load, and latency 
 # machine delivers (the target: ≥ 100,000 frames/s with p99 ≤ 20 ms).
 WS_CAPACITY_PER_USER = int(os.environ.get("TODO_BENCH_WS_CAPACITY_PER_USER", "500"))
 WS_CAPACITY_WRITES_PER_SECOND = 200
-# TODO_BENCH_ONLY=websocket runs the WebSocket figures alone.
+# TODO_BENCH_ONLY=websocket runs the WebSocket figures alone, TODO_BENCH_ONLY=kafka the Kafka ones
+# (bench/kafka_figures.py).
 ONLY = os.environ.get("TODO_BENCH_ONLY", "")
 # The backends of the HTTP figures, e.g. TODO_BENCH_BACKENDS=sqlite for SQLite alone.
 BACKENDS = [b for b in os.environ.get("TODO_BENCH_BACKENDS", "sqlite,postgres").split(",") if b]
@@ -49,13 +50,13 @@ WS_SERVER_FLAGS = ["--max-connections", str(WS_CONNECTIONS + 1000),
                    "--ws-max-connections-per-user", str(WS_CONNECTIONS)]
 
 
-def start_server(binary, data_dir, extra_args=()):
-    """Starts the server with its logs (access log included, as in production) going to a file,
-    and waits for its `listening` line."""
-    log_path = os.path.join(data_dir, "server.log")
+def start_server(binary, data_dir, extra_args=(), command="serve"):
+    """Starts the server (`todo serve`, or the role `command` names) with its logs (access log
+    included, as in production) going to a file, and waits for its `listening` line."""
+    log_path = os.path.join(data_dir, f"{command}.log")
     log_file = open(log_path, "w")
     proc = subprocess.Popen(
-        [binary, "serve", "--port", "0", "--address", "127.0.0.1", "--data-dir", data_dir,
+        [binary, command, "--port", "0", "--address", "127.0.0.1", "--data-dir", data_dir,
          "--login-limit-address", "1000000", *extra_args],
         stderr=log_file, stdout=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if not k.startswith("TODO_")})
@@ -143,8 +144,10 @@ def percentile(sorted_values, q):
 class SqliteStore:
     """The server's database on SQLite: `todo.db` in its data dir, read by the bench directly."""
     name = "sqlite"
+    task_id_sql = "json_extract(payload, '$.data.task_id')"
 
     def __init__(self, data_dir):
+        self.data_dir = data_dir
         self.path = os.path.join(data_dir, "todo.db")
         self.server_args = []
 
@@ -159,8 +162,10 @@ class SqliteStore:
 class PostgresStore:
     """A database of its own on the bench's PostgreSQL cluster."""
     name = "postgres"
+    task_id_sql = "(payload::json -> 'data' ->> 'task_id')"
 
     def __init__(self, cluster, data_dir):
+        self.data_dir = data_dir
         self.cluster = cluster
         self.database = cluster.new_database(migrated=False)
         self.server_args = ["--database-url", cluster.url(self.database)]
@@ -320,7 +325,7 @@ def ws_idle(ws_load, proc, port, tokens_path):
             "rss_growth_per_connection_kib": round((held - before) / opened, 2) if opened else None}
 
 
-def outbox_to_client(db_path, receipts_path):
+def outbox_to_client(store, receipts_path):
     """Each probe frame's receipt time minus its task-updates event's outbox created_at (taken in
     the write transaction, before its commit: the reference of the event lag above), in ms."""
     receipts = []
@@ -328,13 +333,8 @@ def outbox_to_client(db_path, receipts_path):
         for line in f:
             task_id, received_us = line.split()
             receipts.append((task_id, int(received_us)))
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    try:
-        appended = dict(conn.execute(
-            "SELECT json_extract(payload, '$.data.task_id'), MIN(created_at) FROM outbox "
-            "WHERE topic = 'task-updates' GROUP BY 1"))
-    finally:
-        conn.close()
+    appended = dict(store.query(f"SELECT {store.task_id_sql}, MIN(created_at) FROM outbox "
+                                "WHERE topic = 'task-updates' GROUP BY 1"))
     lags = sorted((received - appended[task_id]) / 1000.0
                   for task_id, received in receipts if task_id in appended)
     return {"frames": len(lags), "p50_ms": percentile(lags, 0.50), "p99_ms": percentile(lags, 0.99),
@@ -348,11 +348,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ws_fanout(ws_load, proc, port, db_path, tokens_path, with_create_load,
+def ws_fanout(ws_load, proc, port, store, tokens_path, with_create_load,
               per_user=WS_PER_USER, writes_per_second=WS_PROBES_PER_SECOND):
     """WS_USERS × per_user connections; the tool writes writes_per_second tasks itself for
     DURATION, with wrk's create scenario running beside it when asked."""
-    receipts_path = os.path.join(os.path.dirname(db_path), "probe-receipts.txt")
+    receipts_path = os.path.join(store.data_dir, "probe-receipts.txt")
     tool = WsLoad(ws_load, "fanout", port, tokens_path, "--per-user", per_user,
                   "--writes-per-second", writes_per_second, "--duration", seconds(DURATION),
                   "--probe-receipts", receipts_path)
@@ -366,7 +366,7 @@ def ws_fanout(ws_load, proc, port, db_path, tokens_path, with_create_load,
     finally:
         tool.kill()
     result["connect_seconds"] = round(ready["seconds"], 3)
-    result["probes"]["latency_from_outbox"] = outbox_to_client(db_path, receipts_path)
+    result["probes"]["latency_from_outbox"] = outbox_to_client(store, receipts_path)
     if wrk:
         result["create_load"] = wrk
     return result
@@ -381,14 +381,14 @@ def websocket_figures(binary, ws_load):
             tokens_path = os.path.join(RESULTS_DIR, "ws-seed.txt")
             ws_seed(port, tokens_path)
             time.sleep(0.5)
-            db_path = os.path.join(data_dir, "todo.db")
+            store = SqliteStore(data_dir)
             figures = {"idle": ws_idle(ws_load, proc, port, tokens_path)}
             if figures["idle"]["open"] == 0:
                 raise RuntimeError(f"no WebSocket connection opened: {figures['idle']['errors']}")
             figures["fanout"] = {
-                "light": ws_fanout(ws_load, proc, port, db_path, tokens_path, False),
-                "create": ws_fanout(ws_load, proc, port, db_path, tokens_path, True),
-                "capacity": ws_fanout(ws_load, proc, port, db_path, tokens_path, False,
+                "light": ws_fanout(ws_load, proc, port, store, tokens_path, False),
+                "create": ws_fanout(ws_load, proc, port, store, tokens_path, True),
+                "capacity": ws_fanout(ws_load, proc, port, store, tokens_path, False,
                                       WS_CAPACITY_PER_USER, WS_CAPACITY_WRITES_PER_SECOND)}
             return figures
         finally:
@@ -553,14 +553,36 @@ def print_http(figures):
                   f"p99 {fmt(l['p99_ms'])}  max {fmt(l['max_ms'])}{extra}")
 
 
+def kafka_section(binary, ws_load, mock_broker, cluster):
+    import kafka_figures as kafka  # bench/kafka_figures.py, which imports this module
+    try:
+        return kafka.kafka_figures(binary, ws_load, mock_broker, cluster)
+    except (RuntimeError, OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+        return {"skipped": f"{type(e).__name__}: {e}"}
+
+
+def print_kafka(figures):
+    import kafka_figures as kafka
+    kafka.print_kafka(figures)
+
+
 def main():
     binary = sys.argv[1]
     ws_load = sys.argv[2] if len(sys.argv) > 2 else None
+    mock_broker = sys.argv[3] if len(sys.argv) > 3 else None
     os.makedirs(RESULTS_DIR, exist_ok=True)
     if ONLY == "websocket":
         print_websocket(websocket_figures(binary, ws_load))
         return
+    if ONLY == "kafka":
+        cluster = postgres_cluster()
+        try:
+            print_kafka(kafka_section(binary, ws_load, mock_broker, cluster))
+        finally:
+            cluster.destroy()
+        return
     figures = []
+    kafka_figures = {"skipped": "PostgreSQL is not among TODO_BENCH_BACKENDS"}
     if "sqlite" in BACKENDS:
         figures.append(http_figures(binary, SqliteStore))
         figures[-1]["event_lag"]["light, no fsync"] = light_lag_without_fsync(binary)
@@ -574,6 +596,7 @@ def main():
                 log = f.read()
             figures[-1]["serialization_failures"] = log.count("could not serialize access")
             figures[-1]["deadlocks"] = log.count("deadlock detected")
+            kafka_figures = kafka_section(binary, ws_load, mock_broker, cluster)
         finally:
             cluster.destroy()
     if ws_load is None:
@@ -587,9 +610,10 @@ def main():
           f"same machine ({os.cpu_count()} cores)")
     print_http(figures)
     print_websocket(ws)
+    print_kafka(kafka_figures)
     report = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "duration": DURATION, "threads": THREADS, "connections": CONNECTIONS,
-              "backends": figures, "websocket": ws}
+              "backends": figures, "websocket": ws, "kafka": kafka_figures}
     name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
     with open(os.path.join(RESULTS_DIR, name), "w") as f:
         json.dump(report, f, indent=2)

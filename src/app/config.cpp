@@ -426,6 +426,23 @@ const std::vector<Flag>& flags() {
          c.kafka.ca_file = v;
          return std::nullopt;
        }},
+      {"--kafka-fetch-wait",
+       {"TODO_KAFKA_FETCH_WAIT"},
+       "DURATION",
+       "the longest a consumer's fetch waits at the broker for new events (fetch.wait.max.ms; "
+       "default 500ms, at most 10s). A real broker answers as soon as an event arrives; "
+       "librdkafka's mock cluster only after this wait",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto one = bus::parse_retry_backoff(v);
+         auto* policy = std::get_if<bus::RetryPolicy>(&one);
+         if (!policy || policy->backoff.size() != 1 ||
+             policy->backoff.front() > std::chrono::milliseconds(10000)) {
+           return "must be one duration such as 10ms or 500ms (units ms, s; at most 10s)";
+         }
+         c.kafka.fetch_wait = policy->backoff.front();
+         return std::nullopt;
+       }},
       {"--kafka-idempotence",
        {"TODO_KAFKA_IDEMPOTENCE"},
        "on|off",

@@ -305,6 +305,7 @@ void GroupConsumer::run(const std::atomic<bool>& stopping) {
        {"auto.offset.reset", "earliest"},
        {"topic.metadata.refresh.interval.ms", "5000"},
        {"session.timeout.ms", std::to_string(session_ms)},
+       {"fetch.wait.max.ms", std::to_string(settings_.fetch_wait.count())},
        {"heartbeat.interval.ms", std::to_string(std::min<std::int64_t>(3000, session_ms / 3))}});
   rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupConsumer::rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -370,9 +371,11 @@ class FanoutConsumer final : public KafkaConsumer {
 // Every partition at its end as the broker reports it now, so an event relayed after start()
 // returns reaches the subscription; the logical end when the broker does not answer.
 void FanoutConsumer::prepare() {
-  auto conf = kafka::make_conf(settings_, {{"group.id", "todo-fanout-" + subscription_.name},
-                                           {"enable.auto.commit", "false"},
-                                           {"enable.auto.offset.store", "false"}});
+  auto conf = kafka::make_conf(
+      settings_, {{"group.id", "todo-fanout-" + subscription_.name},
+                  {"enable.auto.commit", "false"},
+                  {"enable.auto.offset.store", "false"},
+                  {"fetch.wait.max.ms", std::to_string(settings_.fetch_wait.count())}});
   rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(rk_.get());
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(partitions_));

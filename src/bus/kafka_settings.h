@@ -21,6 +21,10 @@ struct KafkaSettings {
   // one request in flight keeps the order, and a retried send may write a duplicate, which
   // consumers drop by event id as they drop a relay restart's.
   bool idempotence = true;
+  // The longest a consumer's fetch waits at the broker when it has nothing new (librdkafka's
+  // fetch.wait.max.ms). A real broker answers as soon as an event arrives; librdkafka's mock
+  // cluster answers an empty fetch only after this wait, so there it bounds the delivery latency.
+  std::chrono::milliseconds fetch_wait{500};
   // Waiting for a CreateTopics answer at start; the bus goes on without it (the topics may be
   // created by an operator, or by the broker on first use).
   std::chrono::milliseconds admin_timeout{10000};

@@ -290,6 +290,12 @@ TEST(Config, KafkaBusFlags) {
   EXPECT_FALSE(
       parse_ok({"serve"}, FakeEnv{{{"TODO_KAFKA_IDEMPOTENCE", "off"}}}).kafka.idempotence);
   EXPECT_TRUE(parse_ok({"serve", "--kafka-idempotence", "on"}).kafka.idempotence);
+  EXPECT_EQ(sasl.kafka.fetch_wait, std::chrono::milliseconds(500));
+  EXPECT_EQ(parse_ok({"serve", "--kafka-fetch-wait", "5ms"}).kafka.fetch_wait,
+            std::chrono::milliseconds(5));
+  EXPECT_EQ(parse_error({"serve", "--kafka-fetch-wait", "1m"}),
+            "--kafka-fetch-wait must be one duration such as 10ms or 500ms (units ms, s; at most "
+            "10s)");
   EXPECT_EQ(parse_error({"serve", "--kafka-idempotence", "no"}),
             "--kafka-idempotence must be on or off");
 
