@@ -7,8 +7,14 @@ WebSocket figures of bench/ws_load.cpp (second argument: the todo_ws_load binary
 RSS growth per idle authenticated connection, and fan-out — frames/s and latency to the client —
 under light load and under the create scenario. The HTTP scenarios and the event lag run on SQLite
 and on PostgreSQL (a temporary cluster with fsync and synchronous_commit on, so a create is as
-durable as on SQLite), printed side by side, plus the create rate of two processes sharing the
-PostgreSQL database. Writes the figures to bench/results/<timestamp>.json."""
+durable as on SQLite), a table each, plus the create rate of two processes sharing the
+PostgreSQL database. Writes the figures to bench/results/<timestamp>.json.
+
+Arguments: the todo binary, then (all optional, make bench passes them) bench/ws_load.cpp's
+todo_ws_load, the Kafka mock broker helper (bench/kafka_figures.py) and bench/reference_server.cpp's
+todo_reference_server, the ceiling every figure is also a ratio to (issue 17). Each scenario
+prints req/s, p50/p99/p99.9, the ratios to /health and to the reference, and the server's CPU per
+request."""
 import datetime
 import json
 import os
@@ -120,19 +126,27 @@ def to_ms(text):
     return float(m.group(1)) * UNITS[m.group(2)] if m else None
 
 
-def run_wrk(port, scenario, seed_path, connections=CONNECTIONS):
+def run_wrk(port, scenario, seed_path, connections=CONNECTIONS, server_pid=None):
     path = "/health" if scenario == "health" else "/"
     cmd = ["wrk", "-t", str(THREADS), "-c", str(connections), "-d", DURATION, "--latency",
            "-s", os.path.join(BENCH_DIR, "wrk", "scenario.lua"), f"http://127.0.0.1:{port}{path}"]
     env = os.environ | {"TODO_BENCH_SCENARIO": scenario, "TODO_BENCH_SEED": seed_path,
                         "TODO_BENCH_DIR": os.path.join(BENCH_DIR, "wrk")}
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    p999 = int(re.search(r"p99\.9 (\d+)us", out).group(1)) / 1000.0
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"requests_per_second": rps, "p50_ms": p50, "p99_ms": p99,
-            "non_2xx": int(errors.group(1)) if errors else 0}
+    result = {"requests_per_second": rps, "p50_ms": p50, "p99_ms": p99, "p999_ms": p999,
+              "non_2xx": int(errors.group(1)) if errors else 0}
+    if server_pid and requests:
+        # The server's own CPU (user + system) per request, in µs: what a request costs it.
+        result["server_cpu_us_per_request"] = round(
+            (cpu_seconds(server_pid) - cpu_before) * 1e6 / requests, 1)
+    return result
 
 
 def percentile(sorted_values, q):
@@ -460,6 +474,7 @@ def run_wrk_together(ports, scenario, seed_path):
         t.join()
     return {"requests_per_second": sum(r["requests_per_second"] for r in results),
             "p50_ms": max(r["p50_ms"] for r in results), "p99_ms": max(r["p99_ms"] for r in results),
+            "p999_ms": max(r["p999_ms"] for r in results),
             "non_2xx": sum(r["non_2xx"] for r in results), "processes": len(ports)}
 
 
@@ -490,7 +505,7 @@ def http_figures(binary, store_of):
                 if sampler:
                     sampler.start()
                     window_start = now_us()
-                results[scenario] = run_wrk(port, scenario, seed_path)
+                results[scenario] = run_wrk(port, scenario, seed_path, server_pid=proc.pid)
                 if sampler:
                     window_end = now_us()
                     sampler.done.set()
@@ -515,26 +530,32 @@ def http_figures(binary, store_of):
             "idle_rss_kib": idle_rss, "loaded_rss_kib": loaded_rss}
 
 
-def print_http(figures):
-    names = []
+def print_reference(reference):
+    if "skipped" in reference:
+        print(f"reference server: skipped ({reference['skipped']})")
+        return
+    print(f"reference: a minimal Beast server (bench/reference_server.cpp, {os.cpu_count()} threads) "
+          f"answering the /health scenario: {reference['requests_per_second']:.0f} req/s, "
+          f"p50 {reference['p50_ms']:.2f} p99 {reference['p99_ms']:.2f} p99.9 "
+          f"{reference['p999_ms']:.2f} ms, {fmt(reference.get('server_cpu_us_per_request'), '.1f')} "
+          f"µs CPU per request")
+
+
+def print_http(figures, reference):
+    ref = reference.get("requests_per_second")
     for f in figures:
-        names += [n for n in f["scenarios"] if n not in names]
-    header = f"{'scenario':<21}"
-    for f in figures:
-        header += f" | {f['backend'] + ' req/s':>15} {'p50 ms':>7} {'p99 ms':>7} {'× health':>8} {'non-2xx':>7}"
-    print(header)
-    for name in names:
-        line = f"{name:<21}"
-        for f in figures:
-            r = f["scenarios"].get(name)
-            base = f["scenarios"]["health"]["requests_per_second"]
-            if r is None:
-                line += f" | {'':>15} {'':>7} {'':>7} {'':>8} {'':>7}"
-                continue
+        base = f["scenarios"]["health"]["requests_per_second"]
+        print(f"{f['backend']}:")
+        print(f"  {'scenario':<20} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
+              f"{'× health':>8} {'× ref':>6} {'CPU µs':>7} {'non-2xx':>7}")
+        for name, r in f["scenarios"].items():
             r["ratio_to_health"] = r["requests_per_second"] / base if base else 0
-            line += (f" | {r['requests_per_second']:>15.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-                     f"{r['ratio_to_health']:>8.2f} {r['non_2xx']:>7}")
-        print(line)
+            if ref:
+                r["ratio_to_reference"] = r["requests_per_second"] / ref
+            print(f"  {name:<20} {r['requests_per_second']:>8.0f} {r['p50_ms']:>7.2f} "
+                  f"{r['p99_ms']:>7.2f} {fmt(r.get('p999_ms')):>8} {r['ratio_to_health']:>8.2f} "
+                  f"{fmt(r.get('ratio_to_reference')):>6} "
+                  f"{fmt(r.get('server_cpu_us_per_request'), '.0f'):>7} {r['non_2xx']:>7}")
     for f in figures:
         print(f"{f['backend']}: idle RSS {f['idle_rss_kib'] / 1024:.1f} MiB; after load "
               f"{f['loaded_rss_kib'] / 1024:.1f} MiB")
@@ -551,6 +572,22 @@ def print_http(figures):
                          f"caught up {l['catch_up_after_load_s']} s after the load")
             print(f"  {f['backend']:<8} {name:<15} {l['events']:>7} events  p50 {fmt(l['p50_ms'])}  "
                   f"p99 {fmt(l['p99_ms'])}  max {fmt(l['max_ms'])}{extra}")
+
+
+def reference_figures(reference):
+    """bench/reference_server.cpp with `todo serve`'s default thread count (one per core), under
+    the /health scenario: the ceiling of this stack on this machine."""
+    if not reference or not os.access(reference, os.X_OK):
+        return {"skipped": f"no reference server binary at {reference!r} (make bench builds it)"}
+    proc = subprocess.Popen([reference, "--threads", str(os.cpu_count())], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        port = json.loads(proc.stdout.readline())["port"]
+        with tempfile.NamedTemporaryFile("w", prefix="todo-bench-ref-", suffix=".txt") as seed:
+            return run_wrk(port, "health", seed.name, server_pid=proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
 
 
 def kafka_section(binary, ws_load, mock_broker, cluster):
@@ -570,6 +607,7 @@ def main():
     binary = sys.argv[1]
     ws_load = sys.argv[2] if len(sys.argv) > 2 else None
     mock_broker = sys.argv[3] if len(sys.argv) > 3 else None
+    reference_bin = sys.argv[4] if len(sys.argv) > 4 else None
     os.makedirs(RESULTS_DIR, exist_ok=True)
     if ONLY == "websocket":
         print_websocket(websocket_figures(binary, ws_load))
@@ -581,6 +619,7 @@ def main():
         finally:
             cluster.destroy()
         return
+    reference = reference_figures(reference_bin)
     figures = []
     kafka_figures = {"skipped": "PostgreSQL is not among TODO_BENCH_BACKENDS"}
     if "sqlite" in BACKENDS:
@@ -608,12 +647,14 @@ def main():
             ws = {"skipped": f"{type(e).__name__}: {e}"}
     print(f"todo bench — wrk {THREADS} threads, {CONNECTIONS} connections, {DURATION} each, "
           f"same machine ({os.cpu_count()} cores)")
-    print_http(figures)
+    print_reference(reference)
+    print_http(figures, reference)
     print_websocket(ws)
     print_kafka(kafka_figures)
     report = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "duration": DURATION, "threads": THREADS, "connections": CONNECTIONS,
-              "backends": figures, "websocket": ws, "kafka": kafka_figures}
+              "reference": reference, "backends": figures, "websocket": ws,
+              "kafka": kafka_figures}
     name = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json"
     with open(os.path.join(RESULTS_DIR, name), "w") as f:
         json.dump(report, f, indent=2)

@@ -53,9 +53,8 @@ function request()
   return wrk.format("GET", "/health")
 end
 
-local statuses = {}
-function response(status, headers, body)
-  if status >= 400 then
-    statuses[status] = (statuses[status] or 0) + 1
-  end
+-- No response() callback: wrk runs it in Lua for every response, on the cores the server needs;
+-- wrk counts non-2xx answers itself. done() adds the 99.9th percentile, which --latency omits.
+function done(summary, latency, requests)
+  io.write(string.format("p99.9 %dus\n", latency:percentile(99.9)))
 end
