@@ -6,6 +6,7 @@ RELEASE_BIN := build/release/src/app/todo
 WS_LOAD_BIN := build/release/bench/todo_ws_load
 MOCK_BROKER_BIN := build/release/tests/support/kafka_mock_broker
 REFERENCE_BIN := build/release/bench/todo_reference_server
+OPEN_LOOP_BIN := build/release/bench/todo_open_loop
 CI_BIN := build/ci/src/app/todo
 # Debian's own python3: it sees python3-pytest and friends even when another python3 is on PATH.
 PYTHON := /usr/bin/python3
@@ -29,7 +30,8 @@ build: deps
 # The server, bench/'s WebSocket load tool (not part of `all`, so only make bench builds it) and
 # the Kafka mock cluster helper of bench/kafka.py.
 build-bench: build
-	@cmake --build --preset release --target todo_ws_load kafka_mock_broker todo_reference_server
+	@cmake --build --preset release --target todo_ws_load kafka_mock_broker todo_reference_server \
+	  todo_open_loop
 
 build-ci: deps
 	@cmake --preset ci >/dev/null
@@ -100,7 +102,8 @@ fuzz: build-fuzz
 test: unit-test unit-test-tsan system-test-all fuzz-smoke web-test helm-test
 
 bench: build-bench
-	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN)) $(abspath $(MOCK_BROKER_BIN)) $(abspath $(REFERENCE_BIN))
+	@$(PYTHON) bench/run.py $(abspath $(RELEASE_BIN)) $(abspath $(WS_LOAD_BIN)) $(abspath $(MOCK_BROKER_BIN)) $(abspath $(REFERENCE_BIN)) \
+	  $(abspath $(OPEN_LOOP_BIN))
 	@$(PYTHON) bench/reminders.py $(abspath $(RELEASE_BIN))
 
 # Instructions per request under callgrind, immune to the noise of a shared machine; BASELINE=<a

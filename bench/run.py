@@ -12,7 +12,8 @@ PostgreSQL database. Writes the figures to bench/results/<timestamp>.json.
 
 Arguments: the todo binary, then (all optional, make bench passes them) bench/ws_load.cpp's
 todo_ws_load, the Kafka mock broker helper (bench/kafka_figures.py) and bench/reference_server.cpp's
-todo_reference_server, the ceiling every figure is also a ratio to (issue 17). Each scenario
+todo_reference_server, the ceiling every figure is also a ratio to (issue 17), and
+bench/open_loop.cpp's todo_open_loop (the mix at half its peak, at a fixed rate). Each scenario
 prints req/s, p50/p99/p99.9, the ratios to /health and to the reference, and the server's CPU per
 request."""
 import datetime
@@ -43,6 +44,10 @@ WS_PROBES_PER_SECOND = 10  # the tool's own writes: the light load, and latency 
 # machine delivers (the target: ≥ 100,000 frames/s with p99 ≤ 20 ms).
 WS_CAPACITY_PER_USER = int(os.environ.get("TODO_BENCH_WS_CAPACITY_PER_USER", "500"))
 WS_CAPACITY_WRITES_PER_SECOND = 200
+# bench/open_loop.cpp's todo_open_loop (fifth argument): the mix at OPEN_LOOP_SHARE of its
+# closed-loop peak, at a fixed rate, so queueing shows in p99 and p99.9.
+OPEN_LOOP = None
+OPEN_LOOP_SHARE = 0.5
 # TODO_BENCH_ONLY=websocket runs the WebSocket figures alone, TODO_BENCH_ONLY=kafka the Kafka ones
 # (bench/kafka_figures.py).
 ONLY = os.environ.get("TODO_BENCH_ONLY", "")
@@ -458,6 +463,21 @@ def print_websocket(ws):
             print(f"    errors: {f['errors']} probe failures: {probes['failures']}")
 
 
+def open_loop(port, seed_path, rate, server_pid):
+    """The mix at a fixed `rate` for DURATION (bench/open_loop.cpp), in run_wrk's terms."""
+    cpu_before = cpu_seconds(server_pid)
+    out = subprocess.run(
+        [OPEN_LOOP, "--port", str(port), "--seed", seed_path, "--rate", f"{rate:.1f}",
+         "--seconds", str(seconds(DURATION)), "--connections", str(CONNECTIONS)],
+        capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
+    return {"requests_per_second": r["rate_achieved"], "rate_asked": r["rate_asked"],
+            "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "p999_ms": r["p999_ms"],
+            "max_ms": r["max_ms"], "non_2xx": r["failed"],
+            "server_cpu_us_per_request": round(
+                (cpu_seconds(server_pid) - cpu_before) * 1e6 / max(1, r["answered"]), 1)}
+
+
 def run_wrk_together(ports, scenario, seed_path):
     """The scenario on several servers at once, the connections split between them: one wrk per
     server, their rates summed (p99 is the worst of them)."""
@@ -514,6 +534,11 @@ def http_figures(binary, store_of):
                     lag["create"] = event_lag(store, window_start, window_end)
                     lag["create"]["max_consumer_lag_events"] = max(sampler.samples, default=0)
                     lag["create"]["catch_up_after_load_s"] = round(catch_up, 3)
+            if OPEN_LOOP and os.access(OPEN_LOOP, os.X_OK):
+                results["mix, open loop 50 %"] = open_loop(
+                    port, seed_path, OPEN_LOOP_SHARE * results["mix"]["requests_per_second"],
+                    proc.pid)
+                wait_for_audit(store)
             loaded_rss = rss_kib(proc.pid)
             if store.name == "postgres":
                 with tempfile.TemporaryDirectory(prefix="todo-bench-2-") as second_dir:
@@ -608,6 +633,8 @@ def main():
     ws_load = sys.argv[2] if len(sys.argv) > 2 else None
     mock_broker = sys.argv[3] if len(sys.argv) > 3 else None
     reference_bin = sys.argv[4] if len(sys.argv) > 4 else None
+    global OPEN_LOOP
+    OPEN_LOOP = sys.argv[5] if len(sys.argv) > 5 else None
     os.makedirs(RESULTS_DIR, exist_ok=True)
     if ONLY == "websocket":
         print_websocket(websocket_figures(binary, ws_load))
