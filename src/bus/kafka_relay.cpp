@@ -98,11 +98,14 @@ struct OutboxRelay::Impl {
   bool produce(InFlight& slot);
   kafka::Handle make_producer() const {
     // Without idempotence one request in flight keeps each partition's order across retries.
+    // linger.ms 1, not librdkafka's 5: a round produces its whole batch at once, so batches fill
+    // without waiting, and a lone event (light load) is not held back 5 ms (make bench: commit →
+    // WebSocket p50 11.7 → 7.0 ms through the mock cluster).
     auto conf = kafka::make_conf(
         settings, {{"enable.idempotence", settings.idempotence ? "true" : "false"},
                    {"max.in.flight.requests.per.connection", settings.idempotence ? "5" : "1"},
                    {"acks", "all"},
-                   {"linger.ms", "5"},
+                   {"linger.ms", "1"},
                    {"message.timeout.ms", std::to_string(options.message_timeout.count())}});
     rd_kafka_conf_set_dr_msg_cb(conf.get(), delivery_report);
     return kafka::make_client(RD_KAFKA_PRODUCER, std::move(conf));
