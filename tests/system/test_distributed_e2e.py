@@ -72,7 +72,7 @@ DEADLINE = 60.0  # one outcome in a quiet system; only turns a hang into a failu
 SETTLE = 150.0
 BROKER_DOWN = 30.0  # seconds the broker is down: the scenario, not a wait for an outcome
 WRITE_PAUSE = 0.05  # between two writes of the load: a steady load, not a flood of an ASan build
-PROGRESS = 10  # acknowledged writes after each restart before the next blow
+PROGRESS = 20  # acknowledged writes after each restart before the next blow
 
 
 def _free_port():
@@ -532,8 +532,15 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
     assert during > 0, "no write was acknowledged while the broker was down"
     assert not load.errors, f"writes answered with an unexpected status: {load.errors[:5]}"
     writes = load.writes()
+    up_at = time.monotonic()
 
     _wait_settled(deployment, SETTLE)
+    dead = {name: role.server.returncode for name, role in deployment.roles.items() if not role.server.alive()}
+    assert not dead, f"roles that died on their own: {dead}\n{deployment.diagnostics()}"
+    kinds = {k: sum(1 for w in writes if w[0] == k) for k in ("created", "updated", "completed")}
+    print(f"chaos: {len(writes)} acknowledged writes {kinds}, {during} while the broker was down, "
+          f"{load.unanswered} unanswered attempts retried; settled {time.monotonic() - up_at:.1f} s "
+          f"after the load stopped")
     failures = []
 
     # Every acknowledged write has exactly one audit entry (task, version), of its kind; and no
