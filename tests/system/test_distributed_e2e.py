@@ -535,7 +535,7 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
     up_at = time.monotonic()
 
     _wait_settled(deployment, SETTLE)
-    dead = {name: role.server.returncode for name, role in deployment.roles.items() if not role.server.alive()}
+    dead = {name: role.server.proc.poll() for name, role in deployment.roles.items() if not role.server.alive()}
     assert not dead, f"roles that died on their own: {dead}\n{deployment.diagnostics()}"
     kinds = {k: sum(1 for w in writes if w[0] == k) for k in ("created", "updated", "completed")}
     print(f"chaos: {len(writes)} acknowledged writes {kinds}, {during} while the broker was down, "
