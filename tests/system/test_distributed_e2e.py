@@ -487,6 +487,88 @@ class Load(threading.Thread):
         assert self.crash is None, f"the load thread crashed: {self.crash!r}"
 
 
+class Watcher(threading.Thread):
+    """A WebSocket client of the sync role through the chaos, as the web app is: it keeps a
+    connection open, and when it drops (the sync role was killed) reconnects and sends `resume`
+    with the last seq it saw. Keeps every task frame it received, by seq."""
+
+    def __init__(self, deployment, user):
+        super().__init__(name="websocket-watcher", daemon=True)
+        self.deployment = deployment
+        self.user = user
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.start_seq = None  # the counter of the first hello
+        self.last = None  # the highest seq received
+        self.frames = {}  # seq -> the first frame received with it
+        self.connections = 0
+        self.resyncs = []  # resync-required frames (the client would have to fall back to /api/sync)
+        self.crash = None
+
+    def seen(self):
+        with self.lock:
+            return self.last, dict(self.frames), list(self.resyncs)
+
+    async def _session(self):
+        import websockets
+
+        url = f"ws://127.0.0.1:{self.deployment.roles['sync'].port}/ws/tasks?token={self.user.access_token}"
+        async with websockets.connect(url, open_timeout=5, close_timeout=1) as ws:
+            hello = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
+            assert hello["type"] == "hello", hello
+            with self.lock:
+                self.connections += 1
+                if self.start_seq is None:
+                    self.start_seq = self.last = hello["seq"]
+                since = self.last
+            if self.connections > 1:
+                await ws.send(json.dumps({"type": "resume", "since": since}))
+            while not self.stopping.is_set():
+                try:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                except asyncio.TimeoutError:
+                    continue
+                with self.lock:
+                    if frame.get("type") == "resync-required":
+                        self.resyncs.append(frame)
+                    elif str(frame.get("type", "")).startswith("task.") and "seq" in frame:
+                        self.frames.setdefault(frame["seq"], frame)
+                        self.last = max(self.last, frame["seq"])
+
+    async def _main(self):
+        import websockets
+
+        while not self.stopping.is_set():
+            try:
+                await self._session()
+            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException):
+                await asyncio.sleep(0.2)  # a client's back-off before reconnecting
+
+    def run(self):
+        try:
+            asyncio.run(self._main())
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.crash = e
+
+    def stop(self):
+        self.stopping.set()
+        self.join(DEADLINE)
+        assert not self.is_alive(), "the WebSocket client did not stop"
+        assert self.crash is None, f"the WebSocket client crashed: {self.crash!r}"
+
+
+def _counter(deployment, user):
+    """The user's change counter now: the seq of a fresh connection's hello."""
+    async def hello():
+        import websockets
+
+        url = f"ws://127.0.0.1:{deployment['sync'].port}/ws/tasks?token={user.access_token}"
+        async with websockets.connect(url, open_timeout=DEADLINE) as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))["seq"]
+
+    return asyncio.run(hello())
+
+
 def _all_pages(server, path, token):
     items, cursor = [], None
     while True:
@@ -508,7 +590,12 @@ def _wait_progress(load, count, what):
     poll_until(progressed, f"{count - load.count()} more acknowledged writes {what}", DEADLINE)
 
 
-def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user, todo_bin):
+def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user, todo_bin, request):
+    watcher = Watcher(deployment, user)
+    request.addfinalizer(watcher.stopping.set)
+    watcher.start()
+    poll_until(lambda: watcher.start_seq is not None or not watcher.is_alive(), "the WebSocket client's hello",
+               DEADLINE)
     load = Load(deployment, user)
     load.start()
     try:
@@ -529,6 +616,7 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
         _wait_progress(load, load.count() + PROGRESS, "after the broker came back")
     finally:
         load.stop()
+    assert watcher.is_alive(), f"the WebSocket client ended: {watcher.crash!r}"
     assert during > 0, "no write was acknowledged while the broker was down"
     assert not load.errors, f"writes answered with an unexpected status: {load.errors[:5]}"
     writes = load.writes()
@@ -591,6 +679,29 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
     for series_id, items in series.items():
         if len(items) > 2:
             failures.append(f"series {series_id} has {len(items)} tasks: {[t['id'] for t in items]}")
+
+    # The WebSocket client, reconnecting and resuming across the sync role's death, has received
+    # every change: each seq up to the counter, a frame for each acknowledged write.
+    counter = _counter(deployment, user)
+    try:
+        poll_until(lambda: watcher.seen()[0] >= counter, f"the WebSocket client to reach seq {counter}", DEADLINE)
+    except AssertionError as e:
+        failures.append(str(e))
+    watcher.stop()
+    last, frames, resyncs = watcher.seen()
+    print(f"chaos: the WebSocket client received {len(frames)} changes over {watcher.connections} connections")
+    if watcher.connections < 2:
+        failures.append("the WebSocket client never reconnected: was the sync role killed?")
+    if resyncs:
+        failures.append(f"the WebSocket client was told to resync: {resyncs[:3]}")
+    absent = sorted(set(range(watcher.start_seq + 1, counter + 1)) - set(frames))
+    if absent:
+        failures.append(f"the WebSocket client ({watcher.connections} connections) never received "
+                        f"{len(absent)} of the changes {watcher.start_seq + 1}..{counter}: {absent[:20]}")
+    pushed = {(f["task"]["id"], f["task"]["version"]) for f in frames.values() if "task" in f}
+    unpushed = [w for w in writes if (w[1], w[2]) not in pushed]
+    if unpushed:
+        failures.append(f"{len(unpushed)} acknowledged writes never reached the WebSocket client: {unpushed[:5]}")
 
     assert not failures, (f"{len(writes)} acknowledged writes ({load.unanswered} unanswered attempts "
                           f"retried):\n" + "\n".join(failures) + "\n" + deployment.diagnostics())
