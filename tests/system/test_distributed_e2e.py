@@ -12,8 +12,9 @@ In order, on one deployment:
 5. chaos: under a steady write load, each role in turn is SIGKILLed and restarted, then the broker
    is down for 30 s; once everything has settled, every acknowledged write has exactly one audit
    entry, no recurrence was created twice, every acknowledged task is readable as acknowledged,
-   the audit chain verifies, and the restarted roles still deliver (a reminder, a WebSocket
-   frame).
+   each reminder that fell due amid it was mailed exactly once, a WebSocket client that
+   reconnects and resumes received every change, the audit chain verifies, and the restarted
+   roles still deliver (a reminder, a WebSocket frame).
 
 The roles listen on fixed ports (as behind an ingress), so a restarted role is found where it was.
 Reminders run on the wall clock (the roles take no manual clock): a reminder is set a few seconds
@@ -407,8 +408,8 @@ def test_a_websocket_client_of_the_sync_role_receives_the_change(deployment, use
 class Load(threading.Thread):
     """Writes through the api role until stopped, and records every acknowledged write: creates
     (with an Idempotency-Key, so a retry of a create that committed before the api died is the
-    same task), title updates of the task created last, and every third round a recurring task
-    created and completed. A write that gets no answer (connection refused or reset: the api role
+    same task), title updates of the task created last, every third round a recurring task
+    created and completed, every tenth a task whose reminder is due 2 s later. A write that gets no answer (connection refused or reset: the api role
     is down) is not acknowledged and is retried until it is; any other error is recorded."""
 
     RETRYABLE = (OSError, http.client.HTTPException)  # refused, reset, timed out, cut off
@@ -420,6 +421,7 @@ class Load(threading.Thread):
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.acked = []  # (kind, task_id, version, title or None, series_id or None)
+        self.reminded = []  # ids of the tasks created with a reminder
         self.unanswered = 0
         self.errors = []  # unexpected answers
         self.crash = None
@@ -476,6 +478,14 @@ class Load(threading.Thread):
                     task = self._ack(self._create(body), 201, "created", body["title"])
                     if task:
                         self._ack(self._send("POST", f"/api/tasks/{task['id']}/complete"), 200, "completed")
+                if i % 10 == 5:  # a reminder 2 s ahead: it falls due amid the chaos
+                    at = int(time.time()) + 2
+                    body = {"title": f"remind {i}", "reminders": [1],
+                            "due_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at + 60))}
+                    task = self._ack(self._create(body), 201, "created", body["title"])
+                    if task:
+                        with self.lock:
+                            self.reminded.append(task["id"])
                 self.stopping.wait(WRITE_PAUSE)
         except BaseException as e:  # noqa: BLE001 - reported by the test
             self.crash = e
@@ -626,7 +636,8 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
     dead = {name: role.server.proc.poll() for name, role in deployment.roles.items() if not role.server.alive()}
     assert not dead, f"roles that died on their own: {dead}\n{deployment.diagnostics()}"
     kinds = {k: sum(1 for w in writes if w[0] == k) for k in ("created", "updated", "completed")}
-    print(f"chaos: {len(writes)} acknowledged writes {kinds}, {during} while the broker was down, "
+    print(f"chaos: {len(writes)} acknowledged writes {kinds} ({len(load.reminded)} with a reminder), "
+          f"{during} while the broker was down, "
           f"{load.unanswered} unanswered attempts retried; settled {time.monotonic() - up_at:.1f} s "
           f"after the load stopped")
     failures = []
@@ -679,6 +690,26 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
     for series_id, items in series.items():
         if len(items) > 2:
             failures.append(f"series {series_id} has {len(items)} tasks: {[t['id'] for t in items]}")
+
+    # Each reminder that fell due amid the chaos was mailed exactly once (late, if its instant
+    # passed while the notify role or the broker was down) and is recorded as sent.
+    mailbox = deployment.mailbox
+
+    def all_mailed():
+        return all(mailbox.for_task(task_id) for task_id in load.reminded)
+
+    try:
+        poll_until(all_mailed, f"the mails of {len(load.reminded)} reminders", DEADLINE)
+    except AssertionError as e:
+        failures.append(f"{e}: {[t for t in load.reminded if not mailbox.for_task(t)]}")
+    for task_id in load.reminded:
+        mails = mailbox.for_task(task_id)
+        if len(mails) > 1:
+            failures.append(f"task {task_id}: its reminder was mailed {len(mails)} times")
+        resp = deployment["notify"].get(f"/api/tasks/{task_id}/reminders", token=user.access_token)
+        states = [r["status"] for r in resp.body["items"]] if resp.status == 200 else resp
+        if mails and states != ["sent"]:
+            failures.append(f"task {task_id}: mailed, but its reminders are {states}")
 
     # The WebSocket client, reconnecting and resuming across the sync role's death, has received
     # every change: each seq up to the counter, a frame for each acknowledged write.
