@@ -409,8 +409,9 @@ class Load(threading.Thread):
     """Writes through the api role until stopped, and records every acknowledged write: creates
     (with an Idempotency-Key, so a retry of a create that committed before the api died is the
     same task), title updates of the task created last, every third round a recurring task
-    created and completed, every tenth a task whose reminder is due 2 s later. A write that gets no answer (connection refused or reset: the api role
-    is down) is not acknowledged and is retried until it is; any other error is recorded."""
+    created and completed, every tenth a task whose reminder is due 2 s later. A write that gets
+    no answer (connection refused or reset: the api role is down) is not acknowledged and is
+    retried until it is; any other answer than success is recorded as an error."""
 
     RETRYABLE = (OSError, http.client.HTTPException)  # refused, reset, timed out, cut off
 
