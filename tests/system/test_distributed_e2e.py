@@ -410,8 +410,8 @@ class Load(threading.Thread):
     (with an Idempotency-Key, so a retry of a create that committed before the api died is the
     same task), title updates of the task created last, every third round a recurring task
     created and completed, every tenth a task whose reminder is due 2 s later. A write that gets
-    no answer (connection refused or reset: the api role is down) is not acknowledged and is
-    retried until it is; any other answer than success is recorded as an error."""
+    no answer (connection refused or reset: the api role is down) or a 503 is not acknowledged
+    and is retried until it is; any other answer than success is recorded as an error."""
 
     RETRYABLE = (OSError, http.client.HTTPException)  # refused, reset, timed out, cut off
 
@@ -424,6 +424,7 @@ class Load(threading.Thread):
         self.acked = []  # (kind, task_id, version, title or None, series_id or None)
         self.reminded = []  # ids of the tasks created with a reminder
         self.unanswered = 0
+        self.unavailable = 0  # 503 answers (retried, as the problem type says)
         self.errors = []  # unexpected answers
         self.crash = None
 
@@ -436,15 +437,19 @@ class Load(threading.Thread):
             return list(self.acked)
 
     def _send(self, method, path, body=None, headers=None):
-        """The answer to one request, retried while unanswered; None when stopped first."""
+        """The answer to one request, retried while unanswered or 503; None when stopped first."""
         while not self.stopping.is_set():
             try:
-                return self.deployment["api"].request(method, path, body=body,
+                resp = self.deployment["api"].request(method, path, body=body,
                                                       headers=todo_harness.auth(self.user.access_token, headers))
+                if resp.status != 503:
+                    return resp
+                with self.lock:  # "try again shortly": the database was out of reach or too contended
+                    self.unavailable += 1
             except self.RETRYABLE:
                 with self.lock:
                     self.unanswered += 1
-                self.stopping.wait(0.1)  # a client's back-off before trying again
+            self.stopping.wait(0.1)  # a client's back-off before trying again
         return None
 
     def _ack(self, resp, expected, kind, title=None):
@@ -639,8 +644,8 @@ def test_chaos_every_role_killed_and_the_broker_down_under_load(deployment, user
     kinds = {k: sum(1 for w in writes if w[0] == k) for k in ("created", "updated", "completed")}
     print(f"chaos: {len(writes)} acknowledged writes {kinds} ({len(load.reminded)} with a reminder), "
           f"{during} while the broker was down, "
-          f"{load.unanswered} unanswered attempts retried; settled {time.monotonic() - up_at:.1f} s "
-          f"after the load stopped")
+          f"{load.unanswered} unanswered attempts and {load.unavailable} 503s retried; "
+          f"settled {time.monotonic() - up_at:.1f} s after the load stopped")
     failures = []
 
     # Every acknowledged write has exactly one audit entry (task, version), of its kind; and no
