@@ -184,11 +184,14 @@ class Role:
         assert rc == -signal.SIGKILL, (self.name, rc)
 
     def logs(self, tail=40):
+        """The last lines of each process's log, without the access log and librdkafka's
+        reconnect warnings (Deployment.save_logs keeps everything)."""
         out = []
         for i, srv in enumerate(self.processes):
-            lines = srv.stderr_text().splitlines()
+            lines = [line for line in srv.stderr_text().splitlines()
+                     if '"msg":"request"' not in line and '"msg":"librdkafka"' not in line]
             out.append(f"--- {self.name} process {i + 1} (exit {srv.returncode}); last {tail} of "
-                       f"{len(lines)} lines ---")
+                       f"{len(lines)} lines (no requests, no librdkafka) ---")
             out += lines[-tail:]
         return "\n".join(out)
 
