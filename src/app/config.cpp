@@ -443,6 +443,24 @@ const std::vector<Flag>& flags() {
          c.kafka.fetch_wait = policy->backoff.front();
          return std::nullopt;
        }},
+      {"--kafka-session-timeout",
+       {"TODO_KAFKA_SESSION_TIMEOUT"},
+       "DURATION",
+       "a consumer group member silent this long is dropped and its partitions go to the others "
+       "(session.timeout.ms; default 45s, 6s to 5m): how long a killed replica's partitions "
+       "wait; the broker's group.min/max.session.timeout.ms must allow it",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         auto one = bus::parse_retry_backoff(v);
+         auto* policy = std::get_if<bus::RetryPolicy>(&one);
+         if (!policy || policy->backoff.size() != 1 ||
+             policy->backoff.front() < std::chrono::milliseconds(6000) ||
+             policy->backoff.front() > std::chrono::milliseconds(300000)) {
+           return "must be one duration from 6s to 5m, such as 10s or 45s";
+         }
+         c.kafka.session_timeout = policy->backoff.front();
+         return std::nullopt;
+       }},
       {"--kafka-idempotence",
        {"TODO_KAFKA_IDEMPOTENCE"},
        "on|off",

@@ -291,6 +291,11 @@ TEST(Config, KafkaBusFlags) {
       parse_ok({"serve"}, FakeEnv{{{"TODO_KAFKA_IDEMPOTENCE", "off"}}}).kafka.idempotence);
   EXPECT_TRUE(parse_ok({"serve", "--kafka-idempotence", "on"}).kafka.idempotence);
   EXPECT_EQ(sasl.kafka.fetch_wait, std::chrono::milliseconds(500));
+  EXPECT_EQ(sasl.kafka.session_timeout, std::chrono::milliseconds(45000));
+  EXPECT_EQ(parse_ok({"serve", "--kafka-session-timeout", "10s"}).kafka.session_timeout,
+            std::chrono::milliseconds(10000));
+  EXPECT_EQ(parse_error({"serve", "--kafka-session-timeout", "1s"}),
+            "--kafka-session-timeout must be one duration from 6s to 5m, such as 10s or 45s");
   EXPECT_EQ(parse_ok({"serve", "--kafka-fetch-wait", "5ms"}).kafka.fetch_wait,
             std::chrono::milliseconds(5));
   EXPECT_EQ(parse_error({"serve", "--kafka-fetch-wait", "1m"}),
