@@ -387,6 +387,15 @@ void PartitionConsumer::dead_letter(store::Transaction& tx, const Event& event,
   write_dead_letter(tx, context_, subscription_, event, error, attempts, permanent);
 }
 
+// A pushed event can come again after its dead letter (the sidecar did not get the DROP, another
+// process counted its own attempts): the first dead letter stands.
+void dead_letter_once(store::Transaction& tx, const RuntimeContext& context,
+                      const Subscription& subscription, const Event& event,
+                      const std::string& error, int attempts, bool permanent) {
+  if (store::DeadLetterRepository{}.find_event(tx, subscription.group, event.id)) return;
+  write_dead_letter(tx, context, subscription, event, error, attempts, permanent);
+}
+
 PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& subscription,
                             const Event& event, int attempt_number) {
   auto prepared = prepare(subscription, event);  // before the transaction, off the writer
@@ -398,7 +407,7 @@ PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& s
         const bool ran = handle_once(tx, subscription, event, prepared, context.clock.now());
         result.outcome = ran ? PushedOutcome::kHandled : PushedOutcome::kDuplicate;
       } catch (const PermanentFailure& e) {
-        write_dead_letter(tx, context, subscription, event, e.what(), attempt_number, true);
+        dead_letter_once(tx, context, subscription, event, e.what(), attempt_number, true);
         result = {PushedOutcome::kDeadLettered, e.what()};
       } catch (const store::DatabaseUnavailable&) {
         throw;
@@ -407,7 +416,7 @@ PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& s
         if (attempt_number < context.retry.max_attempts()) {
           result = {PushedOutcome::kFailed, error};  // the savepoint kept nothing
         } else {
-          write_dead_letter(tx, context, subscription, event, error, attempt_number, false);
+          dead_letter_once(tx, context, subscription, event, error, attempt_number, false);
           result = {PushedOutcome::kDeadLettered, error};
         }
       }

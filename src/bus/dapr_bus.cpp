@@ -37,6 +37,16 @@ int severity(DaprStatus s) {
   return 2;
 }
 
+// FNV-1a of the event id, as a negative number (-1 - 62 bits of the hash).
+std::int64_t offset_standing_in_for(std::string_view event_id) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : event_id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return -1 - static_cast<std::int64_t>(h >> 2);
+}
+
 }  // namespace
 
 DaprStatus dapr_status_of(PushedOutcome outcome) {
@@ -228,12 +238,9 @@ PushAnswer DaprBus::deliver(std::string_view topic, std::string_view body) {
   Event event;
   event.topic = std::string(topic);
   event.partition = pushed.partition;
-  // Not published by our relay: no outbox offset. A negative one unique per instant keeps a dead
-  // letter's (group, topic, partition, offset) key unique.
-  event.offset =
-      pushed.offset >= 0
-          ? pushed.offset
-          : -std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  // Not published by our relay: no outbox offset. A negative one derived from the event id keeps a
+  // dead letter's (group, topic, partition, offset) key unique.
+  event.offset = pushed.offset >= 0 ? pushed.offset : offset_standing_in_for(pushed.id);
   event.key = std::move(pushed.key);
   event.id = std::move(pushed.id);
   event.payload = std::move(pushed.payload);
