@@ -5,7 +5,9 @@ installed here). ADR 0023.
 A created task is published through the sidecar as a structured CloudEvent and reaches the audit
 log through the delivery route; a redelivered event is applied once; writes are accepted while the
 sidecar is down and the backlog drains when it is back; a poison event is retried, then answered
-DROP and dead-lettered to task-events.dlq; the routes refuse a wrong token and a malformed
+DROP and dead-lettered to task-events.dlq; with PostgreSQL stopped the answer is RETRY (never
+counted as an attempt) and the event is applied once when it is back (postgres backend only); the
+routes refuse a wrong token and a malformed
 CloudEvent; /dapr/subscribe lists each role's topics (the roles run on PostgreSQL: on the SQLite
 run the module starts a cluster of its own, as test_roles does)."""
 
@@ -18,7 +20,7 @@ from fake_dapr_sidecar import FakeDaprSidecar
 from task_harness import TaskApi
 from test_dead_letters import _refuse_audit_of  # noqa: F401  (a trigger, both backends)
 from test_roles import postgres  # noqa: F401  (the fixture: a PostgreSQL cluster for the roles)
-from todo_harness import ServerFactory, assert_problem, poll_until, register, sql
+from todo_harness import POSTGRES, ServerFactory, assert_problem, cluster, poll_until, register, sql
 
 DEADLINE = 30.0
 
@@ -156,6 +158,33 @@ def test_a_poison_event_is_retried_then_dropped_and_dead_lettered(make_server, s
 
     letter = poll_until(dlq, "the dead letter at the sidecar", DEADLINE)[0].event
     assert letter["group"] == "audit-service" and letter["event"]["id"] == poison_id, letter
+
+
+@pytest.mark.skipif(not POSTGRES, reason="stops and starts the PostgreSQL server; SQLite has no server "
+                    "to lose (run with TODO_TEST_BACKEND=postgres, as make test does)")
+def test_retry_while_the_database_is_unreachable_then_applied_once(make_server, sidecar):
+    srv = _serve(make_server, sidecar)
+    api = TaskApi(srv, register(srv))
+    task = api.post("/api/tasks", {"title": "template"})
+    template = _published_event(sidecar, task.body["id"]).event
+    _history(api, task.body["id"])
+    event = {k: v for k, v in template.items() if not k.startswith("todo")}
+    event["id"] = str(uuid.uuid4())
+    event["data"] = dict(event["data"], idempotency_key=event["id"])
+    pg = cluster()
+    pg.stop("fast")
+    try:
+        sidecar.inject("task-events", event)
+        poll_until(lambda: any(a[3] == "RETRY" for a in sidecar.answers_for(event["id"])),
+                   "a RETRY while PostgreSQL is down", DEADLINE)
+    finally:
+        pg.start()
+    poll_until(lambda: [a[3] for a in sidecar.answers_for(event["id"])][-1] == "SUCCESS",
+               "SUCCESS once PostgreSQL is back", DEADLINE)
+    answers = [a[3] for a in sidecar.answers_for(event["id"])]
+    assert set(answers) == {"RETRY", "SUCCESS"}, answers  # never DROP: an outage is no attempt
+    assert _audit_entries(srv, event["id"]) == 1
+    assert sql(srv.data_dir, "SELECT COUNT(*) FROM dead_letters")[0][0] == 0
 
 
 def test_a_malformed_cloud_event_is_a_400_naming_the_field(make_server, sidecar):
