@@ -32,8 +32,8 @@ def sidecar():
     s.close()
 
 
-def _serve(make_server, sidecar, *args):
-    srv = make_server(args=["--bus", "dapr", "--dapr-http-port", str(sidecar.port), *args])
+def _serve(make_server, sidecar, *args, env=None):
+    srv = make_server(args=["--bus", "dapr", "--dapr-http-port", str(sidecar.port), *args], env=env)
     sidecar.attach("127.0.0.1", srv.port)
     return srv
 
@@ -202,19 +202,25 @@ def test_a_malformed_cloud_event_is_a_400_naming_the_field(make_server, sidecar)
     assert srv.alive()
 
 
-def test_the_routes_refuse_a_wrong_app_token(make_server):
-    sidecar = FakeDaprSidecar(app_token="the-app-token").start()
+def test_the_tokens_both_ways(make_server):
+    """APP_API_TOKEN: what the sidecar must send to the /dapr/ routes; DAPR_API_TOKEN: what the
+    relay sends to the sidecar (the fake refuses a publish without it with 401)."""
+    sidecar = FakeDaprSidecar(app_token="the-app-token", api_token="the-sidecar-token").start()
     try:
-        srv = _serve(make_server, sidecar, "--dapr-app-token", "the-app-token")
+        srv = _serve(make_server, sidecar, env={"APP_API_TOKEN": "the-app-token",
+                                                "DAPR_API_TOKEN": "the-sidecar-token"})
         assert_problem(srv.get("/dapr/subscribe"), 401, "token-missing")
         assert_problem(srv.get("/dapr/subscribe", headers={"dapr-api-token": "wrong"}), 401, "token-invalid")
         assert_problem(srv.post("/dapr/events/task-events", raw_body=b"{}",
                                 headers={"dapr-api-token": "wrong"}), 401, "token-invalid")
         assert srv.get("/dapr/subscribe", headers={"dapr-api-token": "the-app-token"}).status == 200
-        # The fake sidecar sends the right one: deliveries work.
+        # The fake sidecar sends the right one: deliveries work; the relay sent its token.
         api = TaskApi(srv, register(srv))
         task = api.post("/api/tasks", {"title": "with tokens"})
         _history(api, task.body["id"])
+        published = _published_event(sidecar, task.body["id"])
+        assert {k.lower(): v for k, v in published.headers.items()}["dapr-api-token"] == "the-sidecar-token"
+        assert "the-sidecar-token" not in srv.stderr_text() and "the-app-token" not in srv.stderr_text()
     finally:
         sidecar.close()
 
