@@ -17,6 +17,7 @@ namespace {
 
 const SteadyClock kSteadyClock;
 constexpr std::size_t kRememberedDeadLetters = 10000;
+constexpr std::size_t kRememberedFailures = 10000;
 
 std::string key_of(std::string_view a, std::string_view b) {
   std::string k(a);
@@ -202,6 +203,11 @@ DaprStatus DaprBus::deliver_to(const Subscription& subscription, const Event& ev
       ++counters.handled;
       break;
     case PushedOutcome::kFailed:
+      // Bounded: an event the sidecar gave up on would otherwise stay here for good (forgetting a
+      // count only gives that event its attempts again).
+      if (failures_.size() >= kRememberedFailures && !failures_.contains(key)) {
+        failures_.erase(failures_.begin());
+      }
       failures_[key] = number;
       ++counters.retried;
       break;

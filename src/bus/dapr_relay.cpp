@@ -109,6 +109,9 @@ DaprRelay::Impl::Round DaprRelay::Impl::ship_once() {
                    {"error", result.error}});
       }
       round.failed = true;
+      // No answer at all (refused, timed out): the sidecar is away, and every other row would wait
+      // out the same timeout. An answer (403, 500...) concerns this row: its partition waits.
+      if (result.status == 0) break;
       blocked = &m;
       continue;
     }
