@@ -46,8 +46,7 @@ void require_json_object(const Event& event) {
 
 // Records the dedupe row and runs the handler unless the group already processed the event (the
 // row was there), in a savepoint that is rolled back (and the exception rethrown) when the handler
-// fails.
-// Returns false when it was a duplicate.
+// fails. Returns false when it was a duplicate (the handler did not run).
 bool handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
                  Prepared& prepared, domain::Timestamp now) {
   static const store::ProcessedEventRepository processed;
@@ -398,6 +397,23 @@ void dead_letter_once(store::Transaction& tx, const RuntimeContext& context,
 
 PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& subscription,
                             const Event& event, int attempt_number) {
+  if (attempt_number > context.retry.max_attempts()) {
+    // Every attempt failed with the transaction itself (a failure inside the handler dead-letters
+    // at the last one): dead-letter without running the handler again, as the log bus does.
+    constexpr std::string_view kEveryTransactionFailed =
+        "the consumer transaction failed in each of its attempts";
+    try {
+      context.db.write([&](store::Transaction& tx) {
+        dead_letter_once(tx, context, subscription, event, std::string(kEveryTransactionFailed),
+                         attempt_number - 1, false);
+      });
+    } catch (const store::DatabaseUnavailable& e) {
+      return {PushedOutcome::kUnavailable, e.what()};
+    } catch (...) {
+      return {PushedOutcome::kFailed, "cannot dead-letter: " + describe_current_exception()};
+    }
+    return {PushedOutcome::kDeadLettered, std::string(kEveryTransactionFailed)};
+  }
   auto prepared = prepare(subscription, event);  // before the transaction, off the writer
   PushedResult result;
   try {

@@ -139,7 +139,9 @@ struct PushedResult {
 };
 
 // Delivers one pushed event to a durable subscription as attempt `attempt_number` (1-based; the
-// caller counts attempts, the context's retry policy says how many there are). Throws nothing.
+// caller counts attempts, the context's retry policy says how many there are). An attempt number
+// past the last (every transaction failed, so no dead letter could be written in one) dead-letters
+// the event without running the handler. Throws nothing.
 PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& subscription,
                             const Event& event, int attempt_number);
 

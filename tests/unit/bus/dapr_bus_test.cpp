@@ -235,6 +235,21 @@ TEST_F(DaprBusTest, ADeadLetterStandsWhenTheEventComesAgainAfterARestart) {
   EXPECT_EQ(dead_letter_messages().size(), 1u);
 }
 
+TEST_F(DaprBusTest, PastTheLastAttemptTheEventIsDeadLetteredWithoutRunningTheHandler) {
+  // What the bus passes when each attempt failed with the transaction itself.
+  const SteadyClock steady;
+  RetryPolicy retry;
+  retry.backoff = {1ms, 1ms};
+  const RuntimeContext context{*db_, clock_, steady, random_, retry};
+  const Subscription subscription{"orders", "g1", [](const Event&, Transaction&) { FAIL(); }};
+  const Event event{"orders", 0, 9, "k", "broken-tx", cloud_event("broken-tx"), clock_.now()};
+  const auto result = deliver_pushed(context, subscription, event, retry.max_attempts() + 1);
+  EXPECT_EQ(result.outcome, PushedOutcome::kDeadLettered);
+  const auto letters = dead_letter_messages();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(boost::json::parse(letters[0].payload).at("attempts"), 3);
+}
+
 TEST_F(DaprBusTest, TwoGroupsOfOneProcessShareTheRoute) {
   auto bus = open();
   int ok_runs = 0, flaky_runs = 0;
