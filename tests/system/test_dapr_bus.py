@@ -7,9 +7,9 @@ log through the delivery route; a redelivered event is applied once; writes are 
 sidecar is down and the backlog drains when it is back; a poison event is retried, then answered
 DROP and dead-lettered to task-events.dlq; with PostgreSQL stopped the answer is RETRY (never
 counted as an attempt) and the event is applied once when it is back (postgres backend only); the
-routes refuse a wrong token and a malformed
-CloudEvent; /dapr/subscribe lists each role's topics (the roles run on PostgreSQL: on the SQLite
-run the module starts a cluster of its own, as test_roles does)."""
+routes refuse a wrong token and a malformed CloudEvent; a WebSocket client gets its live frame
+through the fan-out route; /dapr/subscribe lists each role's topics (the roles run on PostgreSQL:
+on the SQLite run the module starts a cluster of its own, as test_roles does)."""
 
 import json
 import uuid
@@ -262,3 +262,28 @@ def test_each_role_subscribes_to_the_topics_of_its_service(todo_bin, tmp_path_fa
     finally:
         factory.close()
         sidecar.close()
+
+
+def test_live_sync_receives_task_updates_through_the_fanout_route(make_server, sidecar):
+    import asyncio
+
+    from task_harness import new_api
+    from test_live_sync import connect, recv_json, run
+
+    srv = _serve(make_server, sidecar)
+    api = new_api(srv)
+
+    async def scenario():
+        ws, hello = await connect(srv, api.token)
+        task = await asyncio.to_thread(api.create, "live through Dapr")
+        frame = await recv_json(ws)
+        assert frame["type"] == "task.created" and frame["task_id"] == task["id"], frame
+        assert frame["seq"] == hello["seq"] + 1
+        await ws.close()
+        return task
+
+    task = run(scenario())
+    # It came through the fan-out component's route (at most once: always SUCCESS).
+    update = next(p.event for p in sidecar.published_to("task-updates") if p.event["data"]["task_id"] == task["id"])
+    poll_until(lambda: ("/dapr/fanout/task-updates", update["id"], 200, "SUCCESS") in sidecar.answers_for(update["id"]),
+               "the fan-out route's answer", DEADLINE)
