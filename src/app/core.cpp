@@ -32,11 +32,13 @@ bus::BusOptions bus_options(const Config& config) {
       request.timeout = r.timeout;
       const auto response = client->send(request);
       if (!response.ok()) return bus::DaprPublishResult{0, response.error};
-      return bus::DaprPublishResult{response.status,
-                                    response.status == 204 ? std::string() : response.body};
+      // The sidecar's error text, for the relay's log line: its start is enough.
+      return bus::DaprPublishResult{
+          response.status, response.status == 204 ? std::string() : response.body.substr(0, 300)};
     };
   }
-  // The API role publishes: it (or `todo serve`) ships the outbox to Kafka; the others only read.
+  // The API role publishes: it (or `todo serve`) ships the outbox to Kafka or through the Dapr
+  // sidecar; the others only read.
   options.relay = config.command == "serve" || config.command == "api";
   // On PostgreSQL other processes may consume the same groups: they share the partitions.
   options.share_partitions = !config.database_url.empty();
