@@ -352,15 +352,18 @@ const std::vector<Flag>& flags() {
       {"--bus",
        {"TODO_BUS"},
        "KIND",
-       "log (the event log in the database; default) or kafka (needs --kafka-brokers)",
+       "log (the event log in the database; default), kafka (needs --kafka-brokers) or dapr "
+       "(a Dapr sidecar; see --dapr-*)",
        {"serve"},
        [](Config& c, const std::string& v) -> std::optional<std::string> {
          if (v == "log") {
            c.bus = bus::BusKind::kLog;
          } else if (v == "kafka") {
            c.bus = bus::BusKind::kKafka;
+         } else if (v == "dapr") {
+           c.bus = bus::BusKind::kDapr;
          } else {
-           return "must be log or kafka";
+           return "must be log, kafka or dapr";
          }
          return std::nullopt;
        }},
@@ -475,6 +478,70 @@ const std::vector<Flag>& flags() {
          } else {
            return "must be on or off";
          }
+         return std::nullopt;
+       }},
+      // --- the Dapr sidecar (ADR 0024)
+      {"--dapr-host",
+       {"TODO_DAPR_HOST"},
+       "HOST",
+       "where the Dapr sidecar listens (--bus dapr; default 127.0.0.1)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.find_first_of(" \t\r\n/?#@") != std::string::npos) {
+           return "must be a host name or address";
+         }
+         c.dapr.host = v;
+         return std::nullopt;
+       }},
+      {"--dapr-http-port",
+       {"TODO_DAPR_HTTP_PORT", "DAPR_HTTP_PORT"},
+       "PORT",
+       "the sidecar's HTTP port (--bus dapr; default 3500)",
+       {"serve"},
+       [](Config& c, const std::string& v) {
+         return parse_int(v, 1, 65535, c.dapr.http_port);
+       }},
+      {"--dapr-pubsub",
+       {"TODO_DAPR_PUBSUB"},
+       "NAME",
+       "the pub/sub component the relay publishes to and durable groups consume from (default "
+       "todo-pubsub)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto problem = bus::dapr_component_name_problem(v)) return problem;
+         c.dapr.pubsub = v;
+         return std::nullopt;
+       }},
+      {"--dapr-fanout-pubsub",
+       {"TODO_DAPR_FANOUT_PUBSUB"},
+       "NAME",
+       "the pub/sub component of live sync, a consumer group per replica (default "
+       "todo-pubsub-fanout)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto problem = bus::dapr_component_name_problem(v)) return problem;
+         c.dapr.fanout_pubsub = v;
+         return std::nullopt;
+       }},
+      {"--dapr-api-token",
+       {"TODO_DAPR_API_TOKEN", "DAPR_API_TOKEN"},
+       "TOKEN",
+       "sent to the sidecar as dapr-api-token (prefer the environment variable)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         c.dapr.api_token = v;
+         return std::nullopt;
+       }},
+      {"--dapr-app-token",
+       {"TODO_DAPR_APP_TOKEN", "APP_API_TOKEN"},
+       "TOKEN",
+       "the dapr-api-token the sidecar must send to the /dapr/ routes; others get 401 (prefer "
+       "the environment variable)",
+       {"serve"},
+       [](Config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         c.dapr.app_token = v;
          return std::nullopt;
        }},
       // --- notification channels that call out over HTTP (notify-channels)

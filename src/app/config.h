@@ -57,6 +57,8 @@ struct Config {
   bus::BusKind bus = bus::BusKind::kLog;  // --bus log|kafka
   // --kafka-*: the cluster of --bus kafka. kafka.password is a secret: never logged or echoed.
   bus::KafkaSettings kafka;
+  // --dapr-*: the sidecar of --bus dapr. api_token and app_token are secrets.
+  bus::DaprSettings dapr;
   // The notification channels that call out over HTTP (services/notify: webhook, push, SendGrid).
   std::filesystem::path fcm_credentials;                   // empty: no FCM
   std::string fcm_base_url = "https://fcm.googleapis.com";

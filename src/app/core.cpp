@@ -3,10 +3,12 @@
 #include "app/core.h"
 
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "app/secret.h"
 #include "domain/task_events.h"
+#include "services/notify/http_client.h"
 #include "store/open_database.h"
 
 namespace todo::app {
@@ -17,8 +19,27 @@ bus::BusOptions bus_options(const Config& config) {
   options.retry = config.bus_retry;
   options.kind = config.bus;
   options.kafka = config.kafka;
-  // The API role publishes: it (or `todo serve`) ships the outbox to Kafka; the others only read.
-  options.kafka_relay = config.command == "serve" || config.command == "api";
+  options.dapr = config.dapr;
+  if (config.bus == bus::BusKind::kDapr) {
+    // The sidecar is local and chosen by the operator: no SSRF guard, plain http.
+    auto client = std::make_shared<notify::CurlHttpClient>();
+    options.dapr_publisher = [client](const bus::DaprPublishRequest& r) {
+      notify::HttpRequest request;
+      request.method = "POST";
+      request.url = r.url;
+      request.headers = r.headers;
+      request.body = r.body;
+      request.timeout = r.timeout;
+      const auto response = client->send(request);
+      if (!response.ok()) return bus::DaprPublishResult{0, response.error};
+      // The sidecar's error text, for the relay's log line: its start is enough.
+      return bus::DaprPublishResult{
+          response.status, response.status == 204 ? std::string() : response.body.substr(0, 300)};
+    };
+  }
+  // The API role publishes: it (or `todo serve`) ships the outbox to Kafka or through the Dapr
+  // sidecar; the others only read.
+  options.relay = config.command == "serve" || config.command == "api";
   // On PostgreSQL other processes may consume the same groups: they share the partitions.
   options.share_partitions = !config.database_url.empty();
   for (auto [topic, partitions] :

@@ -46,12 +46,14 @@ void require_json_object(const Event& event) {
 
 // Records the dedupe row and runs the handler unless the group already processed the event (the
 // row was there), in a savepoint that is rolled back (and the exception rethrown) when the handler
-// fails.
-void handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
+// fails. Returns false when it was a duplicate (the handler did not run).
+bool handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
                  Prepared& prepared, domain::Timestamp now) {
   static const store::ProcessedEventRepository processed;
+  bool ran = false;
   tx.savepoint([&] {
     if (!processed.record(tx, subscription.group, event.id, now)) return;
+    ran = true;
     if (prepared.error) std::rethrow_exception(prepared.error);
     if (subscription.apply) {
       subscription.apply(event, prepared.value, tx);
@@ -59,6 +61,39 @@ void handle_once(store::Transaction& tx, const Subscription& subscription, const
       subscription.handler(event, tx);
     }
   });
+  return ran;
+}
+
+// Writes the dead letter and its <topic>.dlq message in `tx` (the consumer's transaction).
+void write_dead_letter(store::Transaction& tx, const RuntimeContext& context,
+                       const Subscription& subscription, const Event& event,
+                       const std::string& error, int attempts, bool permanent) {
+  const auto now = context.clock.now();
+  store::DeadLetter d;
+  d.id = domain::new_uuid_v7(now, context.random);
+  d.group = subscription.group;
+  d.topic = event.topic;
+  d.partition = event.partition;
+  d.offset = event.offset;
+  d.key = event.key;
+  d.event_id = event.id;
+  d.payload = event.payload;
+  d.error = error;
+  d.attempts = attempts;
+  d.failed_at = now;
+  store::DeadLetterRepository{}.insert(tx, d);
+  store::OutboxRepository{}.append(
+      tx, {dead_letter_topic(event.topic), 0, event.key, d.id, dead_letter_json(d)}, now);
+  log::error("event dead-lettered",
+             {{"reason", permanent ? "permanent failure" : "last attempt failed"},
+              {"group", subscription.group},
+              {"topic", event.topic},
+              {"partition", event.partition},
+              {"offset", event.offset},
+              {"event_id", event.id},
+              {"dead_letter_id", d.id},
+              {"attempts", attempts},
+              {"error", error}});
 }
 
 std::vector<Prepared> prepare_all(const Subscription& subscription, std::span<const Event> events) {
@@ -348,32 +383,75 @@ void PartitionConsumer::persist_attempts(const Event& event, int attempts) {
 
 void PartitionConsumer::dead_letter(store::Transaction& tx, const Event& event,
                                     const std::string& error, int attempts, bool permanent) {
-  const auto now = context_.clock.now();
-  store::DeadLetter d;
-  d.id = domain::new_uuid_v7(now, context_.random);
-  d.group = subscription_.group;
-  d.topic = event.topic;
-  d.partition = event.partition;
-  d.offset = event.offset;
-  d.key = event.key;
-  d.event_id = event.id;
-  d.payload = event.payload;
-  d.error = error;
-  d.attempts = attempts;
-  d.failed_at = now;
-  store::DeadLetterRepository{}.insert(tx, d);
-  store::OutboxRepository{}.append(
-      tx, {dead_letter_topic(event.topic), 0, event.key, d.id, dead_letter_json(d)}, now);
-  log::error("event dead-lettered",
-             {{"reason", permanent ? "permanent failure" : "last attempt failed"},
-              {"group", subscription_.group},
-              {"topic", event.topic},
-              {"partition", event.partition},
-              {"offset", event.offset},
-              {"event_id", event.id},
-              {"dead_letter_id", d.id},
-              {"attempts", attempts},
-              {"error", error}});
+  write_dead_letter(tx, context_, subscription_, event, error, attempts, permanent);
+}
+
+// A pushed event can come again after its dead letter (the sidecar did not get the DROP, another
+// process counted its own attempts): the first dead letter stands.
+void dead_letter_once(store::Transaction& tx, const RuntimeContext& context,
+                      const Subscription& subscription, const Event& event,
+                      const std::string& error, int attempts, bool permanent) {
+  if (store::DeadLetterRepository{}.find_event(tx, subscription.group, event.id)) return;
+  write_dead_letter(tx, context, subscription, event, error, attempts, permanent);
+}
+
+PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& subscription,
+                            const Event& event, int attempt_number) {
+  if (attempt_number > context.retry.max_attempts()) {
+    // Every attempt failed with the transaction itself (a failure inside the handler dead-letters
+    // at the last one): dead-letter without running the handler again, as the log bus does.
+    constexpr std::string_view kEveryTransactionFailed =
+        "the consumer transaction failed in each of its attempts";
+    try {
+      context.db.write([&](store::Transaction& tx) {
+        dead_letter_once(tx, context, subscription, event, std::string(kEveryTransactionFailed),
+                         attempt_number - 1, false);
+      });
+    } catch (const store::DatabaseUnavailable& e) {
+      return {PushedOutcome::kUnavailable, e.what()};
+    } catch (...) {
+      return {PushedOutcome::kFailed, "cannot dead-letter: " + describe_current_exception()};
+    }
+    return {PushedOutcome::kDeadLettered, std::string(kEveryTransactionFailed)};
+  }
+  auto prepared = prepare(subscription, event);  // before the transaction, off the writer
+  PushedResult result;
+  try {
+    context.db.write([&](store::Transaction& tx) {
+      result = {};
+      try {
+        const bool ran = handle_once(tx, subscription, event, prepared, context.clock.now());
+        result.outcome = ran ? PushedOutcome::kHandled : PushedOutcome::kDuplicate;
+      } catch (const PermanentFailure& e) {
+        dead_letter_once(tx, context, subscription, event, e.what(), attempt_number, true);
+        result = {PushedOutcome::kDeadLettered, e.what()};
+      } catch (const store::DatabaseUnavailable&) {
+        throw;
+      } catch (...) {
+        const auto error = describe_current_exception();
+        if (attempt_number < context.retry.max_attempts()) {
+          result = {PushedOutcome::kFailed, error};  // the savepoint kept nothing
+        } else {
+          dead_letter_once(tx, context, subscription, event, error, attempt_number, false);
+          result = {PushedOutcome::kDeadLettered, error};
+        }
+      }
+    });
+  } catch (const store::DatabaseUnavailable& e) {
+    return {PushedOutcome::kUnavailable, e.what()};
+  } catch (...) {
+    return {PushedOutcome::kFailed,
+            "the consumer transaction failed: " + describe_current_exception()};
+  }
+  if (result.outcome == PushedOutcome::kFailed) {
+    log::warn("event handling failed; the sidecar is asked to push it again",
+              {{"group", subscription.group},
+               {"topic", event.topic},
+               {"event_id", event.id},
+               {"attempt", attempt_number},
+               {"error", result.error}});
+  }
+  return result;
 }
 
 std::string dead_letter_json(const store::DeadLetter& d) {

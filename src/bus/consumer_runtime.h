@@ -122,6 +122,29 @@ class PartitionConsumer {
   Counters counters_;
 };
 
+// What became of one event a broker-side agent pushed to the app (the Dapr bus): it is delivered
+// once per push, not fetched, so the runtime keeps no offset for it; the dedupe row and the
+// handler's writes still commit in one transaction.
+enum class PushedOutcome {
+  kHandled,       // the handler ran and its writes committed with the dedupe row
+  kDuplicate,     // the group had processed this event id already: the handler did not run
+  kFailed,        // the handler failed and attempts remain: nothing was kept, push it again
+  kDeadLettered,  // a permanent failure or the last attempt: written to <topic>.dlq
+  kUnavailable,   // the database could not be reached: not an attempt, push it again
+};
+
+struct PushedResult {
+  PushedOutcome outcome = PushedOutcome::kHandled;
+  std::string error;  // with kFailed, kDeadLettered and kUnavailable
+};
+
+// Delivers one pushed event to a durable subscription as attempt `attempt_number` (1-based; the
+// caller counts attempts, the context's retry policy says how many there are). An attempt number
+// past the last (every transaction failed, so no dead letter could be written in one) dead-letters
+// the event without running the handler. Throws nothing.
+PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& subscription,
+                            const Event& event, int attempt_number);
+
 // A dead letter as JSON: its id, group, topic, partition, offset, key, event_id, error,
 // attempts, failed_at, status (and replay times when set), and `event`, the original CloudEvent
 // (as text when it is not JSON). The payload of a <topic>.dlq message, and what `todo dlq list`

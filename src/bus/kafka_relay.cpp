@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bus/kafka_client.h"
+#include "bus/relay_lease.h"
 #include "domain/ids.h"
 #include "log/log.h"
 #include "store/consumer_repository.h"
@@ -37,9 +38,6 @@ void delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
 
 }  // namespace
 
-constexpr std::string_view kLeaseGroup = "outbox-relay";
-constexpr std::string_view kLeaseTopic = "outbox";
-
 struct OutboxRelay::Impl {
   Impl(store::Database& d, const domain::Clock& c, domain::RandomSource& random, KafkaSettings s,
        RelayOptions o)
@@ -47,15 +45,13 @@ struct OutboxRelay::Impl {
         clock(c),
         settings(std::move(s)),
         options(std::move(o)),
-        member(domain::new_uuid_v7(c.now(), random)) {}
+        lease(d, c, domain::new_uuid_v7(c.now(), random), options.lease_ttl) {}
 
   store::Database& db;
   const domain::Clock& clock;
   const KafkaSettings settings;
   const RelayOptions options;
-  const std::string member;                      // this relay in the lease
-  std::optional<domain::Timestamp> lease_until;  // while held
-  std::optional<domain::Timestamp> next_renewal;
+  RelayLease lease;
   // The round in progress; the delivery reports point into `slots`, so both outlive the producer
   // (declared before it: destroyed after it).
   std::vector<store::LoggedMessage> batch;
@@ -90,9 +86,6 @@ struct OutboxRelay::Impl {
   }
 
   void run();
-  // Takes or renews the relay lease when due; true while this relay holds it.
-  bool hold_lease();
-  void release_lease();
   // One round; returns the rows shipped, or nullopt when a round failed (wait before the next).
   std::optional<std::int64_t> ship_once();
   bool produce(InFlight& slot);
@@ -238,37 +231,6 @@ std::optional<std::int64_t> OutboxRelay::Impl::ship_once() {
   return marked;
 }
 
-bool OutboxRelay::Impl::hold_lease() {
-  const auto now = clock.now();
-  if (next_renewal && now < *next_renewal) return lease_until.has_value();
-  const auto ttl = std::chrono::duration_cast<std::chrono::microseconds>(options.lease_ttl);
-  bool held = false;
-  db.write([&](store::Transaction& s) {
-    held = store::PartitionLeaseRepository{}.acquire(s, kLeaseGroup, kLeaseTopic, 0, member, now,
-                                                     now + ttl);
-  });
-  if (held != lease_until.has_value()) {
-    log::info(
-        held ? "relay: this process ships the outbox" : "relay: another process ships the outbox",
-        {{"member", member}});
-  }
-  lease_until = held ? std::optional(now + ttl) : std::nullopt;
-  next_renewal = now + ttl / 3;
-  return held;
-}
-
-void OutboxRelay::Impl::release_lease() {
-  if (!lease_until) return;
-  try {
-    db.write([&](store::Transaction& s) {
-      store::PartitionLeaseRepository{}.release(s, kLeaseGroup, kLeaseTopic, 0, member);
-    });
-  } catch (const std::exception& e) {
-    log::warn("relay: could not give the lease back; it expires", {{"error", e.what()}});
-  }
-  lease_until.reset();
-}
-
 void OutboxRelay::Impl::run() {
   log::info("relay started", {{"brokers", settings.brokers}});
   bool topics_ready = options.topics.empty();
@@ -286,7 +248,7 @@ void OutboxRelay::Impl::run() {
     }
     std::optional<std::int64_t> shipped_now;
     try {
-      if (!hold_lease()) {
+      if (!lease.hold()) {
         wait(seen, std::min(options.poll_interval, options.lease_ttl / 3));
         continue;
       }
@@ -297,7 +259,7 @@ void OutboxRelay::Impl::run() {
     if (shipped_now && *shipped_now > 0) continue;  // there may be more right away
     wait(seen, options.poll_interval);
   }
-  release_lease();
+  lease.release();
   log::info("relay stopped");
 }
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "bus/dapr_bus.h"
 #include "bus/kafka_bus.h"
 #include "bus/log_bus.h"
 
@@ -54,9 +55,19 @@ std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& c
       kafka_options.kafka = options.kafka;
       kafka_options.partitions = options.partitions;
       kafka_options.retry = options.retry;
-      kafka_options.relay = options.kafka_relay;
+      kafka_options.relay = options.relay;
       kafka_options.poll_interval = options.poll_interval;
       return std::make_unique<KafkaBus>(db, clock, random, std::move(kafka_options));
+    }
+    case BusKind::kDapr: {
+      DaprBusOptions dapr_options;
+      dapr_options.dapr = options.dapr;
+      dapr_options.publisher = options.dapr_publisher;
+      dapr_options.partitions = options.partitions;
+      dapr_options.retry = options.retry;
+      dapr_options.relay = options.relay;
+      dapr_options.poll_interval = options.poll_interval;
+      return std::make_unique<DaprBus>(db, clock, random, std::move(dapr_options));
     }
   }
   throw std::logic_error("unknown bus kind");

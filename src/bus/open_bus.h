@@ -11,7 +11,9 @@
 #include <string>
 
 #include "bus/bus.h"
+#include "bus/dapr_settings.h"
 #include "bus/kafka_settings.h"
+#include "bus/push_delivery.h"
 #include "bus/retry.h"
 #include "domain/clock.h"
 #include "store/database.h"
@@ -21,6 +23,7 @@ namespace todo::bus {
 enum class BusKind {
   kLog,    // the embedded log bus over the outbox table
   kKafka,  // Kafka through librdkafka: the outbox is relayed to it (ADR 0021)
+  kDapr,   // a Dapr sidecar: the outbox is published through it, it pushes events (ADR 0024)
 };
 
 struct BusOptions {
@@ -30,9 +33,12 @@ struct BusOptions {
   // Several processes share the database (PostgreSQL): durable groups' partitions are leased so
   // each is consumed by one process at a time (LogBusOptions::share_partitions).
   bool share_partitions = false;
-  // kKafka: the cluster, and whether this process runs the outbox relay (one process should).
+  // kKafka: the cluster. kDapr: the sidecar, and how to POST to it (the app's HTTP client).
   KafkaSettings kafka;
-  bool kafka_relay = true;
+  DaprSettings dapr;
+  DaprPublisher dapr_publisher;
+  // kKafka and kDapr: whether this process runs the outbox relay (one process should).
+  bool relay = true;
   std::chrono::milliseconds poll_interval{1000};  // the safety net when no wake-up comes
 };
 
@@ -43,6 +49,9 @@ class BusBackend : public Bus {
   // Retention: deletes events older than `max_age` that every group has consumed. Returns the
   // number of events deleted.
   virtual std::int64_t purge(std::chrono::microseconds max_age) = 0;
+  // A bus whose broker pushes events over HTTP (Dapr) needs routes: the app serves them when this
+  // is not null.
+  virtual PushDelivery* push_delivery() { return nullptr; }
 };
 
 // The bus over `db`, which must outlive it. The Kafka bus is woken by every commit of `db` too

@@ -257,6 +257,14 @@ std::optional<DeadLetter> DeadLetterRepository::find(Transaction& s, std::string
   return dead_letter_from(*row);
 }
 
+std::optional<DeadLetter> DeadLetterRepository::find_event(Transaction& s, std::string_view group,
+                                                          std::string_view event_id) const {
+  auto row = s.query_one(select_dead_letters("WHERE \"group\" = $1 AND event_id = $2"),
+                         {text(group), text(event_id)});
+  if (!row) return std::nullopt;
+  return dead_letter_from(*row);
+}
+
 std::int64_t DeadLetterRepository::request_replay(Transaction& s, std::string_view id,
                                                   domain::Timestamp now) const {
   const std::int64_t marked = id.empty() ? s.execute(kRequestAll, {micros(now)})

@@ -118,6 +118,10 @@ class DeadLetterRepository {
   // Every dead letter, oldest first; with `group`, only that group's.
   std::vector<DeadLetter> list(Transaction& s, std::optional<std::string_view> group = {}) const;
   std::optional<DeadLetter> find(Transaction& s, std::string_view id) const;
+  // The group's dead letter of an event, if it has one (a pushed event delivered again after it
+  // was dead-lettered: the Dapr bus). Not indexed: dead letters are few.
+  std::optional<DeadLetter> find_event(Transaction& s, std::string_view group,
+                                       std::string_view event_id) const;
   // Marks dead letters for replay: one by id, or (id empty) every one still dead. Returns how many.
   // Announced like an append (Transaction::announce_log_append), so consumers are woken at commit.
   std::int64_t request_replay(Transaction& s, std::string_view id, domain::Timestamp now) const;

@@ -46,11 +46,13 @@ RFC3339_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 def scrubbed_env(extra=None):
     """The current environment without any TODO_* variable, BETTER_AUTH_SECRET or DATABASE_URL
-    (the backend is the test run's choice, see backend_env), plus extra."""
+    (the backend is the test run's choice, see backend_env), nor the Dapr sidecar's variables
+    (DAPR_*, APP_API_TOKEN: todo reads them as --dapr-* defaults), plus extra."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("TODO_") and k not in ("BETTER_AUTH_SECRET", "DATABASE_URL")
+        if not k.startswith(("TODO_", "DAPR_"))
+        and k not in ("BETTER_AUTH_SECRET", "DATABASE_URL", "APP_API_TOKEN")
     }
     if extra:
         for k, v in extra.items():

@@ -304,8 +304,8 @@ TEST(Config, KafkaBusFlags) {
   EXPECT_EQ(parse_error({"serve", "--kafka-idempotence", "no"}),
             "--kafka-idempotence must be on or off");
 
-  EXPECT_EQ(parse_error({"serve", "--bus", "rabbit"}), "--bus must be log or kafka");
-  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"TODO_BUS", "dapr"}}}).find("TODO_BUS (--bus)"),
+  EXPECT_EQ(parse_error({"serve", "--bus", "rabbit"}), "--bus must be log, kafka or dapr");
+  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"TODO_BUS", "rabbit"}}}).find("TODO_BUS (--bus)"),
             std::string::npos);
   EXPECT_EQ(parse_error({"serve", "--bus", "kafka"}),
             "--bus kafka needs --kafka-brokers HOST:PORT,...");
@@ -323,6 +323,51 @@ TEST(Config, KafkaBusFlags) {
   EXPECT_EQ(missing.find("hunter2"), std::string::npos);
   EXPECT_NE(help_text("serve").find("--kafka-brokers"), std::string::npos);
   EXPECT_NE(parse_error({"migrate", "--bus", "kafka"}).find("--bus"), std::string::npos);
+}
+
+TEST(Config, DaprBusFlags) {
+  const auto defaults = parse_ok({"serve", "--bus", "dapr"});
+  EXPECT_EQ(defaults.bus, bus::BusKind::kDapr);
+  EXPECT_EQ(defaults.dapr.host, "127.0.0.1");
+  EXPECT_EQ(defaults.dapr.http_port, 3500);
+  EXPECT_EQ(defaults.dapr.pubsub, "todo-pubsub");
+  EXPECT_EQ(defaults.dapr.fanout_pubsub, "todo-pubsub-fanout");
+  EXPECT_EQ(defaults.dapr.api_token, "");
+  EXPECT_EQ(defaults.dapr.app_token, "");
+
+  // The variables the Dapr sidecar injector sets are read; our own names and flags win.
+  const auto injected = parse_ok({"serve"}, FakeEnv{{{"TODO_BUS", "dapr"},
+                                                     {"DAPR_HTTP_PORT", "3601"},
+                                                     {"DAPR_API_TOKEN", "to-sidecar"},
+                                                     {"APP_API_TOKEN", "from-sidecar"}}});
+  EXPECT_EQ(injected.bus, bus::BusKind::kDapr);
+  EXPECT_EQ(injected.dapr.http_port, 3601);
+  EXPECT_EQ(injected.dapr.api_token, "to-sidecar");
+  EXPECT_EQ(injected.dapr.app_token, "from-sidecar");
+  const auto ours =
+      parse_ok({"serve", "--dapr-http-port", "4000", "--dapr-host", "sidecar", "--dapr-pubsub",
+                "kafka-1", "--dapr-fanout-pubsub", "kafka-2"},
+               FakeEnv{{{"TODO_DAPR_HTTP_PORT", "3700"}, {"DAPR_HTTP_PORT", "3601"}}});
+  EXPECT_EQ(ours.dapr.http_port, 4000);
+  EXPECT_EQ(ours.dapr.host, "sidecar");
+  EXPECT_EQ(ours.dapr.pubsub, "kafka-1");
+  EXPECT_EQ(ours.dapr.fanout_pubsub, "kafka-2");
+  EXPECT_EQ(
+      parse_ok({"serve"}, FakeEnv{{{"TODO_DAPR_HTTP_PORT", "3700"}, {"DAPR_HTTP_PORT", "3601"}}})
+          .dapr.http_port,
+      3700);
+
+  EXPECT_NE(parse_error({"serve", "--dapr-http-port", "0"}).find("--dapr-http-port"),
+            std::string::npos);
+  EXPECT_NE(parse_error({"serve"}, FakeEnv{{{"DAPR_HTTP_PORT", "abc"}}})
+                .find("DAPR_HTTP_PORT (--dapr-http-port)"),
+            std::string::npos);
+  EXPECT_EQ(parse_error({"serve", "--dapr-pubsub", "Todo_PubSub"}),
+            "--dapr-pubsub may contain only a-z, 0-9 and '-'");
+  EXPECT_EQ(parse_error({"serve", "--dapr-fanout-pubsub", "-x"}),
+            "--dapr-fanout-pubsub must start and end with a letter or digit");
+  EXPECT_NE(parse_error({"serve", "--dapr-host", "a/b"}).find("--dapr-host"), std::string::npos);
+  EXPECT_NE(help_text("serve").find("--dapr-app-token"), std::string::npos);
 }
 
 TEST(Config, NotificationFlags) {
