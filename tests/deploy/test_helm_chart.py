@@ -338,6 +338,19 @@ def test_dapr_annotations_only_when_enabled():
     assert len(ids) == len(ROLES)
 
 
+def test_the_dapr_bus_sets_todo_bus_and_the_token_annotations():
+    docs = render("values.yaml", ["bus.kind=dapr", "dapr.enabled=true",
+                                  "dapr.apiTokenSecret=dapr-api", "dapr.appTokenSecret=dapr-app"])
+    config = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert config and all(c["data"]["TODO_BUS"] == "dapr" for c in config)
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    assert len(deployments) == 5
+    for d in deployments:
+        ann = d["spec"]["template"]["metadata"]["annotations"]
+        assert ann["dapr.io/api-token-secret"] == "dapr-api"
+        assert ann["dapr.io/app-token-secret"] == "dapr-app"
+
+
 def test_image_digest_wins_over_tag():
     digest = "sha256:" + "a" * 64
     docs = render("values.yaml", ["image.repository=ghcr.io/o/todo", f"image.digest={digest}", "image.tag=1.2.3"])
@@ -350,7 +363,8 @@ def test_image_digest_wins_over_tag():
     [
         (["roles.notify.replicas=2"], "needs secrets.vapid.existingSecret"),
         (["bus.kind=kafka"], "needs bus.kafka.brokers"),
-        (["bus.kind=dapr"], "must be log or kafka"),
+        (["bus.kind=rabbit"], "must be log, kafka or dapr"),
+        (["bus.kind=dapr"], "bus.kind dapr needs dapr.enabled"),
         (["bus.kind=kafka", "bus.kafka.brokers=k:9092", "bus.kafka.securityProtocol=sasl_ssl"], "needs secrets.kafka.existingSecret"),
         (["secrets.jwt.existingSecret="], "secrets.jwt.existingSecret is required"),
         (["secrets.database.existingSecret="], "secrets.database.existingSecret is required"),

@@ -116,8 +116,11 @@ TODO_DATABASE_URL DATABASE_URL TODO_JWT_SECRET BETTER_AUTH_SECRET TODO_SMTP_USER
 {{- fail (printf "config.extraEnv.%s is a secret: name an existing Secret under secrets instead (values never hold secrets)" $name) -}}
 {{- end -}}
 {{- end -}}
-{{- if not (has .Values.bus.kind (list "log" "kafka")) -}}
-{{- fail (printf "bus.kind must be log or kafka (the binary's --bus), not %q" .Values.bus.kind) -}}
+{{- if not (has .Values.bus.kind (list "log" "kafka" "dapr")) -}}
+{{- fail (printf "bus.kind must be log, kafka or dapr (the binary's --bus), not %q" .Values.bus.kind) -}}
+{{- end -}}
+{{- if and (eq .Values.bus.kind "dapr") (not .Values.dapr.enabled) -}}
+{{- fail "bus.kind dapr needs dapr.enabled (the sidecar it publishes through and is pushed events by)" -}}
 {{- end -}}
 {{- if and (eq .Values.bus.kind "kafka") (not .Values.bus.kafka.brokers) -}}
 {{- fail "bus.kind kafka needs bus.kafka.brokers (host:port,...)" -}}
