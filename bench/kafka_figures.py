@@ -20,50 +20,19 @@ bus, is the latency. The Kafka run is therefore measured twice: with the default
 answer."""
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
 import run
 
-KAFKA_TOPICS = {"task-events": 3, "task-updates": 3, "reminders": 1}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
+from mock_kafka import TOPICS, MockKafka  # noqa: E402
+
 RELAY_BACKLOG = int(os.environ.get("TODO_BENCH_RELAY_BACKLOG", "150000"))
 KAFKA_WS_PER_USER = int(os.environ.get("TODO_BENCH_KAFKA_WS_PER_USER", "10"))
 KAFKA_FETCH_WAIT = os.environ.get("TODO_BENCH_KAFKA_FETCH_WAIT", "5ms")
 JWT_SECRET = "bench-secret-" + "x" * 32
-
-
-class MockKafka:
-    """The mock cluster helper: prints its bootstrap address, then answers `ok` to each command
-    on its stdin (`topic NAME PARTITIONS` creates a topic: the 2.0.2 mock has no CreateTopics)."""
-
-    def __init__(self, path):
-        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
-        self.brokers = self.proc.stdout.readline().strip()
-        if not self.brokers:
-            raise RuntimeError("the Kafka mock broker printed no address")
-        for topic, partitions in KAFKA_TOPICS.items():
-            self.command(f"topic {topic} {partitions}")
-            self.command(f"topic {topic}.dlq 1")
-
-    def command(self, line):
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().strip()
-        if answer != "ok":
-            raise RuntimeError(f"the Kafka mock broker answered {answer!r} to {line!r}")
-
-    def close(self):
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def wait_until(condition, what, deadline_s=120):
@@ -87,7 +56,7 @@ def migrate(binary, store):
 def add_backlog(store, rows):
     """`rows` task events appended behind the outbox's own, spread over task-events' partitions,
     each a copy of a real event with an id of its own (the relay reads nothing else)."""
-    partitions = KAFKA_TOPICS["task-events"]
+    partitions = TOPICS["task-events"]
     per_partition = rows // partitions
     conn = store.cluster.connect(store.database)
     try:
@@ -116,7 +85,7 @@ def add_backlog(store, rows):
 
 def relay_rate(binary, mock_broker, cluster):
     """Rows per second the relay ships from a backlog of RELAY_BACKLOG events."""
-    broker = MockKafka(mock_broker)
+    broker = MockKafka(mock_broker, TOPICS)
     try:
         with tempfile.TemporaryDirectory(prefix="todo-bench-relay-") as data_dir:
             store = run.PostgresStore(cluster, data_dir)
@@ -160,7 +129,7 @@ def light_latencies(binary, ws_load, cluster, mock_broker, fetch_wait=None):
     """Commit → audit entry and commit → WebSocket client under light load, on `todo serve` with
     the bus Kafka (mock_broker given; fetch_wait: its --kafka-fetch-wait, None for the default)
     or the log bus (None)."""
-    broker = MockKafka(mock_broker) if mock_broker else None
+    broker = MockKafka(mock_broker, TOPICS) if mock_broker else None
     try:
         with tempfile.TemporaryDirectory(prefix="todo-bench-kafka-lag-") as data_dir:
             store = run.PostgresStore(cluster, data_dir)

@@ -32,7 +32,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -40,6 +39,7 @@ import uuid
 import pytest
 
 import todo_harness
+from mock_kafka import TOPICS, MockKafka, helper_path
 from task_harness import TaskApi, instant
 from todo_harness import (
     HIGH_LIMIT,
@@ -65,7 +65,6 @@ GROUPS = {  # durable consumer group -> the topic it reads (the sync role's subs
     "recurring-task-service": "task-events",
     "notification-service": "reminders",
 }
-TOPICS = {"task-events": 3, "task-updates": 3, "reminders": 1}
 MAIL_FROM = "Todo <todo@example.test>"
 DEADLINE = 60.0  # one outcome in a quiet system; only turns a hang into a failure
 # After the chaos: a restarted member of a consumer group waits for the killed one's session to
@@ -77,64 +76,17 @@ WRITE_PAUSE = 0.05  # between two writes of the load: a steady load, not a flood
 PROGRESS = 20  # acknowledged writes after each restart before the next blow
 
 
+def _mock_broker_path(todo_bin):
+    path = helper_path(todo_bin)
+    if path is None:
+        pytest.fail(f"the Kafka mock broker helper is not built next to {todo_bin}", pytrace=False)
+    return path
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _mock_broker_path(todo_bin):
-    path = os.environ.get("TODO_KAFKA_MOCK_BROKER")
-    if not path:
-        build = os.path.dirname(os.path.dirname(os.path.dirname(todo_bin)))  # build/<preset>
-        path = os.path.join(build, "tests", "support", "kafka_mock_broker")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"the Kafka mock broker helper is not built: {path}", pytrace=False)
-    return path
-
-
-class MockKafka:
-    """The mock cluster helper: prints its bootstrap servers, obeys `down N`, `up N`,
-    `topic NAME COUNT` and `quit` on stdin, answering each with one line."""
-
-    def __init__(self, path):
-        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
-        self.brokers = self.proc.stdout.readline().strip()
-        assert self.brokers, "the mock broker printed no address"
-
-    def command(self, line):
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().strip()
-        assert answer == "ok", (line, answer)
-
-    def end_offsets(self, topic, partitions):
-        """partition -> the offset the next message of `topic` will get (kcat's -Q at -1)."""
-        argv = ["kcat", "-b", self.brokers, "-Q"]
-        for p in range(partitions):
-            argv += ["-t", f"{topic}:{p}:-1"]
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        if out.returncode != 0:
-            return None
-        ends = {}
-        for line in out.stdout.splitlines():  # "task-events [0] offset 12"
-            parts = line.split()
-            if len(parts) == 4 and parts[0] == topic and parts[2] == "offset":
-                ends[int(parts[1].strip("[]"))] = int(parts[3])
-        return ends if len(ends) == partitions else None
-
-    def close(self):
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 class Mailbox:
@@ -260,16 +212,13 @@ def deployment(todo_bin, tmp_path_factory):
     from aiosmtpd.controller import Controller
 
     cluster = todo_harness.cluster()
-    kafka = MockKafka(_mock_broker_path(todo_bin))
+    kafka = MockKafka(_mock_broker_path(todo_bin), TOPICS)
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     smtp.start()
     roles = {}
     deployment = None
     try:
-        for topic, partitions in TOPICS.items():
-            kafka.command(f"topic {topic} {partitions}")
-            kafka.command(f"topic {topic}.dlq 1")
         # An empty database, migrated by the operator's one-shot `todo migrate` before the roles start.
         database = cluster.new_database(migrated=False)
         url = cluster.url(database)

@@ -8,60 +8,23 @@ The helper is found next to the binary's build tree (TODO_KAFKA_MOCK_BROKER over
 mock cluster does not implement CreateTopics, so the topics are created through the helper."""
 
 import json
-import os
 import subprocess
 
 import pytest
 
+from mock_kafka import TOPICS, MockKafka, helper_path
 from task_harness import TaskApi
 from todo_harness import poll_until, register, sql
 
 DEADLINE = 30.0
-TOPICS = {"task-events": 3, "task-updates": 3, "reminders": 1}
-
-
-def _helper(todo_bin):
-    path = os.environ.get("TODO_KAFKA_MOCK_BROKER")
-    if not path:
-        build = os.path.dirname(os.path.dirname(os.path.dirname(todo_bin)))  # build/<preset>
-        path = os.path.join(build, "tests", "support", "kafka_mock_broker")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"the Kafka mock broker helper is not built: {path}", pytrace=False)
-    return path
-
-
-class MockKafka:
-    def __init__(self, path):
-        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
-        self.brokers = self.proc.stdout.readline().strip()
-        assert self.brokers, "the mock broker printed no address"
-
-    def command(self, line):
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().strip()
-        assert answer == "ok", (line, answer)
-
-    def close(self):
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
 def kafka(todo_bin):
-    broker = MockKafka(_helper(todo_bin))
-    for topic, partitions in TOPICS.items():
-        broker.command(f"topic {topic} {partitions}")
-        broker.command(f"topic {topic}.dlq 1")
+    path = helper_path(todo_bin)
+    if path is None:
+        pytest.fail(f"the Kafka mock broker helper is not built next to {todo_bin}", pytrace=False)
+    broker = MockKafka(path, TOPICS)
     yield broker
     broker.close()
 
