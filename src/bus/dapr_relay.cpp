@@ -6,14 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "bus/relay_lease.h"
+#include "bus/relay_thread.h"
 #include "domain/ids.h"
 #include "log/log.h"
 #include "store/outbox.h"
@@ -28,7 +25,8 @@ struct DaprRelay::Impl {
         settings(std::move(s)),
         publisher(std::move(p)),
         options(o),
-        lease(d, c, domain::new_uuid_v7(c.now(), random), o.lease_ttl) {}
+        lease(d, c, domain::new_uuid_v7(c.now(), random), o.lease_ttl),
+        worker(d) {}
 
   store::Database& db;
   const domain::Clock& clock;
@@ -36,38 +34,13 @@ struct DaprRelay::Impl {
   const DaprPublisher publisher;
   const DaprRelayOptions options;
   RelayLease lease;
-
-  mutable std::mutex mutex;
-  std::condition_variable wake;
-  std::uint64_t generation = 0;
-  bool stopping = false;
-  bool started = false;
-  bool failed = false;
-  std::thread thread;
-  std::optional<store::ScopedCommitListener> listener;
+  RelayThread worker;
   std::atomic<std::int64_t> shipped{0};
 
   struct Round {
     std::int64_t marked = 0;
     bool failed = false;
   };
-
-  void notify() {
-    {
-      std::lock_guard lock(mutex);
-      ++generation;
-    }
-    wake.notify_all();
-  }
-  bool stop_requested() const {
-    std::lock_guard lock(mutex);
-    return stopping;
-  }
-  // Until a commit (when `commits_wake`), stop() or `timeout`, counting from generation `seen`.
-  void wait(std::uint64_t seen, std::chrono::milliseconds timeout, bool commits_wake = true) {
-    std::unique_lock lock(mutex);
-    wake.wait_for(lock, timeout, [&] { return stopping || (commits_wake && generation != seen); });
-  }
 
   DaprPublishRequest request_of(const store::LoggedMessage& m) const {
     DaprPublishRequest r;
@@ -97,7 +70,7 @@ DaprRelay::Impl::Round DaprRelay::Impl::ship_once() {
   const store::LoggedMessage* blocked = nullptr;  // the refused row: its partition waits
   for (const auto& m : batch) {
     if (blocked && m.topic == blocked->topic && m.partition == blocked->partition) continue;
-    if (stop_requested()) break;
+    if (worker.stop_requested()) break;
     const auto result = publisher(request_of(m));
     if (!result.delivered()) {
       if (!round.failed) {  // one line per round, not one per row
@@ -139,18 +112,12 @@ void DaprRelay::Impl::run() {
   log::info("relay started", {{"sidecar", settings.host + ":" + std::to_string(settings.http_port)},
                               {"pubsub", settings.pubsub}});
   std::chrono::milliseconds backoff{0};
-  for (;;) {
-    std::uint64_t seen = 0;
-    {
-      std::lock_guard lock(mutex);
-      if (stopping) break;
-      seen = generation;
-    }
+  while (const auto seen = worker.next_round()) {
     bool failed_round = false;
     std::int64_t marked = 0;
     try {
       if (!lease.hold()) {
-        wait(seen, std::min(options.poll_interval, options.lease_ttl / 3));
+        worker.wait(*seen, std::min(options.poll_interval, options.lease_ttl / 3));
         continue;
       }
       const auto round = ship_once();
@@ -163,12 +130,12 @@ void DaprRelay::Impl::run() {
     if (failed_round) {
       backoff =
           backoff.count() == 0 ? options.first_backoff : std::min(backoff * 2, options.max_backoff);
-      wait(seen, backoff, /*commits_wake=*/false);
+      worker.wait(*seen, backoff, /*commits_wake=*/false);
       continue;
     }
     backoff = std::chrono::milliseconds{0};
     if (marked > 0) continue;  // there may be more right away
-    wait(seen, options.poll_interval);
+    worker.wait(*seen, options.poll_interval);
   }
   lease.release();
   log::info("relay stopped");
@@ -182,42 +149,12 @@ DaprRelay::DaprRelay(store::Database& db, const domain::Clock& clock, domain::Ra
 DaprRelay::~DaprRelay() { stop(); }
 
 void DaprRelay::start() {
-  auto& i = *impl_;
-  {
-    std::lock_guard lock(i.mutex);
-    if (i.started) return;
-  }
-  // Not under the mutex: a commit in progress calls notify(), which takes it.
-  i.listener.emplace(i.db, [&i] { i.notify(); });
-  std::lock_guard lock(i.mutex);
-  i.started = true;
-  i.thread = std::thread([&i] {
-    try {
-      i.run();
-    } catch (...) {
-      log::error("relay thread stopped on an unexpected error; the bus is not ready");
-      std::lock_guard failed(i.mutex);
-      i.failed = true;
-    }
-  });
+  impl_->worker.start([i = impl_.get()] { i->run(); });
 }
 
-void DaprRelay::stop() {
-  auto& i = *impl_;
-  {
-    std::lock_guard lock(i.mutex);
-    if (!i.started || i.stopping) return;
-    i.stopping = true;
-  }
-  i.listener.reset();
-  i.wake.notify_all();
-  if (i.thread.joinable()) i.thread.join();
-}
+void DaprRelay::stop() { impl_->worker.stop(); }
 
-bool DaprRelay::running() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->started && !impl_->stopping && !impl_->failed;
-}
+bool DaprRelay::running() const { return impl_->worker.running(); }
 
 std::int64_t DaprRelay::shipped() const { return impl_->shipped.load(); }
 

@@ -4,15 +4,13 @@
 #include "bus/kafka_relay.h"
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "bus/kafka_client.h"
 #include "bus/relay_lease.h"
+#include "bus/relay_thread.h"
 #include "domain/ids.h"
 #include "log/log.h"
 #include "store/consumer_repository.h"
@@ -45,7 +43,8 @@ struct OutboxRelay::Impl {
         clock(c),
         settings(std::move(s)),
         options(std::move(o)),
-        lease(d, c, domain::new_uuid_v7(c.now(), random), options.lease_ttl) {}
+        lease(d, c, domain::new_uuid_v7(c.now(), random), options.lease_ttl),
+        worker(d) {}
 
   store::Database& db;
   const domain::Clock& clock;
@@ -57,33 +56,11 @@ struct OutboxRelay::Impl {
   std::vector<store::LoggedMessage> batch;
   std::vector<InFlight> slots;
   kafka::Handle producer;
-
-  mutable std::mutex mutex;
-  std::condition_variable wake;
-  std::uint64_t generation = 0;
-  bool stopping = false;
-  bool started = false;
-  bool failed = false;
-  std::thread thread;
-  std::optional<store::ScopedCommitListener> listener;
+  RelayThread worker;  // declared after the producer: its thread is joined before that goes
+  bool started = false;  // start() ran (the relays are started and stopped once)
   std::atomic<std::int64_t> shipped{0};
 
-  void notify() {
-    {
-      std::lock_guard lock(mutex);
-      ++generation;
-    }
-    wake.notify_all();
-  }
-  bool stop_requested() const {
-    std::lock_guard lock(mutex);
-    return stopping;
-  }
-  // Waits for a commit, stop() or `timeout`, whichever first, counting from generation `seen`.
-  void wait(std::uint64_t seen, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex);
-    wake.wait_for(lock, timeout, [&] { return stopping || generation != seen; });
-  }
+  bool stop_requested() const { return worker.stop_requested(); }
 
   void run();
   // One round; returns the rows shipped, or nullopt when a round failed (wait before the next).
@@ -234,13 +211,7 @@ std::optional<std::int64_t> OutboxRelay::Impl::ship_once() {
 void OutboxRelay::Impl::run() {
   log::info("relay started", {{"brokers", settings.brokers}});
   bool topics_ready = options.topics.empty();
-  for (;;) {
-    std::uint64_t seen = 0;
-    {
-      std::lock_guard lock(mutex);
-      if (stopping) break;
-      seen = generation;
-    }
+  while (const auto seen = worker.next_round()) {
     if (!topics_ready) {
       topics_ready = kafka::ensure_topics(producer.get(), options.topics, settings.admin_timeout);
       if (!topics_ready) log::warn("relay: the topics are not all there; shipping anyway");
@@ -249,7 +220,7 @@ void OutboxRelay::Impl::run() {
     std::optional<std::int64_t> shipped_now;
     try {
       if (!lease.hold()) {
-        wait(seen, std::min(options.poll_interval, options.lease_ttl / 3));
+        worker.wait(*seen, std::min(options.poll_interval, options.lease_ttl / 3));
         continue;
       }
       shipped_now = ship_once();
@@ -257,7 +228,7 @@ void OutboxRelay::Impl::run() {
       log::error("relay round failed; trying again after the poll interval", {{"error", e.what()}});
     }
     if (shipped_now && *shipped_now > 0) continue;  // there may be more right away
-    wait(seen, options.poll_interval);
+    worker.wait(*seen, options.poll_interval);
   }
   lease.release();
   log::info("relay stopped");
@@ -271,35 +242,15 @@ OutboxRelay::~OutboxRelay() { stop(); }
 
 void OutboxRelay::start() {
   auto& i = *impl_;
-  {
-    std::lock_guard lock(i.mutex);
-    if (i.started) return;
-  }
-  i.producer = i.make_producer();
-  i.listener.emplace(i.db, [&i] { i.notify(); });
-  std::lock_guard lock(i.mutex);
+  if (i.started) return;
   i.started = true;
-  i.thread = std::thread([&i] {
-    try {
-      i.run();
-    } catch (...) {
-      log::error("relay thread stopped on an unexpected error; the bus is not ready");
-      std::lock_guard failed(i.mutex);
-      i.failed = true;
-    }
-  });
+  i.producer = i.make_producer();
+  i.worker.start([&i] { i.run(); });
 }
 
 void OutboxRelay::stop() {
   auto& i = *impl_;
-  {
-    std::lock_guard lock(i.mutex);
-    if (!i.started || i.stopping) return;
-    i.stopping = true;
-  }
-  i.listener.reset();
-  i.wake.notify_all();
-  if (i.thread.joinable()) i.thread.join();
+  if (!i.worker.stop()) return;
   if (i.producer) {
     // Nothing waits for the broker on the way out: what is queued is dropped and stays unshipped.
     // The purged messages' reports are served here, while the slots they point to exist.
@@ -311,10 +262,7 @@ void OutboxRelay::stop() {
   }
 }
 
-bool OutboxRelay::running() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->started && !impl_->stopping && !impl_->failed;
-}
+bool OutboxRelay::running() const { return impl_->worker.running(); }
 
 std::int64_t OutboxRelay::shipped() const { return impl_->shipped.load(); }
 
