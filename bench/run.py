@@ -64,7 +64,7 @@ WS_SERVER_FLAGS = ["--max-connections", str(WS_CONNECTIONS + 1000),
 def start_server(binary, data_dir, extra_args=(), command="serve"):
     """Starts the server (`todo serve`, or the role `command` names) with its logs (access log
     included, as in production) going to a file, and waits for its `listening` line."""
-    log_path = os.path.join(data_dir, f"{command}.log")
+    log_path = os.path.join(data_dir, "server.log" if command == "serve" else f"{command}.log")
     log_file = open(log_path, "w")
     proc = subprocess.Popen(
         [binary, command, "--port", "0", "--address", "127.0.0.1", "--data-dir", data_dir,
