@@ -25,13 +25,10 @@ PostgreSQL only (the roles refuse SQLite); skipped when TODO_NO_KAFKA_TESTS is s
 """
 
 import asyncio
-import email
-import email.policy
 import http.client
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -41,6 +38,7 @@ import pytest
 import todo_harness
 from mock_kafka import TOPICS, MockKafka, helper_path
 from task_harness import TaskApi, instant
+from test_roles import Mailbox, _free_port
 from todo_harness import (
     HIGH_LIMIT,
     POSTGRES,
@@ -81,30 +79,6 @@ def _mock_broker_path(todo_bin):
     if path is None:
         pytest.fail(f"the Kafka mock broker helper is not built next to {todo_bin}", pytrace=False)
     return path
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every mail it receives."""
-
-    def __init__(self):
-        self.mails = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        with self.lock:
-            self.mails.append((list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-    def for_task(self, task_id):
-        with self.lock:
-            return [m for m in self.mails if m[1]["X-Todo-Task-Id"] == task_id]
 
 
 class Role:
