@@ -4,7 +4,9 @@
 # install a container engine. Works as root; uses sudo otherwise.
 set -euo pipefail
 
-packages=(podman runc netavark aardvark-dns podman-compose debootstrap uidmap slirp4netns fuse-overlayfs curl python3-yaml)
+# iptables: netavark sets up the containers' network with it (without it: "netavark: No such file
+# or directory"); podman only recommends it, and apt installs no recommends here.
+packages=(podman runc netavark aardvark-dns iptables podman-compose debootstrap uidmap slirp4netns fuse-overlayfs curl python3-yaml)
 
 missing=()
 for p in "${packages[@]}"; do
