@@ -49,7 +49,10 @@ wait_for() { # seconds description command...
 wait_for 30 "/health" curl -fsS "$base/health"
 wait_for 30 "/ready" curl -fsS "$base/ready"
 log "/health and /ready answer 200"
-curl -fsS "$base/" | grep -q '<script' || fail "/ does not serve the web app"
+# Whole outputs first, then grep: with pipefail, grep -q leaving early would fail the pipeline
+# (its writer gets SIGPIPE) exactly when it found what it looked for.
+page=$(curl -fsS "$base/") || page=""
+grep -q '<script' <<<"$page" || fail "/ does not serve the web app"
 log "/ serves the web app baked into the image"
 
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -89,7 +92,8 @@ log "HEALTHCHECK: healthy"
 podman kill --signal TERM "$name" >/dev/null
 code=$(timeout 30 podman wait "$name" || echo timeout)
 [[ $code == 0 ]] || fail "exit code after SIGTERM: $code (want 0)"
-podman logs "$name" 2>&1 | grep -q '"msg":"stopped"' || fail "no \"stopped\" log line after SIGTERM"
+container_log=$(podman logs "$name" 2>&1) || true
+grep -q '"msg":"stopped"' <<<"$container_log" || fail "no \"stopped\" log line after SIGTERM"
 user=$(podman inspect -f '{{.Config.User}}' "$name")
 [[ $user != "" && $user != root && $user != 0* ]] || fail "the container runs as root ($user)"
 ((failed)) && exit 1
