@@ -9,8 +9,7 @@
 #include "bus/dapr_relay.h"
 #include "bus/log_bus.h"
 #include "log/log.h"
-#include "store/consumer_repository.h"
-#include "store/outbox.h"
+#include "bus/relay_thread.h"
 
 namespace todo::bus {
 namespace {
@@ -306,14 +305,7 @@ std::vector<PartitionStats> DaprBus::stats() const {
 std::string DaprBus::prometheus_text() const { return bus::prometheus_text(stats()); }
 
 std::int64_t DaprBus::purge(std::chrono::microseconds max_age) {
-  const auto cutoff = clock_.now() - max_age;
-  std::int64_t deleted = 0;
-  db_.write([&](store::Transaction& s) {
-    deleted = store::OutboxRepository{}.purge_shipped(s, cutoff);
-    store::ProcessedEventRepository{}.purge(s, cutoff);
-  });
-  if (deleted > 0) log::info("outbox retention", {{"deleted", deleted}});
-  return deleted;
+  return purge_shipped_outbox(db_, clock_.now() - max_age);
 }
 
 }  // namespace todo::bus

@@ -8,8 +8,7 @@
 #include "bus/kafka_relay.h"
 #include "bus/log_bus.h"
 #include "log/log.h"
-#include "store/consumer_repository.h"
-#include "store/outbox.h"
+#include "bus/relay_thread.h"
 
 namespace todo::bus {
 namespace {
@@ -131,14 +130,7 @@ std::vector<PartitionStats> KafkaBus::stats() const {
 std::string KafkaBus::prometheus_text() const { return bus::prometheus_text(stats()); }
 
 std::int64_t KafkaBus::purge(std::chrono::microseconds max_age) {
-  const auto cutoff = clock_.now() - max_age;
-  std::int64_t deleted = 0;
-  db_.write([&](store::Transaction& s) {
-    deleted = store::OutboxRepository{}.purge_shipped(s, cutoff);
-    store::ProcessedEventRepository{}.purge(s, cutoff);
-  });
-  if (deleted > 0) log::info("outbox retention", {{"deleted", deleted}});
-  return deleted;
+  return purge_shipped_outbox(db_, clock_.now() - max_age);
 }
 
 }  // namespace todo::bus

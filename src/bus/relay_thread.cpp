@@ -4,8 +4,20 @@
 #include <utility>
 
 #include "log/log.h"
+#include "store/consumer_repository.h"
+#include "store/outbox.h"
 
 namespace todo::bus {
+
+std::int64_t purge_shipped_outbox(store::Database& db, domain::Timestamp cutoff) {
+  std::int64_t deleted = 0;
+  db.write([&](store::Transaction& s) {
+    deleted = store::OutboxRepository{}.purge_shipped(s, cutoff);
+    store::ProcessedEventRepository{}.purge(s, cutoff);
+  });
+  if (deleted > 0) log::info("outbox retention", {{"deleted", deleted}});
+  return deleted;
+}
 
 bool RelayThread::start(std::function<void()> loop) {
   {

@@ -11,9 +11,15 @@
 #include <optional>
 #include <thread>
 
+#include "domain/clock.h"
 #include "store/database.h"
 
 namespace todo::bus {
+
+// The event retention of a bus whose relay ships the outbox (Kafka, Dapr): shipped rows and dedupe
+// rows older than `cutoff` go, in one write; unshipped rows stay whatever their age. Returns the
+// outbox rows deleted.
+std::int64_t purge_shipped_outbox(store::Database& db, domain::Timestamp cutoff);
 
 class RelayThread {
  public:
