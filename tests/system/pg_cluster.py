@@ -180,6 +180,16 @@ class Cluster:
         conn.autocommit = autocommit
         return conn
 
+    def query(self, database, query, params=()):
+        """Runs one statement (sqlite3-style ? placeholders) in its own transaction; its rows."""
+        conn = Connection(self.connect(database))
+        try:
+            rows = conn.execute(query, params).fetchall()
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
     def admin(self, statement):
         conn = self.connect("postgres", autocommit=True)
         try:

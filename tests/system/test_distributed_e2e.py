@@ -137,15 +137,7 @@ class Deployment:
         return self.roles[name].server
 
     def sql(self, query, params=()):
-        import pg_cluster
-
-        conn = pg_cluster.Connection(self.cluster.connect(self.database))
-        try:
-            rows = conn.execute(query, params).fetchall()
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
+        return self.cluster.query(self.database, query, params)
 
     def unshipped(self):
         return self.sql("SELECT COUNT(*) FROM outbox WHERE shipped_at IS NULL")[0][0]

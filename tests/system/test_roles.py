@@ -13,9 +13,7 @@ a PostgreSQL cluster of its own, so `make test` runs this in both of its system-
 import asyncio
 import json
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import email
@@ -102,15 +100,7 @@ class Deployment:
         return self.roles[role]
 
     def sql(self, query, params=()):
-        import pg_cluster
-
-        conn = pg_cluster.Connection(self.cluster.connect(self.database))
-        try:
-            rows = conn.execute(query, params).fetchall()
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
+        return self.cluster.query(self.database, query, params)
 
     def consumed_everything(self, group, topic="task-events"):
         heads = dict(self.sql('SELECT "partition", next_offset FROM log_heads WHERE topic = ?', (topic,)))
