@@ -243,6 +243,19 @@ def test_serve_subscribes_to_every_topic_its_services_consume(make_server, sidec
         assert s["metadata"] == {"rawPayload": "false"}, s
 
 
+def test_openapi_documents_the_dapr_routes(make_server, sidecar):
+    srv = _serve(make_server, sidecar)
+    resp = srv.get("/openapi.json")
+    assert resp.status == 200, resp
+    paths = resp.body["paths"]
+    assert "200" in paths["/dapr/subscribe"]["get"]["responses"]
+    for path in ("/dapr/events/{topic}", "/dapr/fanout/{topic}"):
+        responses = paths.get(path, {}).get("post", {}).get("responses", {})
+        assert {"200", "400", "401", "404"} <= set(responses), f"{path} is not documented"
+    status = resp.body["components"]["schemas"]["DaprStatus"]["properties"]["status"]
+    assert set(status["enum"]) == {"SUCCESS", "RETRY", "DROP"}
+
+
 def test_each_role_subscribes_to_the_topics_of_its_service(todo_bin, tmp_path_factory, postgres):  # noqa: F811
     sidecar = FakeDaprSidecar().start()
     factory = ServerFactory(todo_bin, tmp_path_factory)
