@@ -803,19 +803,6 @@ TEST_P(LogBusTest, AReplayThatKillsTheProcessIsNotRepeatedAtTheNextStart) {
   EXPECT_EQ(calls, 0);
 }
 
-TEST_P(LogBusTest, RefusesUnknownTopicsDuplicateGroupsAndLateSubscriptions) {
-  auto& b = bus();
-  EXPECT_THROW(b.subscribe({"nope", "g", recording("g")}), std::invalid_argument);
-  b.subscribe({"orders", "g", recording("g")});
-  EXPECT_THROW(b.subscribe({"orders", "g", recording("g")}), std::invalid_argument);
-  EXPECT_THROW(b.subscribe_ephemeral({"nope", "e", [](const Event&) {}}), std::invalid_argument);
-  b.start();
-  EXPECT_THROW(b.subscribe({"audit", "g", recording("g")}), std::logic_error);
-  EXPECT_THROW(b.subscribe_ephemeral({"audit", "e", [](const Event&) {}}), std::logic_error);
-  b.stop();
-  b.stop();  // idempotent
-}
-
 // ---- PostgreSQL: several processes on one log ------------------------------------------------
 
 // Two Database objects on one schema stand for two processes: each has its own pool, its own
