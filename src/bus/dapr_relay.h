@@ -15,7 +15,7 @@
 namespace todo::bus {
 
 struct DaprRelayOptions {
-  int batch_size = 500;                           // rows read per round
+  int batch_size = 200;                           // rows of each partition read per round
   std::chrono::milliseconds poll_interval{1000};  // the safety net when no commit wakes it
   std::chrono::milliseconds lease_ttl{10000};
   // After a failed round (sidecar down, or it refused a row) the relay waits, doubling from the

@@ -20,7 +20,8 @@ namespace todo::bus {
 struct RelayOptions {
   // Topics to create at start when missing (topic -> partition count).
   std::map<std::string, int, std::less<>> topics;
-  int batch_size = 10000;                         // rows produced before their reports are awaited
+  // Rows of each partition produced in a round, before the round's reports are awaited.
+  int batch_size = 4000;
   std::chrono::milliseconds poll_interval{1000};  // the safety net when no commit wakes it
   std::chrono::milliseconds message_timeout{30000};  // a row not acknowledged by then is sent again
   // Several processes on one database: one relay ships at a time, holding a lease (the

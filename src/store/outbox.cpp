@@ -44,9 +44,11 @@ constexpr std::string_view kPurge =
     "DELETE FROM outbox WHERE topic = $1 AND \"partition\" = $2 AND \"offset\" < $3 "
     "AND created_at < $4";
 
+// One partition's oldest unshipped rows: a range of the partial index outbox_unshipped.
 constexpr std::string_view kUnshipped =
     "SELECT topic, \"partition\", \"offset\", key, event_id, payload, created_at, shipped_at "
-    "FROM outbox WHERE shipped_at IS NULL ORDER BY topic, \"partition\", \"offset\" LIMIT $1";
+    "FROM outbox WHERE topic = $1 AND \"partition\" = $2 AND shipped_at IS NULL "
+    "ORDER BY \"offset\" LIMIT $3";
 constexpr std::string_view kMarkShipped =
     "UPDATE outbox SET shipped_at = $5 WHERE topic = $1 AND \"partition\" = $2 "
     "AND \"offset\" >= $3 AND \"offset\" <= $4 AND shipped_at IS NULL";
@@ -127,12 +129,15 @@ std::vector<std::pair<std::string, int>> OutboxRepository::partitions(Transactio
   return out;
 }
 
-std::vector<LoggedMessage> OutboxRepository::unshipped(Transaction& s, int limit) const {
-  if (limit <= 0) return {};
-  const auto rows = s.query(kUnshipped, {std::int64_t{limit}});
+std::vector<LoggedMessage> OutboxRepository::unshipped(Transaction& s,
+                                                       int limit_per_partition) const {
+  if (limit_per_partition <= 0) return {};
   std::vector<LoggedMessage> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(message_from_row(row));
+  for (const auto& [topic, partition] : partitions(s)) {
+    const auto rows = s.query(kUnshipped, {text(topic), std::int64_t{partition},
+                                           std::int64_t{limit_per_partition}});
+    for (const auto& row : rows) out.push_back(message_from_row(row));
+  }
   return out;
 }
 

@@ -44,9 +44,11 @@ class OutboxRepository {
   std::map<int, std::int64_t> heads(Transaction& s, std::string_view topic) const;
   // Every (topic, partition) that has had an append.
   std::vector<std::pair<std::string, int>> partitions(Transaction& s) const;
-  // The relay (bus/kafka_relay): the oldest messages not yet shipped to the broker, ordered by
-  // (topic, partition, offset), at most limit.
-  std::vector<LoggedMessage> unshipped(Transaction& s, int limit) const;
+  // The relays (bus/kafka_relay, bus/dapr_relay): the oldest messages not yet shipped to the
+  // broker, at most `limit_per_partition` of each partition, ordered by (topic, partition,
+  // offset). A per-partition limit, so a partition the broker keeps refusing with a long backlog
+  // never holds back the partitions sorted after it.
+  std::vector<LoggedMessage> unshipped(Transaction& s, int limit_per_partition) const;
   // Marks the partition's messages with offsets in [from, to] shipped at `now` (those not already
   // shipped). Returns how many rows changed.
   std::int64_t mark_shipped(Transaction& s, std::string_view topic, int partition, std::int64_t from,
