@@ -3,6 +3,10 @@
 
 #include <boost/json.hpp>
 
+#include <array>
+#include <charconv>
+#include <cstdint>
+
 #include "domain/time_format.h"
 
 namespace todo::domain {
@@ -46,6 +50,95 @@ boost::json::object task_to_json(const Task& task) {
       {"updated_at", format_rfc3339(task.updated_at)},
       {"completed_at", optional_time(task.completed_at)},
   };
+}
+
+namespace {
+
+// The task object is written as text between fixed fragments: the member names, colons and
+// commas are constants, so only the values cost anything.
+void append_optional_text(std::string& out, const std::optional<std::string>& text) {
+  if (text) append_json_string(out, *text);
+  else out.append("null");
+}
+
+void append_time(std::string& out, Timestamp time) {
+  out.push_back('"');
+  append_rfc3339(out, time);
+  out.push_back('"');
+}
+
+void append_optional_time(std::string& out, const std::optional<Timestamp>& time) {
+  if (time) append_time(out, *time);
+  else out.append("null");
+}
+
+// An enumeration's name: letters only, nothing to escape.
+void append_name(std::string& out, std::string_view name) {
+  out.push_back('"');
+  out.append(name);
+  out.push_back('"');
+}
+
+void append_integer(std::string& out, std::int64_t value) {
+  std::array<char, 24> digits;
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  out.append(digits.data(), end);
+}
+
+}  // namespace
+
+void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
+  std::string& out = w.raw_value();
+  out.append(R"({"id":)");
+  append_json_string(out, task.id);
+  out.append(R"(,"user_id":)");
+  append_json_string(out, task.user_id);
+  out.append(R"(,"title":)");
+  append_json_string(out, task.title);
+  out.append(R"(,"description":)");
+  append_optional_text(out, task.description);
+  out.append(R"(,"status":)");
+  append_name(out, to_string(task.status));
+  out.append(R"(,"priority":)");
+  append_name(out, to_string(task.priority));
+  out.append(R"(,"tags":[)");
+  for (std::size_t i = 0; i < task.tags.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_json_string(out, task.tags[i]);
+  }
+  out.append(R"(],"due_date":)");
+  append_optional_time(out, task.due_at);
+  out.append(task.all_day ? R"(,"all_day":true,"timezone":)" : R"(,"all_day":false,"timezone":)");
+  append_json_string(out, task.timezone);
+  out.append(R"(,"recurrence":)");
+  if (!task.recurrence && style == TaskJsonStyle::kSeed) out.append(R"("none")");
+  else append_optional_text(out, task.recurrence);
+  out.append(R"(,"recurrence_mode":)");
+  append_name(out, to_string(task.recurrence_mode));
+  out.append(R"(,"series_id":)");
+  append_optional_text(out, task.series_id);
+  out.append(R"(,"reminders":[)");
+  for (std::size_t i = 0; i < task.reminders.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_integer(out, task.reminders[i]);
+  }
+  out.append(R"(],"version":)");
+  append_integer(out, task.version);
+  out.append(R"(,"created_at":)");
+  append_time(out, task.created_at);
+  out.append(R"(,"updated_at":)");
+  append_time(out, task.updated_at);
+  out.append(R"(,"completed_at":)");
+  append_optional_time(out, task.completed_at);
+  out.push_back('}');
+}
+
+std::string task_json_text(const Task& task, TaskJsonStyle style) {
+  std::string out;
+  out.reserve(512);
+  JsonWriter w(out);
+  write_task_json(w, task, style);
+  return out;
 }
 
 }  // namespace todo::domain

@@ -2,9 +2,12 @@
 // task.h so that only the files that render JSON include Boost.JSON.
 #pragma once
 
+#include "domain/json_writer.h"
 #include "domain/task.h"
 
 #include <boost/json/object.hpp>
+
+#include <string>
 
 namespace todo::domain {
 
@@ -12,5 +15,16 @@ namespace todo::domain {
 //  recurrence, recurrence_mode, series_id, reminders, version, created_at, updated_at,
 //  completed_at}; absent values are null here (the API contract), unlike in event payloads.
 boost::json::object task_to_json(const Task& task);
+
+// The seed-compatible routes (/api/{user_id}/tasks) show an absent recurrence as "none": the
+// previous system's clients test it for that.
+enum class TaskJsonStyle { kApi, kSeed };
+
+// The same object written straight into `writer` (no DOM): byte for byte
+// boost::json::serialize(task_to_json(task)) in the kApi style.
+void write_task_json(JsonWriter& writer, const Task& task,
+                     TaskJsonStyle style = TaskJsonStyle::kApi);
+// The task's JSON text.
+std::string task_json_text(const Task& task, TaskJsonStyle style = TaskJsonStyle::kApi);
 
 }  // namespace todo::domain

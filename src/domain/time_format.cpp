@@ -60,7 +60,7 @@ std::optional<LocalDate> parse_date(std::string_view text) {
   return LocalDate{*year, *month, *day};
 }
 
-std::string format_rfc3339(Timestamp t) {
+void append_rfc3339(std::string& out, Timestamp t) {
   const auto ms = std::chrono::floor<milliseconds>(t);
   const auto day = std::chrono::floor<days>(ms);
   const std::chrono::year_month_day ymd{day};
@@ -72,13 +72,15 @@ std::string format_rfc3339(Timestamp t) {
         buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
         unsigned(ymd.month()), unsigned(ymd.day()), int(time.hours().count()),
         int(time.minutes().count()), int(time.seconds().count()), int(time.subseconds().count()));
-    return std::string(buffer.data(), static_cast<std::size_t>(length));
+    out.append(buffer.data(), static_cast<std::size_t>(length));
+    return;
   }
   // The common case without snprintf: lists render several timestamps per task.
-  std::string out = "0000-00-00T00:00:00.000Z";
-  auto put = [&out](std::size_t at, int value, int width) {
+  const std::size_t at = out.size();
+  out.append("0000-00-00T00:00:00.000Z");
+  auto put = [&out, at](std::size_t offset, int value, int width) {
     for (int i = width - 1; i >= 0; --i) {
-      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      out[at + offset + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
       value /= 10;
     }
   };
@@ -89,6 +91,11 @@ std::string format_rfc3339(Timestamp t) {
   put(14, int(time.minutes().count()), 2);
   put(17, int(time.seconds().count()), 2);
   put(20, int(time.subseconds().count()), 3);
+}
+
+std::string format_rfc3339(Timestamp t) {
+  std::string out;
+  append_rfc3339(out, t);
   return out;
 }
 

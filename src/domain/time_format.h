@@ -15,6 +15,8 @@ class TimeZone;
 
 // "2026-11-27T09:30:00.123Z": UTC, millisecond precision, always with Z.
 std::string format_rfc3339(Timestamp t);
+// The same, appended to `out`.
+void append_rfc3339(std::string& out, Timestamp t);
 
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; nullopt when malformed or out of range.
 // Input without an offset is not an instant and is rejected here (wall times are resolved in a

@@ -43,9 +43,13 @@ domain::Result<boost::json::object> parse_json_object(const Request& request) {
 }
 
 Response json_response(int status, const boost::json::value& body) {
+  return json_text_response(status, boost::json::serialize(body));
+}
+
+Response json_text_response(int status, std::string body) {
   Response res;
   res.status = status;
-  res.body = boost::json::serialize(body);
+  res.body = std::move(body);
   res.set_header("content-type", "application/json");
   return res;
 }

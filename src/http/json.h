@@ -20,6 +20,8 @@ namespace todo::http {
 domain::Result<boost::json::object> parse_json_object(const Request& request);
 
 Response json_response(int status, const boost::json::value& body);
+// A response whose body is JSON text already (domain::JsonWriter's).
+Response json_text_response(int status, std::string body);
 
 }  // namespace todo::http
 

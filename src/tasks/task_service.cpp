@@ -25,7 +25,7 @@ domain::Error version_conflict(const domain::Task& current) {
       domain::make_error(ErrorCode::kVersionConflict,
                          "The task changed since version you sent; its current version is " +
                              std::to_string(current.version) + ".");
-  e.extensions.emplace_back("task", boost::json::serialize(domain::task_to_json(current)));
+  e.extensions.emplace_back("task", domain::task_json_text(current));
   return e;
 }
 

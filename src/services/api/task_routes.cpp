@@ -32,18 +32,11 @@ Response problem(const Request& req, const domain::Error& error) {
 std::string etag(const domain::Task& task) { return "\"" + std::to_string(task.version) + "\""; }
 
 // How a family of routes shows a task: the tasks API's object, or the seed-compatible one.
-using TaskJson = json::object (*)(const domain::Task&);
-
-// The seed-compatible routes' task: the previous system's clients test `recurrence` for "none".
-json::object seed_task_json(const domain::Task& task) {
-  json::object o = domain::task_to_json(task);
-  if (!task.recurrence) o["recurrence"] = "none";
-  return o;
-}
+using domain::TaskJsonStyle;
 
 Response task_response(int status, const domain::Task& task,
-                       TaskJson to_json = domain::task_to_json) {
-  Response res = http::json_response(status, to_json(task));
+                       TaskJsonStyle style = TaskJsonStyle::kApi) {
+  Response res = http::json_text_response(status, domain::task_json_text(task, style));
   res.set_header("etag", etag(task));
   return res;
 }
@@ -372,7 +365,7 @@ Response with_user(const TaskRouteDependencies& deps, Request& req, Handle&& han
   return handle(claims->sub);
 }
 
-Response render_created(const tasks::CreatedTask& created, TaskJson to_json,
+Response render_created(const tasks::CreatedTask& created, TaskJsonStyle style,
                         const std::string& location) {
   if (created.replay) {
     Response res;
@@ -391,7 +384,7 @@ Response render_created(const tasks::CreatedTask& created, TaskJson to_json,
     res.set_header("idempotent-replayed", "true");
     return res;
   }
-  Response res = task_response(201, created.task, to_json);
+  Response res = task_response(201, created.task, style);
   res.set_header("location", location);
   return res;
 }
@@ -425,7 +418,7 @@ Response create_task(const TaskRouteDependencies& deps, Request& req, const std:
   auto input = read_task_body(req);
   if (!input) return problem(req, input.error());
   if (seed) *input = lower_case_enumerations(std::move(*input));
-  const TaskJson to_json = seed ? seed_task_json : domain::task_to_json;
+  const TaskJsonStyle style = seed ? TaskJsonStyle::kSeed : TaskJsonStyle::kApi;
   std::optional<tasks::IdempotencyKey> key;
   if (auto header = req.header("idempotency-key")) {
     if (header->empty() || header->size() > 200 || !domain::is_valid_utf8(*header)) {
@@ -436,21 +429,21 @@ Response create_task(const TaskRouteDependencies& deps, Request& req, const std:
     key = tasks::IdempotencyKey{std::string(*header),
                          auth::sha256_hex("POST " + req.path + "\n" + req.body)};
   }
-  auto render = [to_json, seed](const domain::Task& task) {
+  auto render = [style, seed](const domain::Task& task) {
     store::StoredResponse r;
     r.status = 201;
-    r.body = json::serialize(to_json(task));
+    r.body = domain::task_json_text(task, style);
     r.headers = "content-type: application/json\netag: " + etag(task) +
                 "\nlocation: " + task_location(task, seed);
     return r;
   };
   auto created = deps.tasks.create(user_id, *input, key, render);
   if (!created) return problem(req, created.error());
-  return render_created(*created, to_json, task_location(created->task, seed));
+  return render_created(*created, style, task_location(created->task, seed));
 }
 
 Response get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
-                  TaskJson to_json) {
+                  TaskJsonStyle style) {
   auto task = deps.tasks.get(user_id, std::string(req.path_param("id")));
   if (!task) return problem(req, task.error());
   if (auto none_match = req.header("if-none-match"); none_match && *none_match == etag(*task)) {
@@ -459,7 +452,7 @@ Response get_task(const TaskRouteDependencies& deps, Request& req, const std::st
     res.set_header("etag", etag(*task));
     return res;
   }
-  return task_response(200, *task, to_json);
+  return task_response(200, *task, style);
 }
 
 Response update_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
@@ -497,16 +490,20 @@ Response list_tasks(const TaskRouteDependencies& deps, Request& req, const std::
   auto query = ListQueryParser(req, deps, user_id).parse();
   if (!query) return problem(req, query.error());
   tasks::TaskPage page = deps.tasks.list(*query);
-  json::array items;
-  items.reserve(page.items.size());
-  for (const auto& task : page.items) items.push_back(domain::task_to_json(task));
-  json::value next = nullptr;
+  std::string body;
+  body.reserve(64 + 560 * page.items.size());
+  domain::JsonWriter w(body);
+  w.begin_object().key("items").begin_array();
+  for (const auto& task : page.items) domain::write_task_json(w, task);
+  w.end_array().key("next_cursor");
   if (page.has_more) {
-    next = json::value(deps.cursors.encode(
-        query->sort, query->descending,
-        store::TaskRepository::position_of(page.items.back(), query->sort)));
+    w.string(deps.cursors.encode(query->sort, query->descending,
+                                 store::TaskRepository::position_of(page.items.back(), query->sort)));
+  } else {
+    w.null();
   }
-  return http::json_response(200, json::object{{"items", std::move(items)}, {"next_cursor", next}});
+  w.end_object();
+  return http::json_text_response(200, std::move(body));
 }
 
 Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
@@ -526,18 +523,22 @@ Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::
   if (!errors.empty()) return problem(req, http::bad_query(std::move(errors)));
   auto page = deps.tasks.sync(user_id, since, limit);
   if (!page) return problem(req, page.error());
-  json::array items;
-  items.reserve(page->items.size());
+  std::string body;
+  body.reserve(64 + 560 * page->items.size());
+  domain::JsonWriter w(body);
+  w.begin_object().key("items").begin_array();
   for (const auto& task : page->items) {
     if (task.deleted_at) {
-      items.push_back(json::object{{"id", task.id}, {"deleted", true}});
+      w.begin_object().key("id").string(task.id).key("deleted").boolean(true).end_object();
     } else {
-      items.push_back(domain::task_to_json(task));
+      domain::write_task_json(w, task);
     }
   }
-  return http::json_response(200, json::object{{"items", std::move(items)},
-                                                {"cursor", std::to_string(page->cursor)},
-                                                {"has_more", page->has_more}});
+  w.end_array();
+  w.key("cursor").string(std::to_string(page->cursor));
+  w.key("has_more").boolean(page->has_more);
+  w.end_object();
+  return http::json_text_response(200, std::move(body));
 }
 
 // ---- seed-compatible routes: /api/{user_id}/tasks… ------------------------------------------
@@ -561,16 +562,13 @@ Response seed_list(const TaskRouteDependencies& deps, Request& req, const std::s
   auto query = ListQueryParser(req, deps, user_id).parse_seed();
   if (!query) return problem(req, query.error());
   const std::vector<domain::Task> tasks = deps.tasks.list_all(std::move(*query));
-  Response res;
-  res.status = 200;
-  res.body = "[";
-  for (const auto& task : tasks) {
-    if (res.body.size() > 1) res.body += ',';
-    res.body += json::serialize(seed_task_json(task));
-  }
-  res.body += ']';
-  res.set_header("content-type", "application/json");
-  return res;
+  std::string body;
+  body.reserve(2 + 560 * tasks.size());
+  domain::JsonWriter w(body);
+  w.begin_array();
+  for (const auto& task : tasks) domain::write_task_json(w, task, TaskJsonStyle::kSeed);
+  w.end_array();
+  return http::json_text_response(200, std::move(body));
 }
 
 // The previous system's PUT is a partial update: an absent or null field is left as it is
@@ -606,13 +604,13 @@ Response seed_update(const TaskRouteDependencies& deps, Request& req, const std:
   auto task = deps.tasks.update(user_id, std::string(req.path_param("id")), input,
                                 /*replace=*/false, *condition);
   if (!task) return problem(req, task.error());
-  return task_response(200, *task, seed_task_json);
+  return task_response(200, *task, TaskJsonStyle::kSeed);
 }
 
 Response seed_toggle(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
   auto task = deps.tasks.toggle(user_id, std::string(req.path_param("id")));
   if (!task) return problem(req, task.error());
-  return task_response(200, *task, seed_task_json);
+  return task_response(200, *task, TaskJsonStyle::kSeed);
 }
 
 // GET only reads; every other method writes.
@@ -647,7 +645,7 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   route(Method::kPost, "/api/tasks",
         [](D d, Request& r, const std::string& u) { return create_task(d, r, u, false); });
   route(Method::kGet, "/api/tasks/{id}", [](D d, Request& r, const std::string& u) {
-    return get_task(d, r, u, domain::task_to_json);
+    return get_task(d, r, u, TaskJsonStyle::kApi);
   });
   route(Method::kPatch, "/api/tasks/{id}",
         [](D d, Request& r, const std::string& u) { return update_task(d, r, u, false); });
@@ -666,7 +664,7 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   seed_route(Method::kPost, "/api/{user_id}/tasks",
              [](D d, Request& r, const std::string& u) { return create_task(d, r, u, true); });
   seed_route(Method::kGet, "/api/{user_id}/tasks/{id}", [](D d, Request& r, const std::string& u) {
-    return get_task(d, r, u, seed_task_json);
+    return get_task(d, r, u, TaskJsonStyle::kSeed);
   });
   seed_route(Method::kPut, "/api/{user_id}/tasks/{id}", seed_update);
   seed_route(Method::kDelete, "/api/{user_id}/tasks/{id}", delete_task);
