@@ -43,6 +43,11 @@ class OneStatement final : public Transaction {
     count(sql);
     return inner_.execute(sql, params);
   }
+  void query_each(std::string_view sql, std::span<const Value> params,
+                  const std::function<void(const RowView&)>& each) override {
+    count(sql);
+    inner_.query_each(sql, params, each);
+  }
   void execute_script(std::string_view) override {
     throw DatabaseError("read_statement: a script is more than one statement");
   }
@@ -75,6 +80,11 @@ class OneStatement final : public Transaction {
 };
 
 }  // namespace
+
+void Transaction::query_each(std::string_view sql, std::span<const Value> params,
+                             const std::function<void(const RowView&)>& each) {
+  for (const Row& row : query(sql, params)) each(RowOfValues(row));
+}
 
 void Database::read_statement(const std::function<void(Transaction&)>& work) {
   read_one_statement([&](Transaction& tx) {

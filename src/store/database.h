@@ -42,6 +42,41 @@ class Row {
   std::vector<Value> values_;
 };
 
+// One row of a result while Transaction::query_each presents it, read straight from the backend's
+// buffers: use it inside the callback only (its texts are views into those buffers). The
+// accessors check like Row's and throw DatabaseError on a wrong type or column.
+class RowView {
+ public:
+  virtual std::size_t size() const = 0;
+  virtual bool is_null(std::size_t i) const = 0;
+  virtual std::int64_t integer(std::size_t i) const = 0;  // throws on NULL or wrong type
+  virtual std::string_view text(std::size_t i) const = 0;
+  std::optional<std::int64_t> optional_integer(std::size_t i) const {
+    if (is_null(i)) return std::nullopt;
+    return integer(i);
+  }
+  std::optional<std::string> optional_text(std::size_t i) const {
+    if (is_null(i)) return std::nullopt;
+    return std::string(text(i));
+  }
+
+ protected:
+  ~RowView() = default;
+};
+
+// A Row seen as a RowView (Transaction::query_each's default).
+class RowOfValues final : public RowView {
+ public:
+  explicit RowOfValues(const Row& row) : row_(row) {}
+  std::size_t size() const override { return row_.size(); }
+  bool is_null(std::size_t i) const override { return row_.is_null(i); }
+  std::int64_t integer(std::size_t i) const override { return row_.integer(i); }
+  std::string_view text(std::size_t i) const override { return row_.text(i); }
+
+ private:
+  const Row& row_;
+};
+
 // An unexpected database failure (I/O error, corrupt file, SQL bug). Not for expected outcomes.
 class DatabaseError : public std::runtime_error {
  public:
@@ -80,6 +115,11 @@ class Transaction {
   std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {}) {
     return execute(sql, std::span<const Value>(params.begin(), params.size()));
   }
+  // Calls `each` for every row of the result, in order, without building Rows first (the
+  // backend's row, read in place). `each` must not run statements of this transaction. The
+  // default goes through query().
+  virtual void query_each(std::string_view sql, std::span<const Value> params,
+                          const std::function<void(const RowView&)>& each);
   std::optional<Row> query_one(std::string_view sql, std::initializer_list<Value> params = {}) {
     auto rows = query(sql, params);
     if (rows.empty()) return std::nullopt;

@@ -28,6 +28,11 @@ inline std::optional<domain::Timestamp> optional_time(const Row& row, std::size_
   if (!v) return std::nullopt;
   return domain::from_micros(v.value());
 }
+inline std::optional<domain::Timestamp> optional_time(const RowView& row, std::size_t i) {
+  const auto v = row.optional_integer(i);
+  if (!v) return std::nullopt;
+  return domain::from_micros(v.value());
+}
 
 // {15, 60} <-> "15,60"; such columns are NOT NULL, so an empty list is the empty string.
 inline std::string format_minutes(const std::vector<int>& minutes) {

@@ -2,6 +2,7 @@
 // the filters present, with every value passed as a parameter.
 #include "store/task_repository.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -76,10 +77,10 @@ std::string_view status_text(domain::TaskStatus status) {
   throw std::invalid_argument("unknown task status");
 }
 
-domain::TaskStatus status_from(const std::string& text) {
+domain::TaskStatus status_from(std::string_view text) {
   if (text == "pending") return domain::TaskStatus::kPending;
   if (text == "completed") return domain::TaskStatus::kCompleted;
-  throw DatabaseError("tasks.status holds an unknown status: " + text);
+  throw DatabaseError("tasks.status holds an unknown status: " + std::string(text));
 }
 
 std::int64_t priority_rank(domain::Priority priority) {
@@ -105,11 +106,11 @@ std::string_view mode_text(domain::RecurrenceMode mode) {
   throw std::invalid_argument("unknown recurrence mode");
 }
 
-domain::RecurrenceMode mode_from(const std::string& text) {
+domain::RecurrenceMode mode_from(std::string_view text) {
   if (text == "due") return domain::RecurrenceMode::kDue;
   if (text == "strict") return domain::RecurrenceMode::kStrict;
   if (text == "completion") return domain::RecurrenceMode::kCompletion;
-  throw DatabaseError("tasks.recurrence_mode holds an unknown mode: " + text);
+  throw DatabaseError("tasks.recurrence_mode holds an unknown mode: " + std::string(text));
 }
 
 bool storable_tag(std::string_view tag) {
@@ -154,7 +155,7 @@ std::string tag_needle(std::string_view tag) {
   return needle;
 }
 
-domain::Task task_from_row(const Row& row) {
+domain::Task task_from_row(const RowView& row) {
   domain::Task t;
   t.id = row.text(0);
   t.user_id = row.text(1);
@@ -177,20 +178,24 @@ domain::Task task_from_row(const Row& row) {
   t.updated_at = domain::from_micros(row.integer(18));
   t.completed_at = optional_time(row, 19);
   t.deleted_at = optional_time(row, 20);
-  if (const auto anchor = row.optional_text(21)) {
-    t.recurrence_anchor = domain::parse_local_date_time(*anchor);
+  if (!row.is_null(21)) {
+    const std::string_view anchor = row.text(21);
+    t.recurrence_anchor = domain::parse_local_date_time(anchor);
     if (!t.recurrence_anchor) {
-      throw DatabaseError("tasks.recurrence_anchor is not a local date-time: " + *anchor);
+      throw DatabaseError("tasks.recurrence_anchor is not a local date-time: " +
+                          std::string(anchor));
     }
   }
   t.recurrence_anchor_index = row.integer(22);
   return t;
 }
 
-std::vector<domain::Task> tasks_from_rows(const std::vector<Row>& rows) {
+// The tasks a query selects (TODO_TASK_COLUMNS), each read straight from its row.
+std::vector<domain::Task> query_tasks(Transaction& s, std::string_view sql,
+                                      std::span<const Value> params, std::size_t expected = 0) {
   std::vector<domain::Task> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows) out.push_back(task_from_row(row));
+  out.reserve(expected);
+  s.query_each(sql, params, [&out](const RowView& row) { out.push_back(task_from_row(row)); });
   return out;
 }
 
@@ -382,10 +387,10 @@ std::optional<std::int64_t> TaskRepository::version_of(Transaction& s, std::stri
 
 std::optional<domain::Task> TaskRepository::find(Transaction& s, std::string_view user_id,
                                                  std::string_view id, bool include_deleted) const {
-  auto row =
-      s.query_one(include_deleted ? kFindTaskOrTombstone : kFindTask, {text(id), text(user_id)});
-  if (!row) return std::nullopt;
-  return task_from_row(row.value());
+  const Value params[] = {text(id), text(user_id)};
+  auto tasks = query_tasks(s, include_deleted ? kFindTaskOrTombstone : kFindTask, params, 1);
+  if (tasks.empty()) return std::nullopt;
+  return std::move(tasks.front());
 }
 
 std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& query) const {
@@ -421,7 +426,8 @@ std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& 
                                : ", due_at ASC NULLS LAST, created_at DESC, id DESC";
   where.append(" ORDER BY " + std::string(sort_column(query.sort)) + direction + nulls + ties);
   where.append(" LIMIT " + where.param(std::int64_t{query.limit}));
-  return tasks_from_rows(s.query(where.sql(), where.params()));
+  return query_tasks(s, where.sql(), where.params(),
+                     static_cast<std::size_t>(std::min(query.limit, 100)));
 }
 
 std::vector<std::string> TaskRepository::all_day_zones_due_between(Transaction& s,
@@ -465,7 +471,8 @@ TaskPosition TaskRepository::position_of(const domain::Task& task, TaskSort sort
 std::vector<domain::Task> TaskRepository::changed_since(Transaction& s, std::string_view user_id,
                                                         std::int64_t since, int limit) const {
   if (limit <= 0) return {};
-  return tasks_from_rows(s.query(kChangedSince, {text(user_id), since, std::int64_t{limit}}));
+  const Value params[] = {text(user_id), since, std::int64_t{limit}};
+  return query_tasks(s, kChangedSince, params);
 }
 
 std::int64_t TaskRepository::purge_tombstones(Transaction& s, domain::Timestamp before) const {

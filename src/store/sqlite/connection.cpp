@@ -302,6 +302,66 @@ std::vector<Row> Connection::query(std::string_view sql, std::span<const Value> 
   return rows;
 }
 
+namespace {
+
+// The row a statement stands on, read in place: texts are views of SQLite's buffers, valid until
+// the next step.
+class StatementRow final : public RowView {
+ public:
+  StatementRow(sqlite3_stmt* stmt, int columns) : stmt_(stmt), columns_(columns) {}
+  std::size_t size() const override { return static_cast<std::size_t>(columns_); }
+  bool is_null(std::size_t i) const override { return type(i) == SQLITE_NULL; }
+  std::int64_t integer(std::size_t i) const override {
+    const int t = type(i);
+    if (t != SQLITE_INTEGER) wrong_type(i, "integer", t);
+    return sqlite3_column_int64(stmt_, static_cast<int>(i));
+  }
+  std::string_view text(std::size_t i) const override {
+    const int t = type(i);
+    if (t != SQLITE_TEXT && t != SQLITE_BLOB) wrong_type(i, "text", t);
+    const int column = static_cast<int>(i);
+    const void* bytes = t == SQLITE_TEXT ? static_cast<const void*>(sqlite3_column_text(stmt_, column))
+                                         : sqlite3_column_blob(stmt_, column);
+    if (bytes == nullptr) return {};
+    return {static_cast<const char*>(bytes),
+            static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+  }
+
+ private:
+  int type(std::size_t i) const {
+    if (i >= static_cast<std::size_t>(columns_)) {
+      throw DatabaseError("column " + std::to_string(i) + ": out of range (the row has " +
+                          std::to_string(columns_) + " columns)");
+    }
+    return sqlite3_column_type(stmt_, static_cast<int>(i));
+  }
+  // The message of Row's accessors.
+  [[noreturn]] static void wrong_type(std::size_t i, std::string_view wanted, int got) {
+    const std::string_view name = got == SQLITE_NULL      ? "NULL"
+                                  : got == SQLITE_INTEGER ? "integer"
+                                  : got == SQLITE_FLOAT   ? "real"
+                                                          : "text";
+    throw DatabaseError("column " + std::to_string(i) + ": expected " + std::string(wanted) +
+                        ", got " + std::string(name));
+  }
+
+  sqlite3_stmt* stmt_;
+  int columns_;
+};
+
+}  // namespace
+
+void Connection::query_each(std::string_view sql, std::span<const Value> params,
+                            const std::function<void(const RowView&)>& each) {
+  Prepared& p = prepare(sql);
+  StatementUse use(p.stmt);
+  bind(p, sql, params);
+  const StatementRow row(p.stmt, sqlite3_column_count(p.stmt));
+  int rc = SQLITE_OK;
+  while ((rc = sqlite3_step(p.stmt)) == SQLITE_ROW) each(row);
+  if (rc != SQLITE_DONE) fail(rc, sql);
+}
+
 std::int64_t Connection::execute(std::string_view sql, std::span<const Value> params) {
   Prepared& p = prepare(sql);
   StatementUse use(p.stmt);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   std::vector<Row> query(std::string_view sql, std::span<const Value> params);
+  // Each row as a view of the statement's current row (Transaction::query_each).
+  void query_each(std::string_view sql, std::span<const Value> params,
+                  const std::function<void(const RowView&)>& each);
   std::int64_t execute(std::string_view sql, std::span<const Value> params);
   void execute_script(std::string_view sql);
 

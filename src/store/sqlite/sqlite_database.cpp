@@ -30,6 +30,10 @@ class SqliteTransaction final : public Transaction {
   std::vector<Row> query(std::string_view sql, std::span<const Value> params) override {
     return connection_.query(sql, params);
   }
+  void query_each(std::string_view sql, std::span<const Value> params,
+                  const std::function<void(const RowView&)>& each) override {
+    connection_.query_each(sql, params, each);
+  }
   std::int64_t execute(std::string_view sql, std::span<const Value> params) override {
     return connection_.execute(sql, params);
   }

@@ -344,6 +344,56 @@ TEST_P(DatabaseTest, ExecuteReturnsTheRowsThisStatementChanged) {
   });
 }
 
+// query_each reads each row in place and says what query()'s Rows say, errors included.
+TEST_P(DatabaseTest, QueryEachSeesTheRowsQueryReturnsInOrderWithTheSameErrors) {
+  auto db = open();
+  db->write([](Transaction& s) {
+    for (std::int64_t k = 1; k <= 3; ++k) insert(s, k);
+    s.execute("INSERT INTO items (k, v) VALUES (4, NULL)");
+    s.execute("INSERT INTO items (k, v) VALUES (5, $1)", {"ünï \"quoted\"\nline"s});
+  });
+  auto error_of = [](const auto& call) -> std::string {
+    try {
+      call();
+    } catch (const DatabaseError& e) {
+      return e.what();
+    }
+    return "no DatabaseError";
+  };
+  const std::string sql = "SELECT k, v FROM items WHERE k >= $1 ORDER BY k";
+  auto check = [&](Transaction& s) {
+    const auto rows = s.query(sql, {std::int64_t{2}});
+    std::size_t n = 0;
+    const Value from[] = {std::int64_t{2}};
+    s.query_each(sql, from, [&](const RowView& view) {
+      ASSERT_LT(n, rows.size());
+      const Row& row = rows[n++];
+      EXPECT_EQ(view.size(), 2u);
+      EXPECT_EQ(view.integer(0), row.integer(0));
+      EXPECT_EQ(view.is_null(1), row.is_null(1));
+      EXPECT_EQ(view.optional_text(1), row.optional_text(1));
+      EXPECT_EQ(view.optional_integer(0), row.optional_integer(0));
+      if (!row.is_null(1)) {
+        EXPECT_EQ(view.text(1), row.text(1));
+      }
+      EXPECT_EQ(error_of([&] { view.integer(1); }), error_of([&] { row.integer(1); }));
+      EXPECT_EQ(error_of([&] { view.text(0); }), error_of([&] { row.text(0); }));
+      EXPECT_EQ(error_of([&] { view.is_null(2); }), error_of([&] { row.is_null(2); }));
+    });
+    EXPECT_EQ(n, 4u);
+    EXPECT_EQ(rows.back().text(1), "ünï \"quoted\"\nline"s);
+  };
+  db->read(check);
+  db->write(check);
+  // A one-statement read lets it through once, like a query.
+  db->read_statement([&](Transaction& s) {
+    int seen = 0;
+    s.query_each("SELECT k FROM items", {}, [&](const RowView&) { ++seen; });
+    EXPECT_EQ(seen, 5);
+    EXPECT_THROW(s.query("SELECT 1"), DatabaseError);
+  });
+}
+
 TEST_P(DatabaseTest, ExecuteRunsExactlyOneStatement) {
   auto db = open();
   db->write([](Transaction& s) {
