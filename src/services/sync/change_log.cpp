@@ -26,6 +26,10 @@ std::int64_t read_current(store::Transaction& s, const std::string& user_id) {
 
 }  // namespace
 
+std::string_view ChangeLog::changes_query(store::Dialect dialect) {
+  return dialect == store::Dialect::kPostgres ? kChangesAfterPostgres : kChangesAfterSqlite;
+}
+
 std::int64_t ChangeLog::current_seq(const std::string& user_id) {
   std::int64_t current = 0;
   database_.read([&](store::Transaction& s) { current = read_current(s, user_id); });
@@ -46,9 +50,7 @@ Replay ChangeLog::since(const std::string& user_id, std::int64_t since) {
       return;
     }
     if (replay.current == since) return;
-    const auto sql =
-        s.dialect() == store::Dialect::kPostgres ? kChangesAfterPostgres : kChangesAfterSqlite;
-    auto rows = s.query(sql, {user_id, since, replay.current - since});
+    auto rows = s.query(changes_query(s.dialect()), {user_id, since, replay.current - since});
     std::int64_t expected = since + 1;
     for (const auto& row : rows) {
       auto frame = frame_from_event(row.text(0));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "services/sync/frames.h"
@@ -29,6 +30,9 @@ class ChangeLog {
   // The user's change counter (0 for an unknown user).
   std::int64_t current_seq(const std::string& user_id);
   Replay since(const std::string& user_id, std::int64_t since);
+  // The statement since() reads the changes with ($1 user id, $2 seq, $3 limit), for the test
+  // that the index serves it.
+  static std::string_view changes_query(store::Dialect dialect);
 
  private:
   store::Database& database_;

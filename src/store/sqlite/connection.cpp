@@ -60,18 +60,25 @@ Value column_value(sqlite3_stmt* stmt, int i) {
 
 // Resets a cached statement when its use ends, however it ends; the bound text is borrowed from
 // the caller's parameters (SQLITE_STATIC), so the bindings must go before they do.
+// One run of a cached statement: resets it afterwards, and adds the times SQLite compiled it again
+// during the run to `reprepared`.
 class StatementUse {
  public:
-  explicit StatementUse(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  StatementUse(sqlite3_stmt* stmt, std::atomic<std::int64_t>& reprepared)
+      : stmt_(stmt), reprepared_(reprepared) {}
   ~StatementUse() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
+    if (const int n = sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_REPREPARE, /*reset=*/1)) {
+      reprepared_.fetch_add(n, std::memory_order_relaxed);
+    }
   }
   StatementUse(const StatementUse&) = delete;
   StatementUse& operator=(const StatementUse&) = delete;
 
  private:
   sqlite3_stmt* stmt_;
+  std::atomic<std::int64_t>& reprepared_;
 };
 
 struct Finalize {
@@ -95,6 +102,13 @@ Connection::Connection(const std::filesystem::path& path, const ConnectionOption
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_set_authorizer(db_, &Connection::authorize, this);
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    // The query planner stability guarantee: a cached statement's plan never depends on the
+    // values bound to it. Without it, matching a term like `topic = $1` against a partial
+    // index's predicate (outbox_user_changes: topic = 'task-updates') makes $1 such a parameter,
+    // and SQLite compiles the statement again on every new binding: each read of the log did.
+    if (sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_QPSG, 1, nullptr) != SQLITE_OK) {
+      throw DatabaseError("cannot enable the query planner stability guarantee");
+    }
     if (options.access == Access::kWrite) {
       switch_to_wal(path, options.busy_timeout_ms);
     }
@@ -190,7 +204,7 @@ void Connection::control(std::string_view sql) {
     if (raw == nullptr) throw DatabaseError("empty SQL statement");
     it = control_cache_.emplace(std::string(sql), raw).first;
   }
-  StatementUse use(it->second);
+  StatementUse use(it->second, reprepared_);
   const int rc = sqlite3_step(it->second);
   if (rc != SQLITE_DONE) fail(rc, sql);
 }
@@ -287,7 +301,7 @@ void Connection::bind(const Prepared& p, std::string_view sql, std::span<const V
 
 std::vector<Row> Connection::query(std::string_view sql, std::span<const Value> params) {
   Prepared& p = prepare(sql);
-  StatementUse use(p.stmt);
+  StatementUse use(p.stmt, reprepared_);
   bind(p, sql, params);
   const int columns = sqlite3_column_count(p.stmt);
   std::vector<Row> rows;
@@ -354,7 +368,7 @@ class StatementRow final : public RowView {
 void Connection::query_each(std::string_view sql, std::span<const Value> params,
                             const std::function<void(const RowView&)>& each) {
   Prepared& p = prepare(sql);
-  StatementUse use(p.stmt);
+  StatementUse use(p.stmt, reprepared_);
   bind(p, sql, params);
   const StatementRow row(p.stmt, sqlite3_column_count(p.stmt));
   int rc = SQLITE_OK;
@@ -364,7 +378,7 @@ void Connection::query_each(std::string_view sql, std::span<const Value> params,
 
 std::int64_t Connection::execute(std::string_view sql, std::span<const Value> params) {
   Prepared& p = prepare(sql);
-  StatementUse use(p.stmt);
+  StatementUse use(p.stmt, reprepared_);
   bind(p, sql, params);
   // sqlite3_changes() keeps the count of the last INSERT/UPDATE/DELETE, so a DDL statement or
   // BEGIN would report a stale number; total_changes() tells whether this statement changed any.

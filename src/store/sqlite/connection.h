@@ -2,6 +2,8 @@
 // Internal to the SQLite backend: nothing outside src/store/sqlite includes it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <span>
@@ -60,6 +62,9 @@ class Connection {
   // Copies what it can of the WAL into the database without blocking writers or readers
   // (SQLITE_CHECKPOINT_PASSIVE). Throws DatabaseError on failure other than SQLITE_BUSY.
   void checkpoint_passive();
+  // How many times SQLite compiled one of this connection's cached statements again (after a
+  // schema change, or a new value bound to a parameter its plan depends on) since it opened.
+  std::int64_t reprepared() const { return reprepared_.load(std::memory_order_relaxed); }
 
  private:
   // A cached statement and, for each $k, the SQLite parameter index it was given.
@@ -82,6 +87,7 @@ class Connection {
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, Prepared, StringHash, std::equal_to<>> cache_;
   std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> control_cache_;
+  std::atomic<std::int64_t> reprepared_{0};
   bool allow_control_ = false;  // set only while control() prepares and steps
   int wal_pages_ = 0;
 };

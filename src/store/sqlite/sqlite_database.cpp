@@ -146,8 +146,10 @@ class SqliteDatabase final : public Database {
 
   SqliteStats stats() const {
     const auto w = writes_.stats();
+    std::int64_t reprepared = writer_->reprepared();
+    for (const auto& reader : readers_) reprepared += reader->reprepared();
     std::lock_guard lock(checkpoint_mutex_);
-    return SqliteStats{w.commits, w.writes, w.pending, checkpoints_};
+    return SqliteStats{w.commits, w.writes, w.pending, checkpoints_, reprepared};
   }
 
 

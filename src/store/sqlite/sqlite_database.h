@@ -27,6 +27,10 @@ struct SqliteStats {
   std::int64_t writes = 0;   // write() calls the writer thread has run, committed or not
   std::int64_t pending = 0;  // write() calls waiting for the writer thread right now
   std::int64_t checkpoints = 0;  // background WAL checkpoints run (every 1000 WAL pages)
+  // Times SQLite compiled a cached statement of the writer or a reader again: after a schema
+  // change, or for a new value bound to a parameter a plan depends on, which the connections'
+  // query planner stability guarantee rules out).
+  std::int64_t reprepared = 0;
 };
 
 // nullopt when `db` was not opened by open_sqlite.

@@ -47,6 +47,20 @@ class ChangeLogTest : public ::testing::Test {
   domain::User owner_;
 };
 
+// The query a resume runs is served by the partial index outbox_user_changes (migration 0009):
+// its literal topic proves the index's predicate.
+TEST_F(ChangeLogTest, TheResumeQueryIsServedByTheChangeIndex) {
+  const auto plan = store::read_value(*database_, [&](store::Transaction& s) {
+    std::string details;
+    for (const auto& row :
+         s.query("EXPLAIN QUERY PLAN " + std::string(ChangeLog::changes_query(s.dialect())),
+                 {owner_.id, std::int64_t{0}, std::int64_t{10}}))
+      details += row.text(3) + "\n";
+    return details;
+  });
+  EXPECT_NE(plan.find("USING INDEX outbox_user_changes"), std::string::npos) << plan;
+}
+
 TEST_F(ChangeLogTest, ReplaysTheUsersChangesAfterTheCursorInOrder) {
   domain::User other = owner_;
   other.id = "01900000-0000-7000-8000-000000000002";
