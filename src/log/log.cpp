@@ -4,6 +4,7 @@
 #include "log/sink.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -37,55 +38,97 @@ constexpr std::size_t kSinkCapacity = 4 * 1024 * 1024;
 
 // Lines are buffered and written by a background thread 20 ms after the first of them (or at
 // 64 KiB, or at once for a warning or error), so the access log costs no system call per request
-// and no I/O thread ever waits for stderr: the thread swaps the buffer out and writes outside the
-// lock. With nothing to write it sleeps until a line comes: an idle server does not wake for it.
+// and no I/O thread ever waits for stderr or for a lock: lines go onto a lock-free queue (a
+// Treiber stack the writer takes whole and reverses, so lines keep the order they were added in).
+// With nothing to write the thread sleeps until a line comes: an idle server does not wake for it.
+struct Sink::Line {
+  Line* next;
+  std::size_t size;
+  char* text() { return reinterpret_cast<char*>(this + 1); }
+  static Line* make(std::string_view line) {
+    auto* l = static_cast<Line*>(::operator new(sizeof(Line) + line.size()));
+    l->next = nullptr;
+    l->size = line.size();
+    std::memcpy(l->text(), line.data(), line.size());
+    return l;
+  }
+  static void destroy(Line* l) { ::operator delete(l); }
+};
+
 Sink::Sink(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity), thread_([this] { run(); }) {}
 
 Sink::~Sink() {
   {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   wake_.notify_one();
+  doorbell_.fetch_add(1);
+  doorbell_.notify_one();
   thread_.join();
   flush();
 }
 
+void Sink::wake_batching() {
+  { std::lock_guard lock(mutex_); }  // the writer is either before its check or waiting
+  wake_.notify_one();
+}
+
 void Sink::add(std::string_view line, bool urgent) {
-  bool wake = urgent;
-  {
-    std::lock_guard lock(mutex_);
-    if (pending_.size() + line.size() > capacity_) {
-      ++dropped_;
-      ++dropped_total_;
-      return;
-    }
-    // The first line wakes the sleeping writer, which then gives the batch its 20 ms.
-    wake = wake || pending_.empty() || pending_.size() + line.size() >= kFlushBytes;
-    pending_ += line;
-    urgent_ = urgent_ || urgent;
+  const std::size_t before = pending_bytes_.fetch_add(line.size());
+  if (before + line.size() > capacity_) {
+    pending_bytes_.fetch_sub(line.size());
+    dropped_.fetch_add(1);
+    dropped_total_.fetch_add(1);
+    return;
   }
-  if (wake) wake_.notify_one();
+  Line* node = Line::make(line);
+  node->next = newest_.load(std::memory_order_relaxed);
+  while (!newest_.compare_exchange_weak(node->next, node, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+  }
+  // The first line wakes the sleeping writer, which then gives the batch its 20 ms.
+  if (before == 0) {
+    doorbell_.fetch_add(1);
+    doorbell_.notify_one();
+  }
+  if (urgent) {
+    urgent_.store(true);
+    wake_batching();
+  } else if (before < kFlushBytes && before + line.size() >= kFlushBytes) {
+    wake_batching();
+  }
 }
 
 void Sink::flush() { write_pending(); }
 
-std::uint64_t Sink::dropped_total() const {
-  std::lock_guard lock(mutex_);
-  return dropped_total_;
-}
+std::uint64_t Sink::dropped_total() const { return dropped_total_.load(); }
 
 void Sink::write_pending() {
   std::lock_guard writing(write_mutex_);
-  std::string out;
-  std::uint64_t dropped = 0;
-  {
-    std::lock_guard lock(mutex_);
-    out.swap(pending_);
-    urgent_ = false;
-    dropped = std::exchange(dropped_, 0);
+  urgent_.store(false);
+  Line* line = newest_.exchange(nullptr, std::memory_order_acquire);
+  Line* oldest = nullptr;
+  std::size_t bytes = 0;
+  while (line) {  // newest first → oldest first
+    Line* next = line->next;
+    line->next = oldest;
+    oldest = line;
+    bytes += line->size;
+    line = next;
   }
-  write_all(fd_, out);
+  batch_.clear();
+  batch_.reserve(bytes);
+  while (oldest) {
+    Line* next = oldest->next;
+    batch_.append(oldest->text(), oldest->size);
+    Line::destroy(oldest);
+    oldest = next;
+  }
+  pending_bytes_.fetch_sub(bytes);
+  const std::uint64_t dropped = dropped_.exchange(0);
+  write_all(fd_, batch_);
+  if (batch_.capacity() > kFlushBytes * 4) std::string().swap(batch_);  // after a burst
   if (dropped > 0) {
     // Said once the reader keeps up again (this write returned), not once per dropped line.
     std::string notice = "{\"level\":\"warn\",\"msg\":\"log lines dropped\",\"count\":" +
@@ -96,13 +139,18 @@ void Sink::write_pending() {
 
 void Sink::run() {
   for (;;) {
+    const std::uint32_t bell = doorbell_.load();
+    if (stopping_.load()) return;
+    if (pending_bytes_.load() == 0) {
+      doorbell_.wait(bell);
+      continue;
+    }
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       wake_.wait_for(lock, std::chrono::milliseconds(20), [this] {
-        return stopping_ || urgent_ || pending_.size() >= kFlushBytes;
+        return stopping_.load() || urgent_.load() || pending_bytes_.load() >= kFlushBytes;
       });
-      if (stopping_) return;
+      if (stopping_.load()) return;
     }
     write_pending();
   }
@@ -174,8 +222,9 @@ void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
 bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  std::string line;
-  line.reserve(160);
+  // Built in a buffer of this thread's, so a line costs no allocation beyond its queue entry.
+  thread_local std::string line;
+  line.clear();
   line += "{\"ts\":\"";
   append_timestamp(line);
   line += "\",\"level\":\"";
