@@ -4,6 +4,7 @@
 #include "log/sink.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <atomic>
@@ -163,9 +164,17 @@ Sink& sink() {
   return instance;
 }
 
+bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Appends the runs that need no escaping whole: most text (routes, ids, paths) is one run.
 void append_escaped(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : text) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (!needs_escape(c)) continue;
+    out.append(text.data() + start, i - start);
+    start = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -173,15 +182,12 @@ void append_escaped(std::string& out, std::string_view text) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
     }
   }
+  out.append(text.data() + start, text.size() - start);
 }
 
 std::string_view level_name(Level level) {
@@ -195,17 +201,37 @@ std::string_view level_name(Level level) {
   return "info";
 }
 
+// The date and time to the second are formatted once a second per thread; only the milliseconds
+// change between the lines of one second.
 void append_timestamp(std::string& out) {
   using namespace std::chrono;
   auto now = system_clock::now();
   auto secs = system_clock::to_time_t(now);
   auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  out += buf;
+  thread_local std::time_t formatted_secs = -1;
+  thread_local char prefix[48] = {};  // "YYYY-MM-DDTHH:MM:SS."
+  thread_local int prefix_size = 0;
+  if (ms < 0 || secs < 0) {  // before 1970: never on a real clock; formatted as it always was
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    out += buf;
+    return;
+  }
+  if (secs != formatted_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    prefix_size = std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.",
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                tm.tm_min, tm.tm_sec);
+    formatted_secs = secs;
+  }
+  out.append(prefix, static_cast<std::size_t>(prefix_size));
+  const char digits[4] = {static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                          static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(digits, 4);
 }
 
 }  // namespace
@@ -241,11 +267,19 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
       append_escaped(line, *s);
       line += '"';
     } else if (auto* i = std::get_if<std::int64_t>(&f.value)) {
-      line += std::to_string(*i);
+      char buf[24];
+      auto end = std::to_chars(buf, buf + sizeof buf, *i).ptr;
+      line.append(buf, end);
     } else if (auto* d = std::get_if<double>(&f.value)) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.3f", *d);
-      line += buf;
+      // What printf's "%.3f" writes, without printf's cost.
+      char buf[352];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *d, std::chars_format::fixed, 3);
+      if (ec == std::errc()) {
+        line.append(buf, end);
+      } else {
+        std::snprintf(buf, sizeof buf, "%.3f", *d);
+        line += buf;
+      }
     } else {
       line += std::get<bool>(f.value) ? "true" : "false";
     }
