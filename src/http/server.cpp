@@ -74,10 +74,12 @@ bool is_sane_request_id(std::string_view id) {
   return true;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+// Header names are lower-cased in place: no temporary string per header.
+void assign_lower(std::string& out, std::string_view s) {
+  out.assign(s.data(), s.size());
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
 }
 
 std::string join_methods(const std::vector<Method>& methods) {
@@ -769,8 +771,12 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
       request.method = parse_method(message.method_string());
       request.target = std::string(message.target());
       std::vector<std::string_view> forwarded_for;
+      request.headers.reserve(
+          static_cast<std::size_t>(std::distance(message.begin(), message.end())));
       for (const auto& field : message) {
-        request.headers.push_back(Header{lower(field.name_string()), std::string(field.value())});
+        Header& header = request.headers.emplace_back();
+        assign_lower(header.name, field.name_string());
+        header.value.assign(field.value().data(), field.value().size());
       }
       for (const auto& header : request.headers) {
         if (header.name == "x-forwarded-for") forwarded_for.push_back(header.value);
@@ -932,8 +938,8 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
   using domain::ErrorCode;
   Response response;
   auto parsed = boost::urls::parse_origin_form(request.target);
-  request.path = request.target.substr(0, request.target.find('?'));
   if (!parsed) {
+    request.path = request.target.substr(0, request.target.find('?'));
     request.route = "unmatched";
     response = problem_response(domain::make_error(ErrorCode::kBadRequest,
                                                    "The request target is not a valid path."),
