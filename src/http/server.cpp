@@ -3,6 +3,7 @@
 #include "http/server.h"
 
 #include "http/problem.h"
+#include "http/response_head.h"
 #include "http/websocket_session.h"
 #include "log/log.h"
 
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -177,6 +179,36 @@ struct ClientConnection {
 
 
 }  // namespace
+
+namespace detail {
+
+std::string response_head(const bhttp::response<bhttp::string_body>& m) {
+  const unsigned version = m.version();
+  const unsigned code = m.result_int();
+  const std::string_view reason = m.reason();  // the set reason, else the standard one
+  std::size_t size = 13 + reason.size() + 4;
+  for (const auto& field : m) size += field.name_string().size() + field.value().size() + 4;
+  std::string out;
+  out.reserve(size);
+  const char start[13] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10), '.',
+                          static_cast<char>('0' + version % 10), ' ',
+                          static_cast<char>('0' + code / 100),
+                          static_cast<char>('0' + (code / 10) % 10),
+                          static_cast<char>('0' + code % 10), ' '};
+  out.append(start, sizeof start);
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& field : m) {
+    out.append(field.name_string().data(), field.name_string().size());
+    out += ": ";
+    out.append(field.value().data(), field.value().size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace detail
 
 struct Server::Impl {
   Impl(ServerOptions opts, const Router& r, Metrics& m)
@@ -836,7 +868,9 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
     }
 
     stream.expires_after(options.read_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
+    const std::string head = detail::response_head(out);
+    const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(out.body())};
+    auto [write_ec, written] = co_await asio::async_write(stream, wire, kUseAwaitable);
     (void)written;
     if (write_ec || !keep_alive) {
       if (!write_ec && refused) {
