@@ -194,7 +194,8 @@ struct JwtCodec::VerifiedTokens {
     return it->second;
   }
 
-  void remember(std::string_view token, const DecodedPayload& payload, std::int64_t expired_before) {
+  void remember(std::string_view token, const DecodedPayload& payload,
+                std::int64_t expired_before) {
     std::lock_guard lock(mutex);
     if (entries.size() >= kCapacity) {
       std::erase_if(entries, [expired_before](const auto& entry) {

@@ -173,7 +173,8 @@ TEST(LogWrite, EscapesWhatJsonNeedsWhereverItSitsAndNothingElse) {
       }
     }
   }
-  values.push_back("caf\xc3\xa9 \x7f \xff\x80 \x20~");  // UTF-8, DEL and high bytes stay as they are
+  // UTF-8, DEL and high bytes stay as they are.
+  values.push_back("caf\xc3\xa9 \x7f \xff\x80 \x20~");
   std::string got;
   for (const auto& v : values) {
     write(Level::kWarn, v, {{"k", std::string_view(v)}});
