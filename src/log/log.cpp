@@ -275,9 +275,10 @@ void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
 bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-  // Built in a buffer of this thread's, so a line costs no allocation beyond its queue entry.
-  thread_local std::string line;
-  line.clear();
+  // A local buffer, not a thread_local one: a line may be logged while this thread's
+  // thread_locals are being destroyed (at exit).
+  std::string line;
+  line.reserve(256);
   line += "{\"ts\":\"";
   append_timestamp(line);
   line += "\",\"level\":\"";
