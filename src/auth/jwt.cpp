@@ -8,8 +8,10 @@
 #include <array>
 #include <boost/json.hpp>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "auth/sodium_init.h"
 #include "auth/tokens.h"
@@ -170,10 +172,49 @@ domain::Result<DecodedPayload> decode_payload(std::string_view encoded) {
   return DecodedPayload{std::move(claims), std::move(*aud), nbf};
 }
 
+// Hashes a token by its text, so a string_view finds it without a copy.
+struct TokenHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view token) const {
+    return std::hash<std::string_view>{}(token);
+  }
+};
+
 }  // namespace
 
+// Tokens whose header, signature and payload passed, with what their payload said. Bounded: when
+// full, the expired ones go, and if that is not enough, all of them (they are checked again).
+struct JwtCodec::VerifiedTokens {
+  static constexpr std::size_t kCapacity = 4096;
+
+  std::optional<DecodedPayload> find(std::string_view token) {
+    std::lock_guard lock(mutex);
+    auto it = entries.find(token);
+    if (it == entries.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void remember(std::string_view token, const DecodedPayload& payload,
+                std::int64_t expired_before) {
+    std::lock_guard lock(mutex);
+    if (entries.size() >= kCapacity) {
+      std::erase_if(entries, [expired_before](const auto& entry) {
+        return entry.second.claims.exp <= expired_before;
+      });
+      if (entries.size() >= kCapacity) entries.clear();
+    }
+    entries.emplace(std::string(token), payload);
+  }
+
+  std::mutex mutex;
+  std::unordered_map<std::string, DecodedPayload, TokenHash, std::equal_to<>> entries;
+};
+
 JwtCodec::JwtCodec(JwtSettings settings, const domain::Clock& clock, domain::RandomSource& random)
-    : settings_(std::move(settings)), clock_(clock), random_(random) {
+    : settings_(std::move(settings)),
+      clock_(clock),
+      random_(random),
+      verified_(std::make_shared<VerifiedTokens>()) {
   detail::ensure_sodium();
   // Anyone could forge tokens signed with an empty key; the configuration demands 32 bytes.
   if (settings_.secret.empty()) throw std::invalid_argument("the JWT secret must not be empty");
@@ -212,22 +253,27 @@ IssuedToken JwtCodec::issue(std::string_view user_id, std::string_view email,
 }
 
 domain::Result<Claims> JwtCodec::verify(std::string_view token) const {
-  const auto parts = split(token);
-  if (!parts) {
-    return make_error(ErrorCode::kTokenMalformed, "A token has three dot-separated parts.");
-  }
-  if (auto header = check_header(parts->header); !header) return header.error();
-  if (auto signature = check_signature(*parts, settings_.secret); !signature) {
-    return signature.error();
-  }
-  auto decoded = decode_payload(parts->payload);
-  if (!decoded) return decoded.error();
-  DecodedPayload& payload = decoded.value();
-  Claims& claims = payload.claims;
-
   const std::int64_t now =
       std::chrono::floor<std::chrono::seconds>(clock_.now()).time_since_epoch().count();
   const std::int64_t leeway = settings_.leeway.count();
+  std::optional<DecodedPayload> known = verified_->find(token);
+  if (!known) {
+    const auto parts = split(token);
+    if (!parts) {
+      return make_error(ErrorCode::kTokenMalformed, "A token has three dot-separated parts.");
+    }
+    if (auto header = check_header(parts->header); !header) return header.error();
+    if (auto signature = check_signature(*parts, settings_.secret); !signature) {
+      return signature.error();
+    }
+    auto decoded = decode_payload(parts->payload);
+    if (!decoded) return decoded.error();
+    known = std::move(decoded.value());
+    verified_->remember(token, *known, now - leeway);
+  }
+  DecodedPayload& payload = *known;
+  Claims& claims = payload.claims;
+
   // Written as now ± leeway so that no claim value, however large, can overflow.
   if (claims.exp <= now - leeway) {
     return make_error(ErrorCode::kTokenExpired, "The token has expired.");

@@ -6,6 +6,7 @@
 #include "domain/user.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -45,14 +46,20 @@ class JwtCodec {
   // or mistyped claims), kTokenAlgorithm (alg other than HS256, including "none", or typ not JWT),
   // kTokenSignature (missing or wrong signature), kTokenExpired, kTokenNotYetValid (nbf or iat in
   // the future beyond the leeway), kTokenIssuer, kTokenAudience.
+  // A token whose signature and payload were checked once is remembered (a bounded set, keyed by
+  // the whole token): a client sends the same token with every request, and its signature and
+  // claims are then not checked and parsed again; the time, issuer and audience checks always run.
   domain::Result<Claims> verify(std::string_view token) const;
 
   std::chrono::seconds lifetime() const { return settings_.lifetime; }
 
  private:
+  struct VerifiedTokens;
+
   JwtSettings settings_;
   const domain::Clock& clock_;
   domain::RandomSource& random_;
+  std::shared_ptr<VerifiedTokens> verified_;  // thread-safe; shared by copies (same settings)
 };
 
 }  // namespace todo::auth

@@ -42,21 +42,21 @@ Metrics::Shard& Metrics::local_shard() {
 void Metrics::observe(std::string_view route, Method method, int status, double seconds) {
   Shard& shard = local_shard();
   std::lock_guard lock(shard.mutex);
-  auto key = std::make_tuple(std::string(route), std::string(to_string(method)), status);
-  ++shard.requests[key];
-  auto h = shard.latency.find(route);
-  if (h == shard.latency.end()) {
-    h = shard.latency.emplace(std::string(route), Histogram{}).first;
-    h->second.buckets.assign(kBuckets.size(), 0);
+  auto stats = shard.routes.find(route);
+  if (stats == shard.routes.end()) {
+    stats = shard.routes.emplace(std::string(route), RouteStats{}).first;
+    stats->second.latency.buckets.assign(kBuckets.size(), 0);
   }
+  ++stats->second.requests[{method, status}];
+  Histogram& h = stats->second.latency;
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) {
-      ++h->second.buckets[i];
+      ++h.buckets[i];
       break;
     }
   }
-  ++h->second.count;
-  h->second.sum += seconds;
+  ++h.count;
+  h.sum += seconds;
 }
 
 void Metrics::count_connection_error(std::string_view reason) {
@@ -80,8 +80,11 @@ std::string Metrics::render() const {
     std::lock_guard lock(mutex_);
     for (const auto& shard : shards_) {
       std::lock_guard shard_lock(shard->mutex);
-      for (const auto& [key, count] : shard->requests) requests[key] += count;
-      for (const auto& [route, h] : shard->latency) {
+      for (const auto& [route, stats] : shard->routes) {
+        for (const auto& [key, count] : stats.requests) {
+          requests[{route, std::string(to_string(key.first)), key.second}] += count;
+        }
+        const Histogram& h = stats.latency;
         auto& sum = latency[route];
         if (sum.buckets.empty()) sum.buckets.assign(kBuckets.size(), 0);
         for (std::size_t i = 0; i < kBuckets.size(); ++i) sum.buckets[i] += h.buckets[i];

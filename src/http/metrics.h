@@ -30,11 +30,16 @@ class Metrics {
     std::uint64_t count = 0;
     double sum = 0;
   };
+  // What one shard counted for one route: found by the route's name without copying it, so a
+  // request whose route and status were seen before records without allocating.
+  struct RouteStats {
+    std::map<std::pair<Method, int>, std::uint64_t> requests;  // by method and status
+    Histogram latency;
+  };
   // Each I/O thread records into its own shard (its mutex is uncontended); render() sums them.
   struct Shard {
     std::mutex mutex;
-    std::map<std::tuple<std::string, std::string, int>, std::uint64_t, std::less<>> requests;
-    std::map<std::string, Histogram, std::less<>> latency;
+    std::map<std::string, RouteStats, std::less<>> routes;
   };
   Shard& local_shard();
 

@@ -1,6 +1,8 @@
 // Maps every domain::ErrorCode to its problem type, status and title (RFC 9457).
 #include "http/problem.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include <cstdint>
@@ -155,6 +157,11 @@ std::size_t utf8_sequence_length(std::string_view s) {
 
 std::string printable_target(std::string_view target) {
   static constexpr char kHex[] = "0123456789ABCDEF";
+  // Most paths are printable ASCII throughout: nothing to escape, one copy.
+  if (std::all_of(target.begin(), target.end(),
+                  [](char c) { return c >= 0x20 && c < 0x7F; })) {
+    return std::string(target);
+  }
   std::string out;
   out.reserve(target.size());
   while (!target.empty()) {

@@ -1,7 +1,9 @@
 // Routes requests by method and path pattern ("/api/tasks/{id}") to handlers. Wiring is explicit:
-// app/ adds every route in one place.
+// app/ adds every route in one place. Patterns are compiled into a tree of segments when added, so
+// a request is matched by walking its path once, without allocating and without trying every route.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,8 +58,31 @@ class Router {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // One segment position of the patterns added so far: the literal segments that continue from
+  // here, the placeholder that does, and the patterns (by index) that end here.
+  struct Node {
+    std::vector<std::pair<std::string, std::uint32_t>> literals;  // segment text → node index
+    std::uint32_t placeholder = kNoNode;
+    std::vector<std::uint32_t> ends;  // indices of the patterns ending here, in the order added
+  };
+  static constexpr std::uint32_t kNoNode = 0xffffffffu;
+  // A compiled pattern: where its placeholders are and how many literal segments it has.
+  struct Compiled {
+    std::vector<std::pair<std::size_t, std::string>> placeholders;  // segment index → name
+    int literals = 0;
+  };
+  // The patterns of one kind (ordinary or WebSocket) as a tree: node 0 is the root.
+  struct Tree {
+    std::vector<Node> nodes{Node{}};
+    std::vector<Compiled> compiled;  // parallel to the routes of this kind
+    void add(std::string_view pattern);
+  };
+  static Params params_of(const Compiled& compiled, std::string_view path);
+
   std::vector<Route> routes_;
   std::vector<WebSocketRoute> websocket_routes_;
+  Tree tree_;            // of routes_
+  Tree websocket_tree_;  // of websocket_routes_
   std::optional<Route> fallback_;
 };
 

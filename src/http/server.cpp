@@ -3,6 +3,7 @@
 #include "http/server.h"
 
 #include "http/problem.h"
+#include "http/response_head.h"
 #include "http/websocket_session.h"
 #include "log/log.h"
 
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -74,10 +76,12 @@ bool is_sane_request_id(std::string_view id) {
   return true;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+// Header names are lower-cased in place: no temporary string per header.
+void assign_lower(std::string& out, std::string_view s) {
+  out.assign(s.data(), s.size());
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
 }
 
 std::string join_methods(const std::vector<Method>& methods) {
@@ -175,6 +179,36 @@ struct ClientConnection {
 
 
 }  // namespace
+
+namespace detail {
+
+std::string response_head(const bhttp::response<bhttp::string_body>& m) {
+  const unsigned version = m.version();
+  const unsigned code = m.result_int();
+  const std::string_view reason = m.reason();  // the set reason, else the standard one
+  std::size_t size = 13 + reason.size() + 4;
+  for (const auto& field : m) size += field.name_string().size() + field.value().size() + 4;
+  std::string out;
+  out.reserve(size);
+  const char start[13] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10), '.',
+                          static_cast<char>('0' + version % 10), ' ',
+                          static_cast<char>('0' + code / 100),
+                          static_cast<char>('0' + (code / 10) % 10),
+                          static_cast<char>('0' + code % 10), ' '};
+  out.append(start, sizeof start);
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& field : m) {
+    out.append(field.name_string().data(), field.name_string().size());
+    out += ": ";
+    out.append(field.value().data(), field.value().size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace detail
 
 struct Server::Impl {
   Impl(ServerOptions opts, const Router& r, Metrics& m)
@@ -769,8 +803,12 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
       request.method = parse_method(message.method_string());
       request.target = std::string(message.target());
       std::vector<std::string_view> forwarded_for;
+      request.headers.reserve(
+          static_cast<std::size_t>(std::distance(message.begin(), message.end())));
       for (const auto& field : message) {
-        request.headers.push_back(Header{lower(field.name_string()), std::string(field.value())});
+        Header& header = request.headers.emplace_back();
+        assign_lower(header.name, field.name_string());
+        header.value.assign(field.value().data(), field.value().size());
       }
       for (const auto& header : request.headers) {
         if (header.name == "x-forwarded-for") forwarded_for.push_back(header.value);
@@ -830,7 +868,9 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
     }
 
     stream.expires_after(options.read_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, out, kUseAwaitable);
+    const std::string head = detail::response_head(out);
+    const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(out.body())};
+    auto [write_ec, written] = co_await asio::async_write(stream, wire, kUseAwaitable);
     (void)written;
     if (write_ec || !keep_alive) {
       if (!write_ec && refused) {
@@ -932,8 +972,8 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
   using domain::ErrorCode;
   Response response;
   auto parsed = boost::urls::parse_origin_form(request.target);
-  request.path = request.target.substr(0, request.target.find('?'));
   if (!parsed) {
+    request.path = request.target.substr(0, request.target.find('?'));
     request.route = "unmatched";
     response = problem_response(domain::make_error(ErrorCode::kBadRequest,
                                                    "The request target is not a valid path."),

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "auth/tokens.h"
 #include "domain/ids.h"
@@ -483,6 +485,53 @@ TEST(JwtCodecConstruction, RefusesAnEmptySecret) {
   domain::ManualClock clock(domain::Timestamp{});
   testing::SeededRandom random(1);
   EXPECT_THROW(JwtCodec(JwtSettings{}, clock, random), std::invalid_argument);
+}
+
+// verify() remembers tokens it checked; a remembered token must never vouch for another one.
+TEST_F(JwtTest, ARememberedTokenVouchesOnlyForItsExactBytes) {
+  const std::string token = sign_claims(valid_claims());
+  ASSERT_TRUE(codec_.verify(token).has_value());
+  ASSERT_TRUE(codec_.verify(token).has_value());  // now from what was remembered
+  std::string other_signature = token;
+  char& inside = other_signature[other_signature.size() - 10];  // not the padding bits at the end
+  inside = inside == 'A' ? 'B' : 'A';
+  EXPECT_EQ(error_of(other_signature), ErrorCode::kTokenSignature);
+  // Another payload under the remembered token's signature.
+  json::object claims = valid_claims();
+  claims["role"] = "admin";
+  const std::string admin = sign_claims(claims);
+  const std::string forged = admin.substr(0, admin.rfind('.')) + token.substr(token.rfind('.'));
+  EXPECT_EQ(error_of(forged), ErrorCode::kTokenSignature);
+  EXPECT_EQ(error_of(token + "x"), ErrorCode::kTokenSignature);
+  EXPECT_EQ(codec_.verify(token).value().role, domain::Role::kUser);
+}
+
+TEST_F(JwtTest, ARememberedTokenIsNotKnownToACodecWithAnotherSecret) {
+  const std::string token = sign_claims(valid_claims());
+  ASSERT_TRUE(codec_.verify(token).has_value());
+  JwtSettings other = settings();
+  other.secret = "another-secret-another-secret-0123456789";
+  JwtCodec other_codec{other, clock_, random_};
+  const auto result = other_codec.verify(token);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, ErrorCode::kTokenSignature);
+}
+
+TEST_F(JwtTest, TokensBeyondWhatIsRememberedStillVerify) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5000; ++i) {
+    tokens.push_back(with_claims([i](json::object& c) { c["jti"] = "id-" + std::to_string(i); }));
+  }
+  for (const auto& token : tokens) ASSERT_TRUE(codec_.verify(token).has_value());
+  for (const auto& token : tokens) {
+    const auto result = codec_.verify(token);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result.value().jti, "id-" + std::to_string(&token - tokens.data()));
+  }
+  // Once they expire, being remembered does not keep them valid.
+  clock_.advance(seconds{900 + 30});
+  EXPECT_EQ(error_of(tokens.front()), ErrorCode::kTokenExpired);
+  EXPECT_EQ(error_of(tokens.back()), ErrorCode::kTokenExpired);
 }
 
 }  // namespace

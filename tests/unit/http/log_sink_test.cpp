@@ -1,6 +1,7 @@
 // The log sink never blocks its callers on a reader that stopped reading (a full pipe): lines
 // beyond its bound are dropped and counted, and the count is written once the pipe drains.
 // (Here because todo_http_test links todo_log; the log module has no test binary of its own.)
+#include "log/log.h"
 #include "log/sink.h"
 
 #include <gtest/gtest.h>
@@ -9,8 +10,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <vector>
 #include <chrono>
 #include <future>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -124,6 +128,74 @@ TEST(LogSink, TheThreadWritesWithoutFlushAlsoAfterAQuietSpell) {
     std::this_thread::yield();
   }
   EXPECT_EQ(got, "later\n");
+}
+
+// log::write escapes strings eight bytes at a time where it can: every character that must be
+// escaped is, wherever it sits in a word, and nothing else changes.
+std::string escaped_by_hand(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+TEST(LogWrite, EscapesWhatJsonNeedsWhereverItSitsAndNothingElse) {
+  Pipe pipe;
+  const int saved_stderr = ::dup(STDERR_FILENO);
+  ASSERT_GE(saved_stderr, 0);
+  ASSERT_EQ(::dup2(pipe.write_end, STDERR_FILENO), STDERR_FILENO);
+  std::vector<std::string> values;
+  const std::string specials = std::string("\"\\\n\r\t\x01\x1f", 7) + std::string(1, '\0');
+  for (std::size_t length : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 40u}) {
+    for (char special : specials) {
+      for (std::size_t at = 0; at < length; at += 3) {
+        std::string v(length, 'a');
+        for (std::size_t i = 0; i < length; ++i) v[i] = static_cast<char>('a' + i % 26);
+        v[at] = special;
+        values.push_back(v);
+      }
+    }
+  }
+  // UTF-8, DEL and high bytes stay as they are.
+  values.push_back("caf\xc3\xa9 \x7f \xff\x80 \x20~");
+  std::string got;
+  for (const auto& v : values) {
+    write(Level::kWarn, v, {{"k", std::string_view(v)}});
+    flush();
+    got += pipe.drain();
+  }
+  ::dup2(saved_stderr, STDERR_FILENO);
+  ::close(saved_stderr);
+  std::size_t line_start = 0;
+  for (const auto& v : values) {
+    const std::size_t end = got.find('\n', line_start);
+    ASSERT_NE(end, std::string::npos);
+    const std::string line = got.substr(line_start, end - line_start);
+    line_start = end + 1;
+    const std::string want = "\"level\":\"warn\",\"msg\":\"" + escaped_by_hand(v) + "\",\"k\":\"" +
+                             escaped_by_hand(v) + "\"}";
+    EXPECT_NE(line.find(want), std::string::npos) << line;
+    EXPECT_TRUE(std::regex_search(
+        line, std::regex(R"(^\{"ts":"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z",)")))
+        << line;
+  }
 }
 
 }  // namespace
