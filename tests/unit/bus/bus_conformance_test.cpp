@@ -27,6 +27,7 @@
 #include "domain/time_format.h"
 #include "store/consumer_repository.h"
 #include "store/outbox.h"
+#include "bus_test_support.h"
 #include "store/store_test_support.h"
 #include "support/seeded_random.h"
 #if !defined(TODO_NO_KAFKA_TESTS)
@@ -77,9 +78,7 @@ class BusConformanceTest : public ::testing::TestWithParam<BusCase> {
     options.dialect = GetParam().backend.dialect;
     options.path = dir_.path() / "todo.db";
     db_ = GetParam().backend.open(options);
-    db_->write([](Transaction& s) {
-      s.execute("CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL, grp TEXT NOT NULL)");
-    });
+    testing::create_effects_table(*db_);
   }
   ~BusConformanceTest() override { bus_.reset(); }
 
@@ -126,9 +125,7 @@ class BusConformanceTest : public ::testing::TestWithParam<BusCase> {
   std::int64_t distinct_effects() { return count("SELECT COUNT(DISTINCT event_id) FROM effects"); }
 
   std::map<int, std::int64_t> committed(const std::string& group, const std::string& topic) {
-    return store::read_value(*db_, [&](Transaction& s) {
-      return store::ConsumerOffsetRepository{}.committed(s, group, topic);
-    });
+    return testing::committed(*db_, group, topic);
   }
   std::vector<store::DeadLetter> dead_letters() {
     auto letters = store::read_value(
@@ -139,19 +136,8 @@ class BusConformanceTest : public ::testing::TestWithParam<BusCase> {
   }
 
   // A handler that records what it saw and writes one effect row per event through tx.
-  EventHandler recording(const std::string& group) {
-    return [this, group](const Event& e, Transaction& tx) {
-      {
-        std::lock_guard lock(mutex_);
-        seen_[group].push_back(e);
-      }
-      tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, $2)", {e.id, group});
-    };
-  }
-  std::vector<Event> seen(const std::string& group) {
-    std::lock_guard lock(mutex_);
-    return seen_[group];
-  }
+  EventHandler recording(const std::string& group) { return recorder_.handler(group); }
+  std::vector<Event> seen(const std::string& group) { return recorder_.seen(group); }
 
   store::testing::TempDir dir_;
 #if !defined(TODO_NO_KAFKA_TESTS)
@@ -162,8 +148,7 @@ class BusConformanceTest : public ::testing::TestWithParam<BusCase> {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<BusBackend> bus_;
   int published_ = 0;
-  std::mutex mutex_;
-  std::map<std::string, std::vector<Event>> seen_;
+  testing::Recorder recorder_;
 };
 
 TEST_P(BusConformanceTest, DeliversEachPartitionInOrderOnceAndCommitsTheOffsets) {

@@ -19,6 +19,7 @@
 #include "kafka_mock_process.h"
 #include "store/consumer_repository.h"
 #include "store/outbox.h"
+#include "bus_test_support.h"
 #include "store/store_test_support.h"
 #include "support/seeded_random.h"
 
@@ -35,9 +36,7 @@ class KafkaBusTest : public store::testing::BackendTest {
     broker_.create_topic("orders", 2);
     broker_.create_topic("orders.dlq", 1);
     db_ = open_database();
-    db_->write([](Transaction& s) {
-      s.execute("CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL, grp TEXT NOT NULL)");
-    });
+    testing::create_effects_table(*db_);
   }
   ~KafkaBusTest() override { bus_.reset(); }
 
@@ -78,24 +77,12 @@ class KafkaBusTest : public store::testing::BackendTest {
   std::int64_t unshipped() { return count("SELECT COUNT(*) FROM outbox WHERE shipped_at IS NULL"); }
 
   std::map<int, std::int64_t> committed(const std::string& group, const std::string& topic) {
-    return store::read_value(*db_, [&](Transaction& s) {
-      return store::ConsumerOffsetRepository{}.committed(s, group, topic);
-    });
+    return testing::committed(*db_, group, topic);
   }
 
-  EventHandler recording(const std::string& group) {
-    return [this, group](const Event& e, Transaction& tx) {
-      {
-        std::lock_guard lock(mutex_);
-        seen_[group].push_back(e);
-      }
-      tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, $2)", {e.id, group});
-    };
-  }
-  std::vector<Event> seen(const std::string& group) {
-    std::lock_guard lock(mutex_);
-    return seen_[group];
-  }
+  // A handler that records what it saw and writes one effect row per event through tx.
+  EventHandler recording(const std::string& group) { return recorder_.handler(group); }
+  std::vector<Event> seen(const std::string& group) { return recorder_.seen(group); }
 
   testing::KafkaMockProcess broker_;
   domain::ManualClock clock_{domain::parse_rfc3339("2026-03-01T12:00:00Z").value()};
@@ -103,8 +90,7 @@ class KafkaBusTest : public store::testing::BackendTest {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<BusBackend> bus_;
   int published_ = 0;
-  std::mutex mutex_;
-  std::map<std::string, std::vector<Event>> seen_;
+  testing::Recorder recorder_;
 };
 
 // Oracle Streaming refuses idempotent producers: with --kafka-idempotence off the relay keeps one

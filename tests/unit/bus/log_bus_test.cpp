@@ -24,6 +24,7 @@
 #include "store/outbox.h"
 #include "store/postgres/postgres_database.h"
 #include "store/sqlite/sqlite_database.h"
+#include "bus_test_support.h"
 #include "store/store_test_support.h"
 #include "support/seeded_random.h"
 
@@ -133,9 +134,7 @@ class LogBusTest : public store::testing::BackendTest {
     bus_.reset();
     db_.reset();
     db_ = std::make_unique<CountingDatabase>(open_database());
-    db_->write([](Transaction& s) {
-      s.execute("CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL, grp TEXT NOT NULL)");
-    });
+    testing::create_effects_table(*db_);
   }
 
   LogBus& bus(std::chrono::milliseconds poll_interval = 1000ms, int batch_size = 256) {
@@ -169,21 +168,11 @@ class LogBusTest : public store::testing::BackendTest {
   }
 
   std::map<int, std::int64_t> committed(const std::string& group, const std::string& topic) {
-    return store::read_value(*db_, [&](Transaction& s) {
-      return store::ConsumerOffsetRepository{}.committed(s, group, topic);
-    });
+    return testing::committed(*db_, group, topic);
   }
 
   // A handler that records what it saw and writes one effect row per event through tx.
-  EventHandler recording(const std::string& group) {
-    return [this, group](const Event& e, Transaction& tx) {
-      {
-        std::lock_guard lock(seen_mutex_);
-        seen_[group].push_back(e);
-      }
-      tx.execute("INSERT INTO effects (event_id, grp) VALUES ($1, $2)", {e.id, group});
-    };
-  }
+  EventHandler recording(const std::string& group) { return recorder_.handler(group); }
 
   // Where another process finds this test's database (open_at).
   std::string location() const {
@@ -192,10 +181,7 @@ class LogBusTest : public store::testing::BackendTest {
     return store::testing::PostgresTestServer::instance().url_for(options.path.string());
   }
 
-  std::vector<Event> seen(const std::string& group) {
-    std::lock_guard lock(seen_mutex_);
-    return seen_[group];
-  }
+  std::vector<Event> seen(const std::string& group) { return recorder_.seen(group); }
 
   domain::ManualClock clock_{kStart};
   ManualMonotonicClock monotonic_;
@@ -204,8 +190,7 @@ class LogBusTest : public store::testing::BackendTest {
   std::unique_ptr<CountingDatabase> db_;
   std::unique_ptr<LogBus> bus_;
   int published_ = 0;
-  std::mutex seen_mutex_;
-  std::map<std::string, std::vector<Event>> seen_;
+  testing::Recorder recorder_;
 };
 
 TEST_P(LogBusTest, DeliversEachPartitionInOffsetOrderAndCommitsOffsets) {
