@@ -14,12 +14,26 @@
 #include <vector>
 #include <chrono>
 #include <future>
-#include <regex>
 #include <string>
 #include <thread>
 
 namespace todo::log {
 namespace {
+
+// {"ts":"YYYY-MM-DDTHH:MM:SS.mmmZ", — checked by hand: <regex> trips GCC 12's
+// -Wmaybe-uninitialized at -O2 (the ci preset builds with -Werror).
+bool starts_with_a_timestamp(std::string_view line) {
+  constexpr std::string_view kPrefix = "{\"ts\":\"";
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ\",";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return false;
+  line.remove_prefix(kPrefix.size());
+  if (line.size() < kShape.size()) return false;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    const bool digit = line[i] >= '0' && line[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : line[i] != kShape[i]) return false;
+  }
+  return true;
+}
 
 struct Pipe {
   Pipe() {
@@ -192,9 +206,7 @@ TEST(LogWrite, EscapesWhatJsonNeedsWhereverItSitsAndNothingElse) {
     const std::string want = "\"level\":\"warn\",\"msg\":\"" + escaped_by_hand(v) + "\",\"k\":\"" +
                              escaped_by_hand(v) + "\"}";
     EXPECT_NE(line.find(want), std::string::npos) << line;
-    EXPECT_TRUE(std::regex_search(
-        line, std::regex(R"(^\{"ts":"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z",)")))
-        << line;
+    EXPECT_TRUE(starts_with_a_timestamp(line)) << line;
   }
 }
 
