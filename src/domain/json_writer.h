@@ -6,6 +6,7 @@
 // so switching a route to it changes no response (tests/unit/domain/json_writer_test.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +15,11 @@ namespace todo::domain {
 
 // Appends `text` as a JSON string (quotes included).
 void append_json_string(std::string& out, std::string_view text);
+// Appends `value` as a JSON number (decimal).
+void append_json_integer(std::string& out, std::int64_t value);
+
+// What one task's JSON object takes, about: for reserving a response's buffer.
+inline constexpr std::size_t kTaskJsonSizeHint = 560;
 
 // Writes values, arrays and objects in order; the writer puts the commas and colons. It checks
 // nothing: the caller writes well-formed JSON (a key before each member's value, ends matching

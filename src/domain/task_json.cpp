@@ -3,9 +3,6 @@
 
 #include <boost/json.hpp>
 
-#include <array>
-#include <charconv>
-#include <cstdint>
 
 #include "domain/time_format.h"
 
@@ -79,12 +76,6 @@ void append_name(std::string& out, std::string_view name) {
   out.push_back('"');
 }
 
-void append_integer(std::string& out, std::int64_t value) {
-  std::array<char, 24> digits;
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-  out.append(digits.data(), end);
-}
-
 }  // namespace
 
 void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
@@ -120,10 +111,10 @@ void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
   out.append(R"(,"reminders":[)");
   for (std::size_t i = 0; i < task.reminders.size(); ++i) {
     if (i > 0) out.push_back(',');
-    append_integer(out, task.reminders[i]);
+    append_json_integer(out, task.reminders[i]);
   }
   out.append(R"(],"version":)");
-  append_integer(out, task.version);
+  append_json_integer(out, task.version);
   out.append(R"(,"created_at":)");
   append_time(out, task.created_at);
   out.append(R"(,"updated_at":)");
@@ -135,7 +126,7 @@ void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
 
 std::string task_json_text(const Task& task, TaskJsonStyle style) {
   std::string out;
-  out.reserve(512);
+  out.reserve(kTaskJsonSizeHint);
   JsonWriter w(out);
   write_task_json(w, task, style);
   return out;

@@ -491,7 +491,7 @@ Response list_tasks(const TaskRouteDependencies& deps, Request& req, const std::
   if (!query) return problem(req, query.error());
   tasks::TaskPage page = deps.tasks.list(*query);
   std::string body;
-  body.reserve(64 + 560 * page.items.size());
+  body.reserve(64 + domain::kTaskJsonSizeHint * page.items.size());
   domain::JsonWriter w(body);
   w.begin_object().key("items").begin_array();
   for (const auto& task : page.items) domain::write_task_json(w, task);
@@ -524,7 +524,7 @@ Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::
   auto page = deps.tasks.sync(user_id, since, limit);
   if (!page) return problem(req, page.error());
   std::string body;
-  body.reserve(64 + 560 * page->items.size());
+  body.reserve(64 + domain::kTaskJsonSizeHint * page->items.size());
   domain::JsonWriter w(body);
   w.begin_object().key("items").begin_array();
   for (const auto& task : page->items) {
@@ -563,7 +563,7 @@ Response seed_list(const TaskRouteDependencies& deps, Request& req, const std::s
   if (!query) return problem(req, query.error());
   const std::vector<domain::Task> tasks = deps.tasks.list_all(std::move(*query));
   std::string body;
-  body.reserve(2 + 560 * tasks.size());
+  body.reserve(2 + domain::kTaskJsonSizeHint * tasks.size());
   domain::JsonWriter w(body);
   w.begin_array();
   for (const auto& task : tasks) domain::write_task_json(w, task, TaskJsonStyle::kSeed);
