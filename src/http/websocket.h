@@ -19,6 +19,7 @@ inline constexpr int kNormal = 1000;
 inline constexpr int kGoingAway = 1001;        // the server shuts down
 inline constexpr int kUnsupportedData = 1003;  // a binary frame
 inline constexpr int kAbnormal = 1006;  // no close frame: the connection dropped or timed out
+inline constexpr int kInvalidPayload = 1007;  // a text message that is not UTF-8
 inline constexpr int kPolicy = 1008;
 inline constexpr int kTooBig = 1009;        // an incoming message over the limit
 inline constexpr int kSlowConsumer = 4408;  // the bounded send queue overflowed

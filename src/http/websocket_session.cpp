@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/text.h"
 #include "log/log.h"
 
 namespace todo::http::detail {
@@ -266,6 +267,14 @@ asio::awaitable<void> run_websocket(
       }
       message.append(chunk.data(), n);
       if (!ws.is_message_done()) continue;
+      // Beast checks UTF-8 as bytes arrive, but when a text message ends with an empty
+      // continuation frame it skips the check that the last character is complete (Boost 1.81,
+      // websocket/impl/read.hpp): "caf\xC3" then an empty final frame would pass. Check it whole.
+      if (!domain::is_valid_utf8(message)) {
+        self->close(close_codes::kInvalidPayload, "text messages must be UTF-8");
+        message.clear();
+        continue;  // read on (and discard) until the client answers the close
+      }
       if (session.on_message) session.on_message(sink, message);
       message.clear();
       if (message.capacity() > 1024) std::string().swap(message);

@@ -170,5 +170,34 @@ TEST_F(WebSocketTest, AProtocolErrorWhileTheServerClosesStillEndsTheSession) {
   EXPECT_EQ(echo.closed_code.load(), 1003);
 }
 
+// Beast 1.81 skips its end-of-message UTF-8 check when a text message ends with an empty final
+// frame, so "caf\xC3" would reach the handler. The server checks the whole message itself: the
+// broken one is closed with 1007 and never handled, a valid one split the same way is echoed.
+TEST_F(WebSocketTest, ATextMessageEndingInAnIncompleteCharacterIsClosedWith1007) {
+  auto frame = [](char first_byte, std::string_view payload) {
+    std::string bytes{first_byte, static_cast<char>(0x80 | payload.size())};
+    bytes.append(4, '\0');  // a zero masking key leaves the payload as it is
+    bytes.append(payload);
+    return bytes;
+  };
+  const char kTextNotFinal = 0x01;
+  const char kContinuationFinal = static_cast<char>(0x80);
+
+  auto ws = connect("/ws/echo?token=ok");
+  const std::string valid = frame(kTextNotFinal, "caf\xC3\xA9") + frame(kContinuationFinal, "");
+  asio::write(ws.next_layer(), asio::buffer(valid));
+  EXPECT_EQ(read_text(ws), "echo: caf\xC3\xA9");
+
+  const std::string broken = frame(kTextNotFinal, "caf\xC3") + frame(kContinuationFinal, "");
+  asio::write(ws.next_layer(), asio::buffer(broken));
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  ws.read(buffer, ec);
+  EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+  EXPECT_EQ(ws.reason().code, close_codes::kInvalidPayload);
+  EXPECT_EQ(buffer.size(), 0u) << "the broken message was handled";
+  ASSERT_TRUE(eventually([&] { return echo.closed_code.load() != 0; }));
+}
+
 }  // namespace
 }  // namespace todo::http
