@@ -3,10 +3,12 @@
 namespace todo::store {
 
 GroupCommitQueue::GroupCommitQueue(std::size_t max_batch, RunBatch run_batch,
-                                   std::function<void()> after_commit)
+                                   std::function<void()> after_commit,
+                                   std::function<void()> between_batches)
     : max_batch_(max_batch),
       run_batch_(std::move(run_batch)),
-      after_commit_(std::move(after_commit)) {}
+      after_commit_(std::move(after_commit)),
+      between_batches_(std::move(between_batches)) {}
 
 GroupCommitQueue::~GroupCommitQueue() { stop(); }
 
@@ -33,7 +35,7 @@ void GroupCommitQueue::write(const std::function<void(Transaction&)>& work) {
   queue_.push_back(&job);
   ++waiting_callers_;
   ready_.notify_one();
-  done_.wait(lock, [&] { return job.done; });
+  job.finished.wait(lock, [&] { return job.done; });
   if (--waiting_callers_ == 0 && stopping_) callers_left_.notify_all();
   lock.unlock();
   if (job.error) std::rethrow_exception(job.error);
@@ -65,10 +67,13 @@ void GroupCommitQueue::loop() {
       std::lock_guard lock(mutex_);
       writes_ += static_cast<std::int64_t>(batch.size());
       if (committed) ++commits_;
-      // After this a waiting caller may return and destroy its write: touch none afterwards.
-      for (QueuedWrite* job : batch) job->done = true;
+      // Once the lock is released a caller may return and destroy its write: touch none after.
+      for (QueuedWrite* job : batch) {
+        job->done = true;
+        job->finished.notify_one();
+      }
     }
-    done_.notify_all();
+    if (between_batches_) between_batches_();
   }
 }
 

@@ -21,6 +21,10 @@ struct QueuedWrite {
   const std::function<void(Transaction&)>* work = nullptr;
   std::exception_ptr error;  // set by the writer thread when this write failed
   bool done = false;         // guarded by the queue's mutex
+  // Its caller waits on this alone, so a batch wakes only its own callers, not every caller
+  // waiting in the queue. Notified under the queue's mutex: the caller cannot return (and
+  // destroy it) before the writer thread let go of it.
+  std::condition_variable finished;
 };
 
 class GroupCommitQueue {
@@ -30,8 +34,11 @@ class GroupCommitQueue {
   using RunBatch = std::function<bool(const std::vector<QueuedWrite*>&)>;
 
   // `after_commit` runs on the writer thread after each commit, before the batch's callers
-  // return (commit listeners, a checkpoint request): keep it short.
-  GroupCommitQueue(std::size_t max_batch, RunBatch run_batch, std::function<void()> after_commit);
+  // return (commit listeners, a checkpoint request): keep it short. `between_batches`, when set,
+  // runs on the writer thread after the batch's callers were released and before the next batch
+  // is taken (upkeep that must not run inside a write transaction).
+  GroupCommitQueue(std::size_t max_batch, RunBatch run_batch, std::function<void()> after_commit,
+                   std::function<void()> between_batches = {});
   ~GroupCommitQueue();  // stop()
   GroupCommitQueue(const GroupCommitQueue&) = delete;
   GroupCommitQueue& operator=(const GroupCommitQueue&) = delete;
@@ -58,10 +65,10 @@ class GroupCommitQueue {
   const std::size_t max_batch_;
   const RunBatch run_batch_;
   const std::function<void()> after_commit_;
+  const std::function<void()> between_batches_;
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::condition_variable done_;
   std::condition_variable callers_left_;  // stop() waits for waiting_callers_ == 0
   std::deque<QueuedWrite*> queue_;
   int waiting_callers_ = 0;

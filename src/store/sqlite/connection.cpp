@@ -175,9 +175,30 @@ void Connection::watch_wal() {
       this);
 }
 
-void Connection::checkpoint_passive() {
-  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+namespace {
+
+Connection::CheckpointResult checkpoint(sqlite3* db, int mode, int& rc) {
+  Connection::CheckpointResult result;
+  rc = sqlite3_wal_checkpoint_v2(db, nullptr, mode, &result.wal_frames,
+                                 &result.checkpointed_frames);
+  result.busy = rc == SQLITE_BUSY;
+  return result;
+}
+
+}  // namespace
+
+Connection::CheckpointResult Connection::checkpoint_passive() {
+  int rc = SQLITE_OK;
+  auto result = checkpoint(db_, SQLITE_CHECKPOINT_PASSIVE, rc);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(rc, "PRAGMA wal_checkpoint(PASSIVE)");
+  return result;
+}
+
+Connection::CheckpointResult Connection::checkpoint_restart() {
+  int rc = SQLITE_OK;
+  auto result = checkpoint(db_, SQLITE_CHECKPOINT_RESTART, rc);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(rc, "PRAGMA wal_checkpoint(RESTART)");
+  return result;
 }
 
 int Connection::authorize(void* self, int action, const char*, const char*, const char*,

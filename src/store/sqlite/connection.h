@@ -59,9 +59,19 @@ class Connection {
   void watch_wal();
   // Pages in the WAL after this connection's last commit (0 before watch_wal()).
   int wal_pages() const { return wal_pages_; }
+  // What a checkpoint found: frames in the WAL, and how many of them are now in the database.
+  struct CheckpointResult {
+    int wal_frames = 0;
+    int checkpointed_frames = 0;
+    bool busy = false;  // it could not finish (SQLITE_BUSY): a reader or writer was in the way
+  };
   // Copies what it can of the WAL into the database without blocking writers or readers
   // (SQLITE_CHECKPOINT_PASSIVE). Throws DatabaseError on failure other than SQLITE_BUSY.
-  void checkpoint_passive();
+  CheckpointResult checkpoint_passive();
+  // Copies the whole WAL and waits (the busy timeout) until no reader still needs it, so the next
+  // commit writes the WAL from its start again (SQLITE_CHECKPOINT_RESTART). Writers wait for it
+  // meanwhile. Throws DatabaseError on failure other than SQLITE_BUSY.
+  CheckpointResult checkpoint_restart();
   // How many times SQLite compiled one of this connection's cached statements again (after a
   // schema change, or a new value bound to a parameter its plan depends on) since it opened.
   std::int64_t reprepared() const { return reprepared_.load(std::memory_order_relaxed); }

@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <set>
@@ -198,6 +200,45 @@ TEST_P(SqliteDatabaseTest, CheckpointsRunInTheBackgroundOnceTheWalIsLarge) {
                          return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0);
                        }),
             1200);
+}
+
+// Readers that never stop keep a passive checkpoint from ever finishing, so without the restart
+// the WAL grows by every page written (here 3,200 pages); with it, it starts over.
+TEST_P(SqliteDatabaseTest, TheWalStartsOverUnderWritesThatNeverPauseAndReadersThatNeverStop) {
+  auto o = sqlite_options();
+  o.durability = Durability::kNormal;  // no flush per commit: the test is about the WAL's size
+  o.wal_restart_pages = 1000;
+  auto db = open_sqlite_with(o);
+  db->write([](Transaction& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        db->read([](Transaction& s) { s.query_one("SELECT COUNT(*) FROM blobs"); });
+      }
+    });
+  }
+  const std::string page_sized(4000, 'x');
+  std::uintmax_t largest_wal = 0;
+  const auto wal = std::filesystem::path(o.path.string() + "-wal");
+  for (int i = 0; i < 200; ++i) {  // 16 pages per commit
+    db->write([&](Transaction& s) {
+      for (int k = 0; k < 16; ++k) s.execute("INSERT INTO blobs VALUES ($1)", {page_sized});
+    });
+    std::error_code ec;
+    largest_wal = std::max(largest_wal, std::filesystem::file_size(wal, ec));
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GE(sqlite_stats(*db)->wal_restarts, 1);
+  // The restart threshold plus what is committed while the checkpoints run.
+  EXPECT_LT(largest_wal, 2500u * 4096u) << "the WAL kept growing";
+  EXPECT_EQ(read_value(*db,
+                       [](Transaction& s) {
+                         return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0);
+                       }),
+            3200);
 }
 
 TEST_P(DatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
