@@ -1,5 +1,5 @@
 // Delivery with exactly-once effect: per event a savepoint holding the handler's writes and the
-// dedupe row; per batch one offset commit, all in the same transaction. Attempts are written down
+// dedupe row (on buses that keep them); per batch one offset commit, all in the same transaction. Attempts are written down
 // only off the steady path: after a failure, and around events a restart finds possibly in flight.
 #include "bus/consumer_runtime.h"
 
@@ -44,15 +44,15 @@ void require_json_object(const Event& event) {
   if (!parsed.is_object()) throw PermanentFailure("the event is not a JSON object");
 }
 
-// Records the dedupe row and runs the handler unless the group already processed the event (the
-// row was there), in a savepoint that is rolled back (and the exception rethrown) when the handler
-// fails. Returns false when it was a duplicate (the handler did not run).
+// Records the dedupe row (when the bus keeps them) and runs the handler unless the group already
+// processed the event (the row was there), in a savepoint that is rolled back (and the exception
+// rethrown) when the handler fails. Returns false when it was a duplicate (the handler did not run).
 bool handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
-                 Prepared& prepared, domain::Timestamp now) {
+                 Prepared& prepared, domain::Timestamp now, bool dedupe_rows) {
   static const store::ProcessedEventRepository processed;
   bool ran = false;
   tx.savepoint([&] {
-    if (!processed.record(tx, subscription.group, event.id, now)) return;
+    if (dedupe_rows && !processed.record(tx, subscription.group, event.id, now)) return;
     ran = true;
     if (prepared.error) std::rethrow_exception(prepared.error);
     if (subscription.apply) {
@@ -186,6 +186,9 @@ int PartitionConsumer::deliver_batch(std::span<const Event> events) {
   } catch (const store::DatabaseUnavailable& e) {
     database_unavailable(e);
     return 0;
+  } catch (const store::OffsetMoved& e) {
+    offset_moved(e);
+    return 0;
   } catch (...) {
     // The transaction itself failed (commit, savepoint, or a handler that broke it): nothing was
     // kept. Count it against the first event so a deterministic failure still ends in the DLQ.
@@ -219,6 +222,9 @@ int PartitionConsumer::deliver_recorded(const Event& event) {
                     /*permanent=*/false);
         commit(tx, event.offset + 1);
       });
+    } catch (const store::OffsetMoved& e) {
+      offset_moved(e);
+      return 0;
     } catch (const std::exception& e) {
       log::error("cannot dead-letter an event; trying again later", {{"group", subscription_.group},
                                                                      {"topic", event.topic},
@@ -263,6 +269,9 @@ int PartitionConsumer::deliver_recorded(const Event& event) {
   } catch (const store::DatabaseUnavailable& e) {
     database_unavailable(e);  // the same attempt number is recorded again next time
     return 0;
+  } catch (const store::OffsetMoved& e) {
+    offset_moved(e);
+    return 0;
   } catch (...) {
     record_failure(event, "the consumer transaction failed: " + describe_current_exception(),
                    number);
@@ -286,7 +295,7 @@ bool PartitionConsumer::attempt(store::Transaction& tx, const Event& event, Prep
                                 int attempt_number, std::optional<std::string>& failure,
                                 bool& dead_lettered) {
   try {
-    handle_once(tx, subscription_, event, prepared, context_.clock.now());
+    handle_once(tx, subscription_, event, prepared, context_.clock.now(), context_.dedupe_rows);
     return true;
   } catch (const PermanentFailure& e) {
     dead_letter(tx, event, e.what(), attempt_number, /*permanent=*/true);
@@ -307,8 +316,14 @@ bool PartitionConsumer::attempt(store::Transaction& tx, const Event& event, Prep
 }
 
 void PartitionConsumer::commit(store::Transaction& tx, std::int64_t next_offset) {
-  store::ConsumerOffsetRepository{}.commit(tx, subscription_.group, subscription_.topic, partition_,
-                                           next_offset, context_.clock.now());
+  const store::ConsumerOffsetRepository offsets;
+  if (context_.dedupe_rows) {
+    offsets.commit(tx, subscription_.group, subscription_.topic, partition_, next_offset,
+                   context_.clock.now());
+  } else {
+    offsets.advance(tx, subscription_.group, subscription_.topic, partition_, next_offset_,
+                    next_offset, context_.clock.now());
+  }
   if (attempts_recorded_) {
     store::DeliveryAttemptRepository{}.clear(tx, subscription_.group, subscription_.topic,
                                              partition_);
@@ -323,6 +338,38 @@ void PartitionConsumer::finished_through(std::int64_t next_offset) {
     last_error_.reset();
     retry_at_.reset();
   }
+}
+
+// Nothing of the transaction was kept. The partition is read again from its stored offset, ahead
+// (another process consumed it while this one's lease had lapsed) or behind (an operator moved it
+// back: those events are delivered again, which is what moving an offset back asks for).
+void PartitionConsumer::offset_moved(const store::OffsetMoved& e) {
+  std::int64_t stored = 0;
+  try {
+    context_.db.read([&](store::Transaction& s) {
+      const auto committed =
+          store::ConsumerOffsetRepository{}.committed(s, subscription_.group, subscription_.topic);
+      if (auto found = committed.find(partition_); found != committed.end()) stored = found->second;
+    });
+  } catch (const std::exception& read_error) {
+    log::warn("cannot read the moved offset; trying again shortly",
+              {{"group", subscription_.group}, {"error", read_error.what()}});
+    retry_at_ = context_.monotonic.now() + kUnavailableRetry;
+    return;
+  }
+  log::warn("the partition's offset moved under this consumer; going on from the stored offset",
+            {{"group", subscription_.group},
+             {"topic", subscription_.topic},
+             {"partition", partition_},
+             {"expected", next_offset_},
+             {"stored", stored},
+             {"error", e.what()}});
+  next_offset_ = stored;
+  in_flight_end_ = 0;
+  failing_offset_ = -1;
+  failures_ = 0;
+  last_error_.reset();
+  retry_at_.reset();
 }
 
 // The database cannot be reached (PostgreSQL down or restarting): no attempt of the event's, so
@@ -420,7 +467,8 @@ PushedResult deliver_pushed(const RuntimeContext& context, const Subscription& s
     context.db.write([&](store::Transaction& tx) {
       result = {};
       try {
-        const bool ran = handle_once(tx, subscription, event, prepared, context.clock.now());
+        const bool ran = handle_once(tx, subscription, event, prepared, context.clock.now(),
+                                     /*dedupe_rows=*/true);
         result.outcome = ran ? PushedOutcome::kHandled : PushedOutcome::kDuplicate;
       } catch (const PermanentFailure& e) {
         dead_letter_once(tx, context, subscription, event, e.what(), attempt_number, true);
@@ -502,7 +550,7 @@ int replay_dead_letters(store::Database& db, const domain::Clock& clock,
     db.write([&](store::Transaction& tx) {
       const auto now = clock.now();
       try {
-        handle_once(tx, subscription, event, prepared, now);
+        handle_once(tx, subscription, event, prepared, now, /*dedupe_rows=*/true);
         letters.mark_replayed(tx, d.id, now);
       } catch (...) {
         failure = describe_current_exception();

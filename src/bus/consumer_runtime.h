@@ -44,6 +44,14 @@ struct RuntimeContext {
   const MonotonicClock& monotonic;  // retry times
   domain::RandomSource& random;     // dead-letter ids
   const RetryPolicy& retry;
+  // Whether each handled event leaves a dedupe row (processed_events) that makes a second
+  // delivery of its id a no-op. A bus whose log cannot hold an event id twice (the outbox's unique
+  // event_id) and that commits the offset in the handler's transaction has no second delivery to
+  // absorb: the log bus turns this off, and its offsets then advance by compare-and-set
+  // (ConsumerOffsetRepository::advance), so a batch consumed meanwhile by another process (an
+  // expired lease) rolls back instead of taking effect twice. Kafka (the relay's crash window) and
+  // Dapr (pushes) keep it.
+  bool dedupe_rows = true;
 };
 
 // Where a partition starts after the process (re)starts, read in one snapshot.
@@ -100,6 +108,8 @@ class PartitionConsumer {
                    int attempts, bool permanent);
   void record_failure(const Event& event, const std::string& error, int failures);
   void database_unavailable(const store::DatabaseUnavailable& e);
+  // Another process moved the partition's offset (without dedupe rows): go on from where it is.
+  void offset_moved(const store::OffsetMoved& e);
   static constexpr std::chrono::milliseconds kUnavailableRetry{250};
   // Writes the attempt count of `event` in its own transaction; throws when it cannot.
   void record_attempts(const Event& event, int attempts);

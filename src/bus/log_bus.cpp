@@ -59,7 +59,7 @@ LogBus::LogBus(store::Database& db, const domain::Clock& clock, const MonotonicC
       random_(random),
       options_(std::move(options)),
       member_(options_.member.empty() ? domain::new_uuid_v7(clock.now(), random) : options_.member),
-      context_{db_, clock_, monotonic_, random_, options_.retry} {
+      context_{db_, clock_, monotonic_, random_, options_.retry, /*dedupe_rows=*/false} {
   if (options_.batch_size < 1) throw std::invalid_argument("LogBus: batch_size must be >= 1");
   if (options_.share_partitions && options_.lease_ttl < std::chrono::milliseconds(3)) {
     throw std::invalid_argument("LogBus: lease_ttl must be >= 3 ms");

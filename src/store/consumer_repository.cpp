@@ -17,6 +17,12 @@ constexpr std::string_view kCommit =
     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"group\", topic, \"partition\") "
     "DO UPDATE SET \"offset\" = excluded.\"offset\", updated_at = excluded.updated_at "
     "WHERE consumer_offsets.\"offset\" < excluded.\"offset\"";
+constexpr std::string_view kAdvance =
+    "UPDATE consumer_offsets SET \"offset\" = $5, updated_at = $6 "
+    "WHERE \"group\" = $1 AND topic = $2 AND \"partition\" = $3 AND \"offset\" = $4";
+constexpr std::string_view kFirstCommit =
+    "INSERT INTO consumer_offsets (\"group\", topic, \"partition\", \"offset\", updated_at) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"group\", topic, \"partition\") DO NOTHING";
 // A group that has offsets on some partitions of the topic but not on this one has read nothing
 // of it yet: it counts as offset 0.
 constexpr std::string_view kSlowest =
@@ -141,6 +147,21 @@ void ConsumerOffsetRepository::commit(Transaction& s, std::string_view group,
                                       std::string_view topic, int partition,
                                       std::int64_t next_offset, domain::Timestamp now) const {
   s.execute(kCommit, {text(group), text(topic), std::int64_t{partition}, next_offset, micros(now)});
+}
+
+void ConsumerOffsetRepository::advance(Transaction& s, std::string_view group,
+                                       std::string_view topic, int partition, std::int64_t from,
+                                       std::int64_t next_offset, domain::Timestamp now) const {
+  const std::int64_t p = partition;
+  if (s.execute(kAdvance, {text(group), text(topic), p, from, next_offset, micros(now)}) == 1) {
+    return;
+  }
+  if (from == 0 &&
+      s.execute(kFirstCommit, {text(group), text(topic), p, next_offset, micros(now)}) == 1) {
+    return;
+  }
+  throw OffsetMoved("the offset of " + std::string(group) + " on " + std::string(topic) + "/" +
+                    std::to_string(partition) + " is no longer " + std::to_string(from));
 }
 
 std::map<int, DeliveryAttempts> DeliveryAttemptRepository::of(Transaction& s,

@@ -16,6 +16,12 @@
 
 namespace todo::store {
 
+// The committed offset was not where a consumer expected it (ConsumerOffsetRepository::advance).
+class OffsetMoved : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
+};
+
 class ConsumerOffsetRepository {
  public:
   // partition -> the next offset the group reads; partitions never committed are absent.
@@ -25,6 +31,11 @@ class ConsumerOffsetRepository {
   // partition and finishes a batch late cannot undo the progress of the one that took it over).
   void commit(Transaction& s, std::string_view group, std::string_view topic, int partition,
               std::int64_t next_offset, domain::Timestamp now) const;
+  // Moves the partition's offset from `from` (0 when the group never committed on it) to
+  // `next_offset`, or throws OffsetMoved, writing nothing, when it is not at `from`: someone else
+  // consumed the partition meanwhile, and the caller's transaction must not keep its effects.
+  void advance(Transaction& s, std::string_view group, std::string_view topic, int partition,
+               std::int64_t from, std::int64_t next_offset, domain::Timestamp now) const;
   // The smallest committed offset on this partition over every group with offsets on the topic
   // (a group without one on this partition counts as 0); nullopt when no group reads the topic.
   std::optional<std::int64_t> slowest(Transaction& s, std::string_view topic, int partition) const;

@@ -212,9 +212,12 @@ TEST_P(BusConformanceTest, GroupsAreIndependentAndResumeFromTheirDatabaseOffsets
   EXPECT_EQ(count("SELECT COUNT(DISTINCT event_id) FROM effects WHERE grp = 'g1'"), 7);
 }
 
-// The group's offset goes back (as after a crash between a broker's delivery and the commit):
-// the events come again, are consumed, and have no second effect.
-TEST_P(BusConformanceTest, EventsDeliveredAgainHaveNoSecondEffect) {
+// The group's offset goes back. On Kafka (as after a crash between a broker's delivery and the
+// commit, or the relay's duplicates) the events come again, are consumed, and have no second
+// effect: the dedupe rows. The log bus keeps none (its log holds an event id once, and the offset
+// commits with the effects, so nothing comes twice by itself): moving its offset back is a replay,
+// and each event has its effect again.
+TEST_P(BusConformanceTest, EventsDeliveredAgainHaveNoSecondEffectOnKafkaAndAreReplayedOnTheLog) {
   for (int i = 0; i < 6; ++i) publish(i % 2);
   {
     auto& b = bus();
@@ -230,9 +233,11 @@ TEST_P(BusConformanceTest, EventsDeliveredAgainHaveNoSecondEffect) {
   b.start();
   ASSERT_TRUE(eventually([&] { return committed("g1", "orders")[1] == 4; }));
   ASSERT_TRUE(eventually([&] { return committed("g1", "orders")[0] == 3; }));
-  EXPECT_EQ(effects(), 7);
+  const bool replays = GetParam().kind == BusKind::kLog;
+  EXPECT_EQ(effects(), replays ? 13 : 7);
   EXPECT_EQ(effects_of(later), 1);
   EXPECT_EQ(distinct_effects(), 7);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM processed_events"), replays ? 0 : 7);
 }
 
 TEST_P(BusConformanceTest, AHandlerThatFailsAfterWritingLeavesNoEffectAndIsRetried) {
