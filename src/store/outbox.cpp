@@ -12,12 +12,6 @@ namespace {
 
 using sql::text;
 
-// Creates the partition's head at 1 (offset 0 taken) or moves it on by one, returning the offset
-// taken. The row lock this takes also orders concurrent appenders in PostgreSQL.
-constexpr std::string_view kTakeOffset =
-    "INSERT INTO log_heads (topic, \"partition\", next_offset) VALUES ($1, $2, 1) "
-    "ON CONFLICT (topic, \"partition\") DO UPDATE SET next_offset = log_heads.next_offset + 1 "
-    "RETURNING next_offset - 1";
 // PostgreSQL: the offset taken and the message inserted in one statement (one round trip). A
 // duplicate event id fails the whole statement, the head's move included, so no gap is left.
 constexpr std::string_view kAppendPostgres =
@@ -26,7 +20,13 @@ constexpr std::string_view kAppendPostgres =
     "RETURNING next_offset - 1 AS taken) "
     "INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, created_at, "
     "shipped_at) SELECT $1, $2, taken, $3, $4, $5, $6, NULL FROM head RETURNING \"offset\"";
-constexpr std::string_view kEventIdTaken = "SELECT 1 FROM outbox WHERE event_id = $1";
+// SQLite: the head read, the message inserted (a duplicate event id fails here, before the head
+// moved), then the head moved. No RETURNING: SQLite gathers its rows in a temporary B-tree first.
+constexpr std::string_view kReadHead =
+    "SELECT next_offset FROM log_heads WHERE topic = $1 AND \"partition\" = $2";
+constexpr std::string_view kMoveHead =
+    "INSERT INTO log_heads (topic, \"partition\", next_offset) VALUES ($1, $2, $3) "
+    "ON CONFLICT (topic, \"partition\") DO UPDATE SET next_offset = excluded.next_offset";
 constexpr std::string_view kInsertMessage =
     "INSERT INTO outbox (topic, \"partition\", \"offset\", key, event_id, payload, created_at, "
     "shipped_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
@@ -81,16 +81,19 @@ std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& messa
     s.announce_log_append();  // consumers in other processes are woken at commit
     return appended.value().integer(0);
   }
-  // Checked before the head moves: in SQLite a failed statement does not end the transaction, so
-  // a caller that catches the violation and commits would otherwise leave a gap in the offsets.
-  if (s.query_one(kEventIdTaken, {message.event_id})) {
+  // The head moves only after the insert succeeded: in SQLite a failed statement does not end the
+  // transaction, so a caller that catches a duplicate's violation and commits leaves no gap.
+  std::int64_t offset = 0;
+  if (auto head = s.query_one(kReadHead, {message.topic, partition})) {
+    offset = head.value().integer(0);
+  }
+  try {
+    s.execute(kInsertMessage, {message.topic, partition, offset, message.key, message.event_id,
+                               message.payload, sql::micros(now)});
+  } catch (const ConstraintViolation&) {
     throw ConstraintViolation("outbox: event_id " + message.event_id + " was already appended");
   }
-  auto head = s.query_one(kTakeOffset, {message.topic, partition});
-  if (!head) throw DatabaseError("outbox: taking an offset returned no row");
-  const std::int64_t offset = head.value().integer(0);
-  s.execute(kInsertMessage, {message.topic, partition, offset, message.key, message.event_id,
-                             message.payload, sql::micros(now)});
+  s.execute(kMoveHead, {message.topic, partition, offset + 1});
   s.announce_log_append();  // consumers in other processes are woken at commit
   return offset;
 }
