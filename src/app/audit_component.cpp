@@ -29,9 +29,18 @@ AuditComponent::AuditComponent(Core& core)
       retention_(core.config.audit_retention_days) {
   services::audit::add_audit_routes(core.router,
                                     {audit_, audit_authenticate(authenticator_), cursors_});
-  core.bus->subscribe(
-      {std::string(domain::kTaskEventsTopic), std::string(services::audit::kConsumerGroup),
-       [this](const bus::Event& event, store::Transaction& tx) { audit_.handle(event, tx); }});
+  // Two phases: the event is parsed and its canonical bytes written on the consumer thread; the
+  // writer thread only reads the chain's head, hashes and appends.
+  bus::Subscription subscription;
+  subscription.topic = std::string(domain::kTaskEventsTopic);
+  subscription.group = std::string(services::audit::kConsumerGroup);
+  subscription.prepare = [](const bus::Event& event) -> std::any {
+    return services::audit::prepare_entry(event);
+  };
+  subscription.apply = [this](const bus::Event&, std::any& prepared, store::Transaction& tx) {
+    audit_.apply(std::any_cast<services::audit::PreparedEntry&>(prepared), tx);
+  };
+  core.bus->subscribe(std::move(subscription));
   core.housekeeping.add("audit", [this] { purge_old_entries(); });
 }
 

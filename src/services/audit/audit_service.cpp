@@ -174,14 +174,60 @@ std::string entry_hash(const store::AuditEntry& e) {
 AuditService::AuditService(store::Database& database, const domain::Clock& clock)
     : database_(database), clock_(clock) {}
 
+PreparedEntry prepare_entry(const bus::Event& event) {
+  PreparedEntry p;
+  p.entry = entry_from_event(event);
+  const store::AuditEntry& e = p.entry;
+  // The members of canonical_entry() between the ones only the transaction knows, serialized by
+  // the same serializer, so the bytes are the same.
+  std::string middle = json::serialize(json::object{
+      {"event_id", e.event_id},
+      {"event_type", e.event_type},
+      {"user_id", e.user_id},
+      {"actor", e.actor},
+      {"task_id", e.task_id},
+      {"sequence", e.sequence},
+      {"event_time", domain::to_micros(e.event_time)},
+  });
+  // {"event_id":…,"event_time":N} → ,"event_id":…,"event_time":N,"recorded_at":
+  middle.front() = ',';
+  middle.back() = ',';
+  p.canonical_after_id = std::move(middle) + "\"recorded_at\":";
+  p.canonical_after_recorded_at =
+      ",\"payload\":" + json::serialize(json::string(e.payload)) + ",\"prev_hash\":";
+  return p;
+}
+
+store::AuditEntry complete_entry(const PreparedEntry& prepared, std::int64_t head_id,
+                                 std::string prev_hash, domain::Timestamp recorded_at) {
+  store::AuditEntry entry = prepared.entry;
+  entry.id = head_id + 1;
+  entry.prev_hash = std::move(prev_hash);
+  entry.recorded_at = recorded_at;
+  std::string text;
+  text.reserve(entry.prev_hash.size() * 2 + prepared.canonical_after_id.size() +
+               prepared.canonical_after_recorded_at.size() + 64);
+  text += entry.prev_hash;
+  text += "{\"id\":";
+  text += std::to_string(entry.id);
+  text += prepared.canonical_after_id;
+  text += std::to_string(domain::to_micros(entry.recorded_at));
+  text += prepared.canonical_after_recorded_at;
+  text += json::serialize(json::string(entry.prev_hash));
+  text += '}';
+  entry.hash = auth::sha256_hex(text);
+  return entry;
+}
+
 void AuditService::handle(const bus::Event& event, store::Transaction& tx) {
-  store::AuditEntry entry = entry_from_event(event);
-  auto head = entries_.head_unless_recorded(tx, entry.event_id);
+  apply(prepare_entry(event), tx);
+}
+
+void AuditService::apply(const PreparedEntry& prepared, store::Transaction& tx) {
+  auto head = entries_.head_unless_recorded(tx, prepared.entry.event_id);
   if (!head) return;
-  entry.id = head->id + 1;
-  entry.prev_hash = std::move(head->hash);
-  entry.recorded_at = clock_.now();
-  entry.hash = entry_hash(entry);
+  const store::AuditEntry entry =
+      complete_entry(prepared, head->id, std::move(head->hash), clock_.now());
   entries_.append(tx, entry);
 }
 

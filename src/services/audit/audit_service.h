@@ -34,6 +34,22 @@ std::string canonical_entry(const store::AuditEntry& entry);
 // Lower-case hex SHA-256(prev_hash || canonical_entry(entry)).
 std::string entry_hash(const store::AuditEntry& entry);
 
+// An entry read from its event before the write transaction: everything but what only the
+// transaction knows (id, prev_hash, recorded_at), and the canonical bytes around those, so that
+// the writer thread neither parses JSON nor serializes any (ADR 0007, addendum).
+struct PreparedEntry {
+  store::AuditEntry entry;
+  std::string canonical_after_id;           // ,"event_id":…,"recorded_at":
+  std::string canonical_after_recorded_at;  // ,"payload":…,"prev_hash":
+};
+// Throws bus::PermanentFailure for a malformed event.
+PreparedEntry prepare_entry(const bus::Event& event);
+// Completes `prepared` as the entry after `head_id` in a chain whose last hash is `prev_hash`,
+// recorded at `recorded_at`: the same entry and hash that entry_hash() gives.
+// `prepared` stays as it was: a batch that runs again applies it again.
+store::AuditEntry complete_entry(const PreparedEntry& prepared, std::int64_t head_id,
+                                 std::string prev_hash, domain::Timestamp recorded_at);
+
 struct AuditPage {
   std::vector<store::AuditEntry> items;
   bool has_more = false;
@@ -63,6 +79,8 @@ class AuditService {
   // already in the log appends nothing. Throws std::invalid_argument for a malformed event (the
   // bus retries, then dead-letters it) and writes nothing then.
   void handle(const bus::Event& event, store::Transaction& tx);
+  // The same in two phases: prepare_entry() on the consumer thread, then this in `tx`.
+  void apply(const PreparedEntry& prepared, store::Transaction& tx);
 
   bool is_admin(std::string_view user_id);
 

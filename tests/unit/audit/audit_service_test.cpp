@@ -167,6 +167,36 @@ TEST(CanonicalEntry, IsCompactJsonInColumnOrderWithThePayloadAsAString) {
   EXPECT_EQ(entry_hash(e), "4bd6bb321efa0601a8224c80c836c37eaca8c3f4847a971e0ba3d98948297608");
 }
 
+// The consumer hashes from bytes prepared outside the transaction (prepare_entry, complete_entry):
+// they must be canonical_entry()'s, whatever the strings hold, or verify() would fail them.
+TEST_P(AuditServiceTest, APreparedEntryHashesToTheCanonicalBytesWhateverItsStringsHold) {
+  domain::Task created =
+      task(std::string(kTask1), std::string(kAlice), "Pay \"rent\" \xE2\x80\x93 \xE2\x82\xAC\n\x01 \\ /");
+  created.description = std::string("\t<tab> \xF0\x9F\x93\x85 \x7F");
+  change(TaskAction::kCreated, std::nullopt, created);
+  const auto entries = all();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].hash, entry_hash(entries[0]));
+  EXPECT_TRUE(audit_.verify().valid);
+
+  PreparedEntry prepared;
+  prepared.entry = entries[0];
+  const std::string canonical = canonical_entry(entries[0]);
+  const auto recorded = canonical.find(",\"recorded_at\":");
+  const auto payload = canonical.find(",\"payload\":");
+  const auto prev = canonical.find(",\"prev_hash\":");
+  prepared.canonical_after_id =
+      canonical.substr(canonical.find(','), recorded - canonical.find(',')) + ",\"recorded_at\":";
+  prepared.canonical_after_recorded_at =
+      canonical.substr(payload, prev - payload) + ",\"prev_hash\":";
+  for (const std::int64_t head_id : {std::int64_t{0}, std::int64_t{41}, std::int64_t{1234567890123}}) {
+    const auto completed = complete_entry(prepared, head_id, std::string(64, 'a'),
+                                          domain::from_micros(-5));
+    EXPECT_EQ(completed.id, head_id + 1);
+    EXPECT_EQ(completed.hash, entry_hash(completed)) << head_id;
+  }
+}
+
 TEST_P(AuditServiceTest, ASecondDeliveryOfAnEventAppendsNothing) {
   const domain::Task t = task(std::string(kTask1), std::string(kAlice), "once");
   const bus::Event event = event_of(TaskAction::kCreated, std::nullopt, t);
