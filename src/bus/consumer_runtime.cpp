@@ -64,6 +64,36 @@ bool handle_once(store::Transaction& tx, const Subscription& subscription, const
   return ran;
 }
 
+// Thrown out of the fast path's write when an event's handler failed: that write is rolled back
+// whole (the writes of the events before it too), and the batch runs again with a savepoint per
+// event, which keeps the events before the failure and handles the failure itself.
+class HandlerFailedWithoutSavepoint : public std::runtime_error {
+ public:
+  HandlerFailedWithoutSavepoint() : std::runtime_error("an event's handler failed (fast path)") {}
+};
+
+// handle_once() without its savepoint: the handler writes straight into the batch's transaction.
+// Any failure of the event's (the handler's, PermanentFailure included) throws
+// HandlerFailedWithoutSavepoint; an unreachable database stays DatabaseUnavailable.
+void handle_without_savepoint(store::Transaction& tx, const Subscription& subscription,
+                              const Event& event, Prepared& prepared, domain::Timestamp now,
+                              bool dedupe_rows) {
+  static const store::ProcessedEventRepository processed;
+  try {
+    if (dedupe_rows && !processed.record(tx, subscription.group, event.id, now)) return;
+    if (prepared.error) std::rethrow_exception(prepared.error);
+    if (subscription.apply) {
+      subscription.apply(event, prepared.value, tx);
+    } else {
+      subscription.handler(event, tx);
+    }
+  } catch (const store::DatabaseUnavailable&) {
+    throw;
+  } catch (...) {
+    throw HandlerFailedWithoutSavepoint();
+  }
+}
+
 // Writes the dead letter and its <topic>.dlq message in `tx` (the consumer's transaction).
 void write_dead_letter(store::Transaction& tx, const RuntimeContext& context,
                        const Subscription& subscription, const Event& event,
@@ -161,28 +191,49 @@ int PartitionConsumer::deliver(std::span<const Event> events) {
   return consumed;
 }
 
-// The steady path: no write besides the handler's, the dedupe rows and one offset commit.
+// The steady path: no write besides the handler's, the dedupe rows and one offset commit. First
+// without a savepoint per event (each costs the writer thread two statements and the pager's
+// bookkeeping); when a handler fails, that write is rolled back and the batch runs again with one
+// savepoint per event, as the failure path needs.
 int PartitionConsumer::deliver_batch(std::span<const Event> events) {
   std::size_t consumed = 0;
   std::int64_t dead = 0;
   std::optional<std::string> failure;
   auto prepared = prepare_all(subscription_, events);  // before the transaction, off the writer
+  // A retry of a failed event is expected to fail again: straight to the savepoints then.
+  bool per_event_savepoints = failing_offset_ == events.front().offset;
   try {
-    context_.db.write([&](store::Transaction& tx) {
-      consumed = 0;
-      dead = 0;
-      failure.reset();
-      for (std::size_t i = 0; i < events.size(); ++i) {
-        const Event& event = events[i];
-        bool dead_lettered = false;
-        if (!attempt(tx, event, prepared[i], prior_failures(event) + 1, failure, dead_lettered)) {
-          break;
-        }
-        if (dead_lettered) ++dead;
-        ++consumed;
+    for (;;) {
+      try {
+        context_.db.write([&](store::Transaction& tx) {
+          consumed = 0;
+          dead = 0;
+          failure.reset();
+          const auto now = context_.clock.now();
+          for (std::size_t i = 0; i < events.size(); ++i) {
+            const Event& event = events[i];
+            if (!per_event_savepoints) {
+              handle_without_savepoint(tx, subscription_, event, prepared[i], now,
+                                       context_.dedupe_rows);
+              ++consumed;
+              continue;
+            }
+            bool dead_lettered = false;
+            if (!attempt(tx, event, prepared[i], prior_failures(event) + 1, failure,
+                         dead_lettered)) {
+              break;
+            }
+            if (dead_lettered) ++dead;
+            ++consumed;
+          }
+          if (consumed > 0) commit(tx, events[consumed - 1].offset + 1);
+        });
+      } catch (const HandlerFailedWithoutSavepoint&) {
+        per_event_savepoints = true;
+        continue;
       }
-      if (consumed > 0) commit(tx, events[consumed - 1].offset + 1);
-    });
+      break;
+    }
   } catch (const store::DatabaseUnavailable& e) {
     database_unavailable(e);
     return 0;
