@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <climits>
@@ -162,6 +163,10 @@ void Connection::clear_cache() {
   control_cache_.clear();
 }
 
+std::int64_t Connection::change_count() const {
+  return sqlite3_total_changes64(db_) + schema_statements_;
+}
+
 bool Connection::autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
 void Connection::watch_wal() {
@@ -251,8 +256,26 @@ void Connection::fail(int rc, std::string_view sql) const {
                       ") in: " + excerpt(sql));
 }
 
+namespace {
+
+// Whether the statement's first keyword is CREATE, DROP or ALTER (after white space).
+bool changes_schema(std::string_view sql) {
+  const auto start = sql.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return false;
+  auto word = sql.substr(start, 6);
+  std::string upper(word);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return upper.starts_with("CREATE") || upper.starts_with("DROP") || upper.starts_with("ALTER");
+}
+
+}  // namespace
+
 Connection::Prepared& Connection::prepare(std::string_view sql) {
-  if (auto it = cache_.find(sql); it != cache_.end()) return it->second;
+  // Called once per statement run: counted here for change_count().
+  if (auto it = cache_.find(sql); it != cache_.end()) {
+    if (it->second.changes_schema) ++schema_statements_;
+    return it->second;
+  }
   if (cache_.size() >= kMaxCachedStatements) clear_cache();
 
   sqlite3_stmt* raw = nullptr;
@@ -291,6 +314,8 @@ Connection::Prepared& Connection::prepare(std::string_view sql) {
       throw DatabaseError("$" + std::to_string(k + 1) + " is never used in: " + excerpt(sql));
     }
   }
+  prepared.changes_schema = changes_schema(sql);
+  if (prepared.changes_schema) ++schema_statements_;
   prepared.stmt = stmt.release();
   return cache_.emplace(std::string(sql), std::move(prepared)).first->second;
 }
@@ -426,6 +451,7 @@ void Connection::execute_script(std::string_view sql) {
     if (sqlite3_bind_parameter_count(stmt.get()) != 0) {
       throw DatabaseError("a script takes no parameters: " + excerpt(statement));
     }
+    if (!sqlite3_stmt_readonly(stmt.get())) ++schema_statements_;  // for change_count()
     int step = SQLITE_OK;
     while ((step = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     }

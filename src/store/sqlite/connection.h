@@ -54,6 +54,12 @@ class Connection {
   // some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM).
   bool autocommit() const;
 
+  // A number that grows whenever a statement of this connection changes rows (INSERT, UPDATE,
+  // DELETE) or runs a schema change or a script: two readings that differ say that the statements
+  // between them left something a rollback would have to undo (failed statements leave nothing:
+  // SQLite undoes a failed statement by itself).
+  std::int64_t change_count() const;
+
   // Turns SQLite's automatic checkpoint off for this connection (so a commit never waits for
   // one) and counts the pages in the write-ahead log after each of its commits.
   void watch_wal();
@@ -81,6 +87,7 @@ class Connection {
   struct Prepared {
     sqlite3_stmt* stmt = nullptr;
     std::vector<int> index_of;  // index_of[k - 1] is the index of $k
+    bool changes_schema = false;  // CREATE, DROP or ALTER
   };
   struct StringHash {
     using is_transparent = void;
@@ -100,6 +107,7 @@ class Connection {
   std::atomic<std::int64_t> reprepared_{0};
   bool allow_control_ = false;  // set only while control() prepares and steps
   int wal_pages_ = 0;
+  std::int64_t schema_statements_ = 0;  // statements run that change the schema (see change_count)
 };
 
 }  // namespace todo::store::sqlite

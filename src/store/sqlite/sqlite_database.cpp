@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -238,25 +239,72 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  // One transaction for the whole batch, one savepoint per job. Returns whether it committed.
+  // One transaction for the whole batch. First without a savepoint per job (each costs the
+  // writer two statements and the pager's bookkeeping): a job that fails without having changed
+  // anything just fails; one that fails after changing something is answered with its failure,
+  // and the transaction is rolled back and run again without it — the same state before it, so
+  // the same failure a savepoint would have given — with a savepoint per job from then on (the
+  // jobs may run again: Database::write's contract). Returns whether it committed.
   bool run_batch(const std::vector<QueuedWrite*>& batch) noexcept {
-    try {
-      writer_->control("BEGIN IMMEDIATE");
-    } catch (const std::exception& e) {
-      writer_->rollback_if_open();
-      fail_all(batch, std::string("cannot begin the write transaction: ") + e.what());
-      return false;
+    std::vector<bool> dropped(batch.size(), false);
+    // Nothing of the batch was committed: every job not dropped fails with the batch (a dropped
+    // one keeps its own failure).
+    auto fail_remaining = [&](const std::string& message) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!dropped[i]) batch[i]->error = std::make_exception_ptr(DatabaseError(message));
+      }
+    };
+    bool savepoints = false;
+    for (;;) {
+      try {
+        writer_->control("BEGIN IMMEDIATE");
+      } catch (const std::exception& e) {
+        writer_->rollback_if_open();
+        fail_remaining(std::string("cannot begin the write transaction: ") + e.what());
+        return false;
+      }
+      try {
+        SqliteTransaction tx(*writer_);
+        std::optional<std::size_t> failed_with_changes;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (dropped[i]) continue;
+          batch[i]->error = nullptr;  // each run decides anew
+          if (savepoints) {
+            run_job(tx, *batch[i]);
+          } else if (!run_job_as_is(tx, *batch[i])) {
+            failed_with_changes = i;
+            break;
+          }
+        }
+        if (failed_with_changes) {
+          writer_->control("ROLLBACK");
+          dropped[*failed_with_changes] = true;  // its error stays
+          savepoints = true;
+          continue;
+        }
+        writer_->control("COMMIT");
+        return true;
+      } catch (const std::exception& e) {
+        writer_->rollback_if_open();
+        fail_remaining(std::string("the group commit failed: ") + e.what());
+        return false;
+      }
     }
+  }
+
+  // A job straight in the batch's transaction. False when it failed after changing something
+  // (its error is set): the transaction must be rolled back. A failure of the machinery throws.
+  bool run_job_as_is(SqliteTransaction& tx, QueuedWrite& job) {
+    const std::int64_t before = writer_->change_count();
     try {
-      SqliteTransaction tx(*writer_);
-      for (QueuedWrite* job : batch) run_job(tx, *job);
-      writer_->control("COMMIT");
-      return true;
-    } catch (const std::exception& e) {
-      writer_->rollback_if_open();
-      fail_all(batch, std::string("the group commit failed: ") + e.what());
-      return false;
+      (*job.work)(tx);
+    } catch (...) {
+      job.error = std::current_exception();
     }
+    if (writer_->autocommit()) {
+      throw DatabaseError("SQLite ended the transaction after an error in a write");
+    }
+    return !job.error || writer_->change_count() == before;
   }
 
   // A job's own exception stays its own; a failure of the savepoint machinery throws and so
@@ -273,12 +321,6 @@ class SqliteDatabase final : public Database {
     }
     if (job.error) writer_->control("ROLLBACK TO w");
     writer_->control("RELEASE w");
-  }
-
-  // Nothing of the batch was committed, so nobody in it may return normally.
-  // One exception object per job: callers on different threads must not share one.
-  static void fail_all(const std::vector<QueuedWrite*>& batch, const std::string& message) {
-    for (QueuedWrite* job : batch) job->error = std::make_exception_ptr(DatabaseError(message));
   }
 
   static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
