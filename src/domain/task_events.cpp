@@ -2,11 +2,14 @@
 // task-updates (live sync) and, when the pending reminder instants moved, reminders.
 #include "domain/task_events.h"
 
+#include <algorithm>
 #include <array>
-#include <boost/json.hpp>
 #include <cstdint>
+#include <string_view>
+#include <vector>
 
 #include "domain/ids.h"
+#include "domain/json_writer.h"
 #include "domain/recurrence_rule.h"
 #include "domain/task_json.h"
 #include "domain/time_format.h"
@@ -14,8 +17,6 @@
 namespace todo::domain {
 
 namespace {
-
-namespace json = boost::json;
 
 // The API fields a change can touch, in the order of the task object.
 constexpr std::array<std::string_view, 11> kApiFields = {
@@ -62,131 +63,157 @@ std::uint32_t murmur2(std::string_view key) {
   return h;
 }
 
-json::array time_array(const std::vector<Timestamp>& times) {
-  json::array out;
-  for (const Timestamp t : times) out.emplace_back(format_rfc3339(t));
-  return out;
-}
-
-json::array string_array(const std::vector<std::string>& values) {
-  json::array out;
-  for (const std::string& v : values) out.emplace_back(v);
-  return out;
-}
-
-// The API names of the fields a new task has a value for (null counts as none).
-std::vector<std::string> fields_with_value(const json::object& task) {
-  std::vector<std::string> names;
-  for (const std::string_view name : kApiFields) {
-    if (!task.at(name).is_null()) names.emplace_back(name);
-  }
-  return names;
-}
-
-// The CloudEvents envelope around `make_data(id)`, the data of the event with that id.
-template <class MakeData>
+// The CloudEvents envelope around the data `write_data(out, id)` appends, the data of the event
+// with that id. Written as text: byte for byte what boost::json::serialize wrote for the same
+// object (tests/unit/domain/task_events_bytes_test.cpp keeps that rendering as the reference).
+template <class WriteData>
 OutgoingEvent envelope(const TaskChange& change, RandomSource& random, std::string_view topic,
-                       int partitions, std::string key, std::string type, MakeData make_data) {
+                       int partitions, std::string key, std::string type, WriteData write_data) {
   OutgoingEvent event;
   event.topic = std::string(topic);
   event.partition = partition_for(key, partitions);
   event.key = std::move(key);
   event.id = new_uuid_v7(change.time, random);
   event.type = std::move(type);
-  const json::object cloud_event{
-      {"specversion", "1.0"},
-      {"type", event.type},
-      {"source", change.source},
-      {"id", event.id},
-      {"time", format_rfc3339(change.time)},
-      {"datacontenttype", "application/json"},
-      {"subject", change.after.id},
-      {"data", make_data(event.id)},
-  };
-  event.json = json::serialize(cloud_event);
+  std::string& out = event.json;
+  out.reserve(2 * kTaskJsonSizeHint);
+  out.append(R"({"specversion":"1.0","type":)");
+  append_json_string(out, event.type);
+  out.append(R"(,"source":)");
+  append_json_string(out, change.source);
+  out.append(R"(,"id":)");
+  append_json_string(out, event.id);
+  out.append(R"(,"time":")");
+  append_rfc3339(out, change.time);
+  out.append(R"(","datacontenttype":"application/json","subject":)");
+  append_json_string(out, change.after.id);
+  out.append(R"(,"data":)");
+  JsonWriter data(out);
+  write_data(data, event.id);
+  out.push_back('}');
   return event;
+}
+
+void write_time(JsonWriter& w, Timestamp time) {
+  std::string& out = w.raw_value();
+  out.push_back('"');
+  append_rfc3339(out, time);
+  out.push_back('"');
+}
+
+// Member `name` of the task object as a member of the object `w` is in, when the task has it and
+// it passes `keep`; names already written are skipped (a JSON object holds a name once: the DOM
+// this replaces overwrote the value in place, with the same value).
+template <class Keep>
+void write_member(JsonWriter& w, const Task& task, std::string_view name,
+                  std::vector<std::string_view>& written, Keep keep) {
+  if (std::find(written.begin(), written.end(), name) != written.end()) return;
+  std::string value;
+  const TaskMember member = append_task_member(value, task, name);
+  if (member == TaskMember::kAbsent || !keep(member)) return;
+  written.push_back(name);
+  w.key(name).raw_value().append(value);
 }
 
 // payload of a task-events event: the task as the system we replace published it, optional
 // members absent rather than null.
-json::object event_payload(const Task& task, const std::vector<std::string>& changed) {
-  json::object payload;
-  payload["title"] = task.title;
-  if (task.description) payload["description"] = task.description.value();
-  payload["status"] = to_string(task.status);
-  payload["priority"] = to_string(task.priority);
-  payload["tags"] = string_array(task.tags);
-  if (task.due_at) payload["due_date"] = format_rfc3339(task.due_at.value());
-  payload["timezone"] = task.timezone;
+void write_event_payload(JsonWriter& w, const Task& task, const std::vector<std::string>& changed) {
+  w.begin_object();
+  w.key("title").string(task.title);
+  if (task.description) w.key("description").string(*task.description);
+  w.key("status").string(to_string(task.status));
+  w.key("priority").string(to_string(task.priority));
+  w.key("tags").begin_array();
+  for (const std::string& tag : task.tags) w.string(tag);
+  w.end_array();
+  if (task.due_at) write_time(w.key("due_date"), *task.due_at);
+  w.key("timezone").string(task.timezone);
   if (task.recurrence) {
     const RecurrenceSummary summary = summarize_recurrence(task.recurrence.value());
-    payload["recurring_pattern"] = summary.pattern;
-    payload["recurring_interval"] = summary.interval;
-    payload["rrule"] = summary.rrule;
+    w.key("recurring_pattern").string(summary.pattern);
+    w.key("recurring_interval").integer(summary.interval);
+    w.key("rrule").string(summary.rrule);
   }
-  payload["recurrence_mode"] = to_string(task.recurrence_mode);
-  json::array reminders;
-  for (const int minutes : task.reminders) reminders.emplace_back(minutes);
-  payload["reminders"] = std::move(reminders);
-  if (task.series_id) payload["series_id"] = task.series_id.value();
-  payload["changed_fields"] = string_array(changed);
-  return payload;
+  w.key("recurrence_mode").string(to_string(task.recurrence_mode));
+  w.key("reminders").begin_array();
+  for (const int minutes : task.reminders) w.integer(minutes);
+  w.end_array();
+  if (task.series_id) w.key("series_id").string(*task.series_id);
+  w.key("changed_fields").begin_array();
+  for (const std::string& name : changed) w.string(name);
+  w.end_array();
+  w.end_object();
 }
 
-// `after_json` is task_to_json(change.after), rendered once for both task events.
-OutgoingEvent task_event(const TaskChange& change, const json::object& after_json,
-                         RandomSource& random) {
+OutgoingEvent task_event(const TaskChange& change, RandomSource& random) {
   const Task& after = change.after;
   std::vector<std::string> changed;
-  json::object before;
   if (change.action == TaskAction::kCreated) {
-    changed = fields_with_value(after_json);
-  } else if (change.action != TaskAction::kDeleted) {
-    changed = change.changed;
-    if (change.before) {
-      const json::object before_json = task_to_json(change.before.value());
-      for (const std::string& name : changed) {
-        // An old value that was empty is left out, like every absent value in events.
-        const json::value* old = before_json.if_contains(name);
-        if (old && !old->is_null()) before[name] = *old;
+    // The API names of the fields the new task has a value for (null counts as none).
+    std::string scratch;
+    for (const std::string_view name : kApiFields) {
+      scratch.clear();
+      if (append_task_member(scratch, after, name) == TaskMember::kValue) {
+        changed.emplace_back(name);
       }
     }
+  } else if (change.action != TaskAction::kDeleted) {
+    changed = change.changed;
   }
   return envelope(change, random, kTaskEventsTopic, kTaskEventsPartitions, after.id,
                   "com.todo.task." + std::string(to_string(change.action)),
-                  [&](const std::string& id) {
-                    return json::object{
-                        {"task_id", after.id},         {"user_id", after.user_id},
-                        {"sequence", after.version},   {"idempotency_key", id},
-                        {"actor", change.actor},       {"payload", event_payload(after, changed)},
-                        {"before", std::move(before)},
-                    };
+                  [&](JsonWriter& w, const std::string& id) {
+                    w.begin_object();
+                    w.key("task_id").string(after.id);
+                    w.key("user_id").string(after.user_id);
+                    w.key("sequence").integer(after.version);
+                    w.key("idempotency_key").string(id);
+                    w.key("actor").string(change.actor);
+                    w.key("payload");
+                    write_event_payload(w, after, changed);
+                    w.key("before").begin_object();
+                    if (change.action != TaskAction::kCreated &&
+                        change.action != TaskAction::kDeleted && change.before) {
+                      // An old value that was empty is left out, like every absent value.
+                      std::vector<std::string_view> written;
+                      for (const std::string& name : changed) {
+                        write_member(w, *change.before, name, written,
+                                     [](TaskMember m) { return m == TaskMember::kValue; });
+                      }
+                    }
+                    w.end_object();
+                    w.end_object();
                   });
 }
 
-OutgoingEvent sync_event(const TaskChange& change, const json::object& after_json,
-                         std::int64_t user_seq, RandomSource& random) {
+OutgoingEvent sync_event(const TaskChange& change, std::int64_t user_seq, RandomSource& random) {
   const Task& after = change.after;
-  json::object changed;
-  if (change.action == TaskAction::kCreated) {
-    for (const std::string_view name : kApiFields) changed[name] = after_json.at(name);
-  } else if (change.action != TaskAction::kDeleted) {
-    for (const std::string& name : change.changed) {
-      if (const json::value* now = after_json.if_contains(name)) changed[name] = *now;
-    }
-  }
   return envelope(change, random, kTaskUpdatesTopic, kTaskUpdatesPartitions, after.user_id,
-                  "com.todo.task.sync", [&](const std::string&) {
-                    json::object data{
-                        {"task_id", after.id},
-                        {"user_id", after.user_id},
-                        {"sequence", after.version},
-                        {"user_seq", user_seq},
-                        {"action", to_string(change.action)},
-                        {"changed_fields", std::move(changed)},
-                    };
-                    if (change.action != TaskAction::kDeleted) data["task"] = after_json;
-                    return data;
+                  "com.todo.task.sync", [&](JsonWriter& w, const std::string&) {
+                    w.begin_object();
+                    w.key("task_id").string(after.id);
+                    w.key("user_id").string(after.user_id);
+                    w.key("sequence").integer(after.version);
+                    w.key("user_seq").integer(user_seq);
+                    w.key("action").string(to_string(change.action));
+                    w.key("changed_fields").begin_object();
+                    std::vector<std::string_view> written;
+                    auto any = [](TaskMember) { return true; };
+                    if (change.action == TaskAction::kCreated) {
+                      for (const std::string_view name : kApiFields) {
+                        write_member(w, after, name, written, any);
+                      }
+                    } else if (change.action != TaskAction::kDeleted) {
+                      for (const std::string& name : change.changed) {
+                        write_member(w, after, name, written, any);
+                      }
+                    }
+                    w.end_object();
+                    if (change.action != TaskAction::kDeleted) {
+                      w.key("task");
+                      write_task_json(w, after);
+                    }
+                    w.end_object();
                   });
 }
 
@@ -199,19 +226,23 @@ std::optional<OutgoingEvent> reminder_event(const TaskChange& change, RandomSour
   const bool cancel = next.empty();
   return envelope(change, random, kRemindersTopic, kRemindersPartitions, after.id,
                   cancel ? "com.todo.reminder.cancel" : "com.todo.reminder.schedule",
-                  [&](const std::string&) {
-                    json::object data{
-                        {"task_id", after.id}, {"user_id", after.user_id}, {"title", after.title}};
-                    if (after.due_at) data["due_date"] = format_rfc3339(after.due_at.value());
-                    if (!cancel) data["reminder_time"] = format_rfc3339(next.front());
-                    data["reminder_times"] = time_array(next);
-                    data["notification_channels"] = json::array{"email"};
+                  [&](JsonWriter& w, const std::string&) {
+                    w.begin_object();
+                    w.key("task_id").string(after.id);
+                    w.key("user_id").string(after.user_id);
+                    w.key("title").string(after.title);
+                    if (after.due_at) write_time(w.key("due_date"), *after.due_at);
+                    if (!cancel) write_time(w.key("reminder_time"), next.front());
+                    w.key("reminder_times").begin_array();
+                    for (const Timestamp t : next) write_time(w, t);
+                    w.end_array();
+                    w.key("notification_channels").begin_array().string("email").end_array();
                     if (change.owner != nullptr) {
                       const User& owner = *change.owner;
-                      data["user_email"] = owner.reminder_email.value_or(owner.email);
+                      w.key("user_email").string(owner.reminder_email.value_or(owner.email));
                     }
-                    data["timezone"] = after.timezone;
-                    return data;
+                    w.key("timezone").string(after.timezone);
+                    w.end_object();
                   });
 }
 
@@ -241,9 +272,8 @@ namespace {
 std::vector<OutgoingEvent> render_events(const TaskChange& change, std::int64_t user_seq,
                                          RandomSource& random) {
   std::vector<OutgoingEvent> events;
-  const json::object after_json = task_to_json(change.after);
-  events.push_back(task_event(change, after_json, random));
-  events.push_back(sync_event(change, after_json, user_seq, random));
+  events.push_back(task_event(change, random));
+  events.push_back(sync_event(change, user_seq, random));
   if (auto reminders = reminder_event(change, random)) events.push_back(std::move(*reminders));
   return events;
 }

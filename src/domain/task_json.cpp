@@ -124,6 +124,72 @@ void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
   out.push_back('}');
 }
 
+namespace {
+
+// What append_optional_text or append_optional_time wrote: the value, or null.
+TaskMember optional_member(bool present) { return present ? TaskMember::kValue : TaskMember::kNull; }
+
+}  // namespace
+
+TaskMember append_task_member(std::string& out, const Task& task, std::string_view name) {
+  auto is = [&](std::string_view member) { return name == member; };
+  if (is("id")) {
+    append_json_string(out, task.id);
+  } else if (is("user_id")) {
+    append_json_string(out, task.user_id);
+  } else if (is("title")) {
+    append_json_string(out, task.title);
+  } else if (is("description")) {
+    append_optional_text(out, task.description);
+    return optional_member(task.description.has_value());
+  } else if (is("status")) {
+    append_name(out, to_string(task.status));
+  } else if (is("priority")) {
+    append_name(out, to_string(task.priority));
+  } else if (is("tags")) {
+    out.push_back('[');
+    for (std::size_t i = 0; i < task.tags.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      append_json_string(out, task.tags[i]);
+    }
+    out.push_back(']');
+  } else if (is("due_date")) {
+    append_optional_time(out, task.due_at);
+    return optional_member(task.due_at.has_value());
+  } else if (is("all_day")) {
+    out.append(task.all_day ? "true" : "false");
+  } else if (is("timezone")) {
+    append_json_string(out, task.timezone);
+  } else if (is("recurrence")) {
+    append_optional_text(out, task.recurrence);
+    return optional_member(task.recurrence.has_value());
+  } else if (is("recurrence_mode")) {
+    append_name(out, to_string(task.recurrence_mode));
+  } else if (is("series_id")) {
+    append_optional_text(out, task.series_id);
+    return optional_member(task.series_id.has_value());
+  } else if (is("reminders")) {
+    out.push_back('[');
+    for (std::size_t i = 0; i < task.reminders.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      append_json_integer(out, task.reminders[i]);
+    }
+    out.push_back(']');
+  } else if (is("version")) {
+    append_json_integer(out, task.version);
+  } else if (is("created_at")) {
+    append_time(out, task.created_at);
+  } else if (is("updated_at")) {
+    append_time(out, task.updated_at);
+  } else if (is("completed_at")) {
+    append_optional_time(out, task.completed_at);
+    return optional_member(task.completed_at.has_value());
+  } else {
+    return TaskMember::kAbsent;
+  }
+  return TaskMember::kValue;
+}
+
 std::string task_json_text(const Task& task, TaskJsonStyle style) {
   std::string out;
   out.reserve(kTaskJsonSizeHint);

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace todo::domain {
 
@@ -26,5 +27,11 @@ void write_task_json(JsonWriter& writer, const Task& task,
                      TaskJsonStyle style = TaskJsonStyle::kApi);
 // The task's JSON text.
 std::string task_json_text(const Task& task, TaskJsonStyle style = TaskJsonStyle::kApi);
+
+// One member of the task object (kApi style), as write_task_json writes its value.
+enum class TaskMember { kAbsent, kNull, kValue };
+// Appends the value of member `name` to `out` ("null" for kNull); kAbsent, writing nothing, when
+// the task object has no such member.
+TaskMember append_task_member(std::string& out, const Task& task, std::string_view name);
 
 }  // namespace todo::domain

@@ -181,9 +181,18 @@ class SqliteDatabase final : public Database {
   }
 
   // On the writer thread after each group commit.
+  // A checkpoint is asked for each time the WAL has grown by kCheckpointPages since the last
+  // request, not after every commit once it is that large: a page the batches keep writing (a
+  // B-tree's right edge, a log head) is then copied into the database once per 1000 pages of WAL
+  // rather than once per commit.
   void after_commit() {
     listeners_.notify();
-    if (writer_->wal_pages() >= kCheckpointPages) request_checkpoint();
+    const int pages = writer_->wal_pages();
+    if (pages < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // the WAL started over
+    if (pages - checkpoint_requested_at_ >= kCheckpointPages) {
+      checkpoint_requested_at_ = pages;
+      request_checkpoint();
+    }
   }
 
   // Checkpoints run on their own thread and connection, so no commit waits for one (SQLite's
@@ -326,6 +335,7 @@ class SqliteDatabase final : public Database {
   static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
 
   const int wal_restart_pages_;
+  int checkpoint_requested_at_ = 0;  // WAL pages at the last request; writer thread only
   std::unique_ptr<Connection> writer_;        // used only by the writer thread (after construction)
   std::unique_ptr<Connection> checkpointer_;  // used only by checkpoint_thread_
 
