@@ -103,6 +103,7 @@ Connection::Connection(const std::filesystem::path& path, const ConnectionOption
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_set_authorizer(db_, &Connection::authorize, this);
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    busy_timeout_ms_ = options.busy_timeout_ms;
     // The query planner stability guarantee: a cached statement's plan never depends on the
     // values bound to it. Without it, matching a term like `topic = $1` against a partial
     // index's predicate (outbox_user_changes: topic = 'task-updates') makes $1 such a parameter,
@@ -199,9 +200,11 @@ Connection::CheckpointResult Connection::checkpoint_passive() {
   return result;
 }
 
-Connection::CheckpointResult Connection::checkpoint_restart() {
+Connection::CheckpointResult Connection::checkpoint_restart(std::chrono::milliseconds wait) {
   int rc = SQLITE_OK;
+  sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
   auto result = checkpoint(db_, SQLITE_CHECKPOINT_RESTART, rc);
+  sqlite3_busy_timeout(db_, busy_timeout_ms_);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(rc, "PRAGMA wal_checkpoint(RESTART)");
   return result;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -74,10 +75,11 @@ class Connection {
   // Copies what it can of the WAL into the database without blocking writers or readers
   // (SQLITE_CHECKPOINT_PASSIVE). Throws DatabaseError on failure other than SQLITE_BUSY.
   CheckpointResult checkpoint_passive();
-  // Copies the whole WAL and waits (the busy timeout) until no reader still needs it, so the next
-  // commit writes the WAL from its start again (SQLITE_CHECKPOINT_RESTART). Writers wait for it
-  // meanwhile. Throws DatabaseError on failure other than SQLITE_BUSY.
-  CheckpointResult checkpoint_restart();
+  // Copies the whole WAL and waits up to `wait` (instead of the busy timeout) until no reader
+  // still needs it, so the next commit writes the WAL from its start again
+  // (SQLITE_CHECKPOINT_RESTART); busy when a reader keeps an older snapshot longer. Writers wait
+  // for it meanwhile. Throws DatabaseError on failure other than SQLITE_BUSY.
+  CheckpointResult checkpoint_restart(std::chrono::milliseconds wait);
   // How many times SQLite compiled one of this connection's cached statements again (after a
   // schema change, or a new value bound to a parameter its plan depends on) since it opened.
   std::int64_t reprepared() const { return reprepared_.load(std::memory_order_relaxed); }
@@ -107,6 +109,7 @@ class Connection {
   std::atomic<std::int64_t> reprepared_{0};
   bool allow_control_ = false;  // set only while control() prepares and steps
   int wal_pages_ = 0;
+  int busy_timeout_ms_ = 0;
   std::int64_t schema_statements_ = 0;  // statements run that change the schema (see change_count)
 };
 

@@ -233,11 +233,13 @@ class SqliteDatabase final : public Database {
   // (busy timeout) for readers still on older snapshots; the next commit then writes the WAL from
   // its start, over blocks the file already has. The writes queued meanwhile wait for that: the
   // copy of the frames committed since the passive checkpoint, 1.5-3 ms every ~170 ms under a
-  // create load. SQLITE_BUSY (the passive checkpoint is running) leaves it to the next request.
+  // create load. It waits for readers at most kRestartWait, not the busy timeout: a long read (an
+  // audit verification holds one snapshot) must not hold up the writes. SQLITE_BUSY (such a
+  // reader, or the passive checkpoint running) leaves it to the next large WAL.
   void restart_wal_if_wanted() {
     if (!restart_wanted_.exchange(false)) return;
     try {
-      const auto result = writer_->checkpoint_restart();
+      const auto result = writer_->checkpoint_restart(kRestartWait);
       if (!result.busy) {
         std::lock_guard lock(checkpoint_mutex_);
         ++wal_restarts_;
@@ -333,6 +335,7 @@ class SqliteDatabase final : public Database {
   }
 
   static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
+  static constexpr std::chrono::milliseconds kRestartWait{20};
 
   const int wal_restart_pages_;
   int checkpoint_requested_at_ = 0;  // WAL pages at the last request; writer thread only
