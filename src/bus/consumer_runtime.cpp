@@ -1,6 +1,7 @@
-// Delivery with exactly-once effect: per event a savepoint holding the handler's writes and the
-// dedupe row (on buses that keep them); per batch one offset commit, all in the same transaction. Attempts are written down
-// only off the steady path: after a failure, and around events a restart finds possibly in flight.
+// Delivery with exactly-once effect: the handler's writes and the dedupe row (on buses that keep
+// them) of each event, and per batch one offset commit, all in the same transaction; a savepoint
+// per event once a handler of the batch failed. Attempts are written down only off the steady
+// path: after a failure, and around events a restart finds possibly in flight.
 #include "bus/consumer_runtime.h"
 
 #include <algorithm>
@@ -44,23 +45,26 @@ void require_json_object(const Event& event) {
   if (!parsed.is_object()) throw PermanentFailure("the event is not a JSON object");
 }
 
-// Records the dedupe row (when the bus keeps them) and runs the handler unless the group already
-// processed the event (the row was there), in a savepoint that is rolled back (and the exception
-// rethrown) when the handler fails. Returns false when it was a duplicate (the handler did not run).
-bool handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
+// Records the dedupe row (when the bus keeps them) and runs the handler, unless the group already
+// processed the event (the row was there): then it returns false and the handler does not run.
+bool run_handler(store::Transaction& tx, const Subscription& subscription, const Event& event,
                  Prepared& prepared, domain::Timestamp now, bool dedupe_rows) {
   static const store::ProcessedEventRepository processed;
+  if (dedupe_rows && !processed.record(tx, subscription.group, event.id, now)) return false;
+  if (prepared.error) std::rethrow_exception(prepared.error);
+  if (subscription.apply) {
+    subscription.apply(event, prepared.value, tx);
+  } else {
+    subscription.handler(event, tx);
+  }
+  return true;
+}
+
+// run_handler() in a savepoint that is rolled back (and the exception rethrown) when it fails.
+bool handle_once(store::Transaction& tx, const Subscription& subscription, const Event& event,
+                 Prepared& prepared, domain::Timestamp now, bool dedupe_rows) {
   bool ran = false;
-  tx.savepoint([&] {
-    if (dedupe_rows && !processed.record(tx, subscription.group, event.id, now)) return;
-    ran = true;
-    if (prepared.error) std::rethrow_exception(prepared.error);
-    if (subscription.apply) {
-      subscription.apply(event, prepared.value, tx);
-    } else {
-      subscription.handler(event, tx);
-    }
-  });
+  tx.savepoint([&] { ran = run_handler(tx, subscription, event, prepared, now, dedupe_rows); });
   return ran;
 }
 
@@ -72,21 +76,14 @@ class HandlerFailedWithoutSavepoint : public std::runtime_error {
   HandlerFailedWithoutSavepoint() : std::runtime_error("an event's handler failed (fast path)") {}
 };
 
-// handle_once() without its savepoint: the handler writes straight into the batch's transaction.
-// Any failure of the event's (the handler's, PermanentFailure included) throws
-// HandlerFailedWithoutSavepoint; an unreachable database stays DatabaseUnavailable.
+// run_handler() straight in the batch's transaction, without a savepoint. Any failure of the
+// event's (the handler's, PermanentFailure included) throws HandlerFailedWithoutSavepoint; an
+// unreachable database stays DatabaseUnavailable.
 void handle_without_savepoint(store::Transaction& tx, const Subscription& subscription,
                               const Event& event, Prepared& prepared, domain::Timestamp now,
                               bool dedupe_rows) {
-  static const store::ProcessedEventRepository processed;
   try {
-    if (dedupe_rows && !processed.record(tx, subscription.group, event.id, now)) return;
-    if (prepared.error) std::rethrow_exception(prepared.error);
-    if (subscription.apply) {
-      subscription.apply(event, prepared.value, tx);
-    } else {
-      subscription.handler(event, tx);
-    }
+    run_handler(tx, subscription, event, prepared, now, dedupe_rows);
   } catch (const store::DatabaseUnavailable&) {
     throw;
   } catch (...) {
