@@ -180,8 +180,7 @@ class SqliteDatabase final : public Database {
     reader_free_.notify_one();
   }
 
-  // On the writer thread after each group commit.
-  // A checkpoint is asked for each time the WAL has grown by kCheckpointPages since the last
+  // On the writer thread after each group commit. A checkpoint is asked for each time the WAL has grown by kCheckpointPages since the last
   // request, not after every commit once it is that large: a page the batches keep writing (a
   // B-tree's right edge, a log head) is then copied into the database once per 1000 pages of WAL
   // rather than once per commit.
