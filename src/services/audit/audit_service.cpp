@@ -151,9 +151,13 @@ bool is_event_type(std::string_view text) {
   return std::find(std::begin(kEventTypes), std::end(kEventTypes), text) != std::end(kEventTypes);
 }
 
-std::string canonical_entry(const store::AuditEntry& e) {
-  return json::serialize(json::object{
-      {"id", e.id},
+namespace {
+
+// canonical_entry() is written in pieces, so that the consumer can write the ones it knows before
+// the transaction (prepare_entry) and the writer thread only the rest (complete_entry).
+// ,"event_id":…,"event_time":N,"recorded_at":
+std::string canonical_after_id(const store::AuditEntry& e) {
+  std::string middle = json::serialize(json::object{
       {"event_id", e.event_id},
       {"event_type", e.event_type},
       {"user_id", e.user_id},
@@ -161,10 +165,37 @@ std::string canonical_entry(const store::AuditEntry& e) {
       {"task_id", e.task_id},
       {"sequence", e.sequence},
       {"event_time", domain::to_micros(e.event_time)},
-      {"recorded_at", domain::to_micros(e.recorded_at)},
-      {"payload", e.payload},
-      {"prev_hash", e.prev_hash},
   });
+  middle.front() = ',';  // {"event_id":…,"event_time":N} → ,"event_id":…,"event_time":N,
+  middle.back() = ',';
+  return middle + "\"recorded_at\":";
+}
+
+// ,"payload":"…","prev_hash":
+std::string canonical_after_recorded_at(const store::AuditEntry& e) {
+  return ",\"payload\":" + json::serialize(json::string(e.payload)) + ",\"prev_hash\":";
+}
+
+// Appends the canonical bytes of the entry with these values to `out`.
+void append_canonical(std::string& out, std::int64_t id, std::string_view after_id,
+                      domain::Timestamp recorded_at, std::string_view after_recorded_at,
+                      std::string_view prev_hash) {
+  out += "{\"id\":";
+  out += std::to_string(id);
+  out += after_id;
+  out += std::to_string(domain::to_micros(recorded_at));
+  out += after_recorded_at;
+  out += json::serialize(json::string(prev_hash));
+  out += '}';
+}
+
+}  // namespace
+
+std::string canonical_entry(const store::AuditEntry& e) {
+  std::string out;
+  append_canonical(out, e.id, canonical_after_id(e), e.recorded_at,
+                   canonical_after_recorded_at(e), e.prev_hash);
+  return out;
 }
 
 std::string entry_hash(const store::AuditEntry& e) {
@@ -177,24 +208,8 @@ AuditService::AuditService(store::Database& database, const domain::Clock& clock
 PreparedEntry prepare_entry(const bus::Event& event) {
   PreparedEntry p;
   p.entry = entry_from_event(event);
-  const store::AuditEntry& e = p.entry;
-  // The members of canonical_entry() between the ones only the transaction knows, serialized by
-  // the same serializer, so the bytes are the same.
-  std::string middle = json::serialize(json::object{
-      {"event_id", e.event_id},
-      {"event_type", e.event_type},
-      {"user_id", e.user_id},
-      {"actor", e.actor},
-      {"task_id", e.task_id},
-      {"sequence", e.sequence},
-      {"event_time", domain::to_micros(e.event_time)},
-  });
-  // {"event_id":…,"event_time":N} → ,"event_id":…,"event_time":N,"recorded_at":
-  middle.front() = ',';
-  middle.back() = ',';
-  p.canonical_after_id = std::move(middle) + "\"recorded_at\":";
-  p.canonical_after_recorded_at =
-      ",\"payload\":" + json::serialize(json::string(e.payload)) + ",\"prev_hash\":";
+  p.canonical_after_id = canonical_after_id(p.entry);
+  p.canonical_after_recorded_at = canonical_after_recorded_at(p.entry);
   return p;
 }
 
@@ -204,17 +219,11 @@ store::AuditEntry complete_entry(const PreparedEntry& prepared, std::int64_t hea
   entry.id = head_id + 1;
   entry.prev_hash = std::move(prev_hash);
   entry.recorded_at = recorded_at;
-  std::string text;
+  std::string text = entry.prev_hash;  // the hash covers prev_hash, then the canonical bytes
   text.reserve(entry.prev_hash.size() * 2 + prepared.canonical_after_id.size() +
                prepared.canonical_after_recorded_at.size() + 64);
-  text += entry.prev_hash;
-  text += "{\"id\":";
-  text += std::to_string(entry.id);
-  text += prepared.canonical_after_id;
-  text += std::to_string(domain::to_micros(entry.recorded_at));
-  text += prepared.canonical_after_recorded_at;
-  text += json::serialize(json::string(entry.prev_hash));
-  text += '}';
+  append_canonical(text, entry.id, prepared.canonical_after_id, entry.recorded_at,
+                   prepared.canonical_after_recorded_at, entry.prev_hash);
   entry.hash = auth::sha256_hex(text);
   return entry;
 }
