@@ -99,7 +99,25 @@ class DatabaseTest : public testing::BackendTest {
 };
 
 // The tests of the SQLite backend's own behaviour: the same fixture, on SQLite alone.
-class SqliteDatabaseTest : public DatabaseTest {};
+class SqliteDatabaseTest : public DatabaseTest {
+ protected:
+  // Creates `blobs` and commits `commits` writes of 16 rows of a page each into it, calling
+  // `after_each` after each commit.
+  static void write_pages(Database& db, int commits, const std::function<void()>& after_each = {}) {
+    db.write([](Transaction& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
+    const std::string page_sized(4000, 'x');
+    for (int i = 0; i < commits; ++i) {
+      db.write([&](Transaction& s) {
+        for (int k = 0; k < 16; ++k) s.execute("INSERT INTO blobs VALUES ($1)", {page_sized});
+      });
+      if (after_each) after_each();
+    }
+  }
+  static std::int64_t count_blobs(Database& db) {
+    return read_value(
+        db, [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0); });
+  }
+};
 
 // ---- opening -------------------------------------------------------------------------------
 
@@ -212,37 +230,28 @@ TEST_P(SqliteDatabaseTest, TheWalStartsOverUnderWritesThatNeverPauseAndReadersTh
   o.durability = Durability::kNormal;  // no flush per commit: the test is about the WAL's size
   o.wal_restart_pages = 1000;
   auto db = open_sqlite_with(o);
-  db->write([](Transaction& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
   std::atomic<bool> stop{false};
   std::vector<std::thread> readers;
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&] {
       while (!stop) {
-        db->read([](Transaction& s) { s.query_one("SELECT COUNT(*) FROM blobs"); });
+        db->read([](Transaction& s) { s.query_one("SELECT 1 FROM items LIMIT 1"); });
       }
     });
   }
-  const std::string page_sized(4000, 'x');
   std::uintmax_t largest_wal = 0;
   const auto wal = std::filesystem::path(o.path.string() + "-wal");
-  for (int i = 0; i < 400; ++i) {  // 16 pages per commit
-    db->write([&](Transaction& s) {
-      for (int k = 0; k < 16; ++k) s.execute("INSERT INTO blobs VALUES ($1)", {page_sized});
-    });
+  write_pages(*db, 400, [&] {
     std::error_code ec;
     largest_wal = std::max(largest_wal, std::filesystem::file_size(wal, ec));
-  }
+  });
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_GE(sqlite_stats(*db)->wal_restarts, 1);
   // The restart threshold plus what is committed while the checkpoints run, and the attempts a
   // reader that a busy machine descheduled while it held an old snapshot made fail.
   EXPECT_LT(largest_wal, 5000u * 4096u) << "the WAL kept growing";
-  EXPECT_EQ(read_value(*db,
-                       [](Transaction& s) {
-                         return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0);
-                       }),
-            6400);
+  EXPECT_EQ(count_blobs(*db), 6400);
 }
 
 // A reader that keeps one snapshot for long (an audit verification) blocks the WAL's restart. The
@@ -254,14 +263,13 @@ TEST_P(SqliteDatabaseTest, AReaderHoldingAnOldSnapshotDoesNotHoldUpTheWrites) {
   o.wal_restart_pages = 1000;
   o.busy_timeout_ms = 600'000;
   auto db = open_sqlite_with(o);
-  db->write([](Transaction& s) { s.execute("CREATE TABLE blobs (data TEXT)"); });
   std::mutex mutex;
   std::condition_variable changed;
   bool reading = false;
   bool writes_done = false;
   std::thread reader([&] {
     db->read([&](Transaction& s) {
-      s.query_one("SELECT COUNT(*) FROM blobs");  // the snapshot is taken here
+      s.query_one("SELECT COUNT(*) FROM items");  // the snapshot is taken here
       std::unique_lock lock(mutex);
       reading = true;
       changed.notify_all();
@@ -272,12 +280,7 @@ TEST_P(SqliteDatabaseTest, AReaderHoldingAnOldSnapshotDoesNotHoldUpTheWrites) {
     std::unique_lock lock(mutex);
     changed.wait(lock, [&] { return reading; });
   }
-  const std::string page_sized(4000, 'x');
-  for (int i = 0; i < 200; ++i) {  // 16 pages per commit: restarts are asked for on the way
-    db->write([&](Transaction& s) {
-      for (int k = 0; k < 16; ++k) s.execute("INSERT INTO blobs VALUES ($1)", {page_sized});
-    });
-  }
+  write_pages(*db, 200);  // restarts are asked for on the way
   EXPECT_EQ(sqlite_stats(*db)->wal_restarts, 0);  // the reader was there all along
   {
     std::lock_guard lock(mutex);
@@ -285,11 +288,7 @@ TEST_P(SqliteDatabaseTest, AReaderHoldingAnOldSnapshotDoesNotHoldUpTheWrites) {
   }
   changed.notify_all();
   reader.join();
-  EXPECT_EQ(read_value(*db,
-                       [](Transaction& s) {
-                         return s.query_one("SELECT COUNT(*) FROM blobs")->integer(0);
-                       }),
-            3200);
+  EXPECT_EQ(count_blobs(*db), 3200);
 }
 
 TEST_P(DatabaseTest, ASavepointThatThrowsRollsBackOnlyItsOwnWrites) {
