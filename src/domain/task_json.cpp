@@ -76,6 +76,24 @@ void append_name(std::string& out, std::string_view name) {
   out.push_back('"');
 }
 
+void append_tags(std::string& out, const Task& task) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < task.tags.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_json_string(out, task.tags[i]);
+  }
+  out.push_back(']');
+}
+
+void append_reminders(std::string& out, const Task& task) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < task.reminders.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_json_integer(out, task.reminders[i]);
+  }
+  out.push_back(']');
+}
+
 }  // namespace
 
 void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
@@ -92,12 +110,9 @@ void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
   append_name(out, to_string(task.status));
   out.append(R"(,"priority":)");
   append_name(out, to_string(task.priority));
-  out.append(R"(,"tags":[)");
-  for (std::size_t i = 0; i < task.tags.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_json_string(out, task.tags[i]);
-  }
-  out.append(R"(],"due_date":)");
+  out.append(R"(,"tags":)");
+  append_tags(out, task);
+  out.append(R"(,"due_date":)");
   append_optional_time(out, task.due_at);
   out.append(task.all_day ? R"(,"all_day":true,"timezone":)" : R"(,"all_day":false,"timezone":)");
   append_json_string(out, task.timezone);
@@ -108,12 +123,9 @@ void write_task_json(JsonWriter& w, const Task& task, TaskJsonStyle style) {
   append_name(out, to_string(task.recurrence_mode));
   out.append(R"(,"series_id":)");
   append_optional_text(out, task.series_id);
-  out.append(R"(,"reminders":[)");
-  for (std::size_t i = 0; i < task.reminders.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_json_integer(out, task.reminders[i]);
-  }
-  out.append(R"(],"version":)");
+  out.append(R"(,"reminders":)");
+  append_reminders(out, task);
+  out.append(R"(,"version":)");
   append_json_integer(out, task.version);
   out.append(R"(,"created_at":)");
   append_time(out, task.created_at);
@@ -147,12 +159,7 @@ TaskMember append_task_member(std::string& out, const Task& task, std::string_vi
   } else if (is("priority")) {
     append_name(out, to_string(task.priority));
   } else if (is("tags")) {
-    out.push_back('[');
-    for (std::size_t i = 0; i < task.tags.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      append_json_string(out, task.tags[i]);
-    }
-    out.push_back(']');
+    append_tags(out, task);
   } else if (is("due_date")) {
     append_optional_time(out, task.due_at);
     return optional_member(task.due_at.has_value());
@@ -169,12 +176,7 @@ TaskMember append_task_member(std::string& out, const Task& task, std::string_vi
     append_optional_text(out, task.series_id);
     return optional_member(task.series_id.has_value());
   } else if (is("reminders")) {
-    out.push_back('[');
-    for (std::size_t i = 0; i < task.reminders.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      append_json_integer(out, task.reminders[i]);
-    }
-    out.push_back(']');
+    append_reminders(out, task);
   } else if (is("version")) {
     append_json_integer(out, task.version);
   } else if (is("created_at")) {
