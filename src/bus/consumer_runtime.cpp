@@ -380,12 +380,14 @@ void PartitionConsumer::commit(store::Transaction& tx, std::int64_t next_offset)
 
 void PartitionConsumer::finished_through(std::int64_t next_offset) {
   next_offset_ = next_offset;
-  if (failing_offset_ < next_offset_) {
-    failing_offset_ = -1;
-    failures_ = 0;
-    last_error_.reset();
-    retry_at_.reset();
-  }
+  if (failing_offset_ < next_offset_) forget_failure();
+}
+
+void PartitionConsumer::forget_failure() {
+  failing_offset_ = -1;
+  failures_ = 0;
+  last_error_.reset();
+  retry_at_.reset();
 }
 
 // Nothing of the transaction was kept. The partition is read again from its stored offset, ahead
@@ -414,10 +416,7 @@ void PartitionConsumer::offset_moved(const store::OffsetMoved& e) {
              {"error", e.what()}});
   next_offset_ = stored;
   in_flight_end_ = 0;
-  failing_offset_ = -1;
-  failures_ = 0;
-  last_error_.reset();
-  retry_at_.reset();
+  forget_failure();
 }
 
 // The database cannot be reached (PostgreSQL down or restarting): no attempt of the event's, so

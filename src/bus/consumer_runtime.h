@@ -116,6 +116,8 @@ class PartitionConsumer {
   // record_attempts(), logging instead of throwing.
   void persist_attempts(const Event& event, int attempts);
   void finished_through(std::int64_t next_offset);
+  // No event is failing any more: its attempts, error and retry time are dropped.
+  void forget_failure();
 
   const RuntimeContext& context_;
   const Subscription& subscription_;

@@ -279,9 +279,7 @@ class SqliteDatabase final : public Database {
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (dropped[i]) continue;
           batch[i]->error = nullptr;  // each run decides anew
-          if (savepoints) {
-            run_job(tx, *batch[i]);
-          } else if (!run_job_as_is(tx, *batch[i])) {
+          if (!run_job(tx, *batch[i], savepoints)) {
             failed_with_changes = i;
             break;
           }
@@ -302,9 +300,12 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  // A job straight in the batch's transaction. False when it failed after changing something
-  // (its error is set): the transaction must be rolled back. A failure of the machinery throws.
-  bool run_job_as_is(SqliteTransaction& tx, QueuedWrite& job) {
+  // Runs one job in the batch's transaction, in a savepoint of its own or straight in it. Its own
+  // exception stays its own (job.error); a failure of the machinery throws and so fails the whole
+  // batch. Returns false when, without a savepoint, it failed after changing something: the
+  // transaction must then be rolled back.
+  bool run_job(SqliteTransaction& tx, QueuedWrite& job, bool in_savepoint) {
+    if (in_savepoint) writer_->control("SAVEPOINT w");
     const std::int64_t before = writer_->change_count();
     try {
       (*job.work)(tx);
@@ -314,23 +315,10 @@ class SqliteDatabase final : public Database {
     if (writer_->autocommit()) {
       throw DatabaseError("SQLite ended the transaction after an error in a write");
     }
-    return !job.error || writer_->change_count() == before;
-  }
-
-  // A job's own exception stays its own; a failure of the savepoint machinery throws and so
-  // fails the whole batch.
-  void run_job(SqliteTransaction& tx, QueuedWrite& job) {
-    writer_->control("SAVEPOINT w");
-    try {
-      (*job.work)(tx);
-    } catch (...) {
-      job.error = std::current_exception();
-    }
-    if (writer_->autocommit()) {
-      throw DatabaseError("SQLite ended the transaction after an error in a write");
-    }
+    if (!in_savepoint) return !job.error || writer_->change_count() == before;
     if (job.error) writer_->control("ROLLBACK TO w");
     writer_->control("RELEASE w");
+    return true;
   }
 
   static constexpr int kCheckpointPages = 1000;  // SQLite's default auto-checkpoint threshold
