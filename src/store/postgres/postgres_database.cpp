@@ -131,9 +131,12 @@ std::string constraint_message(const PGresult* r) {
   const std::string where = excerpt(sql);
   if (state.rfind("23", 0) == 0) throw ConstraintViolation(constraint_message(r) + " in " + where);
   // Class 08 (connection exception), 57P01..03 (shut down by an administrator, crash shutdown,
-  // cannot connect now), or no answer at all on a connection libpq now calls bad.
+  // cannot connect now), or an error libpq made itself (no SQLSTATE: no answer from the server).
+  // The last is not always on a connection libpq already calls bad: a send that failed because
+  // the server had gone (an immediate shutdown warns with a notice, not an error, and closes) is
+  // reported as "server closed the connection unexpectedly" with the status still OK.
   if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03" ||
-      (state.empty() && PQstatus(conn) == CONNECTION_BAD)) {
+      state.empty()) {
     throw DatabaseUnavailable(where + ": the database is unreachable: " + primary +
                               (state.empty() ? "" : " (SQLSTATE " + state + ")"));
   }
@@ -349,34 +352,23 @@ class Connection {
     settle();
     if (!deferred_.empty()) throw DatabaseError("statements are waiting to be sent");
     if (!pipeline(statements, /*sync_each=*/true)) {
-      discard_pipeline();
-      throw_result_error(nullptr, conn_, statements.front());
+      fail(nullptr, statements.front());
     }
     Result failure;
     std::string failed_sql;
-    std::size_t synced = 0;
     std::size_t seen = 0;
-    while (synced < statements.size() && healthy()) {
-      Result r(PQgetResult(conn_));
-      if (!r) continue;
-      const auto status = PQresultStatus(r.get());
-      if (status == PGRES_PIPELINE_SYNC) {
-        ++synced;
-        continue;
-      }
+    const int synced = read_pipeline(static_cast<int>(statements.size()), [&](Result r) {
       ++seen;
+      const auto status = PQresultStatus(r.get());
       if (status == PGRES_PIPELINE_ABORTED || status == PGRES_COMMAND_OK ||
-          status == PGRES_TUPLES_OK) {
-        continue;
+          status == PGRES_TUPLES_OK || failure) {
+        return;
       }
-      if (!failure) {
-        failed_sql = statements[std::min(seen, statements.size()) - 1];
-        failure = std::move(r);
-      }
-    }
-    PQexitPipelineMode(conn_);
-    if (failure) throw_result_error(failure.get(), conn_, failed_sql);
-    if (synced < statements.size()) throw_result_error(nullptr, conn_, statements.front());
+      failed_sql = statements[std::min(seen, statements.size()) - 1];
+      failure = std::move(r);
+    });
+    if (failure) fail(failure.get(), failed_sql);
+    if (synced < static_cast<int>(statements.size())) fail(nullptr, statements.front());
     ++completed_;
   }
 
@@ -411,8 +403,7 @@ class Connection {
     deferred_.clear();
     statements.push_back(sql);
     if (!pipeline(statements, /*sync_each=*/false) || PQpipelineSync(conn_) != 1) {
-      discard_pipeline();
-      throw_result_error(nullptr, conn_, sql);
+      fail(nullptr, sql);
     }
     unread_ = true;
   }
@@ -451,20 +442,11 @@ class Connection {
     if (!unread_) return;
     unread_ = false;
     std::string error;
-    bool synced = false;
-    while (!synced) {
-      Result r(PQgetResult(conn_));
-      if (!r) continue;  // the end of one statement's results
-      const auto status = PQresultStatus(r.get());
-      if (status == PGRES_PIPELINE_SYNC) {
-        synced = true;
-      } else if (status != PGRES_COMMAND_OK && error.empty()) {
-        error = PQresultErrorMessage(r.get());
-        if (error.empty()) error = PQerrorMessage(conn_);
-      }
-      if (!healthy()) break;
-    }
-    PQexitPipelineMode(conn_);
+    const bool synced = read_pipeline(1, [&](Result r) {
+      if (PQresultStatus(r.get()) == PGRES_COMMAND_OK || !error.empty()) return;
+      error = PQresultErrorMessage(r.get());
+      if (error.empty()) error = PQerrorMessage(conn_);
+    }) == 1;
     if (!error.empty() || !synced) {
       while (!error.empty() && error.back() == '\n') error.pop_back();
       throw DatabaseUnavailable("the answer to a statement sent earlier on this connection: " +
@@ -495,8 +477,7 @@ class Connection {
                                params.lengths(), params.formats(), 0) == 1 &&
            PQpipelineSync(conn_) == 1;
     if (!sent) {
-      discard_pipeline();
-      throw_result_error(nullptr, conn_, sql);
+      fail(nullptr, sql);
     }
     // Results: the deferred statements', the preparation's (if any), the statement's, the Sync.
     const int expected = static_cast<int>(deferred.size()) + (prepare ? 2 : 1);
@@ -504,31 +485,53 @@ class Connection {
     std::string failed_sql;
     Result last;
     int seen = 0;
-    bool synced = false;
-    while (!synced && healthy()) {
-      Result r(PQgetResult(conn_));
-      if (!r) continue;
-      const auto status = PQresultStatus(r.get());
-      if (status == PGRES_PIPELINE_SYNC) {
-        synced = true;
-        break;
-      }
+    const bool synced = read_pipeline(1, [&](Result r) {
       ++seen;
-      if (status == PGRES_PIPELINE_ABORTED) continue;
-      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        if (!failure) {
-          failed_sql = seen <= static_cast<int>(deferred.size()) ? deferred[seen - 1] : text;
-          failure = std::move(r);
-        }
-        continue;
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_ABORTED) return;
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (seen == expected) last = std::move(r);
+        return;
       }
-      if (seen == expected) last = std::move(r);
-    }
-    PQexitPipelineMode(conn_);
-    if (failure) throw_result_error(failure.get(), conn_, failed_sql);
-    if (!synced || !last) throw_result_error(nullptr, conn_, sql);
+      if (failure) return;
+      failed_sql = seen <= static_cast<int>(deferred.size()) ? deferred[seen - 1] : text;
+      failure = std::move(r);
+    }) == 1;
+    if (failure) fail(failure.get(), failed_sql);
+    if (!synced || !last) fail(nullptr, sql);
     if (prepare) statements_.emplace(key, name);
     return last;
+  }
+
+  // Reads a pipeline's results up to its `syncs`-th Sync, gives every other result to
+  // `on_result` in order, and leaves pipeline mode. Returns the Syncs read: fewer when the
+  // connection is lost. libpq does not always call it lost: after a send that failed (the server
+  // had gone), it gives the failure as one result without SQLSTATE and then only nulls, never
+  // the Sync, with the status still OK. Such a result, or two nulls in a row (one ends each
+  // statement's results; a second means nothing more will come), poisons the connection and
+  // ends the reading, where waiting for the Sync would never end.
+  template <typename OnResult>
+  int read_pipeline(int syncs, OnResult&& on_result) {
+    int synced = 0;
+    bool after_null = false;
+    while (synced < syncs && healthy()) {
+      Result r(PQgetResult(conn_));
+      if (!r) {
+        if (after_null) poisoned_ = true;
+        after_null = true;
+        continue;
+      }
+      after_null = false;
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        ++synced;
+        continue;
+      }
+      if (status == PGRES_FATAL_ERROR && field(r.get(), PG_DIAG_SQLSTATE).empty()) poisoned_ = true;
+      on_result(std::move(r));
+    }
+    PQexitPipelineMode(conn_);
+    return synced;
   }
 
   // Enters pipeline mode and queues parameterless statements (a Sync after each when
@@ -542,17 +545,6 @@ class Connection {
              (!sync_each || PQpipelineSync(conn_) == 1);
     }
     return sent;
-  }
-
-  // After a failure to send: whatever was queued is read and dropped, as far as possible.
-  void discard_pipeline() noexcept {
-    if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) return;
-    while (healthy()) {
-      Result r(PQgetResult(conn_));
-      if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
-      if (!r && PQisBusy(conn_) == 0 && PQexitPipelineMode(conn_) == 1) return;
-    }
-    PQexitPipelineMode(conn_);
   }
 
   static std::string statement_key(std::string_view sql, const Params& params) {
@@ -585,6 +577,15 @@ class Connection {
     const auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
     if (status == PGRES_EMPTY_QUERY) throw DatabaseError(excerpt(sql) + ": no statement to run");
+    fail(r, sql);
+  }
+
+  // Throws what the failed statement's result (or, without one, the connection) tells. An error
+  // libpq made itself (no SQLSTATE), or a send libpq refused (no result), means the server did
+  // not answer: the connection is never used again, whatever status libpq still gives it (nor
+  // drained: whatever a refused pipeline still holds goes with it when it is closed).
+  [[noreturn]] void fail(const PGresult* r, std::string_view sql) {
+    if (r == nullptr || field(r, PG_DIAG_SQLSTATE).empty()) poisoned_ = true;
     throw_result_error(r, conn_, sql);
   }
 

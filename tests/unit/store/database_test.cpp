@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/postgres/postgres_database.h"
+#include "store/postgres_relay.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store_test_support.h"
@@ -1413,6 +1414,60 @@ TEST_P(PostgresDatabaseTest, DroppedConnectionsAreReplacedAndALostOneIsUnavailab
   EXPECT_TRUE(db->ping());
   db->write([](Transaction& s) { s.execute("INSERT INTO items (k, v) VALUES (1, 'after')"); });
   EXPECT_EQ(count_items(*db), 1);
+}
+
+// An immediate shutdown (pg_ctl -m immediate) warns each connection with a notice, not an
+// error, and closes it. libpq then reports the failed send of the next statement as an error
+// without SQLSTATE on a connection it still calls OK, and in pipeline mode gives only nulls
+// after it, never the Sync. Such a connection is lost all the same: whichever statement comes
+// first (a single one, the first of a snapshot read, a write's writer lock and BEGIN) finds it
+// dead and the work starts again on a fresh connection: no DatabaseError (a 500), no endless
+// wait. (CI saw both: a 500 and a request that never ended.)
+TEST_P(PostgresDatabaseTest, ConnectionsAnImmediateShutdownClosedAreReplaced) {
+  testing::PostgresRelay relay(
+      testing::PostgresTestServer::instance().url_for(options().path.string()));
+  PostgresOptions o;
+  o.url = relay.url();
+  o.pool_size = 1;
+  o.hear_other_processes = false;
+  auto db = with_items(open_postgres(o));
+  std::int64_t key = 0;
+  const std::vector<std::function<void()>> first_uses = {
+      [&] { db->read_statement([](Transaction& s) { s.query_one("SELECT 1"); }); },
+      [&] { EXPECT_EQ(count_items(*db), 0); },
+      [&] { db->write([&](Transaction& s) { insert(s, ++key); }); },
+  };
+  for (std::size_t i = 0; i < first_uses.size(); ++i) {
+    SCOPED_TRACE("first use " + std::to_string(i));
+    first_uses[i]();  // a connection in the pool, its statements prepared
+    const int before = relay.connections_accepted();
+    relay.drop_all_like_an_immediate_shutdown();
+    first_uses[i]();
+    EXPECT_EQ(relay.connections_accepted(), before + 1);
+  }
+  EXPECT_EQ(count_items(*db), 2);
+}
+
+// A read's COMMIT is sent without waiting for its answer, which the connection's next user reads
+// first. When the server is gone by then, libpq reports the failed send once and then only
+// nulls, never the Sync: reading on waited forever (a request that never ended, a server that
+// could not stop). The next user now finds the connection lost and starts on a fresh one.
+TEST_P(PostgresDatabaseTest, AReadWhoseCommitCouldNotBeSentLeavesNoStuckConnection) {
+  testing::PostgresRelay relay(
+      testing::PostgresTestServer::instance().url_for(options().path.string()));
+  PostgresOptions o;
+  o.url = relay.url();
+  o.pool_size = 1;
+  o.hear_other_processes = false;
+  auto db = with_items(open_postgres(o));
+  db->read([&](Transaction& s) {
+    EXPECT_EQ(s.query_one("SELECT COUNT(*) FROM items")->integer(0), 0);
+    relay.drop_all_like_an_immediate_shutdown();
+  });
+  const int before = relay.connections_accepted();
+  db->write([](Transaction& s) { insert(s, 1); });
+  EXPECT_EQ(count_items(*db), 1);
+  EXPECT_EQ(relay.connections_accepted(), before + 1);
 }
 
 TODO_STORE_TEST_ON_EVERY_BACKEND(DatabaseTest);
