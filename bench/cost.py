@@ -9,11 +9,13 @@ off and reads the count: the server's instructions (every thread: I/O, pools, wr
 per request. Comparing two builds of the same scenario says what a change cost or saved.
 
 Usage: /usr/bin/python3 bench/cost.py build/release/src/app/todo /path/to/other/todo
-Environment: TODO_COST_REQUESTS (default 400)."""
+Environment: TODO_COST_REQUESTS (default 400); TODO_COST_KEEP=DIR keeps each scenario's
+callgrind dump as DIR/<scenario>.callgrind, for `callgrind_annotate --inclusive=yes`."""
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import tempfile
 import time
 
 REQUESTS = int(os.environ.get("TODO_COST_REQUESTS", "400"))
+KEEP = os.environ.get("TODO_COST_KEEP")
 USERS, TASKS_PER_USER = 2, 40
 SCENARIOS = ["health", "get_one", "list", "create", "complete"]
 CREATE_BODY = json.dumps({"title": "Benchmark task", "priority": "high", "tags": ["bench", "load"],
@@ -73,10 +76,13 @@ def collected_instructions(pid):
     return out
 
 
-def total_from_dumps(data_dir, before):
+def total_from_dumps(data_dir, before, scenario):
     total = 0
     for name in os.listdir(data_dir):
         if name.startswith("callgrind.out") and name not in before:
+            if KEEP:
+                os.makedirs(KEEP, exist_ok=True)
+                shutil.copy(os.path.join(data_dir, name), os.path.join(KEEP, f"{scenario}.callgrind"))
             with open(os.path.join(data_dir, name)) as f:
                 for line in f:
                     m = re.match(r"^(?:summary|totals): (\d+)", line)
@@ -127,7 +133,7 @@ def measure(binary):
                 subprocess.run(["callgrind_control", "--instr=off", str(proc.pid)], check=True,
                                capture_output=True)
                 collected_instructions(proc.pid)
-                results[scenario] = total_from_dumps(data_dir, before) / REQUESTS
+                results[scenario] = total_from_dumps(data_dir, before, scenario) / REQUESTS
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=120)

@@ -3,6 +3,7 @@
 #include "http/server.h"
 
 #include "http/problem.h"
+#include "http/request_target.h"
 #include "http/response_head.h"
 #include "http/websocket_session.h"
 #include "log/log.h"
@@ -11,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/url/parse.hpp>
 
 #include <fcntl.h>
@@ -19,8 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <list>
@@ -163,11 +167,100 @@ std::string canned_response(const Response& response) {
 
 // Ends a request read that takes longer than the read timeout by cancelling the socket's
 // operations (not closing it, as tcp_stream's own timeout would), so a 408 can still be sent.
-struct ReadWatchdog {
-  explicit ReadWatchdog(const asio::any_io_executor& executor) : timer(executor) {}
-  asio::steady_timer timer;
-  Stream* stream = nullptr;
-  bool fired = false;
+// Its timer is armed only when the read has to wait for more bytes: a request that is whole in
+// the buffer after its first read (nearly every one) costs no timer.
+class ReadWatchdog {
+ public:
+  ReadWatchdog(Stream& stream, Clock::time_point deadline) : stream_(stream), deadline_(deadline) {}
+  ReadWatchdog(const ReadWatchdog&) = delete;
+  ReadWatchdog& operator=(const ReadWatchdog&) = delete;
+  ~ReadWatchdog() { disarm(); }
+
+  // Before each wait for bytes; the first call starts the timer (for the deadline given above).
+  void arm() {
+    if (state_) return;
+    state_ = std::make_shared<State>(stream_.get_executor());
+    state_->stream = &stream_;
+    state_->timer.expires_at(deadline_);
+    state_->timer.async_wait([state = state_](boost::system::error_code ec) {
+      if (ec || !state->stream) return;
+      state->fired = true;
+      state->stream->socket().cancel();
+    });
+  }
+  void disarm() {
+    if (!state_ || !state_->stream) return;
+    state_->stream = nullptr;
+    state_->timer.cancel();
+  }
+  bool fired() const { return state_ && state_->fired; }
+
+ private:
+  struct State {  // shared with the timer's handler, which may run after the read ended
+    explicit State(const asio::any_io_executor& executor) : timer(executor) {}
+    asio::steady_timer timer;
+    Stream* stream = nullptr;
+    bool fired = false;
+  };
+  Stream& stream_;
+  const Clock::time_point deadline_;
+  std::shared_ptr<State> state_;
+};
+
+// Ends the wait for a keep-alive connection's next request once it has lasted the idle timeout,
+// by cancelling the read. One timer per connection, armed again only when it goes off: between
+// two requests the connection just moves its deadline (a clock read), where arming and
+// cancelling a timer around every wait cost more than the rest of a /health request's socket
+// calls. The timer goes off at most once per idle timeout while requests keep coming.
+class IdleWatch {
+ public:
+  IdleWatch(Stream& stream, Clock::duration timeout)
+      : state_(std::make_shared<State>(stream)), timeout_(timeout) {}
+  IdleWatch(const IdleWatch&) = delete;
+  IdleWatch& operator=(const IdleWatch&) = delete;
+  ~IdleWatch() { detach(); }
+
+  // Before the wait for the next request's first byte.
+  void waiting() {
+    state_->deadline = Clock::now() + timeout_;
+    state_->waiting = true;
+    if (!state_->armed) arm(state_);
+  }
+  // Once that byte came.
+  void busy() { state_->waiting = false; }
+  // Before the stream moves or goes away.
+  void detach() {
+    if (!state_->stream) return;
+    state_->stream = nullptr;
+    state_->timer.cancel();
+  }
+
+ private:
+  struct State {  // shared with the timer's handler, which may run after the connection ended
+    explicit State(Stream& s) : timer(s.get_executor()), stream(&s) {}
+    asio::steady_timer timer;
+    Stream* stream;
+    Clock::time_point deadline;
+    bool waiting = false;
+    bool armed = false;
+  };
+  static void arm(const std::shared_ptr<State>& state) {
+    state->armed = true;
+    state->timer.expires_at(state->deadline);
+    state->timer.async_wait([state](boost::system::error_code ec) {
+      state->armed = false;
+      // Busy: the next waiting() arms it again, for its own deadline.
+      if (ec || !state->stream || !state->waiting) return;
+      if (Clock::now() < state->deadline) {
+        arm(state);  // the deadline moved on since it was armed
+        return;
+      }
+      state->stream->socket().cancel();
+    });
+  }
+
+  std::shared_ptr<State> state_;
+  const Clock::duration timeout_;
 };
 
 // State of one connection that stop() needs to see.
@@ -202,6 +295,75 @@ std::string response_head(const bhttp::response<bhttp::string_body>& m) {
     out.append(field.name_string().data(), field.name_string().size());
     out += ": ";
     out.append(field.value().data(), field.value().size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+bhttp::response<bhttp::string_body> beast_message(const Response& response, bool keep_alive,
+                                                  bool head_request) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), 11};
+  out.set(bhttp::field::server, "todo");
+  for (const auto& h : response.headers) out.set(h.name, h.value);
+  if (head_request) {
+    out.content_length(response.body.size());
+  } else {
+    out.body() = response.body;
+    out.prepare_payload();
+  }
+  out.keep_alive(keep_alive);
+  return out;
+}
+
+std::string response_head(const Response& response, bool keep_alive, bool head_request) {
+  const int code = response.status;
+  const bool bodiless = !head_request && (code / 100 == 1 || code == 204 || code == 304);
+  // What Beast does in ways not repeated here: refuse a body where none may be (it throws), and
+  // edit the tokens of a Connection or Transfer-Encoding field a handler set. No handler does.
+  bool unusual = code < 100 || code > 999 || (bodiless && !response.body.empty());
+  for (const auto& h : response.headers) {
+    unusual = unusual || beast::iequals(h.name, "connection") ||
+              beast::iequals(h.name, "transfer-encoding");
+  }
+  if (unusual) return response_head(beast_message(response, keep_alive, head_request));
+
+  // The fields in the order Beast keeps them: setting one removes those of the same name (in any
+  // case) and adds it at the end.
+  boost::container::small_vector<std::pair<std::string_view, std::string_view>, 16> fields;
+  const auto erase = [&](std::string_view name) {
+    fields.erase(std::remove_if(fields.begin(), fields.end(),
+                                [&](const auto& field) { return beast::iequals(field.first, name); }),
+                 fields.end());
+  };
+  const auto set = [&](std::string_view name, std::string_view value) {
+    erase(name);
+    fields.emplace_back(name, value);
+  };
+  set("Server", "todo");
+  for (const auto& h : response.headers) set(h.name, h.value);
+  std::array<char, 24> length;  // Beast sets it for every status, 0 for those without a body
+  const auto end =
+      std::to_chars(length.data(), length.data() + length.size(), response.body.size()).ptr;
+  set("Content-Length", std::string_view(length.data(), end));
+  if (!keep_alive) set("Connection", "close");
+
+  const std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+  std::size_t size = 13 + reason.size() + 4;
+  for (const auto& field : fields) size += field.first.size() + field.second.size() + 4;
+  std::string out;
+  out.reserve(size);
+  const char start[13] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ',
+                          static_cast<char>('0' + code / 100),
+                          static_cast<char>('0' + (code / 10) % 10),
+                          static_cast<char>('0' + code % 10), ' '};
+  out.append(start, sizeof start);
+  out.append(reason);
+  out += "\r\n";
+  for (const auto& [name, value] : fields) {
+    out.append(name);
+    out += ": ";
+    out.append(value);
     out += "\r\n";
   }
   out += "\r\n";
@@ -342,7 +504,8 @@ struct Server::Impl {
   };
 
   asio::awaitable<ReadResult> read_request(Stream* stream, beast::flat_buffer* buffer,
-                                           RequestParser* parser, BodyReservation* reservation);
+                                           RequestParser* parser, BodyReservation* reservation,
+                                           ReadWatchdog* watchdog);
   asio::awaitable<bool> read_more(Stream* stream, beast::flat_buffer* buffer, RequestParser* parser,
                                   ReadResult* result);
   std::optional<Response> check_header(const RequestParser& parser, BodyReservation& reservation);
@@ -610,7 +773,8 @@ asio::awaitable<bool> Server::Impl::read_more(Stream* stream, beast::flat_buffer
 // of the body is accepted.
 asio::awaitable<ReadResult> Server::Impl::read_request(Stream* stream, beast::flat_buffer* buffer,
                                                        RequestParser* parser,
-                                                       BodyReservation* reservation) {
+                                                       BodyReservation* reservation,
+                                                       ReadWatchdog* watchdog) {
   ReadResult result;
   parser->eager(false);
   for (;;) {
@@ -623,6 +787,7 @@ asio::awaitable<ReadResult> Server::Impl::read_request(Stream* stream, beast::fl
       co_return result;
     }
     if (feed_parser(*parser, *buffer, result, &header_done)) break;
+    watchdog->arm();
     if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
   }
   if (result.failed()) co_return result;
@@ -635,6 +800,7 @@ asio::awaitable<ReadResult> Server::Impl::read_request(Stream* stream, beast::fl
     auto expect = parser->get()[bhttp::field::expect];
     if (beast::iequals(trimmed(expect), "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      watchdog->arm();
       auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(kContinue), kUseAwaitable);
       (void)n;
       if (ec) {
@@ -653,6 +819,7 @@ asio::awaitable<ReadResult> Server::Impl::read_request(Stream* stream, beast::fl
                                   target.substr(0, target.find('?')));
       co_return result;
     }
+    watchdog->arm();
     if (!co_await read_more(stream, buffer, parser, &result)) co_return result;
   }
   co_return result;
@@ -700,6 +867,10 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
   auto deregister = std::make_unique<Registration>(this, conn, registration, client);
   // Bounded: unparsed bytes never exceed the header limit (bodies go into the parser's body).
   beast::flat_buffer buffer(options.header_limit);
+  IdleWatch idle(stream, options.idle_timeout);
+  // For the response's first write, tried without waiting (below); Asio's own operations do not
+  // mind the mode.
+  stream.socket().non_blocking(true, ec);
 
   for (;;) {
     if (stopping.load()) break;
@@ -707,9 +878,10 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
     if (buffer.size() == 0) {
       // Wait for the first byte of the next request under the idle timeout. The buffer holds at
       // most the header limit, which may be below this first read's size.
-      stream.expires_after(options.idle_timeout);
+      idle.waiting();
       auto first = buffer.prepare(std::min<std::size_t>(4096, buffer.max_size()));
       auto [read_ec, n] = co_await stream.async_read_some(first, kUseAwaitable);
+      idle.busy();
       if (read_ec) break;
       buffer.commit(n);
     }
@@ -733,18 +905,10 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
     parser.on_chunk_header(count_extensions);
     // The whole request must arrive within the read timeout: a slow client cannot hold us.
     stream.expires_never();
-    auto watchdog = std::make_shared<ReadWatchdog>(stream.get_executor());
-    watchdog->stream = &stream;
-    watchdog->timer.expires_after(options.read_timeout);
-    watchdog->timer.async_wait([watchdog](boost::system::error_code timer_ec) {
-      if (timer_ec || !watchdog->stream) return;
-      watchdog->fired = true;
-      watchdog->stream->socket().cancel();
-    });
-    ReadResult read = co_await read_request(&stream, &buffer, &parser, &reservation);
-    watchdog->stream = nullptr;
-    watchdog->timer.cancel();
-    bool timed_out = watchdog->fired && read.ec && parser.got_some();
+    ReadWatchdog watchdog(stream, started + options.read_timeout);
+    ReadResult read = co_await read_request(&stream, &buffer, &parser, &reservation, &watchdog);
+    watchdog.disarm();
+    bool timed_out = watchdog.fired() && read.ec && parser.got_some();
     auto parse_ec = read.ec;
     bool refused = read.failed() || read.refusal.has_value();
 
@@ -833,6 +997,7 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
         limits.message_limit = options.websocket_message_limit;
         limits.send_queue_limit = options.websocket_send_queue_limit;
         limits.send_queue_bytes = options.websocket_send_queue_bytes;
+        idle.detach();
         co_return WebSocketHandoff{std::move(stream), std::move(message), std::move(*accepted),
                                    limits, conn, std::move(deregister)};
       }
@@ -841,16 +1006,7 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
     if (stopping.load()) keep_alive = false;
 
     response.set_header("x-request-id", request.request_id);
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), 11};
-    out.set(bhttp::field::server, "todo");
-    for (const auto& h : response.headers) out.set(h.name, h.value);
-    if (request.method == Method::kHead) {
-      out.content_length(response.body.size());
-    } else {
-      out.body() = std::move(response.body);
-      out.prepare_payload();
-    }
-    out.keep_alive(keep_alive);
+    const bool head_request = request.method == Method::kHead;
 
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     metrics.observe(request.route.empty() ? "unmatched" : request.route, request.method,
@@ -867,11 +1023,23 @@ asio::awaitable<std::optional<Server::Impl::WebSocketHandoff>> Server::Impl::ser
                             {"peer", client}});
     }
 
-    stream.expires_after(options.read_timeout);
-    const std::string head = detail::response_head(out);
-    const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(out.body())};
-    auto [write_ec, written] = co_await asio::async_write(stream, wire, kUseAwaitable);
-    (void)written;
+    const std::string head = detail::response_head(response, keep_alive, head_request);
+    const std::array<asio::const_buffer, 2> wire{
+        asio::buffer(head), head_request ? asio::const_buffer() : asio::buffer(response.body)};
+    // The socket nearly always takes the whole response at once: tried first without waiting, so
+    // no timer is armed for it. What it did not take is written under the read timeout.
+    boost::system::error_code write_ec;
+    const std::size_t sent = stream.socket().write_some(wire, write_ec);
+    if (write_ec == asio::error::would_block || write_ec == asio::error::try_again) write_ec = {};
+    if (!write_ec && sent < asio::buffer_size(wire)) {
+      beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(wire);
+      rest.consume(sent);
+      stream.expires_after(options.read_timeout);
+      auto [rest_ec, written] = co_await asio::async_write(stream, rest, kUseAwaitable);
+      (void)written;
+      write_ec = rest_ec;
+      stream.expires_never();
+    }
     if (write_ec || !keep_alive) {
       if (!write_ec && refused) {
         // The client may still be sending a body we refused: stop sending, drain briefly, so it
@@ -971,18 +1139,22 @@ std::optional<WebSocketSession> Server::Impl::upgrade(Request& request, Response
 asio::awaitable<Response> Server::Impl::handle(Request& request) {
   using domain::ErrorCode;
   Response response;
-  auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) {
-    request.path = request.target.substr(0, request.target.find('?'));
-    request.route = "unmatched";
-    response = problem_response(domain::make_error(ErrorCode::kBadRequest,
-                                                   "The request target is not a valid path."),
-                                request.path);
-    co_return response;
-  }
-  request.path = parsed->path();
-  for (const auto& param : parsed->params()) {
-    request.query.emplace_back(param.key, param.value);
+  if (detail::is_plain_path(request.target)) {
+    request.path = request.target;
+  } else {
+    auto parsed = boost::urls::parse_origin_form(request.target);
+    if (!parsed) {
+      request.path = request.target.substr(0, request.target.find('?'));
+      request.route = "unmatched";
+      response = problem_response(domain::make_error(ErrorCode::kBadRequest,
+                                                     "The request target is not a valid path."),
+                                  request.path);
+      co_return response;
+    }
+    request.path = parsed->path();
+    for (const auto& param : parsed->params()) {
+      request.query.emplace_back(param.key, param.value);
+    }
   }
 
   if (auto pre = preflight(request)) {

@@ -430,6 +430,48 @@ def test_slow_body_is_answered_408_before_closing(make_server):
         sock.close()
 
 
+def server_side_state(port, client_port):
+    """The TCP state (/proc/net/tcp's hex code) of the server's end of one loopback connection,
+    or None once it is gone: 01 is ESTABLISHED."""
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state = fields[1], fields[2], fields[3]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) == client_port:
+            return state
+    return None
+
+
+def test_a_client_that_stops_reading_a_large_response_is_dropped_after_the_read_timeout(
+        make_server, tmp_path):
+    """The server writes a response at once as far as the socket takes it, and the rest under
+    the read timeout: a client that stops reading holds its connection that long, not forever,
+    and gets a cut-off body, never a longer one."""
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>t</title>")
+    size = 48 * 1024 * 1024  # far more than both sockets' buffers hold
+    (web / "big.js").write_bytes(b"x" * size)
+    server = make_server(args=["--read-timeout", "1", "--web-dir", str(web)])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.connect(("127.0.0.1", server.port))
+    try:
+        client_port = sock.getsockname()[1]
+        sock.sendall(b"GET /big.js HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert server_side_state(server.port, client_port) == "01"
+        poll_until(lambda: server_side_state(server.port, client_port) != "01",
+                   "the server to give up on the client that stopped reading", 20)
+        closed, data = wait_closed(sock, 20.0)
+        assert closed
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), head[:100]
+        assert f"content-length: {size}".encode() in head.lower(), head
+        assert 0 < len(body) < size, len(body)
+    finally:
+        sock.close()
+    assert health_ok(server)
+
+
 def test_invalid_utf8_target_is_escaped_in_problem_and_log(server):
     resp, sock = send_raw(server, b"GET /nope/\xff\xfe/caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n")
     sock.close()
