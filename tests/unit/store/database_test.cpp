@@ -1069,6 +1069,15 @@ class PostgresDatabaseTest : public DatabaseTest {
     o.url = PostgresTestServerUrl(options());
     return o;
   }
+  // This test's database through `relay`, with one pooled connection and no LISTEN connection:
+  // every statement goes over the one connection the relay can drop.
+  std::unique_ptr<Database> open_through(const testing::PostgresRelay& relay) {
+    PostgresOptions o;
+    o.url = relay.url();
+    o.pool_size = 1;
+    o.hear_other_processes = false;
+    return with_items(open_postgres(o));
+  }
   // The value of the one item the conflict tests fight over.
   static std::string item_value(Database& db) {
     return read_value(
@@ -1424,13 +1433,8 @@ TEST_P(PostgresDatabaseTest, DroppedConnectionsAreReplacedAndALostOneIsUnavailab
 // dead and the work starts again on a fresh connection: no DatabaseError (a 500), no endless
 // wait. (CI saw both: a 500 and a request that never ended.)
 TEST_P(PostgresDatabaseTest, ConnectionsAnImmediateShutdownClosedAreReplaced) {
-  testing::PostgresRelay relay(
-      testing::PostgresTestServer::instance().url_for(options().path.string()));
-  PostgresOptions o;
-  o.url = relay.url();
-  o.pool_size = 1;
-  o.hear_other_processes = false;
-  auto db = with_items(open_postgres(o));
+  testing::PostgresRelay relay(postgres_options().url);
+  auto db = open_through(relay);
   std::int64_t key = 0;
   const std::vector<std::function<void()>> first_uses = {
       [&] { db->read_statement([](Transaction& s) { s.query_one("SELECT 1"); }); },
@@ -1453,13 +1457,8 @@ TEST_P(PostgresDatabaseTest, ConnectionsAnImmediateShutdownClosedAreReplaced) {
 // nulls, never the Sync: reading on waited forever (a request that never ended, a server that
 // could not stop). The next user now finds the connection lost and starts on a fresh one.
 TEST_P(PostgresDatabaseTest, AReadWhoseCommitCouldNotBeSentLeavesNoStuckConnection) {
-  testing::PostgresRelay relay(
-      testing::PostgresTestServer::instance().url_for(options().path.string()));
-  PostgresOptions o;
-  o.url = relay.url();
-  o.pool_size = 1;
-  o.hear_other_processes = false;
-  auto db = with_items(open_postgres(o));
+  testing::PostgresRelay relay(postgres_options().url);
+  auto db = open_through(relay);
   db->read([&](Transaction& s) {
     EXPECT_EQ(s.query_one("SELECT COUNT(*) FROM items")->integer(0), 0);
     relay.drop_all_like_an_immediate_shutdown();
