@@ -4,6 +4,8 @@
 // path: after a failure, and around events a restart finds possibly in flight.
 #include "bus/consumer_runtime.h"
 
+#include "bus/json_check.h"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <exception>
@@ -39,10 +41,7 @@ std::string describe_current_exception() {
 // Every event is a structured-mode CloudEvent: a payload that is not even a JSON object can never
 // be handled, so it is not retried.
 void require_json_object(const Event& event) {
-  boost::system::error_code ec;
-  const auto parsed = boost::json::parse(event.payload, ec);
-  if (ec) throw PermanentFailure("the event is not JSON: " + ec.message());
-  if (!parsed.is_object()) throw PermanentFailure("the event is not a JSON object");
+  if (auto problem = json_object_problem(event.payload)) throw PermanentFailure(*problem);
 }
 
 // Records the dedupe row (when the bus keeps them) and runs the handler, unless the group already
