@@ -76,22 +76,25 @@ void append_name(std::string& out, std::string_view name) {
   out.push_back('"');
 }
 
-void append_tags(std::string& out, const Task& task) {
+// A JSON array of `items`, each written by `append_item(out, item)`.
+template <class Items, class AppendItem>
+void append_array(std::string& out, const Items& items, AppendItem append_item) {
   out.push_back('[');
-  for (std::size_t i = 0; i < task.tags.size(); ++i) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out.push_back(',');
-    append_json_string(out, task.tags[i]);
+    append_item(out, items[i]);
   }
   out.push_back(']');
 }
 
+void append_tags(std::string& out, const Task& task) {
+  append_array(out, task.tags,
+               [](std::string& o, const std::string& tag) { append_json_string(o, tag); });
+}
+
 void append_reminders(std::string& out, const Task& task) {
-  out.push_back('[');
-  for (std::size_t i = 0; i < task.reminders.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_json_integer(out, task.reminders[i]);
-  }
-  out.push_back(']');
+  append_array(out, task.reminders,
+               [](std::string& o, auto minutes) { append_json_integer(o, minutes); });
 }
 
 }  // namespace
