@@ -2,6 +2,8 @@
 // segment. A path has at least one segment: "" and "/" are one empty segment, "/a/" is "a" and "".
 #include "http/router.h"
 
+#include <stdexcept>
+
 #include <algorithm>
 #include <array>
 
@@ -152,7 +154,16 @@ Params Router::params_of(const Compiled& compiled, std::string_view path) {
 
 void Router::add(Method method, std::string pattern, Executor executor, RouteHandler handler) {
   tree_.add(pattern);
-  routes_.push_back(Route{method, std::move(pattern), executor, std::move(handler)});
+  routes_.push_back(Route{method, std::move(pattern), executor, std::move(handler), {}});
+}
+
+void Router::add_async(Method method, std::string pattern, Executor executor,
+                       AsyncRouteHandler handler) {
+  if (executor == Executor::kInline) {
+    throw std::invalid_argument("an asynchronous route runs on a pool: " + pattern);
+  }
+  tree_.add(pattern);
+  routes_.push_back(Route{method, std::move(pattern), executor, {}, std::move(handler)});
 }
 
 void Router::add_websocket(std::string pattern, WebSocketHandler handler) {
@@ -172,7 +183,7 @@ const WebSocketRoute* Router::match_websocket(std::string_view path, Params& pat
 }
 
 void Router::set_fallback(Executor executor, RouteHandler handler) {
-  fallback_ = Route{Method::kGet, "unmatched", executor, std::move(handler)};
+  fallback_ = Route{Method::kGet, "unmatched", executor, std::move(handler), {}};
 }
 
 RouteMatch Router::match(Method method, std::string_view path) const {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,11 +27,49 @@ enum class Executor {
 
 using RouteHandler = std::function<Response(Request&)>;
 
+// How an asynchronous route answers later. Its handler starts work that finishes on another
+// thread — a queued database write (Database::write_async) — and returns; whoever finishes it
+// calls the Reply, from any thread (the database's writer thread included: a Reply only posts).
+// Steps run on the route's pool, where they may block; an exception a step throws is answered
+// as a handler's would be (a problem, or a 500). Copies share one request: the first response
+// given is the one sent, and a request whose every copy was dropped unanswered gets a 500.
+class Reply {
+ public:
+  // What the server implements for one request.
+  class Target {
+   public:
+    virtual ~Target() = default;
+    // Runs `step` on the route's pool; if it throws, the request is answered with that error.
+    virtual void run(std::function<void()> step) = 0;
+    // Answers the request (the first call wins): `error`, when set, as a handler's exception.
+    virtual void complete(std::exception_ptr error, Response response) = 0;
+  };
+
+  explicit Reply(std::shared_ptr<Target> target) : target_(std::move(target)) {}
+
+  // Answers with what `make` returns, run on the route's pool.
+  void operator()(std::function<Response()> make) const {
+    target_->run([target = target_, make = std::move(make)] { target->complete({}, make()); });
+  }
+  // Goes on with `step` on the route's pool (which answers through this Reply in the end).
+  void post(std::function<void()> step) const { target_->run(std::move(step)); }
+  // Answers with a response made already.
+  void send(Response response) const { target_->complete({}, std::move(response)); }
+
+ private:
+  std::shared_ptr<Target> target_;
+};
+
+// Starts the work of a request and answers through the Reply (see above); it runs on the pool of
+// its executor, which must not be kInline.
+using AsyncRouteHandler = std::function<void(Request&, Reply)>;
+
 struct Route {
   Method method;
   std::string pattern;
   Executor executor;
-  RouteHandler handler;
+  RouteHandler handler;             // empty for an asynchronous route
+  AsyncRouteHandler async_handler;  // set for an asynchronous route
 };
 
 struct RouteMatch {
@@ -46,6 +86,8 @@ struct WebSocketRoute {
 class Router {
  public:
   void add(Method method, std::string pattern, Executor executor, RouteHandler handler);
+  // An asynchronous route (see Reply). Throws std::invalid_argument for kInline.
+  void add_async(Method method, std::string pattern, Executor executor, AsyncRouteHandler handler);
   // does not ask for an upgrade gets 426.
   void add_websocket(std::string pattern, WebSocketHandler handler);
   // The route of GET and HEAD requests no other route matches (the web app's files and client

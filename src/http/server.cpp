@@ -26,9 +26,13 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <list>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <unordered_map>
 #include <random>
 #include <thread>
@@ -56,6 +60,71 @@ struct BlockingPool {
   asio::thread_pool pool;
   int limit;
   std::atomic<int> pending{0};
+};
+
+// The asynchronous routes' replies still unanswered: the server's pools and contexts must outlive
+// them, so run() and the destructor wait until there are none.
+struct AsyncReplies {
+  std::mutex mutex;
+  std::condition_variable none_left;
+  int live = 0;
+
+  void wait_until_none() {
+    std::unique_lock lock(mutex);
+    none_left.wait(lock, [&] { return live == 0; });
+  }
+};
+
+// The Reply target of one request of an asynchronous route: steps run on the route's pool; the
+// answer resumes the request's coroutine on its own executor. The first answer wins; a target
+// dropped unanswered answers with an error (a 500).
+template <class Completion>
+class PooledReply final : public Reply::Target,
+                          public std::enable_shared_from_this<PooledReply<Completion>> {
+ public:
+  PooledReply(Completion completion, asio::thread_pool::executor_type pool, AsyncReplies& replies)
+      : completion_(std::move(completion)), pool_(pool), replies_(replies) {
+    std::lock_guard lock(replies_.mutex);
+    ++replies_.live;
+  }
+  ~PooledReply() override {
+    complete(std::make_exception_ptr(std::logic_error("the route gave no response")), {});
+    std::lock_guard lock(replies_.mutex);
+    if (--replies_.live == 0) replies_.none_left.notify_all();
+  }
+  PooledReply(const PooledReply&) = delete;
+  PooledReply& operator=(const PooledReply&) = delete;
+
+  void run(std::function<void()> step) override {
+    asio::post(pool_, [self = this->shared_from_this(), step = std::move(step)] {
+      try {
+        step();
+      } catch (...) {
+        self->complete(std::current_exception(), {});
+      }
+    });
+  }
+
+  void complete(std::exception_ptr error, Response response) override {
+    std::optional<Completion> completion;
+    {
+      std::lock_guard lock(mutex_);
+      if (!completion_) return;  // answered already
+      completion.emplace(std::move(*completion_));
+      completion_.reset();
+    }
+    auto executor = asio::get_associated_executor(*completion);
+    asio::post(executor, [completion = std::move(*completion), error,
+                          response = std::move(response)]() mutable {
+      std::move(completion)(error, std::move(response));
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::optional<Completion> completion_;  // empty once answered
+  asio::thread_pool::executor_type pool_;
+  AsyncReplies& replies_;
 };
 
 std::string new_request_id() {
@@ -516,6 +585,11 @@ struct Server::Impl {
   // A WebSocket route's handler decides: the session to run, or (in `refusal`) its answer.
   std::optional<WebSocketSession> upgrade(Request& request, Response& refusal);
   asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
+  asio::awaitable<Response> run_async(BlockingPool& pool, const Route& route, Request& request);
+  asio::awaitable<Response> run_on(BlockingPool& pool, const Route& route, Request& request) {
+    return route.async_handler ? run_async(pool, route, request) : run_blocking(pool, route, request);
+  }
+  AsyncReplies async_replies;
   void apply_cors(const Request& request, Response& response) const;
   std::optional<Response> preflight(const Request& request) const;
 };
@@ -1113,6 +1187,35 @@ asio::awaitable<Response> Server::Impl::run_blocking(BlockingPool& pool, const R
   co_return response;
 }
 
+// Like run_blocking, but the handler only starts the work; the request waits, holding no thread,
+// until the Reply answers. It counts as pending on the pool until then, so the pool's queue limit
+// also bounds the writes waiting for a group commit.
+asio::awaitable<Response> Server::Impl::run_async(BlockingPool& pool, const Route& route,
+                                                  Request& request) {
+  if (pool.pending.fetch_add(1) >= pool.limit) {
+    pool.pending.fetch_sub(1);
+    co_return problem_response(
+        domain::make_error(domain::ErrorCode::kOverloaded, "Too many requests are waiting."),
+        request.path);
+  }
+  const AsyncRouteHandler* handler = &route.async_handler;
+  Request* req = &request;
+  auto [error, response] =
+      co_await asio::async_initiate<decltype(kUseAwaitable), void(std::exception_ptr, Response)>(
+          [this, &pool, handler, req](auto completion) {
+            using Target = PooledReply<decltype(completion)>;
+            auto target =
+                std::make_shared<Target>(std::move(completion), pool.pool.get_executor(),
+                                         async_replies);
+            Reply reply(target);
+            target->run([handler, req, reply = std::move(reply)] { (*handler)(*req, reply); });
+          },
+          kUseAwaitable);
+  pool.pending.fetch_sub(1);
+  if (error) std::rethrow_exception(error);
+  co_return response;
+}
+
 std::optional<WebSocketSession> Server::Impl::upgrade(Request& request, Response& refusal) {
   request.path = request.target.substr(0, request.target.find('?'));
   Params params;
@@ -1189,13 +1292,13 @@ asio::awaitable<Response> Server::Impl::handle(Request& request) {
     switch (match.route->executor) {
       case Executor::kInline: response = match.route->handler(request); break;
       case Executor::kDatabaseRead:
-        response = co_await run_blocking(read_pool, *match.route, request);
+        response = co_await run_on(read_pool, *match.route, request);
         break;
       case Executor::kDatabaseWrite:
-        response = co_await run_blocking(write_pool, *match.route, request);
+        response = co_await run_on(write_pool, *match.route, request);
         break;
       case Executor::kCpuHeavy:
-        response = co_await run_blocking(cpu_pool, *match.route, request);
+        response = co_await run_on(cpu_pool, *match.route, request);
         break;
     }
   } catch (const domain::ErrorException& e) {
@@ -1231,6 +1334,7 @@ Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
 
 Server::~Server() {
   if (impl_->reserve_fd >= 0) ::close(impl_->reserve_fd);
+  impl_->async_replies.wait_until_none();
   impl_->read_pool.pool.join();
   impl_->write_pool.pool.join();
   impl_->cpu_pool.pool.join();
@@ -1321,6 +1425,8 @@ void Server::run() {
   }
   im.run_io(im.ioc);
   for (auto& t : threads) t.join();
+  // Writes still queued finish on the database's writer thread and answer through their pool.
+  im.async_replies.wait_until_none();
   im.read_pool.pool.join();
   im.write_pool.pool.join();
   im.cpu_pool.pool.join();

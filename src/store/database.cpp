@@ -93,6 +93,17 @@ void Database::read_statement(const std::function<void(Transaction&)>& work) {
   });
 }
 
+void Database::write_async(std::function<void(Transaction&)> work,
+                           std::function<void(std::exception_ptr)> done) {
+  std::exception_ptr error;
+  try {
+    write(work);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  done(error);
+}
+
 bool Database::ping() {
   try {
     read([](Transaction& s) { s.query("SELECT 1"); });

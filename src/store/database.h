@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -203,6 +204,16 @@ class Database {
   // it needs through the Transaction and has no effects outside it: no I/O, no counters, no
   // moving from captured state; whatever it returns or assigns is overwritten by the last run.
   virtual void write(const std::function<void(Transaction&)>& work) = 0;
+
+  // write() without waiting: queues `work` (the same rules) and returns; once its group commit
+  // ran, `done` gets the write's error, or null when it is durably committed. `done` runs on the
+  // database's writer thread after the commit listeners, so it must be short and never block:
+  // it hands the rest to another thread. A caller thus holds no thread while its write waits
+  // for the batch, and a group commit is not capped by how many threads wait in write(). Throws
+  // DatabaseError, without calling `done`, when the database is closing. The default runs
+  // write() on the calling thread, then `done`.
+  virtual void write_async(std::function<void(Transaction&)> work,
+                           std::function<void(std::exception_ptr)> done);
 
   // True when the database answers a trivial query (by default: a read of SELECT 1).
   virtual bool ping();

@@ -1,5 +1,9 @@
 #include "store/group_commit.h"
 
+#include <memory>
+
+#include "log/log.h"
+
 namespace todo::store {
 
 GroupCommitQueue::GroupCommitQueue(std::size_t max_batch, RunBatch run_batch,
@@ -41,6 +45,18 @@ void GroupCommitQueue::write(const std::function<void(Transaction&)>& work) {
   if (job.error) std::rethrow_exception(job.error);
 }
 
+void GroupCommitQueue::write_async(std::function<void(Transaction&)> work,
+                                   std::function<void(std::exception_ptr)> done) {
+  auto job = std::make_unique<QueuedWrite>();
+  job->owned_work = std::move(work);
+  job->work = &job->owned_work;
+  job->on_done = std::move(done);
+  std::lock_guard lock(mutex_);
+  if (stopping_) throw DatabaseError("the database is closing");
+  queue_.push_back(job.release());  // the writer thread deletes it after calling on_done
+  ready_.notify_one();
+}
+
 GroupCommitQueue::Stats GroupCommitQueue::stats() const {
   std::lock_guard lock(mutex_);
   return Stats{commits_, writes_, static_cast<std::int64_t>(queue_.size())};
@@ -48,8 +64,10 @@ GroupCommitQueue::Stats GroupCommitQueue::stats() const {
 
 void GroupCommitQueue::loop() {
   std::vector<QueuedWrite*> batch;
+  std::vector<std::unique_ptr<QueuedWrite>> asynchronous;
   for (;;) {
     batch.clear();
+    asynchronous.clear();
     {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -69,8 +87,21 @@ void GroupCommitQueue::loop() {
       if (committed) ++commits_;
       // Once the lock is released a caller may return and destroy its write: touch none after.
       for (QueuedWrite* job : batch) {
+        if (job->on_done) {
+          asynchronous.emplace_back(job);
+          continue;
+        }
         job->done = true;
         job->finished.notify_one();
+      }
+    }
+    for (const auto& job : asynchronous) {
+      try {
+        job->on_done(job->error);
+      } catch (const std::exception& e) {
+        log::error("an asynchronous write's completion threw", {{"error", e.what()}});
+      } catch (...) {
+        log::error("an asynchronous write's completion threw", {{"error", "unknown"}});
       }
     }
     if (between_batches_) between_batches_();

@@ -16,9 +16,13 @@
 
 namespace todo::store {
 
-// One write() waiting in the queue.
+// One write() waiting in the queue, or one write_async().
 struct QueuedWrite {
   const std::function<void(Transaction&)>* work = nullptr;
+  // An asynchronous write owns its work (`work` points at it) and is told its outcome through
+  // `on_done` instead of waking a waiting caller.
+  std::function<void(Transaction&)> owned_work;
+  std::function<void(std::exception_ptr)> on_done;
   std::exception_ptr error;  // set by the writer thread when this write failed
   bool done = false;         // guarded by the queue's mutex
   // Its caller waits on this alone, so a batch wakes only its own callers, not every caller
@@ -51,6 +55,13 @@ class GroupCommitQueue {
   // Queues `work`, waits until its batch ran, and rethrows its error. From the writer thread
   // itself (a write inside a write) it throws "nested write": it would wait for itself.
   void write(const std::function<void(Transaction&)>& work);
+  // Queues `work` and returns at once; after its batch ran (committed or not), the writer thread
+  // calls `done` with the write's error, or null when it committed. `done` runs on the writer
+  // thread after the commit listeners: it must be short and must not block (hand the rest to
+  // another thread). May be called from any thread, the writer thread included. Throws
+  // DatabaseError when the queue is stopping (then `done` is never called).
+  void write_async(std::function<void(Transaction&)> work,
+                   std::function<void(std::exception_ptr)> done);
 
   struct Stats {
     std::int64_t commits = 0;  // group commits that succeeded

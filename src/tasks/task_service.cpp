@@ -3,7 +3,11 @@
 #include "tasks/task_service.h"
 
 #include <boost/json.hpp>
+#include <condition_variable>
+#include <deque>
 #include <limits>
+#include <memory>
+#include <mutex>
 
 #include "domain/ids.h"
 #include "domain/recurrence.h"
@@ -59,6 +63,53 @@ domain::Result<domain::Task> settle(domain::Task task, const domain::Task* befor
   if (task.recurrence && !task.series_id) task.series_id = task.id;
   domain::RecurrenceBudget budget;
   return domain::anchor_series(std::move(task), before, zones, budget);
+}
+
+template <class T>
+Outcome<T> outcome_of(domain::Result<T> result) {
+  return [result = std::move(result)] { return result; };
+}
+
+template <class T>
+Outcome<T> outcome_of(std::exception_ptr error) {
+  return [error]() -> domain::Result<T> { std::rethrow_exception(error); };
+}
+
+// Runs an asynchronous call (`start(resume, done)`) and waits for its outcome on this thread,
+// which also runs the steps the call resumes: a synchronous call behaves as it did before it had
+// an asynchronous twin.
+template <class T, class Start>
+domain::Result<T> wait_here(Start&& start) {
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::function<void()>> steps;
+    std::optional<Outcome<T>> outcome;
+  } state;
+  const Resume resume = [&state](std::function<void()> step) {
+    std::lock_guard lock(state.mutex);
+    state.steps.push_back(std::move(step));
+    state.changed.notify_one();
+  };
+  // Notified under the lock: this thread cannot return (and destroy `state`) before the caller
+  // of done, perhaps the writer thread, has let go of it.
+  const Done<T> done = [&state](Outcome<T> outcome) {
+    std::lock_guard lock(state.mutex);
+    state.outcome = std::move(outcome);
+    state.changed.notify_one();
+  };
+  start(resume, done);
+  std::unique_lock lock(state.mutex);
+  for (;;) {
+    state.changed.wait(lock, [&] { return state.outcome || !state.steps.empty(); });
+    if (state.outcome) break;
+    auto step = std::move(state.steps.front());
+    state.steps.pop_front();
+    lock.unlock();
+    step();
+    lock.lock();
+  }
+  return (*state.outcome)();
 }
 
 // The answer to a create whose Idempotency-Key was seen: the first response, or 422 when the key
@@ -131,6 +182,14 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
                                                 const domain::TaskInput& input,
                                                 const std::optional<IdempotencyKey>& idempotency,
                                                 const ResponseRenderer& render) {
+  return wait_here<CreatedTask>([&](const Resume&, const Done<CreatedTask>& done) {
+    create_async(user_id, input, idempotency, render, done);
+  });
+}
+
+void TaskService::create_async(const std::string& user_id, const domain::TaskInput& input,
+                               const std::optional<IdempotencyKey>& idempotency,
+                               const ResponseRenderer& render, Done<CreatedTask> done) {
   struct Read {
     std::optional<domain::User> owner;
     std::optional<store::StoredResponse> seen;
@@ -144,13 +203,13 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
   // Without a key, the owner is all there is to read: one statement.
   auto read = idempotency ? store::read_value(deps_.database, read_owner)
                           : store::read_statement_value(deps_.database, read_owner);
-  if (read.seen) return replay(std::move(*read.seen), *idempotency);
-  if (!read.owner) return user_not_found();
+  if (read.seen) return done(outcome_of(replay(std::move(*read.seen), *idempotency)));
+  if (!read.owner) return done(outcome_of<CreatedTask>(user_not_found()));
   const domain::User& owner = *read.owner;
 
   domain::Task fresh;
   auto applied = domain::apply_task_input(fresh, input, true, {deps_.zones, owner});
-  if (!applied) return applied.error();
+  if (!applied) return done(outcome_of<CreatedTask>(applied.error()));
   domain::Task task = std::move(*applied);
   const auto now = deps_.clock.now();
   task.id = domain::new_uuid_v7(now, deps_.random);
@@ -159,32 +218,47 @@ domain::Result<CreatedTask> TaskService::create(const std::string& user_id,
   task.created_at = now;
   task.updated_at = now;
   auto settled = settle(std::move(task), nullptr, now, deps_.zones);
-  if (!settled) return settled.error();
-  const PreparedWrite write = prepare(domain::TaskAction::kCreated, std::nullopt,
-                                      std::move(*settled), {}, owner, now, std::nullopt);
-  std::optional<store::StoredResponse> first;
-  if (idempotency) {
-    first = render(write.task);
-    first->user_id = user_id;
-    first->key = idempotency->key;
-    first->request_hash = idempotency->request_hash;
-    first->created_at = now;
-  }
+  if (!settled) return done(outcome_of<CreatedTask>(settled.error()));
 
-  return store::write_value(deps_.database,
-                            [&](store::Transaction& s) -> domain::Result<CreatedTask> {
-                              if (idempotency) {
-                                // The same key may have been used by a request that raced this one.
-                                if (auto seen = idempotency_.find(s, user_id, idempotency->key)) {
-                                  return replay(std::move(*seen), *idempotency);
-                                }
-                              }
-                              auto stored = write_prepared(s, write);
-                              if (!stored)
-                                return stored.error();  // a quota: the key stays free for a retry
-                              if (first) idempotency_.insert(s, *first);
-                              return CreatedTask{std::move(**stored), std::nullopt};
-                            });
+  // What the write needs, owned: the request's thread does not wait for it.
+  struct Pending {
+    PreparedWrite write;
+    std::optional<IdempotencyKey> idempotency;
+    std::optional<store::StoredResponse> first;
+    std::string user_id;
+    domain::Result<CreatedTask> result;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->write = prepare(domain::TaskAction::kCreated, std::nullopt, std::move(*settled), {},
+                           owner, now, std::nullopt);
+  pending->idempotency = idempotency;
+  pending->user_id = user_id;
+  if (idempotency) {
+    auto& first = pending->first.emplace(render(pending->write.task));
+    first.user_id = user_id;
+    first.key = idempotency->key;
+    first.request_hash = idempotency->request_hash;
+    first.created_at = now;
+  }
+  deps_.database.write_async(
+      [this, pending](store::Transaction& s) {
+        pending->result = [&]() -> domain::Result<CreatedTask> {
+          if (pending->idempotency) {
+            // The same key may have been used by a request that raced this one.
+            if (auto seen = idempotency_.find(s, pending->user_id, pending->idempotency->key)) {
+              return replay(std::move(*seen), *pending->idempotency);
+            }
+          }
+          auto stored = write_prepared(s, pending->write);
+          if (!stored) return stored.error();  // a quota: the key stays free for a retry
+          if (pending->first) idempotency_.insert(s, *pending->first);
+          return CreatedTask{std::move(**stored), std::nullopt};
+        }();
+      },
+      [pending, done = std::move(done)](std::exception_ptr error) {
+        if (error) return done(outcome_of<CreatedTask>(error));
+        done(outcome_of(std::move(pending->result)));
+      });
 }
 
 PreparedWrite TaskService::prepare_generated(domain::Task task, const domain::User& owner,
@@ -214,35 +288,62 @@ domain::Result<domain::Task> TaskService::get(const std::string& user_id, const 
   return std::move(*task);
 }
 
-domain::Result<domain::Task> TaskService::change(const std::string& user_id, const std::string& id,
-                                                 std::optional<std::int64_t> if_match,
-                                                 const Computation& compute) {
+void TaskService::change_async(std::string user_id, std::string id,
+                               std::optional<std::int64_t> if_match, Computation compute,
+                               Resume resume, Done<domain::Task> done, int attempt) {
   struct Read {
     std::optional<domain::Task> task;
     std::optional<domain::User> owner;
   };
-  for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
-    auto read = store::read_value(deps_.database, [&](store::Transaction& s) {
-      Read r;
-      r.task = tasks_.find(s, user_id, id);
-      if (r.task) r.owner = users_.find_by_id(s, user_id);
-      return r;
-    });
-    if (!read.task) return task_not_found();
-    const domain::Task& current = *read.task;
-    if (if_match && *if_match != current.version) return version_conflict(current);
-    if (!read.owner) return user_not_found();
-    auto write = compute(current, *read.owner, deps_.clock.now());
-    if (!write) return write.error();
-    if (!*write) return current;  // nothing to do
-    auto stored = store::write_value(
-        deps_.database, [&](store::Transaction& s) { return write_prepared(s, **write); });
-    if (!stored) return stored.error();
-    if (*stored) return std::move(**stored);
-    // Another write came between the read and this one: with If-Match the next read answers
-    // 412; without, the change is computed again from the task as it is now.
+  auto read = store::read_value(deps_.database, [&](store::Transaction& s) {
+    Read r;
+    r.task = tasks_.find(s, user_id, id);
+    if (r.task) r.owner = users_.find_by_id(s, user_id);
+    return r;
+  });
+  if (!read.task) return done(outcome_of<domain::Task>(task_not_found()));
+  const domain::Task& current = *read.task;
+  if (if_match && *if_match != current.version) {
+    return done(outcome_of<domain::Task>(version_conflict(current)));
   }
-  return kept_changing();
+  if (!read.owner) return done(outcome_of<domain::Task>(user_not_found()));
+  auto write = compute(current, *read.owner, deps_.clock.now());
+  if (!write) return done(outcome_of<domain::Task>(write.error()));
+  if (!*write) return done(outcome_of<domain::Task>(current));  // nothing to do
+
+  struct Pending {
+    PreparedWrite write;
+    domain::Result<std::optional<domain::Task>> stored;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->write = std::move(**write);
+  deps_.database.write_async(
+      [this, pending](store::Transaction& s) { pending->stored = write_prepared(s, pending->write); },
+      [this, pending, user_id = std::move(user_id), id = std::move(id), if_match,
+       compute = std::move(compute), resume = std::move(resume), done = std::move(done),
+       attempt](std::exception_ptr error) mutable {
+        if (error) return done(outcome_of<domain::Task>(error));
+        if (!pending->stored) return done(outcome_of<domain::Task>(pending->stored.error()));
+        if (*pending->stored) return done(outcome_of<domain::Task>(std::move(**pending->stored)));
+        // Another write came between the read and this one: with If-Match the next read
+        // answers 412; without, the change is computed again from the task as it is now — on
+        // a thread that may block, not on this one (the writer's).
+        if (attempt + 1 >= kWriteAttempts) return done(outcome_of<domain::Task>(kept_changing()));
+        auto again = [this, user_id = std::move(user_id), id = std::move(id), if_match,
+                      compute = std::move(compute), resume, done = std::move(done),
+                      attempt]() mutable {
+          change_async(std::move(user_id), std::move(id), if_match, std::move(compute),
+                       std::move(resume), std::move(done), attempt + 1);
+        };
+        resume(std::move(again));
+      });
+}
+
+TaskService::Computation TaskService::updating(Mutation mutate) {
+  return [this, mutate = std::move(mutate)](const domain::Task& current, const domain::User& owner,
+                                            domain::Timestamp now) {
+    return compute_update(current, owner, now, mutate);
+  };
 }
 
 domain::Result<std::optional<PreparedWrite>> TaskService::compute_update(
@@ -265,61 +366,93 @@ domain::Result<std::optional<PreparedWrite>> TaskService::compute_update(
 domain::Result<domain::Task> TaskService::update(const std::string& user_id, const std::string& id,
                                                  const domain::TaskInput& input, bool replace,
                                                  std::optional<std::int64_t> if_match) {
-  const Mutation apply = [&](const domain::Task& current, const domain::User& owner) {
+  return wait_here<domain::Task>([&](const Resume& resume, const Done<domain::Task>& done) {
+    update_async(user_id, id, input, replace, if_match, resume, done);
+  });
+}
+
+void TaskService::update_async(const std::string& user_id, const std::string& id,
+                               const domain::TaskInput& input, bool replace,
+                               std::optional<std::int64_t> if_match, Resume resume,
+                               Done<domain::Task> done) {
+  Mutation apply = [this, input, replace](const domain::Task& current, const domain::User& owner) {
     return domain::apply_task_input(current, input, replace, {deps_.zones, owner});
   };
-  return change(user_id, id, if_match,
-                [&](const domain::Task& current, const domain::User& owner, domain::Timestamp now) {
-                  return compute_update(current, owner, now, apply);
-                });
+  change_async(user_id, id, if_match, updating(std::move(apply)), std::move(resume),
+               std::move(done));
 }
 
 domain::Result<domain::Task> TaskService::set_status(const std::string& user_id,
                                                      const std::string& id,
                                                      domain::TaskStatus status,
                                                      std::optional<std::int64_t> if_match) {
-  const Mutation apply = [&](const domain::Task& current,
-                             const domain::User&) -> domain::Result<domain::Task> {
+  return wait_here<domain::Task>([&](const Resume& resume, const Done<domain::Task>& done) {
+    set_status_async(user_id, id, status, if_match, resume, done);
+  });
+}
+
+void TaskService::set_status_async(const std::string& user_id, const std::string& id,
+                                   domain::TaskStatus status, std::optional<std::int64_t> if_match,
+                                   Resume resume, Done<domain::Task> done) {
+  Mutation apply = [status](const domain::Task& current,
+                            const domain::User&) -> domain::Result<domain::Task> {
     domain::Task next = current;
     next.status = status;
     return next;
   };
-  return change(user_id, id, if_match,
-                [&](const domain::Task& current, const domain::User& owner, domain::Timestamp now) {
-                  return compute_update(current, owner, now, apply);
-                });
+  change_async(user_id, id, if_match, updating(std::move(apply)), std::move(resume),
+               std::move(done));
 }
 
 domain::Result<domain::Task> TaskService::toggle(const std::string& user_id,
                                                  const std::string& id) {
-  const Mutation apply = [](const domain::Task& current,
-                            const domain::User&) -> domain::Result<domain::Task> {
+  return wait_here<domain::Task>([&](const Resume& resume, const Done<domain::Task>& done) {
+    toggle_async(user_id, id, resume, done);
+  });
+}
+
+void TaskService::toggle_async(const std::string& user_id, const std::string& id, Resume resume,
+                               Done<domain::Task> done) {
+  Mutation apply = [](const domain::Task& current,
+                      const domain::User&) -> domain::Result<domain::Task> {
     domain::Task next = current;
     next.status = current.status == domain::TaskStatus::kCompleted ? domain::TaskStatus::kPending
                                                                    : domain::TaskStatus::kCompleted;
     return next;
   };
-  return change(user_id, id, std::nullopt,
-                [&](const domain::Task& current, const domain::User& owner, domain::Timestamp now) {
-                  return compute_update(current, owner, now, apply);
-                });
+  change_async(user_id, id, std::nullopt, updating(std::move(apply)), std::move(resume),
+               std::move(done));
 }
 
 domain::Result<void> TaskService::remove(const std::string& user_id, const std::string& id,
                                          std::optional<std::int64_t> if_match) {
-  auto removed = change(user_id, id, if_match,
-                        [&](const domain::Task& current, const domain::User& owner,
-                            domain::Timestamp now) -> domain::Result<std::optional<PreparedWrite>> {
-                          domain::Task tombstone = current;
-                          tombstone.version = current.version + 1;
-                          tombstone.updated_at = now;
-                          tombstone.deleted_at = now;
-                          return std::optional<PreparedWrite>(
-                              prepare(domain::TaskAction::kDeleted, current, std::move(tombstone),
-                                      {}, owner, now, current.version));
-                        });
-  if (!removed) return removed.error();
-  return {};
+  return wait_here<void>([&](const Resume& resume, const Done<void>& done) {
+    remove_async(user_id, id, if_match, resume, done);
+  });
+}
+
+void TaskService::remove_async(const std::string& user_id, const std::string& id,
+                               std::optional<std::int64_t> if_match, Resume resume,
+                               Done<void> done) {
+  Computation tombstone = [this](const domain::Task& current, const domain::User& owner,
+                                 domain::Timestamp now)
+      -> domain::Result<std::optional<PreparedWrite>> {
+    domain::Task after = current;
+    after.version = current.version + 1;
+    after.updated_at = now;
+    after.deleted_at = now;
+    return std::optional<PreparedWrite>(prepare(domain::TaskAction::kDeleted, current,
+                                                std::move(after), {}, owner, now,
+                                                current.version));
+  };
+  change_async(user_id, id, if_match, std::move(tombstone), std::move(resume),
+               [done = std::move(done)](Outcome<domain::Task> outcome) {
+                 done([outcome = std::move(outcome)]() -> domain::Result<void> {
+                   auto removed = outcome();
+                   if (!removed) return removed.error();
+                   return {};
+                 });
+               });
 }
 
 std::vector<std::pair<std::string, domain::Timestamp>> TaskService::all_day_day_starts(

@@ -23,6 +23,7 @@
 #include "store/usage_repository.h"
 #include "store/user_repository.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,9 +76,39 @@ struct SyncPage {
 // task's change_seq is not known yet; the API's response does not show it).
 using ResponseRenderer = std::function<store::StoredResponse(const domain::Task&)>;
 
+// The asynchronous calls, which the API's write routes use so that a request holds no thread
+// while its write waits for a group commit (Database::write_async):
+// - `done` is called once with the outcome: a function that returns the result or rethrows the
+//   call's exception. It may be called on the database's writer thread, so it only hands the
+//   outcome over (to a pool) and returns.
+// - `resume` runs a step on a thread that may block (the caller's pool): a change whose task
+//   moved between its read and its write is read and computed again there, never on the writer.
+// An exception thrown before the write was queued (a failed read) leaves the call instead.
+template <class T>
+using Outcome = std::function<domain::Result<T>()>;
+template <class T>
+using Done = std::function<void(Outcome<T>)>;
+using Resume = std::function<void(std::function<void()>)>;
+
 class TaskService {
  public:
   explicit TaskService(TaskDependencies deps, domain::QuotaLimits quotas = {});
+
+  // The synchronous calls below run their asynchronous twin and wait on the calling thread.
+  void create_async(const std::string& user_id, const domain::TaskInput& input,
+                    const std::optional<IdempotencyKey>& idempotency,
+                    const ResponseRenderer& render, Done<CreatedTask> done);
+  void update_async(const std::string& user_id, const std::string& id,
+                    const domain::TaskInput& input, bool replace,
+                    std::optional<std::int64_t> if_match, Resume resume,
+                    Done<domain::Task> done);
+  void set_status_async(const std::string& user_id, const std::string& id,
+                        domain::TaskStatus status, std::optional<std::int64_t> if_match,
+                        Resume resume, Done<domain::Task> done);
+  void toggle_async(const std::string& user_id, const std::string& id, Resume resume,
+                    Done<domain::Task> done);
+  void remove_async(const std::string& user_id, const std::string& id,
+                    std::optional<std::int64_t> if_match, Resume resume, Done<void> done);
 
   domain::Result<CreatedTask> create(const std::string& user_id, const domain::TaskInput& input,
                                      const std::optional<IdempotencyKey>& idempotency,
@@ -132,11 +163,13 @@ class TaskService {
   std::vector<std::pair<std::string, domain::Timestamp>> all_day_day_starts(
       store::Transaction& s, const std::string& user_id, domain::Timestamp now) const;
   // Reads the task and its owner, checks If-Match, computes the change and writes it with a
-  // compare-and-set on the version read; again from the read when the version moved (bounded).
-  // Returns the task as stored (the current one when nothing changed).
-  domain::Result<domain::Task> change(const std::string& user_id, const std::string& id,
-                                      std::optional<std::int64_t> if_match,
-                                      const Computation& compute);
+  // compare-and-set on the version read; again from the read (through `resume`) when the version
+  // moved, at most kWriteAttempts times. Its outcome is the task as stored (the current one when
+  // nothing changed).
+  void change_async(std::string user_id, std::string id, std::optional<std::int64_t> if_match,
+                    Computation compute, Resume resume, Done<domain::Task> done, int attempt = 0);
+  // A Computation that applies `mutate` (compute_update), owning it.
+  Computation updating(Mutation mutate);
   // A change of `current` by `mutate`, settled and with its events; nullopt when nothing changed.
   domain::Result<std::optional<PreparedWrite>> compute_update(const domain::Task& current,
                                                               const domain::User& owner,

@@ -13,6 +13,8 @@
 #include "http/query.h"
 
 #include <boost/json.hpp>
+#include <functional>
+#include <type_traits>
 
 
 namespace todo::services::api {
@@ -357,12 +359,26 @@ namespace {
 
 // ---- handlers ---------------------------------------------------------------------------------
 
-// Runs `handle` with the authenticated user's id, or answers with the token problem.
-template <class Handle>
-Response with_user(const TaskRouteDependencies& deps, Request& req, Handle&& handle) {
-  auto claims = deps.authenticator.authenticate(req);
-  if (!claims) return problem(req, claims.error());
-  return handle(claims->sub);
+// How a write route answers once the service's outcome is known: `render` makes the response of
+// a success, on the route's pool; an error is its problem.
+template <class T, class Render>
+tasks::Done<T> answer(const http::Reply& reply, std::string path, Render render) {
+  return [reply, path = std::move(path), render = std::move(render)](tasks::Outcome<T> outcome) {
+    reply([outcome = std::move(outcome), path, render]() -> Response {
+      auto result = outcome();
+      if (!result) return http::problem_response(result.error(), path);
+      if constexpr (std::is_void_v<T>) {
+        return render();
+      } else {
+        return render(*result);
+      }
+    });
+  };
+}
+
+// A change read and computed again goes on on the route's pool.
+tasks::Resume on_pool(const http::Reply& reply) {
+  return [reply](std::function<void()> step) { reply.post(std::move(step)); };
 }
 
 Response render_created(const tasks::CreatedTask& created, TaskJsonStyle style,
@@ -413,10 +429,10 @@ domain::TaskInput lower_case_enumerations(domain::TaskInput input) {
   return input;
 }
 
-Response create_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
-                     bool seed) {
+void create_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                 bool seed, const http::Reply& reply) {
   auto input = read_task_body(req);
-  if (!input) return problem(req, input.error());
+  if (!input) return reply.send(problem(req, input.error()));
   if (seed) *input = lower_case_enumerations(std::move(*input));
   const TaskJsonStyle style = seed ? TaskJsonStyle::kSeed : TaskJsonStyle::kApi;
   std::optional<tasks::IdempotencyKey> key;
@@ -424,7 +440,7 @@ Response create_task(const TaskRouteDependencies& deps, Request& req, const std:
     if (header->empty() || header->size() > 200 || !domain::is_valid_utf8(*header)) {
       domain::Error e = domain::make_error(ErrorCode::kBadRequest, "Idempotency-Key is invalid.");
       e.fields.push_back({"Idempotency-Key", "must be 1 to 200 characters"});
-      return problem(req, e);
+      return reply.send(problem(req, e));
     }
     key = tasks::IdempotencyKey{std::string(*header),
                          auth::sha256_hex("POST " + req.path + "\n" + req.body)};
@@ -437,9 +453,12 @@ Response create_task(const TaskRouteDependencies& deps, Request& req, const std:
                 "\nlocation: " + task_location(task, seed);
     return r;
   };
-  auto created = deps.tasks.create(user_id, *input, key, render);
-  if (!created) return problem(req, created.error());
-  return render_created(*created, style, task_location(created->task, seed));
+  deps.tasks.create_async(user_id, *input, key, render,
+                          answer<tasks::CreatedTask>(reply, req.path,
+                                                     [style, seed](const tasks::CreatedTask& c) {
+                                                       return render_created(
+                                                           c, style, task_location(c.task, seed));
+                                                     }));
 }
 
 Response get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
@@ -455,35 +474,36 @@ Response get_task(const TaskRouteDependencies& deps, Request& req, const std::st
   return task_response(200, *task, style);
 }
 
-Response update_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
-                     bool replace) {
+Response render_task(const domain::Task& task) { return task_response(200, task); }
+
+void update_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                 bool replace, const http::Reply& reply) {
   auto condition = if_match(req);
-  if (!condition) return problem(req, condition.error());
+  if (!condition) return reply.send(problem(req, condition.error()));
   auto input = read_task_body(req);
-  if (!input) return problem(req, input.error());
-  auto task = deps.tasks.update(user_id, std::string(req.path_param("id")), *input, replace,
-                                *condition);
-  if (!task) return problem(req, task.error());
-  return task_response(200, *task);
+  if (!input) return reply.send(problem(req, input.error()));
+  deps.tasks.update_async(user_id, std::string(req.path_param("id")), *input, replace, *condition,
+                          on_pool(reply), answer<domain::Task>(reply, req.path, render_task));
 }
 
-Response set_status(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
-                    domain::TaskStatus status) {
+void set_status(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                domain::TaskStatus status, const http::Reply& reply) {
   auto condition = if_match(req);
-  if (!condition) return problem(req, condition.error());
-  auto task = deps.tasks.set_status(user_id, std::string(req.path_param("id")), status, *condition);
-  if (!task) return problem(req, task.error());
-  return task_response(200, *task);
+  if (!condition) return reply.send(problem(req, condition.error()));
+  deps.tasks.set_status_async(user_id, std::string(req.path_param("id")), status, *condition,
+                              on_pool(reply), answer<domain::Task>(reply, req.path, render_task));
 }
 
-Response delete_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+void delete_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                 const http::Reply& reply) {
   auto condition = if_match(req);
-  if (!condition) return problem(req, condition.error());
-  auto removed = deps.tasks.remove(user_id, std::string(req.path_param("id")), *condition);
-  if (!removed) return problem(req, removed.error());
-  Response res;
-  res.status = 204;
-  return res;
+  if (!condition) return reply.send(problem(req, condition.error()));
+  deps.tasks.remove_async(user_id, std::string(req.path_param("id")), *condition, on_pool(reply),
+                          answer<void>(reply, req.path, [] {
+                            Response res;
+                            res.status = 204;
+                            return res;
+                          }));
 }
 
 Response list_tasks(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
@@ -545,16 +565,9 @@ Response sync_tasks(const TaskRouteDependencies& deps, Request& req, const std::
 
 // The path's user must be the token's subject: another user id is 403, whether or not that user
 // exists (their tasks are still 404 under the caller's own path: no existence leak).
-template <class Handle>
-Response with_path_user(const TaskRouteDependencies& deps, Request& req, Handle&& handle) {
-  return with_user(deps, req, [&](const std::string& user_id) {
-    if (req.path_param("user_id") != user_id) {
-      return problem(req, domain::make_error(ErrorCode::kForbidden,
-                                             "This path names another user; use the user id of "
-                                             "your own token."));
-    }
-    return handle(user_id);
-  });
+domain::Error another_user() {
+  return domain::make_error(ErrorCode::kForbidden,
+                            "This path names another user; use the user id of your own token.");
 }
 
 // A bare array of every task that matches, unpaginated, serialized task by task.
@@ -571,13 +584,18 @@ Response seed_list(const TaskRouteDependencies& deps, Request& req, const std::s
   return http::json_text_response(200, std::move(body));
 }
 
+Response render_seed_task(const domain::Task& task) {
+  return task_response(200, task, TaskJsonStyle::kSeed);
+}
+
 // The previous system's PUT is a partial update: an absent or null field is left as it is
 // (`tags: []` clears the tags), and a body that names nothing to change is 422.
-Response seed_update(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
+void seed_update(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                 const http::Reply& reply) {
   auto condition = if_match(req);
-  if (!condition) return problem(req, condition.error());
+  if (!condition) return reply.send(problem(req, condition.error()));
   auto body = read_task_body(req);
-  if (!body) return problem(req, body.error());
+  if (!body) return reply.send(problem(req, body.error()));
   domain::TaskInput input = lower_case_enumerations(std::move(*body));
   bool changes_something = false;
   auto keep_if_null = [&changes_something](auto& field) {
@@ -599,24 +617,26 @@ Response seed_update(const TaskRouteDependencies& deps, Request& req, const std:
     domain::Error e = domain::validation_error(
         {{"body", "names no field to change (absent and null fields are left as they are)"}});
     e.detail = "The request changes nothing.";
-    return problem(req, e);
+    return reply.send(problem(req, e));
   }
-  auto task = deps.tasks.update(user_id, std::string(req.path_param("id")), input,
-                                /*replace=*/false, *condition);
-  if (!task) return problem(req, task.error());
-  return task_response(200, *task, TaskJsonStyle::kSeed);
+  deps.tasks.update_async(user_id, std::string(req.path_param("id")), input, /*replace=*/false,
+                          *condition, on_pool(reply),
+                          answer<domain::Task>(reply, req.path, render_seed_task));
 }
 
-Response seed_toggle(const TaskRouteDependencies& deps, Request& req, const std::string& user_id) {
-  auto task = deps.tasks.toggle(user_id, std::string(req.path_param("id")));
-  if (!task) return problem(req, task.error());
-  return task_response(200, *task, TaskJsonStyle::kSeed);
+void seed_toggle(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+                 const http::Reply& reply) {
+  deps.tasks.toggle_async(user_id, std::string(req.path_param("id")), on_pool(reply),
+                          answer<domain::Task>(reply, req.path, render_seed_task));
 }
 
-// GET only reads; every other method writes.
-http::Executor executor_for(http::Method method) {
-  return method == http::Method::kGet ? http::Executor::kDatabaseRead
-                                      : http::Executor::kDatabaseWrite;
+// The user a request acts for: the token's subject, which a seed-compatible path must name.
+domain::Result<std::string> acting_user(const TaskRouteDependencies& deps, const Request& req,
+                                        bool seed) {
+  auto claims = deps.authenticator.authenticate(req);
+  if (!claims) return claims.error();
+  if (seed && req.path_param("user_id") != claims->sub) return another_user();
+  return std::move(claims->sub);
 }
 
 }  // namespace
@@ -625,50 +645,66 @@ http::Executor executor_for(http::Method method) {
 void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   using http::Executor;
   using http::Method;
-  // Each route: the method, the pattern and the handler that runs for an authenticated user.
-  auto route = [&router, &deps](Method method, std::string pattern, auto handler) {
-    router.add(method, std::move(pattern), executor_for(method),
-               [deps, handler](Request& req) {
-                 return with_user(deps, req,
-                                  [&](const std::string& user) { return handler(deps, req, user); });
+  // Each read route: the method, the pattern, whether it is a seed-compatible path naming the
+  // user, and the handler that runs for the authenticated user.
+  auto read_route = [&router, &deps](Method method, std::string pattern, bool seed, auto handler) {
+    router.add(method, std::move(pattern), Executor::kDatabaseRead,
+               [deps, handler, seed](Request& req) {
+                 auto user = acting_user(deps, req, seed);
+                 if (!user) return problem(req, user.error());
+                 return handler(deps, req, *user);
                });
   };
-  auto seed_route = [&router, &deps](Method method, std::string pattern, auto handler) {
-    router.add(method, std::move(pattern), executor_for(method),
-               [deps, handler](Request& req) {
-                 return with_path_user(
-                     deps, req, [&](const std::string& user) { return handler(deps, req, user); });
-               });
+  auto route = [&read_route](Method method, std::string pattern, auto handler) {
+    read_route(method, std::move(pattern), false, handler);
+  };
+  auto seed_route = [&read_route](Method method, std::string pattern, auto handler) {
+    read_route(method, std::move(pattern), true, handler);
+  };
+  // The write routes are asynchronous: a request holds no thread while its write waits for the
+  // group commit (http::Reply, TaskService's *_async calls).
+  auto write_route = [&router, &deps](Method method, std::string pattern, bool seed,
+                                      auto start) {
+    router.add_async(method, std::move(pattern), Executor::kDatabaseWrite,
+                     [deps, start, seed](Request& req, http::Reply reply) {
+                       auto user = acting_user(deps, req, seed);
+                       if (!user) return reply.send(problem(req, user.error()));
+                       start(deps, req, *user, reply);
+                     });
   };
   using D = const TaskRouteDependencies&;
+  using R = const http::Reply&;
   route(Method::kGet, "/api/tasks", list_tasks);
-  route(Method::kPost, "/api/tasks",
-        [](D d, Request& r, const std::string& u) { return create_task(d, r, u, false); });
+  write_route(Method::kPost, "/api/tasks", false, [](D d, Request& r, const std::string& u, R y) {
+    create_task(d, r, u, false, y);
+  });
   route(Method::kGet, "/api/tasks/{id}", [](D d, Request& r, const std::string& u) {
     return get_task(d, r, u, TaskJsonStyle::kApi);
   });
-  route(Method::kPatch, "/api/tasks/{id}",
-        [](D d, Request& r, const std::string& u) { return update_task(d, r, u, false); });
-  route(Method::kPut, "/api/tasks/{id}",
-        [](D d, Request& r, const std::string& u) { return update_task(d, r, u, true); });
-  route(Method::kDelete, "/api/tasks/{id}", delete_task);
-  route(Method::kPost, "/api/tasks/{id}/complete", [](D d, Request& r, const std::string& u) {
-    return set_status(d, r, u, domain::TaskStatus::kCompleted);
-  });
-  route(Method::kPost, "/api/tasks/{id}/reopen", [](D d, Request& r, const std::string& u) {
-    return set_status(d, r, u, domain::TaskStatus::kPending);
-  });
+  write_route(Method::kPatch, "/api/tasks/{id}", false,
+              [](D d, Request& r, const std::string& u, R y) { update_task(d, r, u, false, y); });
+  write_route(Method::kPut, "/api/tasks/{id}", false,
+              [](D d, Request& r, const std::string& u, R y) { update_task(d, r, u, true, y); });
+  write_route(Method::kDelete, "/api/tasks/{id}", false, delete_task);
+  write_route(Method::kPost, "/api/tasks/{id}/complete", false,
+              [](D d, Request& r, const std::string& u, R y) {
+                set_status(d, r, u, domain::TaskStatus::kCompleted, y);
+              });
+  write_route(Method::kPost, "/api/tasks/{id}/reopen", false,
+              [](D d, Request& r, const std::string& u, R y) {
+                set_status(d, r, u, domain::TaskStatus::kPending, y);
+              });
   route(Method::kGet, "/api/sync", sync_tasks);
 
   seed_route(Method::kGet, "/api/{user_id}/tasks", seed_list);
-  seed_route(Method::kPost, "/api/{user_id}/tasks",
-             [](D d, Request& r, const std::string& u) { return create_task(d, r, u, true); });
+  write_route(Method::kPost, "/api/{user_id}/tasks", true,
+              [](D d, Request& r, const std::string& u, R y) { create_task(d, r, u, true, y); });
   seed_route(Method::kGet, "/api/{user_id}/tasks/{id}", [](D d, Request& r, const std::string& u) {
     return get_task(d, r, u, TaskJsonStyle::kSeed);
   });
-  seed_route(Method::kPut, "/api/{user_id}/tasks/{id}", seed_update);
-  seed_route(Method::kDelete, "/api/{user_id}/tasks/{id}", delete_task);
-  seed_route(Method::kPatch, "/api/{user_id}/tasks/{id}/complete", seed_toggle);
+  write_route(Method::kPut, "/api/{user_id}/tasks/{id}", true, seed_update);
+  write_route(Method::kDelete, "/api/{user_id}/tasks/{id}", true, delete_task);
+  write_route(Method::kPatch, "/api/{user_id}/tasks/{id}/complete", true, seed_toggle);
 }
 
 }  // namespace todo::services::api

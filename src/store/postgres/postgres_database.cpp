@@ -801,6 +801,10 @@ class PostgresDatabase final : public Database {
   // (group commit: one commit, one WAL flush, and no conflicts between them; see "Group commit"
   // in ADR 0019).
   void write(const std::function<void(Transaction&)>& work) override { writes_.write(work); }
+  void write_async(std::function<void(Transaction&)> work,
+                   std::function<void(std::exception_ptr)> done) override {
+    writes_.write_async(std::move(work), std::move(done));
+  }
 
   void migration_write(const std::function<void(Transaction&)>& work) {
     if (writing_ == this) throw DatabaseError("nested write");

@@ -141,6 +141,10 @@ class SqliteDatabase final : public Database {
   }
 
   void write(const std::function<void(Transaction&)>& work) override { writes_.write(work); }
+  void write_async(std::function<void(Transaction&)> work,
+                   std::function<void(std::exception_ptr)> done) override {
+    writes_.write_async(std::move(work), std::move(done));
+  }
 
   CommitListenerId add_commit_listener(std::function<void()> listener) override {
     return listeners_.add(std::move(listener));

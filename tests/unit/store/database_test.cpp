@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -1022,6 +1023,94 @@ TEST_P(DatabaseTest, ClosingFinishesQueuedWrites) {
   closer.join();
   gated.join();
   for (auto& t : threads) t.join();
+  db = open();
+  EXPECT_EQ(count_items(*db), 5);
+}
+
+// The outcomes of asynchronous writes, as their `done` calls report them (on the writer thread).
+class AsyncOutcomes {
+ public:
+  std::function<void(std::exception_ptr)> done(std::int64_t k) {
+    return [this, k](std::exception_ptr error) {
+      std::lock_guard lock(mutex_);
+      errors_[k] = error;
+      changed_.notify_all();
+    };
+  }
+  // Waits (at most 20 s) until `n` writes reported; returns their errors by key.
+  std::map<std::int64_t, std::exception_ptr> wait_for(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(20), [&] { return errors_.size() >= n; });
+    return errors_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::int64_t, std::exception_ptr> errors_;
+};
+
+// One thread queues forty writes without waiting for any: they share one group commit (no thread
+// per write caps the batch), and each is told its own outcome.
+TEST_P(DatabaseTest, AsynchronousWritesOfOneThreadShareOneCommitAndEachHearsItsOutcome) {
+  auto db = open();
+  const auto before = stats(*db);
+  AsyncOutcomes outcomes;
+  {
+    WriterGate gate(*db, 40);
+    for (std::int64_t k = 0; k < 40; ++k) {
+      db->write_async(
+          [k](Transaction& s) {
+            insert(s, k);
+            if (k % 10 == 9) throw Refused(static_cast<int>(k));
+          },
+          outcomes.done(k));
+    }
+    EXPECT_TRUE(gate.join());
+  }
+  const auto errors = outcomes.wait_for(40);
+  ASSERT_EQ(errors.size(), 40u);
+  for (const auto& [k, error] : errors) {
+    if (k % 10 != 9) {
+      EXPECT_FALSE(error) << k;
+      continue;
+    }
+    try {
+      ASSERT_TRUE(error) << k;
+      std::rethrow_exception(error);
+    } catch (const Refused& e) {
+      EXPECT_EQ(e.number, k);
+    }
+  }
+  EXPECT_EQ(stats(*db).commits - before.commits, 2);  // the gate's, then all forty together
+  EXPECT_EQ(count_items(*db), 36);
+}
+
+TEST_P(DatabaseTest, ClosingFinishesQueuedAsynchronousWrites) {
+  auto db = open();
+  AsyncOutcomes outcomes;
+  std::promise<void> inside;
+  std::promise<void> closing;
+  std::thread gated([&] {
+    db->write([&](Transaction&) {
+      inside.set_value();
+      closing.get_future().wait();
+    });
+  });
+  inside.get_future().wait();  // the writer thread is held; the next five writes queue up
+  for (std::int64_t k = 0; k < 5; ++k) {
+    db->write_async([k](Transaction& s) { insert(s, k); }, outcomes.done(k));
+  }
+  EXPECT_EQ(stats(*db).pending, 5);
+  std::thread closer([&] {
+    closing.set_value();
+    db.reset();  // returns once every queued write ran and was told so
+  });
+  closer.join();
+  gated.join();
+  const auto errors = outcomes.wait_for(5);
+  ASSERT_EQ(errors.size(), 5u);
+  for (const auto& [k, error] : errors) EXPECT_FALSE(error) << k;
   db = open();
   EXPECT_EQ(count_items(*db), 5);
 }
