@@ -230,7 +230,7 @@ int run_events(const Config& config) {
   bool woken = false;
   std::optional<store::ScopedCommitListener> listener;
   if (config.follow) {
-    listener.emplace(*db, [&] {
+    listener.emplace(*db, [&](const store::LogAppends&) {
       {
         std::lock_guard lock(mutex);
         woken = true;

@@ -112,7 +112,7 @@ void LogBus::start() {
   for (auto& f : fanouts_) {
     if (f->next.empty()) position(*f);
   }
-  commit_listener_.emplace(db_, [this] { notify(); });
+  commit_listener_.emplace(db_, [this](const store::LogAppends&) { notify(); });
   std::lock_guard lock(mutex_);
   started_ = true;
   auto spawn = [this](auto* consumer) {

@@ -25,7 +25,7 @@ bool RelayThread::start(std::function<void()> loop) {
     if (started_) return false;
   }
   // Not under the mutex: a commit in progress calls notify(), which takes it.
-  listener_.emplace(db_, [this] { notify(); });
+  listener_.emplace(db_, [this](const store::LogAppends&) { notify(); });
   std::lock_guard lock(mutex_);
   started_ = true;
   thread_ = std::thread([this, loop = std::move(loop)] {

@@ -111,7 +111,7 @@ class CountingDatabase final : public store::Database {
     ++writes_;
     inner_->write(work);
   }
-  store::CommitListenerId add_commit_listener(std::function<void()> listener) override {
+  store::CommitListenerId add_commit_listener(store::CommitListener listener) override {
     return inner_->add_commit_listener(std::move(listener));
   }
   void remove_commit_listener(store::CommitListenerId id) override {
@@ -1007,7 +1007,10 @@ TEST_P(LogBusPostgresTest, TheNotificationConnectionReconnectsAndWakesListenersO
   auto other = open_database();  // B
   ASSERT_TRUE(store::postgres_listening(*other));
   std::atomic<int> woken = 0;
-  const auto listener = other->add_commit_listener([&] { ++woken; });
+  const auto listener = other->add_commit_listener([&](const store::LogAppends& appends) {
+    EXPECT_TRUE(appends.is_anything());  // B hears A's commits, and its reconnection, as such
+    ++woken;
+  });
   const auto terminate_listeners = [&] {
     return store::write_value(db_->inner(), [](Transaction& s) {
       return s
