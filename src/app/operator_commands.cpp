@@ -223,14 +223,17 @@ int run_events(const Config& config) {
   std::cout.flush();
   // On stderr, so a person (or a script) knows everything that existed has been printed.
   if (config.follow) log::info("following", {{"topic", config.topic}});
-  // Woken by every append on PostgreSQL (other processes' too); on SQLite, which hears only its
-  // own process's commits, and between wake-ups, the poll finds new events (and the stop signal).
+  // Woken by a commit that appended to the topic: on PostgreSQL, by every append of the other
+  // processes (heard as "anything": a notification names no partition); on SQLite, which hears
+  // only its own process's commits, and between wake-ups, the poll finds new events (and the stop
+  // signal).
   std::mutex mutex;
   std::condition_variable appended;
   bool woken = false;
   std::optional<store::ScopedCommitListener> listener;
   if (config.follow) {
-    listener.emplace(*db, [&] {
+    listener.emplace(*db, [&](const store::LogAppends& appends) {
+      if (!appends.touches(config.topic)) return;
       {
         std::lock_guard lock(mutex);
         woken = true;

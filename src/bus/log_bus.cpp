@@ -4,9 +4,10 @@
 #include "bus/log_bus.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <iterator>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -23,9 +24,23 @@ const SteadyClock kSteadyClock;
 
 }  // namespace
 
+// What wakes one consumer thread, each its own: a commit that appended to one of its partitions,
+// notify(), stop(). Guarded by LogBus::mutex_.
+struct LogBus::Wakeup {
+  std::condition_variable cv;
+  std::uint64_t count = 0;  // wake-ups so far: the thread waits for it to change
+
+  void wake() {
+    ++count;
+    cv.notify_one();  // only its own thread waits on it
+  }
+};
+
 struct LogBus::Consumer {
   explicit Consumer(Subscription s, int partition_count)
-      : subscription(std::move(s)), partitions(partition_count) {}
+      : subscription(std::move(s)),
+        partitions(partition_count),
+        held(static_cast<std::size_t>(partition_count), true) {}
 
   Subscription subscription;
   const int partitions;
@@ -34,6 +49,10 @@ struct LogBus::Consumer {
   std::vector<std::unique_ptr<PartitionConsumer>> consumers;
   std::optional<domain::Timestamp> next_balance;  // sharing: when to renew the leases next
   std::vector<PartitionStats> published;           // guarded by LogBus::mutex_
+  // Guarded by LogBus::mutex_: per partition, whether an append to it wakes this thread — the
+  // partitions in `consumers` once polled; every one before (it may be about to take any).
+  std::vector<bool> held;
+  Wakeup wakeup;  // guarded by LogBus::mutex_
 };
 
 struct LogBus::Fanout {
@@ -45,6 +64,7 @@ struct LogBus::Fanout {
   std::vector<std::int64_t> next;         // per partition; empty until placed at the head
   std::vector<PartitionStats> counters;   // handled and skipped per partition (its thread only)
   std::vector<PartitionStats> published;  // guarded by LogBus::mutex_
+  Wakeup wakeup;                          // guarded by LogBus::mutex_
 };
 
 LogBus::LogBus(store::Database& db, const domain::Clock& clock, domain::RandomSource& random,
@@ -112,7 +132,7 @@ void LogBus::start() {
   for (auto& f : fanouts_) {
     if (f->next.empty()) position(*f);
   }
-  commit_listener_.emplace(db_, [this] { notify(); });
+  commit_listener_.emplace(db_, [this](const store::LogAppends& appends) { notify(appends); });
   std::lock_guard lock(mutex_);
   started_ = true;
   auto spawn = [this](auto* consumer) {
@@ -139,7 +159,11 @@ void LogBus::stop() {
     stopping_ = true;
   }
   commit_listener_.reset();  // waits for a notify() in progress; takes mutex_, so not held here
-  wake_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& c : consumers_) c->wakeup.cv.notify_one();
+    for (auto& f : fanouts_) f->wakeup.cv.notify_one();
+  }
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (options_.share_partitions) {
@@ -166,12 +190,47 @@ void LogBus::leave(Consumer& c) {
   c.next_balance.reset();
 }
 
-void LogBus::notify() {
-  {
-    std::lock_guard lock(mutex_);
-    ++generation_;
+void LogBus::notify(const store::LogAppends& appends) {
+  if (appends.empty()) return;
+  std::lock_guard lock(mutex_);
+  for (auto& c : consumers_) {
+    const auto& topic = c->subscription.topic;
+    const bool appended = appends.is_anything() ||
+                          std::any_of(appends.partitions().begin(), appends.partitions().end(),
+                                      [&](const store::LogAppends::Partition& p) {
+                                        return p.topic == topic && p.partition >= 0 &&
+                                               p.partition < c->partitions &&
+                                               c->held[static_cast<std::size_t>(p.partition)];
+                                      });
+    if (appended) c->wakeup.wake();
   }
-  wake_.notify_all();
+  for (auto& f : fanouts_) {
+    if (appends.touches(f->subscription.topic)) f->wakeup.wake();
+  }
+}
+
+void LogBus::notify() { notify(store::LogAppends::anything()); }
+
+std::optional<std::uint64_t> LogBus::wake_ups(std::string_view group,
+                                              std::string_view topic) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& c : consumers_) {
+    if (c->subscription.group == group && c->subscription.topic == topic) return c->wakeup.count;
+  }
+  for (const auto& f : fanouts_) {
+    if (f->subscription.name == group && f->subscription.topic == topic) return f->wakeup.count;
+  }
+  return std::nullopt;
+}
+
+// Which partitions' appends wake the consumer from now on: the ones it consumes. Published before
+// the poll reads the heads, so an append committed before this is read by that poll, and one
+// committed after it wakes the thread.
+void LogBus::publish_held(Consumer& c) {
+  std::vector<bool> held(static_cast<std::size_t>(c.partitions), false);
+  for (const auto& pc : c.consumers) held[static_cast<std::size_t>(pc->partition())] = true;
+  std::lock_guard lock(mutex_);
+  c.held = std::move(held);
 }
 
 int LogBus::poll_once() {
@@ -276,10 +335,11 @@ int LogBus::poll(Consumer& c, bool check_replays) {
   const auto& topic = c.subscription.topic;
   if (options_.share_partitions) {
     balance(c);
+    publish_held(c);
   } else if (c.consumers.empty()) {  // the first poll (a topic has at least one partition)
     std::vector<int> all(static_cast<std::size_t>(c.partitions));
     for (int p = 0; p < c.partitions; ++p) all[static_cast<std::size_t>(p)] = p;
-    open_partitions(c, all);
+    open_partitions(c, all);  // every partition, as `held` says from the start
   }
 
   int consumed = check_replays ? replay_dead_letters(db_, clock_, c.subscription) : 0;
@@ -436,15 +496,15 @@ std::chrono::microseconds LogBus::time_to_next_retry(const Consumer& c) const {
 // Polls until stop(): again at once while there is more, else after a wake-up, `max_wait()` or the
 // safety-net interval. A std::exception from a poll is logged and the poll tried again later.
 template <class Poll, class Wait>
-void LogBus::run_loop(const std::string& name, const std::string& topic, Poll&& poll_fn,
-                      Wait&& max_wait) {
+void LogBus::run_loop(const std::string& name, const std::string& topic, Wakeup& wakeup,
+                      Poll&& poll_fn, Wait&& max_wait) {
   log::info("consumer started", {{"group", name}, {"topic", topic}});
   for (;;) {
     std::uint64_t seen = 0;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) break;
-      seen = generation_;
+      seen = wakeup.count;
     }
     int consumed = 0;
     try {
@@ -456,7 +516,7 @@ void LogBus::run_loop(const std::string& name, const std::string& topic, Poll&& 
     if (consumed > 0) continue;  // there may be more right away
     const auto timeout = std::min<std::chrono::microseconds>(options_.poll_interval, max_wait());
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, timeout, [&] { return stopping_ || generation_ != seen; });
+    wakeup.cv.wait_for(lock, timeout, [&] { return stopping_ || wakeup.count != seen; });
   }
   log::info("consumer stopped", {{"group", name}, {"topic", topic}});
 }
@@ -464,28 +524,28 @@ void LogBus::run_loop(const std::string& name, const std::string& topic, Poll&& 
 void LogBus::run(Consumer& c) {
   // Replay requests come from another process (todo dlq replay). They are looked for once per
   // safety-net interval (steady time: this only paces the thread); and on PostgreSQL, where that
-  // command announces its write as an append does (ADR 0019), also at each poll that follows a
-  // wake-up of an idle consumer — one read per such wake-up, none while the consumer is busy
-  // (it polls again at once then, and the interval still bounds how late a replay starts). On
-  // SQLite nothing announces it: a wake-up there is always one of this process's own commits.
+  // command announces its write to every process (ADR 0019) and so wakes every consumer, also at
+  // each poll that follows a wake-up of an idle consumer — one read per such wake-up, none while
+  // the consumer is busy (it polls again at once then, and the interval still bounds how late a
+  // replay starts). On SQLite a wake-up is always one of this process's own commits.
   const bool replays_announced = db_.dialect() == store::Dialect::kPostgres;
   auto next_replay_check = std::chrono::steady_clock::now();
   int last_consumed = 0;
-  std::uint64_t polled_at_generation = 0;
+  std::uint64_t polled_at_wake_up = 0;
   run_loop(
-      c.subscription.group, c.subscription.topic,
+      c.subscription.group, c.subscription.topic, c.wakeup,
       [&] {
         const auto now = std::chrono::steady_clock::now();
-        std::uint64_t generation = 0;
+        std::uint64_t wake_ups = 0;
         {
           std::lock_guard lock(mutex_);
-          generation = generation_;
+          wake_ups = c.wakeup.count;
         }
-        const bool woken_while_idle = last_consumed == 0 && generation != polled_at_generation;
+        const bool woken_while_idle = last_consumed == 0 && wake_ups != polled_at_wake_up;
         const bool check_replays =
             now >= next_replay_check || (replays_announced && woken_while_idle);
         if (check_replays) next_replay_check = now + options_.poll_interval;
-        polled_at_generation = generation;
+        polled_at_wake_up = wake_ups;
         last_consumed = 0;  // stays 0 when the poll throws: the loop then waits
         last_consumed = poll(c, check_replays);
         return last_consumed;
@@ -495,7 +555,7 @@ void LogBus::run(Consumer& c) {
 
 void LogBus::run(Fanout& f) {
   run_loop(
-      f.subscription.name, f.subscription.topic, [&] { return poll(f); },
+      f.subscription.name, f.subscription.topic, f.wakeup, [&] { return poll(f); },
       [] { return std::chrono::microseconds::max(); });
 }
 

@@ -1,18 +1,19 @@
 // The embedded bus: consumers read the outbox table itself as the log, per partition in offset
 // order. Durable groups keep their offsets in consumer_offsets; ephemeral fan-out subscriptions
-// keep their position in memory only. A commit wakes every consumer at once (the bus adds its own
-// commit listener while it runs); a periodic poll is the safety net, and also picks up dead
-// letters an operator marked for replay from another process.
+// keep their position in memory only. A commit that appended to a partition wakes at once the
+// consumers of that partition, and only those (the bus adds its own commit listener while it
+// runs; a commit heard from another process wakes every consumer); a periodic poll is the safety
+// net, and also picks up dead letters an operator marked for replay from another process.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -59,8 +60,18 @@ class LogBus final : public Bus {
   std::vector<PartitionStats> stats() const override;
   bool running() const override;
 
-  // New events were committed: wake every consumer now. Cheap; safe from any thread.
+  // A commit appended `appends`: wakes now each consumer thread one of whose partitions is in it
+  // (a durable group sharing its partitions with other processes: one it holds a lease on, or,
+  // before its first poll, any of its topic), and every one for LogAppends::anything(). Cheap;
+  // safe from any thread. The bus's commit listener calls it.
+  void notify(const store::LogAppends& appends);
+  // Wakes every consumer thread now.
   void notify();
+
+  // How many times notify() woke the consumer thread of `topic` for `group` (a durable group, or
+  // an ephemeral subscription's name) since the bus was made; nullopt when there is none. For
+  // tests and diagnostics: it says a thread was not woken without waiting to see.
+  std::optional<std::uint64_t> wake_ups(std::string_view group, std::string_view topic) const;
 
   // One pass over every subscription, on the calling thread: dead letters marked for replay,
   // then each partition's events that are due. Returns how many events were consumed. Tests
@@ -73,6 +84,7 @@ class LogBus final : public Bus {
   std::int64_t purge(std::chrono::microseconds max_age);
 
  private:
+  struct Wakeup;
   struct Consumer;
   struct Fanout;
   int poll(Consumer& consumer, bool check_replays);
@@ -83,10 +95,12 @@ class LogBus final : public Bus {
   void position(Fanout& fanout);
   void publish_stats(Consumer& consumer, const std::map<int, std::int64_t>& heads);
   void publish_stats(Fanout& fanout, const std::map<int, std::int64_t>& heads);
+  void publish_held(Consumer& consumer);
   void run(Consumer& consumer);
   void run(Fanout& fanout);
   template <class Poll, class Wait>
-  void run_loop(const std::string& name, const std::string& topic, Poll&& poll, Wait&& max_wait);
+  void run_loop(const std::string& name, const std::string& topic, Wakeup& wakeup, Poll&& poll,
+                Wait&& max_wait);
   std::chrono::microseconds time_to_next_retry(const Consumer& consumer) const;
   std::chrono::microseconds time_to_next_balance(const Consumer& consumer) const;
 
@@ -100,9 +114,8 @@ class LogBus final : public Bus {
   std::vector<std::unique_ptr<Consumer>> consumers_;
   std::vector<std::unique_ptr<Fanout>> fanouts_;
 
-  mutable std::mutex mutex_;  // guards the fields below and every consumer's state for stats()
-  std::condition_variable wake_;
-  std::uint64_t generation_ = 0;  // bumped by notify()
+  // Guards the fields below, and every consumer's and fan-out's wake-up and state for stats().
+  mutable std::mutex mutex_;
   bool started_ = false;
   bool stopping_ = false;
   int failed_threads_ = 0;  // consumer threads that ended on an error they could not handle

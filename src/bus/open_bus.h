@@ -54,9 +54,10 @@ class BusBackend : public Bus {
   virtual PushDelivery* push_delivery() { return nullptr; }
 };
 
-// The bus over `db`, which must outlive it. The Kafka bus is woken by every commit of `db` too
-// (its relay ships what was committed). The log bus is woken by every commit of `db` (it adds
-// its own commit listener while started). Destroying the bus stops it.
+// The bus over `db`, which must outlive it. The Kafka bus is woken by every commit of `db` that
+// appended to the log (its relay ships what was committed). The log bus's consumers are woken by
+// the commits of `db` that appended to their partitions (it adds its own commit listener while
+// started). Destroying the bus stops it.
 std::unique_ptr<BusBackend> open_bus(store::Database& db, const domain::Clock& clock,
                                      domain::RandomSource& random, const BusOptions& options);
 

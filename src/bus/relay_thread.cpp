@@ -24,8 +24,12 @@ bool RelayThread::start(std::function<void()> loop) {
     std::lock_guard lock(mutex_);
     if (started_) return false;
   }
-  // Not under the mutex: a commit in progress calls notify(), which takes it.
-  listener_.emplace(db_, [this] { notify(); });
+  // Not under the mutex: a commit in progress calls notify(), which takes it. Only a commit that
+  // appended to the log (or may have: another process's) gives the relay something to ship; its
+  // own commits, which mark rows shipped, do not wake it.
+  listener_.emplace(db_, [this](const store::LogAppends& appends) {
+    if (!appends.empty()) notify();
+  });
   std::lock_guard lock(mutex_);
   started_ = true;
   thread_ = std::thread([this, loop = std::move(loop)] {

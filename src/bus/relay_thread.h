@@ -1,6 +1,6 @@
 // The thread an outbox relay ships on (the Kafka and the Dapr relay, ADRs 0021 and 0024): started
-// and stopped once, woken by every commit of the database (a commit listener), and able to tell
-// its round loop to end. The relays differ only in what a round does.
+// and stopped once, woken by every commit of the database that appended to the log (a commit
+// listener), and able to tell its round loop to end. The relays differ only in what a round does.
 #pragma once
 
 #include <chrono>
@@ -36,11 +36,11 @@ class RelayThread {
   // Started, not stopped, and the loop has not failed.
   bool running() const;
 
-  // For the loop. The generation of commits seen at the start of a round, or nullopt once stop()
-  // was asked: then the loop returns.
+  // For the loop. The generation of appending commits seen at the start of a round, or nullopt
+  // once stop() was asked: then the loop returns.
   std::optional<std::uint64_t> next_round() const;
   bool stop_requested() const;
-  // Until a commit after generation `seen` (when `commits_wake`), stop() or `timeout`.
+  // Until an appending commit after generation `seen` (when `commits_wake`), stop() or `timeout`.
   void wait(std::uint64_t seen, std::chrono::milliseconds timeout, bool commits_wake = true);
 
  private:

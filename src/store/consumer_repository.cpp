@@ -290,9 +290,10 @@ std::int64_t DeadLetterRepository::request_replay(Transaction& s, std::string_vi
                                                   domain::Timestamp now) const {
   const std::int64_t marked = id.empty() ? s.execute(kRequestAll, {micros(now)})
                                          : s.execute(kRequestOne, {text(id), micros(now)});
-  // Consumers of every process are woken at commit (PostgreSQL), as by an append: they look for
-  // replay requests when woken, not only at their next poll.
-  if (marked > 0) s.announce_log_append();
+  // Consumers are woken at commit (every consumer: a replay is not an append to a partition; in
+  // every process on PostgreSQL), as by an append: they look for replay requests when woken, not
+  // only at their next poll.
+  if (marked > 0) s.announce_log_change();
   return marked;
 }
 

@@ -134,7 +134,8 @@ class DeadLetterRepository {
   std::optional<DeadLetter> find_event(Transaction& s, std::string_view group,
                                        std::string_view event_id) const;
   // Marks dead letters for replay: one by id, or (id empty) every one still dead. Returns how many.
-  // Announced like an append (Transaction::announce_log_append), so consumers are woken at commit.
+  // Announced as a change of the log (Transaction::announce_log_change), so every consumer is
+  // woken at commit.
   std::int64_t request_replay(Transaction& s, std::string_view id, domain::Timestamp now) const;
   // The group's dead letters waiting for replay, oldest first.
   std::vector<DeadLetter> replays_requested(Transaction& s, std::string_view group) const;

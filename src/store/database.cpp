@@ -154,12 +154,32 @@ std::optional<std::string> Row::optional_text(std::size_t i) const {
   return text(i);
 }
 
+void LogAppends::add(std::string_view topic, int partition) {
+  if (touches_exactly(topic, partition)) return;
+  partitions_.push_back(Partition{std::string(topic), partition});
+}
+
+bool LogAppends::touches(std::string_view topic, int partition) const {
+  return anything_ || touches_exactly(topic, partition);
+}
+
+bool LogAppends::touches(std::string_view topic) const {
+  return anything_ || std::any_of(partitions_.begin(), partitions_.end(),
+                                  [&](const Partition& p) { return p.topic == topic; });
+}
+
+bool LogAppends::touches_exactly(std::string_view topic, int partition) const {
+  return std::any_of(partitions_.begin(), partitions_.end(), [&](const Partition& p) {
+    return p.partition == partition && p.topic == topic;
+  });
+}
+
 thread_local const CommitListeners* CommitListeners::notifying_ = nullptr;
 
-CommitListenerId CommitListeners::add(std::function<void()> listener) {
+CommitListenerId CommitListeners::add(CommitListener listener) {
   std::lock_guard lock(mutex_);
   const CommitListenerId id = ++last_id_;
-  listeners_.emplace(id, std::make_shared<const std::function<void()>>(std::move(listener)));
+  listeners_.emplace(id, std::make_shared<const CommitListener>(std::move(listener)));
   return id;
 }
 
@@ -173,7 +193,7 @@ void CommitListeners::remove(CommitListenerId id) {
   idle_.wait(lock, [&] { return active_.empty() || *active_.begin() > before; });
 }
 
-void CommitListeners::notify() {
+void CommitListeners::notify(const LogAppends& appends) {
   std::vector<Listener> listeners;
   std::uint64_t seq = 0;
   {
@@ -188,7 +208,7 @@ void CommitListeners::notify() {
   notifying_ = this;
   for (const auto& listener : listeners) {
     try {
-      (*listener)();
+      (*listener)(appends);
     } catch (const std::exception& e) {
       log::error("a commit listener failed", {{"error", e.what()}});
     } catch (...) {

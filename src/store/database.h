@@ -135,15 +135,66 @@ class Transaction {
   // and the exception propagates; the transaction itself goes on. May nest.
   virtual void savepoint(const std::function<void()>& work) = 0;
 
-  // The outbox calls this after appending to the log: when this transaction commits, consumers
-  // in every process must be woken. SQLite does nothing (one process, whose commit listeners
-  // already run after every commit); PostgreSQL sends one notification that the server delivers
-  // at commit to the LISTEN connection of every process (docs/adr/0019).
-  virtual void announce_log_append() {}
+  // The outbox calls this after appending to `partition` of `topic`: when this transaction
+  // commits, the consumers of that partition in every process must be woken. The backend hands
+  // the partitions to this process's commit listeners after the commit (LogAppends); PostgreSQL
+  // also sends one notification that the server delivers at commit to the LISTEN connection of
+  // every process (docs/adr/0019). A backend that does nothing only makes consumers wait for
+  // their next poll.
+  virtual void announce_log_append(std::string_view /*topic*/, int /*partition*/) {}
+  // The same for a change consumers look for when woken that is not an append (a dead letter
+  // marked for replay): the listeners hear LogAppends::anything().
+  virtual void announce_log_change() {}
+};
+
+// What one commit appended to the event log, for the commit listeners: the (topic, partition)
+// pairs, each once; or "anything" when that is not known — a commit heard from another process
+// (PostgreSQL's LISTEN connection, which also calls the listeners once after it reconnected), or a
+// change that is not an append (Transaction::announce_log_change). A commit appends to one to
+// three partitions, so a vector searched from the start is the set; a backend keeps one for its
+// writer thread and clears it at each attempt, which keeps its capacity (no allocation per commit
+// once it has grown).
+class LogAppends {
+ public:
+  struct Partition {
+    std::string topic;
+    int partition = 0;
+  };
+
+  static LogAppends anything() {
+    LogAppends appends;
+    appends.anything_ = true;
+    return appends;
+  }
+
+  // A pair already in is not added again.
+  void add(std::string_view topic, int partition);
+  void add_anything() { anything_ = true; }
+  void clear() {
+    partitions_.clear();
+    anything_ = false;
+  }
+
+  // Nothing was appended (and it is not "anything"): a commit of other writes only.
+  bool empty() const { return !anything_ && partitions_.empty(); }
+  bool is_anything() const { return anything_; }
+  bool touches(std::string_view topic, int partition) const;
+  bool touches(std::string_view topic) const;
+  // The pairs appended, in the order first announced; not all there is when is_anything().
+  const std::vector<Partition>& partitions() const { return partitions_; }
+
+ private:
+  bool touches_exactly(std::string_view topic, int partition) const;
+
+  std::vector<Partition> partitions_;
+  bool anything_ = false;
 };
 
 // Names one commit listener of a Database, for its removal.
 using CommitListenerId = std::uint64_t;
+
+// A commit listener: called with what the commit appended to the log (LogAppends).
+using CommitListener = std::function<void(const LogAppends&)>;
 
 // The commit listeners of one Database, the registry every backend shares. Listeners are called
 // in the order they were added, on the thread that calls notify(); several threads may notify at
@@ -156,14 +207,15 @@ class CommitListeners {
   CommitListeners(const CommitListeners&) = delete;
   CommitListeners& operator=(const CommitListeners&) = delete;
 
-  CommitListenerId add(std::function<void()> listener);
+  CommitListenerId add(CommitListener listener);
   // An unknown id is ignored.
   void remove(CommitListenerId id);
-  // Calls every listener added before; one that throws is logged and the others still run.
-  void notify();
+  // Calls every listener added before with `appends`; one that throws is logged and the others
+  // still run.
+  void notify(const LogAppends& appends);
 
  private:
-  using Listener = std::shared_ptr<const std::function<void()>>;
+  using Listener = std::shared_ptr<const CommitListener>;
 
   std::mutex mutex_;
   std::condition_variable idle_;
@@ -219,12 +271,14 @@ class Database {
   virtual bool ping();
 
   // Commit listeners are called after every successful commit of write(), on the thread that
-  // committed (keep them short and non-blocking), in the order they were added. The event log uses
-  // them to wake its consumers at once; every bus, and later every fan-out hub, adds its own.
-  // May be added and removed at any time, from any thread. On PostgreSQL they are also called,
-  // on the backend's listening thread, after another process (or another Database object)
-  // committed an append to the log, and once after that thread reconnected to the server.
-  virtual CommitListenerId add_commit_listener(std::function<void()> listener) = 0;
+  // committed (keep them short and non-blocking), in the order they were added, with what the
+  // commit appended to the log (empty when it appended nothing). The event log uses them to wake
+  // the consumers of the partitions that changed at once; every bus, and later every fan-out hub,
+  // adds its own. May be added and removed at any time, from any thread. On PostgreSQL they are
+  // also called, on the backend's listening thread and with LogAppends::anything(), after another
+  // process (or another Database object) committed an append to the log, and once after that
+  // thread reconnected to the server.
+  virtual CommitListenerId add_commit_listener(CommitListener listener) = 0;
   // After it returns the listener is not running and is never called again (unless called from
   // inside a listener, which cannot wait for itself). An unknown id is ignored.
   virtual void remove_commit_listener(CommitListenerId id) = 0;
@@ -239,7 +293,7 @@ class Database {
 // declares one as a member after what the listener uses, so it is removed before those go away.
 class ScopedCommitListener {
  public:
-  ScopedCommitListener(Database& db, std::function<void()> listener)
+  ScopedCommitListener(Database& db, CommitListener listener)
       : db_(&db), id_(db.add_commit_listener(std::move(listener))) {}
   ~ScopedCommitListener() { db_->remove_commit_listener(id_); }
   ScopedCommitListener(const ScopedCommitListener&) = delete;

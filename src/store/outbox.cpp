@@ -78,7 +78,7 @@ std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& messa
                                                   message.event_id, message.payload,
                                                   sql::micros(now)});
     if (!appended) throw DatabaseError("outbox: appending returned no row");
-    s.announce_log_append();  // consumers in other processes are woken at commit
+    s.announce_log_append(message.topic, message.partition);  // its consumers woken at commit
     return appended.value().integer(0);
   }
   // The head moves only after the insert succeeded: in SQLite a failed statement does not end the
@@ -94,7 +94,7 @@ std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& messa
     throw ConstraintViolation("outbox: event_id " + message.event_id + " was already appended");
   }
   s.execute(kMoveHead, {message.topic, partition, offset + 1});
-  s.announce_log_append();  // consumers in other processes are woken at commit
+  s.announce_log_append(message.topic, message.partition);  // its consumers woken at commit
   return offset;
 }
 

@@ -92,8 +92,10 @@ NotifyService::NotifyService(store::Database& database, const domain::Clock& clo
       channels_(std::move(channels)),
       options_(std::move(options)),
       scheduler_(clock) {
-  commit_listener_ =
-      std::make_unique<store::ScopedCommitListener>(database_, [this] { on_commit(); });
+  // Every commit, whatever it appended: the schedule changes this service's consumer writes make
+  // (which append nothing) take effect at their commit.
+  commit_listener_ = std::make_unique<store::ScopedCommitListener>(
+      database_, [this](const store::LogAppends&) { on_commit(); });
 }
 
 NotifyService::~NotifyService() {

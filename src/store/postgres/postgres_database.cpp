@@ -603,9 +603,14 @@ class PostgresTransaction final : public Transaction {
  public:
   // `isolate_statements`: in a write, each statement that changes data runs in a savepoint of its
   // own. Without it, such a statement that fails aborts the transaction, and the write is run
-  // again with it if the work went on after the failure (failed_unisolated()).
-  PostgresTransaction(Connection& connection, bool writable, bool isolate_statements = true)
-      : connection_(connection), writable_(writable), isolate_statements_(isolate_statements) {}
+  // again with it if the work went on after the failure (failed_unisolated()). `appends`: where a
+  // write collects what it appends to the log for the commit listeners (null when not wanted).
+  PostgresTransaction(Connection& connection, bool writable, bool isolate_statements = true,
+                      LogAppends* appends = nullptr)
+      : connection_(connection),
+        writable_(writable),
+        isolate_statements_(isolate_statements),
+        appends_(appends) {}
   using Transaction::execute;
   using Transaction::query;
 
@@ -659,9 +664,18 @@ class PostgresTransaction final : public Transaction {
     connection_.release_savepoint(name);
   }
 
-  // Remembered, and announced once just before COMMIT (outside every savepoint, so a savepoint
-  // rolled back later cannot take the notification with it; a spurious wake-up costs one poll).
-  void announce_log_append() override { announces_ = true; }
+  // Remembered, and announced to other processes once just before COMMIT (outside every
+  // savepoint, so a savepoint rolled back later cannot take the notification with it; a spurious
+  // wake-up costs one poll). The partition is collected for this process's listeners; a write
+  // rolled back by a savepoint afterwards leaves it in, which is as harmless.
+  void announce_log_append(std::string_view topic, int partition) override {
+    announces_ = true;
+    if (appends_ != nullptr) appends_->add(topic, partition);
+  }
+  void announce_log_change() override {
+    announces_ = true;
+    if (appends_ != nullptr) appends_->add_anything();
+  }
   bool announces() const { return announces_; }
 
   // A statement of this transaction hit a serialization failure or deadlock: the write must be
@@ -737,6 +751,7 @@ class PostgresTransaction final : public Transaction {
   Connection& connection_;
   const bool writable_;
   const bool isolate_statements_;
+  LogAppends* const appends_;
   int depth_ = 0;
   bool conflicted_ = false;
   bool failed_unisolated_ = false;
@@ -755,9 +770,9 @@ class PostgresDatabase final : public Database {
             [this](const std::vector<QueuedWrite*>& batch) {
               const Flag flag(writing_, this);
               return run_batch(batch, "BEGIN ISOLATION LEVEL SERIALIZABLE",
-                               options_.serialize_writers);
+                               options_.serialize_writers, &appends_);
             },
-            [this] { listeners_.notify(); }) {
+            [this] { listeners_.notify(appends_); }) {
     if (options.pool_size < 1) throw DatabaseError("pool_size must be >= 1");
     if (options.max_batch < 1) throw DatabaseError("max_batch must be >= 1");
     if (options.max_write_attempts < 1) throw DatabaseError("max_write_attempts must be >= 1");
@@ -771,7 +786,7 @@ class PostgresDatabase final : public Database {
       notifications_ = std::make_unique<postgres::NotificationListener>(
           postgres::NotificationListenerOptions{.url = options_.url,
                                                 .connect_timeout_s = options_.connect_timeout_s},
-          [this] { listeners_.notify(); });
+          [this] { listeners_.notify(LogAppends::anything()); });
     }
     // Last: nothing below may throw, or the destructor that joins it would never run.
     writes_.start();
@@ -824,7 +839,7 @@ class PostgresDatabase final : public Database {
     return PostgresStats{w.commits, w.writes, w.pending};
   }
 
-  CommitListenerId add_commit_listener(std::function<void()> listener) override {
+  CommitListenerId add_commit_listener(CommitListener listener) override {
     return listeners_.add(std::move(listener));
   }
 
@@ -993,8 +1008,9 @@ class PostgresDatabase final : public Database {
   // given); from the second such write on, and after a write caught a failed statement, the
   // batch runs with a savepoint per write. Returns whether it committed.
   // `take_turns`: with the writer lock of all processes (PostgresOptions::serialize_writers).
-  bool run_batch(const std::vector<QueuedWrite*>& writes, const char* begin,
-                 bool take_turns) noexcept {
+  // `appends`, when not null, holds what the attempt that committed appended to the log.
+  bool run_batch(const std::vector<QueuedWrite*>& writes, const char* begin, bool take_turns,
+                 LogAppends* appends = nullptr) noexcept {
     std::vector<Job> batch;
     batch.reserve(writes.size());
     for (QueuedWrite* write : writes) batch.push_back(Job{write});
@@ -1008,7 +1024,7 @@ class PostgresDatabase final : public Database {
       Outcome outcome = Outcome::kConflicted;
       std::string conflict;
       try {
-        outcome = attempt_batch(batch, begin, take_turns, savepoints);
+        outcome = attempt_batch(batch, begin, take_turns, savepoints, appends);
       } catch (const WriteConflict& e) {
         conflict = e.what();
       } catch (...) {
@@ -1040,7 +1056,8 @@ class PostgresDatabase final : public Database {
   }
 
   Outcome attempt_batch(std::vector<Job>& batch, const char* begin_sql, bool take_turns,
-                        bool savepoints) {
+                        bool savepoints, LogAppends* appends) {
+    if (appends != nullptr) appends->clear();  // a rolled-back attempt appended nothing
     Lease lease(*this);
     // The writer lock and BEGIN in one round trip, and COMMIT and its release in another.
     begin(lease, take_turns ? std::vector<std::string>{kTakeWriterLock, begin_sql}
@@ -1062,8 +1079,8 @@ class PostgresDatabase final : public Database {
     try {
       for (Job& job : batch) {
         if (job.failed) continue;
-        const Outcome outcome = savepoints ? run_in_savepoint(*lease, job, announces)
-                                           : run_as_is(*lease, job, announces);
+        const Outcome outcome = savepoints ? run_in_savepoint(*lease, job, announces, appends)
+                                           : run_as_is(*lease, job, announces, appends);
         if (outcome != Outcome::kCommitted) {
           lease->rollback_if_open();
           return outcome;
@@ -1086,8 +1103,8 @@ class PostgresDatabase final : public Database {
 
   // One write inside the batch's transaction, with no savepoint around it. kCommitted here means
   // "done, go on": it succeeded, or it failed before changing anything (its error is its own).
-  Outcome run_as_is(Connection& connection, Job& job, bool& announces) {
-    PostgresTransaction tx(connection, true, job.isolate);
+  Outcome run_as_is(Connection& connection, Job& job, bool& announces, LogAppends* appends) {
+    PostgresTransaction tx(connection, true, job.isolate, appends);
     try {
       (*job.write->work)(tx);
     } catch (...) {
@@ -1114,10 +1131,10 @@ class PostgresDatabase final : public Database {
   }
 
   // One write in a savepoint of its own: when it fails, only its own effects are rolled back.
-  Outcome run_in_savepoint(Connection& connection, Job& job, bool& announces) {
+  Outcome run_in_savepoint(Connection& connection, Job& job, bool& announces, LogAppends* appends) {
     for (;;) {
       connection.open_savepoint("todo_write");
-      PostgresTransaction tx(connection, true, job.isolate);
+      PostgresTransaction tx(connection, true, job.isolate, appends);
       bool again = false;  // with its statements in savepoints
       try {
         (*job.write->work)(tx);
@@ -1188,6 +1205,7 @@ class PostgresDatabase final : public Database {
   int open_ = 0;  // connections that exist or are being opened, free or leased
 
   CommitListeners listeners_;
+  LogAppends appends_;  // what the writer thread's batch appended (writer thread only)
   // The LISTEN connection and its thread; declared after listeners_, which it calls.
   std::unique_ptr<postgres::NotificationListener> notifications_;
   GroupCommitQueue writes_;  // last: its thread runs run_batch() on the members above

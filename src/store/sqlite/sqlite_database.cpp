@@ -24,7 +24,9 @@ using sqlite::Connection;
 
 class SqliteTransaction final : public Transaction {
  public:
-  explicit SqliteTransaction(Connection& connection) : connection_(connection) {}
+  // `appends`: where a write collects what it appends to the log (null in a read).
+  explicit SqliteTransaction(Connection& connection, LogAppends* appends = nullptr)
+      : connection_(connection), appends_(appends) {}
   using Transaction::execute;
   using Transaction::query;
 
@@ -59,8 +61,19 @@ class SqliteTransaction final : public Transaction {
     connection_.control("RELEASE " + name);
   }
 
+  // Collected for the commit listeners. An append that a savepoint rolls back afterwards (the
+  // one around its write in the batch, or one inside the write's work) stays in: a spurious
+  // wake-up costs the consumer one poll.
+  void announce_log_append(std::string_view topic, int partition) override {
+    if (appends_ != nullptr) appends_->add(topic, partition);
+  }
+  void announce_log_change() override {
+    if (appends_ != nullptr) appends_->add_anything();
+  }
+
  private:
   Connection& connection_;
+  LogAppends* const appends_;
   int depth_ = 0;
 };
 
@@ -146,7 +159,7 @@ class SqliteDatabase final : public Database {
     writes_.write_async(std::move(work), std::move(done));
   }
 
-  CommitListenerId add_commit_listener(std::function<void()> listener) override {
+  CommitListenerId add_commit_listener(CommitListener listener) override {
     return listeners_.add(std::move(listener));
   }
 
@@ -189,7 +202,7 @@ class SqliteDatabase final : public Database {
   // B-tree's right edge, a log head) is then copied into the database once per 1000 pages of WAL
   // rather than once per commit.
   void after_commit() {
-    listeners_.notify();
+    listeners_.notify(appends_);
     const int pages = writer_->wal_pages();
     if (pages < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // the WAL started over
     if (pages - checkpoint_requested_at_ >= kCheckpointPages) {
@@ -258,7 +271,8 @@ class SqliteDatabase final : public Database {
   // anything just fails; one that fails after changing something is answered with its failure,
   // and the transaction is rolled back and run again without it — the same state before it, so
   // the same failure a savepoint would have given — with a savepoint per job from then on (the
-  // jobs may run again: Database::write's contract). Returns whether it committed.
+  // jobs may run again: Database::write's contract). Returns whether it committed; what the
+  // committed attempt appended to the log is then in appends_, for the commit listeners.
   bool run_batch(const std::vector<QueuedWrite*>& batch) noexcept {
     std::vector<bool> dropped(batch.size(), false);
     // Nothing of the batch was committed: every job not dropped fails with the batch (a dropped
@@ -270,6 +284,7 @@ class SqliteDatabase final : public Database {
     };
     bool savepoints = false;
     for (;;) {
+      appends_.clear();  // a rolled-back attempt appended nothing
       try {
         writer_->control("BEGIN IMMEDIATE");
       } catch (const std::exception& e) {
@@ -278,7 +293,7 @@ class SqliteDatabase final : public Database {
         return false;
       }
       try {
-        SqliteTransaction tx(*writer_);
+        SqliteTransaction tx(*writer_, &appends_);
         std::optional<std::size_t> failed_with_changes;
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (dropped[i]) continue;
@@ -339,6 +354,7 @@ class SqliteDatabase final : public Database {
   std::vector<Connection*> free_readers_;
 
   CommitListeners listeners_;  // called by the writer thread after each group commit
+  LogAppends appends_;         // what the batch being run appended; writer thread only
   mutable std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wanted_;
   bool checkpoint_requested_ = false;

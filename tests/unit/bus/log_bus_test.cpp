@@ -111,7 +111,7 @@ class CountingDatabase final : public store::Database {
     ++writes_;
     inner_->write(work);
   }
-  store::CommitListenerId add_commit_listener(std::function<void()> listener) override {
+  store::CommitListenerId add_commit_listener(store::CommitListener listener) override {
     return inner_->add_commit_listener(std::move(listener));
   }
   void remove_commit_listener(store::CommitListenerId id) override {
@@ -442,6 +442,59 @@ TEST_P(LogBusTest, ACommitWakesTheConsumerWithoutWaitingForThePoll) {
   publish("orders", 1, "k");
   EXPECT_TRUE(store::testing::eventually([&] { return handled.load() == 1; }));
   b.stop();
+}
+
+// A commit wakes the consumer threads of the partitions it appended to, and no other: the
+// counters say a thread was not woken without waiting to see. On a database that hears only its
+// own commits (on PostgreSQL the LISTEN connection would add "anything" for each append).
+TEST_P(LogBusTest, ACommitWakesOnlyTheConsumersOfThePartitionsItAppendedTo) {
+  auto options = database_options();
+  options.hear_other_processes = false;
+  auto db = open_database(options);
+  domain::SystemClock real;
+  LogBusOptions bus_options;
+  bus_options.partitions = {{"orders", 3}, {"audit", 1}};
+  bus_options.poll_interval = std::chrono::hours(1);  // only a wake-up delivers in time
+  LogBus b(*db, real, random_, bus_options);
+  std::atomic<int> orders = 0;
+  std::atomic<int> audit = 0;
+  std::atomic<int> fanned = 0;
+  b.subscribe({"orders", "g1", [&](const Event&, Transaction&) { ++orders; }});
+  b.subscribe({"audit", "g1", [&](const Event&, Transaction&) { ++audit; }});
+  b.subscribe_ephemeral({"audit", "fan", [&](const Event&) { ++fanned; }});
+  b.start();
+  // Every thread's first poll is done (3 + 1 + 1 partitions published).
+  ASSERT_TRUE(store::testing::eventually([&] { return b.stats().size() == 5u; }));
+  const auto append = [&](const std::string& topic, int partition) {
+    const std::string id = "ev-" + std::to_string(++published_);
+    db->write([&](Transaction& s) {
+      store::OutboxRepository{}.append(
+          s, {topic, partition, "k", id, R"({"id":")" + id + R"(","type":"t"})"}, real.now());
+    });
+  };
+
+  // The listener runs before write() returns, and no other commit appends (the consumers' own
+  // commits append nothing, and wake nobody): the counters are final here.
+  append("orders", 1);
+  EXPECT_EQ(b.wake_ups("g1", "orders"), 1u);
+  EXPECT_EQ(b.wake_ups("g1", "audit"), 0u);
+  EXPECT_EQ(b.wake_ups("fan", "audit"), 0u);
+  EXPECT_TRUE(store::testing::eventually([&] { return orders.load() == 1; }));
+
+  append("audit", 0);
+  EXPECT_EQ(b.wake_ups("g1", "orders"), 1u);
+  EXPECT_EQ(b.wake_ups("g1", "audit"), 1u);
+  EXPECT_EQ(b.wake_ups("fan", "audit"), 1u);
+  EXPECT_TRUE(store::testing::eventually([&] { return audit.load() == 1 && fanned.load() == 1; }));
+
+  // A dead letter marked for replay is no append: every consumer looks.
+  db->write([&](Transaction& s) { s.announce_log_change(); });
+  EXPECT_EQ(b.wake_ups("g1", "orders"), 2u);
+  EXPECT_EQ(b.wake_ups("g1", "audit"), 2u);
+  EXPECT_EQ(b.wake_ups("fan", "audit"), 2u);
+  EXPECT_EQ(b.wake_ups("g2", "orders"), std::nullopt);
+  b.stop();
+  EXPECT_EQ(orders.load(), 1);
 }
 
 TEST_P(LogBusTest, AProcessKilledBetweenHandlingAndCommittingLeavesNoEffectAndRedelivers) {
@@ -1007,7 +1060,10 @@ TEST_P(LogBusPostgresTest, TheNotificationConnectionReconnectsAndWakesListenersO
   auto other = open_database();  // B
   ASSERT_TRUE(store::postgres_listening(*other));
   std::atomic<int> woken = 0;
-  const auto listener = other->add_commit_listener([&] { ++woken; });
+  const auto listener = other->add_commit_listener([&](const store::LogAppends& appends) {
+    EXPECT_TRUE(appends.is_anything());  // B hears A's commits, and its reconnection, as such
+    ++woken;
+  });
   const auto terminate_listeners = [&] {
     return store::write_value(db_->inner(), [](Transaction& s) {
       return s

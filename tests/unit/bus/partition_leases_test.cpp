@@ -214,6 +214,37 @@ TEST_P(PartitionLeaseTest, ACleanStopHandsThePartitionsOverAtTheNextRound) {
   expect_each_event_once();
 }
 
+// A commit wakes a member only for the partitions it holds a lease on — any before its first
+// round, since it may take any then — and every member for what another process appended.
+TEST_P(PartitionLeaseTest, AnAppendWakesOnlyTheMemberHoldingItsPartition) {
+  auto& c = start_member("c");
+  store::LogAppends to_2;
+  to_2.add("orders", 2);
+  c.notify(to_2);
+  EXPECT_EQ(c.wake_ups("g1", "orders"), 1u);  // no round yet
+  buses_.clear();
+
+  auto [a, b] = split_between_two();
+  ASSERT_EQ(holders(), (std::map<int, std::string>{{0, "a"}, {1, "a"}, {2, "b"}}));
+  a.notify(to_2);
+  b.notify(to_2);
+  EXPECT_EQ(a.wake_ups("g1", "orders"), 0u);
+  EXPECT_EQ(b.wake_ups("g1", "orders"), 1u);
+
+  store::LogAppends to_0_and_elsewhere;
+  to_0_and_elsewhere.add("orders", 0);
+  to_0_and_elsewhere.add("audit", 2);
+  a.notify(to_0_and_elsewhere);
+  b.notify(to_0_and_elsewhere);
+  EXPECT_EQ(a.wake_ups("g1", "orders"), 1u);
+  EXPECT_EQ(b.wake_ups("g1", "orders"), 1u);
+
+  a.notify(store::LogAppends::anything());
+  b.notify(store::LogAppends::anything());
+  EXPECT_EQ(a.wake_ups("g1", "orders"), 2u);
+  EXPECT_EQ(b.wake_ups("g1", "orders"), 2u);
+}
+
 TEST_P(PartitionLeaseTest, ACommittedOffsetNeverMovesBack) {
   // What a member that lost its lease in the middle of a batch can still do: commit the batch it
   // was handling after the new holder moved on. Its dedupe rows keep the effects once; the

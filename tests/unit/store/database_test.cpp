@@ -204,7 +204,7 @@ TEST_P(SqliteDatabaseTest, StatsAreOnlyForSqlite) {
     void read(const std::function<void(Transaction&)>&) override {}
     void write(const std::function<void(Transaction&)>&) override {}
     bool ping() override { return true; }
-    CommitListenerId add_commit_listener(std::function<void()>) override { return 0; }
+    CommitListenerId add_commit_listener(CommitListener) override { return 0; }
     void remove_commit_listener(CommitListenerId) override {}
   } other;
   EXPECT_EQ(sqlite_stats(other), std::nullopt);
@@ -1119,9 +1119,9 @@ TEST_P(DatabaseTest, EveryCommitListenerIsCalledAfterACommitUntilRemoved) {
   auto db = open();
   std::atomic<int> first = 0;
   std::atomic<int> second = 0;
-  const auto a = db->add_commit_listener([&] { ++first; });
+  const auto a = db->add_commit_listener([&](const LogAppends&) { ++first; });
   {
-    ScopedCommitListener b(*db, [&] { ++second; });
+    ScopedCommitListener b(*db, [&](const LogAppends&) { ++second; });
     db->write([](Transaction& s) { s.execute("CREATE TABLE t (x INTEGER)"); });
     EXPECT_TRUE(eventually([&] { return first.load() == 1 && second.load() == 1; }));
   }
@@ -1138,11 +1138,165 @@ TEST_P(DatabaseTest, EveryCommitListenerIsCalledAfterACommitUntilRemoved) {
 TEST_P(DatabaseTest, AThrowingCommitListenerStopsNeitherTheOthersNorTheWriter) {
   auto db = open();
   std::atomic<int> called = 0;
-  ScopedCommitListener thrower(*db, [] { throw std::runtime_error("listener bug"); });
-  ScopedCommitListener counter(*db, [&] { ++called; });
+  ScopedCommitListener thrower(*db,
+                               [](const LogAppends&) { throw std::runtime_error("listener bug"); });
+  ScopedCommitListener counter(*db, [&](const LogAppends&) { ++called; });
   db->write([](Transaction& s) { s.execute("CREATE TABLE t (x INTEGER)"); });
   db->write([](Transaction& s) { s.execute("INSERT INTO t VALUES (1)"); });
   EXPECT_TRUE(eventually([&] { return called.load() == 2; }));
+}
+
+// What the commit listeners were called with, in order.
+class AppendsRecorder {
+ public:
+  explicit AppendsRecorder(Database& db)
+      : listener_(db, [this](const LogAppends& appends) {
+          std::lock_guard lock(mutex_);
+          heard_.push_back(appends);
+        }) {}
+  std::vector<LogAppends> heard() const {
+    std::lock_guard lock(mutex_);
+    return heard_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<LogAppends> heard_;
+  ScopedCommitListener listener_;  // last: removed before what it uses goes
+};
+
+using Pair = std::pair<std::string, int>;
+
+std::vector<Pair> sorted_pairs(const LogAppends& appends) {
+  std::vector<Pair> pairs;
+  for (const auto& p : appends.partitions()) pairs.emplace_back(p.topic, p.partition);
+  std::sort(pairs.begin(), pairs.end());
+  return pairs;
+}
+
+// The options of a database for a test of what its own commits announce: on PostgreSQL without
+// the LISTEN connection, which would also call the listeners, on its own thread, with "anything"
+// for the same commits.
+DatabaseOptions deaf(DatabaseOptions o) {
+  o.hear_other_processes = false;
+  return o;
+}
+
+TEST(LogAppendsTest, HoldsEachPartitionOnceAndAnythingTouchesEverything) {
+  LogAppends appends;
+  EXPECT_TRUE(appends.empty());
+  EXPECT_FALSE(appends.touches("a"));
+  appends.add("a", 1);
+  appends.add("b", 0);
+  appends.add("a", 1);
+  EXPECT_FALSE(appends.empty());
+  EXPECT_EQ(appends.partitions().size(), 2u);
+  EXPECT_TRUE(appends.touches("a", 1));
+  EXPECT_FALSE(appends.touches("a", 0));
+  EXPECT_FALSE(appends.touches("b", 1));
+  EXPECT_TRUE(appends.touches("b"));
+  EXPECT_FALSE(appends.touches("c"));
+  EXPECT_FALSE(appends.is_anything());
+  appends.clear();
+  EXPECT_TRUE(appends.empty());
+
+  const auto anything = LogAppends::anything();
+  EXPECT_FALSE(anything.empty());
+  EXPECT_TRUE(anything.is_anything());
+  EXPECT_TRUE(anything.touches("c"));
+  EXPECT_TRUE(anything.touches("c", 7));
+}
+
+// Several writes share one commit: the listeners hear each partition they appended to once — and
+// nothing of a write that failed after appending, which the batch ran again without (a failure
+// caught by a savepoint may leave its partition in: harmless, and not what this test makes).
+TEST_P(DatabaseTest, TheListenersHearThePartitionsAGroupCommitAppendedToEachOnce) {
+  auto db = with_items(open_database(deaf(options())));
+  AppendsRecorder recorder(*db);
+  const std::vector<std::vector<Pair>> announced = {
+      {{"a", 0}, {"b", 1}}, {{"a", 0}, {"a", 1}}, {{"b", 1}}, {{"c", 9}}, {}};
+  constexpr std::size_t kFailing = 3;
+  std::vector<std::future<void>> results;
+  {
+    WriterGate gate(*db, static_cast<std::int64_t>(announced.size()));
+    for (std::size_t k = 0; k < announced.size(); ++k) {
+      results.push_back(std::async(std::launch::async, [&, k] {
+        db->write([&](Transaction& s) {
+          insert(s, static_cast<std::int64_t>(k));
+          for (const auto& [topic, partition] : announced[k]) {
+            s.announce_log_append(topic, partition);
+          }
+          if (k == kFailing) throw Refused(static_cast<int>(k));
+        });
+      }));
+    }
+    EXPECT_TRUE(gate.join());
+  }
+  for (std::size_t k = 0; k < announced.size(); ++k) {
+    if (k == kFailing) {
+      EXPECT_THROW(results[k].get(), Refused);
+    } else {
+      EXPECT_NO_THROW(results[k].get());
+    }
+  }
+  // Called before each write() returns: nothing more is on its way.
+  const auto heard = recorder.heard();
+  ASSERT_EQ(heard.size(), 2u);  // the gate's commit, then the batch's
+  EXPECT_TRUE(heard[0].empty());
+  EXPECT_FALSE(heard[1].is_anything());
+  EXPECT_EQ(sorted_pairs(heard[1]), (std::vector<Pair>{{"a", 0}, {"a", 1}, {"b", 1}}));
+  EXPECT_EQ(count_items(*db), 4);
+}
+
+// A write that was rolled back and run again (its batch, for another write's failure) is heard
+// once, with what its last run announced.
+TEST_P(DatabaseTest, AWriteRunAgainIsHeardOnceWithWhatItsLastRunAppended) {
+  auto db = with_items(open_database(deaf(options())));
+  AppendsRecorder recorder(*db);
+  std::atomic<int> runs = 0;
+  std::future<void> failing;
+  std::future<void> again;
+  {
+    WriterGate gate(*db, 2);
+    failing = std::async(std::launch::async, [&] {
+      db->write([&](Transaction& s) {
+        insert(s, 100);
+        s.announce_log_append("lost", 0);
+        throw Refused(100);
+      });
+    });
+    again = std::async(std::launch::async, [&] {
+      db->write([&](Transaction& s) {
+        // Its first run (if the failing write came after it) announces what the second does not.
+        s.announce_log_append(runs++ == 0 ? "first" : "second", 0);
+        insert(s, 1);
+      });
+    });
+    EXPECT_TRUE(gate.join());
+  }
+  EXPECT_THROW(failing.get(), Refused);
+  EXPECT_NO_THROW(again.get());
+  const auto heard = recorder.heard();
+  ASSERT_EQ(heard.size(), 2u);
+  const std::vector<Pair> last_run = {{runs.load() == 1 ? "first" : "second", 0}};
+  EXPECT_EQ(sorted_pairs(heard[1]), last_run);
+}
+
+// A change consumers look for that is not an append (a dead letter marked for replay) is heard
+// as "anything"; a commit that announced nothing, as empty.
+TEST_P(DatabaseTest, AChangeThatIsNotAnAppendIsHeardAsAnything) {
+  auto db = with_items(open_database(deaf(options())));
+  AppendsRecorder recorder(*db);
+  db->write([](Transaction& s) {
+    s.announce_log_append("a", 0);
+    s.announce_log_change();
+  });
+  db->write([](Transaction& s) { insert(s, 1); });
+  const auto heard = recorder.heard();
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_TRUE(heard[0].is_anything());
+  EXPECT_TRUE(heard[0].touches("b", 3));
+  EXPECT_TRUE(heard[1].empty());
 }
 
 // ---- the PostgreSQL backend's own behaviour -------------------------------------------------
@@ -1173,6 +1327,23 @@ class PostgresDatabaseTest : public DatabaseTest {
         db, [](Transaction& s) { return s.query_one("SELECT v FROM items WHERE k = 1")->text(0); });
   }
 };
+
+// Another Database object (another process, as far as the server can tell) appended: its
+// notification reaches this one's listeners as "anything" — it carries no partitions.
+TEST_P(PostgresDatabaseTest, AnAppendCommittedThroughAnotherDatabaseIsHeardAsAnything) {
+  auto db = open();
+  ASSERT_TRUE(eventually([&] { return postgres_listening(*db); }));
+  AppendsRecorder recorder(*db);
+  auto other = open_database(deaf(options()));
+  other->write([](Transaction& s) {
+    insert(s, 1);
+    s.announce_log_append("a", 0);
+  });
+  EXPECT_TRUE(eventually([&] { return !recorder.heard().empty(); }));
+  const auto heard = recorder.heard();
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_TRUE(heard[0].is_anything());
+}
 
 // A write whose snapshot went stale (another process's write changed the row it read) gets a
 // serialization failure; the backend runs its work again on a fresh snapshot, and it commits.

@@ -186,6 +186,27 @@ TEST_P(OutboxTest, ARolledBackAppendLeavesNoGap) {
   EXPECT_EQ(offsets_of(read("task-events", 0)), (Offsets{0, 1}));
 }
 
+// The commit listeners hear which partitions a commit appended to (what wakes their consumers);
+// on PostgreSQL without the LISTEN connection, which would add "anything" for the same commit.
+TEST_P(OutboxTest, TheCommitListenersHearEachPartitionAppendedTo) {
+  auto options = database_options();
+  options.hear_other_processes = false;
+  auto db = open_database(options);
+  std::vector<LogAppends> heard;  // called on the writer thread before write() returns
+  ScopedCommitListener listener(*db, [&](const LogAppends& a) { heard.push_back(a); });
+  db->write([&](Transaction& s) {
+    outbox_.append(s, message("e0", 2, "reminders"), from_micros(kT0));
+    outbox_.append(s, message("e1", 0), from_micros(kT0));
+    outbox_.append(s, message("e2", 2, "reminders"), from_micros(kT0));
+  });
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_FALSE(heard[0].is_anything());
+  ASSERT_EQ(heard[0].partitions().size(), 2u);
+  EXPECT_TRUE(heard[0].touches("reminders", 2));
+  EXPECT_TRUE(heard[0].touches("task-events", 0));
+  EXPECT_FALSE(heard[0].touches("task-events", 2));
+}
+
 TEST_P(OutboxTest, OffsetsAreNotReusedAfterOldRowsAreDeleted) {
   for (int i = 0; i < 3; ++i) append(message(numbered("e", i)));
   db_->write([](Transaction& s) { s.execute("DELETE FROM outbox"); });

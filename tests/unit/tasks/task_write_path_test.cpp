@@ -37,7 +37,7 @@ class InterposingDatabase final : public store::Database {
     inner_.write(work);
   }
   bool ping() override { return inner_.ping(); }
-  store::CommitListenerId add_commit_listener(std::function<void()> listener) override {
+  store::CommitListenerId add_commit_listener(store::CommitListener listener) override {
     return inner_.add_commit_listener(std::move(listener));
   }
   void remove_commit_listener(store::CommitListenerId id) override {
