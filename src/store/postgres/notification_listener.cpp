@@ -77,7 +77,8 @@ std::string message_of(PGconn* conn) {
 // One connection that LISTENs: opened, then asked for notifications until it breaks.
 class NotificationListener::Session {
  public:
-  Session(const NotificationListenerOptions& options, int stop_fd) : stop_fd_(stop_fd) {
+  Session(const NotificationListenerOptions& options, int stop_fd)
+      : stop_fd_(stop_fd), is_own_backend_(options.is_own_backend) {
     std::optional<Clock::time_point> deadline;
     if (options.connect_timeout_s > 0) {
       deadline = Clock::now() + std::chrono::seconds(options.connect_timeout_s);
@@ -86,14 +87,15 @@ class NotificationListener::Session {
     listen(options.channel, deadline);
   }
 
-  // Waits for the socket; true when notifications arrived (all of them are consumed: one wake-up
-  // stands for any number). Throws DatabaseError when the connection broke, Stopped when stopping.
+  // Waits for the socket; true when notifications not sent by the owner itself arrived (all of
+  // them are consumed: one wake-up stands for any number). Throws DatabaseError when the
+  // connection broke, Stopped when stopping.
   bool wait_for_notifications() {
     wait_for(PQsocket(conn_.get()), POLLIN, stop_fd_, std::nullopt);
     if (PQconsumeInput(conn_.get()) == 0) throw DatabaseError(message_of(conn_.get()));
     bool any = false;
     while (PGnotify* n = PQnotifies(conn_.get())) {
-      any = true;
+      if (!is_own_backend_ || !is_own_backend_(n->be_pid)) any = true;
       PQfreemem(n);
     }
     if (PQstatus(conn_.get()) != CONNECTION_OK) throw DatabaseError(message_of(conn_.get()));
@@ -167,6 +169,7 @@ class NotificationListener::Session {
   }
 
   const int stop_fd_;
+  const std::function<bool(int)> is_own_backend_;
   std::unique_ptr<PGconn, Finish> conn_;
 };
 

@@ -21,12 +21,17 @@ struct NotificationListenerOptions {
   // After a broken connection: the first pause before reconnecting, doubled up to the last.
   std::chrono::milliseconds first_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
+  // Whether a notification sent by the server process with this PID is the owner's own echo —
+  // a commit of one of its pool's connections, whose listeners already heard it with the exact
+  // partitions. Such notifications are dropped; unset, none is.
+  std::function<bool(int pid)> is_own_backend;
 };
 
 class NotificationListener {
  public:
   // Connects and LISTENs before it returns (throws DatabaseError when it cannot), then calls
-  // `on_notification` from its own thread for each batch of notifications received, and once
+  // `on_notification` from its own thread for each batch of notifications received that holds
+  // one not sent by the owner itself (options.is_own_backend), and once
   // after every reconnection (what was sent while it was away is lost). A broken connection is
   // reopened by the thread itself, with a growing pause between attempts.
   NotificationListener(NotificationListenerOptions options, std::function<void()> on_notification);

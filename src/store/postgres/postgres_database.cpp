@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -279,9 +281,34 @@ void refuse_transaction_control(const postgres::SqlShape& shape, std::string_vie
   }
 }
 
+// The server process IDs of one pool's open connections, so its LISTEN connection can tell its
+// own commits' notifications (whose partitions the listeners already heard) from other
+// processes'. An ID leaves before its connection closes, so a server process that later reuses
+// it is not taken for ours.
+class BackendPids {
+ public:
+  void add(int pid) {
+    std::lock_guard lock(mutex_);
+    pids_.insert(pid);
+  }
+  void remove(int pid) {
+    std::lock_guard lock(mutex_);
+    pids_.erase(pid);
+  }
+  bool contains(int pid) const {
+    std::lock_guard lock(mutex_);
+    return pids_.contains(pid);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<int> pids_;
+};
+
 class Connection {
  public:
-  explicit Connection(const PostgresOptions& options) {
+  // `pids`, when given, holds this connection's server process ID while it is open.
+  explicit Connection(const PostgresOptions& options, BackendPids* pids = nullptr) : pids_(pids) {
     const std::string timeout = std::to_string(options.connect_timeout_s);
     const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
     const char* values[] = {options.url.c_str(), timeout.c_str(), "todo", nullptr};
@@ -303,8 +330,13 @@ class Connection {
       PQfinish(conn_);
       throw;
     }
+    pid_ = PQbackendPID(conn_);
+    if (pids_) pids_->add(pid_);
   }
-  ~Connection() { PQfinish(conn_); }
+  ~Connection() {
+    if (pids_) pids_->remove(pid_);
+    PQfinish(conn_);
+  }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -591,6 +623,8 @@ class Connection {
 
   static constexpr std::size_t kMaxPreparedStatements = 1000;
   PGconn* conn_ = nullptr;
+  BackendPids* pids_ = nullptr;
+  int pid_ = 0;
   std::unordered_map<std::string, std::string> statements_;  // sql + types -> prepared name
   std::uint64_t statements_prepared_ = 0;
   std::vector<std::string> deferred_;  // sent with the next statement (defer())
@@ -778,14 +812,21 @@ class PostgresDatabase final : public Database {
     if (options.max_write_attempts < 1) throw DatabaseError("max_write_attempts must be >= 1");
     if (options.statement_timeout_ms < 0) throw DatabaseError("statement_timeout_ms must be >= 0");
     // One connection now, so a wrong URL or an unreachable server fails open_database().
-    auto first = std::make_unique<Connection>(options_);
+    auto first = std::make_unique<Connection>(options_, &own_backends_);
     free_.push_back(std::move(first));
     open_ = 1;
     // Commits of other processes (and other Database objects) wake this one's listeners too.
     if (options_.hear_other_processes) {
       notifications_ = std::make_unique<postgres::NotificationListener>(
-          postgres::NotificationListenerOptions{.url = options_.url,
-                                                .connect_timeout_s = options_.connect_timeout_s},
+          postgres::NotificationListenerOptions{
+              .url = options_.url,
+              .connect_timeout_s = options_.connect_timeout_s,
+              .is_own_backend =
+                  [this](int pid) {
+                    if (!own_backends_.contains(pid)) return false;
+                    ++own_notifications_dropped_;
+                    return true;
+                  }},
           [this] { listeners_.notify(LogAppends::anything()); });
     }
     // Last: nothing below may throw, or the destructor that joins it would never run.
@@ -836,7 +877,7 @@ class PostgresDatabase final : public Database {
 
   PostgresStats stats() const {
     const auto w = writes_.stats();
-    return PostgresStats{w.commits, w.writes, w.pending};
+    return PostgresStats{w.commits, w.writes, w.pending, own_notifications_dropped_.load()};
   }
 
   CommitListenerId add_commit_listener(CommitListener listener) override {
@@ -924,7 +965,7 @@ class PostgresDatabase final : public Database {
     ++open_;  // the slot is taken while connecting outside the lock
     lock.unlock();
     try {
-      return std::make_unique<Connection>(options_);
+      return std::make_unique<Connection>(options_, &own_backends_);
     } catch (...) {
       lock.lock();
       --open_;
@@ -1199,6 +1240,8 @@ class PostgresDatabase final : public Database {
 
   const PostgresOptions options_;
 
+  BackendPids own_backends_;  // of the pool's connections: outlives them
+  std::atomic<std::int64_t> own_notifications_dropped_{0};
   std::mutex pool_mutex_;
   std::condition_variable pool_changed_;
   std::vector<std::unique_ptr<Connection>> free_;

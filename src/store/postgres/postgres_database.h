@@ -40,6 +40,8 @@ struct PostgresStats {
   std::int64_t commits = 0;  // group commits that succeeded
   std::int64_t writes = 0;   // write() calls the writer thread has run, committed or not
   std::int64_t pending = 0;  // write() calls waiting for the writer thread right now
+  // Notifications the LISTEN connection dropped as the echo of this database's own commits.
+  std::int64_t own_notifications_dropped = 0;
 };
 
 // nullopt when `db` was not opened by open_postgres.

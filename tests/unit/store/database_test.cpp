@@ -1345,6 +1345,37 @@ TEST_P(PostgresDatabaseTest, AnAppendCommittedThroughAnotherDatabaseIsHeardAsAny
   EXPECT_TRUE(heard[0].is_anything());
 }
 
+// The LISTEN connection also receives the notification of this Database's own append. The
+// listeners heard that commit with its partitions already; its echo, from one of the pool's own
+// server processes, is dropped rather than heard again as "anything". Another Database's append
+// is still heard, as "anything".
+TEST_P(PostgresDatabaseTest, ItsOwnAppendIsHeardWithItsPartitionsOnlyNotEchoedAsAnything) {
+  auto db = open();
+  ASSERT_TRUE(eventually([&] { return postgres_listening(*db); }));
+  AppendsRecorder recorder(*db);
+  db->write([](Transaction& s) {
+    insert(s, 1);
+    s.announce_log_append("a", 0);
+  });
+  // The echo arrived and was recognised: had it been heard, it would be in `heard` now.
+  EXPECT_TRUE(eventually([&] { return postgres_stats(*db)->own_notifications_dropped >= 1; }));
+  EXPECT_EQ(recorder.heard().size(), 1u);
+  auto other = open_database(deaf(options()));
+  other->write([](Transaction& s) {
+    insert(s, 2);
+    s.announce_log_append("b", 1);
+  });
+  EXPECT_TRUE(eventually([&] {
+    const auto heard = recorder.heard();
+    return std::any_of(heard.begin(), heard.end(),
+                       [](const LogAppends& a) { return a.is_anything(); });
+  }));
+  const auto heard = recorder.heard();
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(sorted_pairs(heard[0]), (std::vector<Pair>{{"a", 0}}));
+  EXPECT_TRUE(heard[1].is_anything());
+}
+
 // A write whose snapshot went stale (another process's write changed the row it read) gets a
 // serialization failure; the backend runs its work again on a fresh snapshot, and it commits.
 TEST_P(PostgresDatabaseTest, AWriteThatLostASerializationConflictRunsAgainAndCommits) {
