@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <random>
 #include <thread>
+#include <tuple>
 
 namespace todo::http {
 
@@ -584,11 +585,13 @@ struct Server::Impl {
   Response exception_response(const Request& request, const std::exception& e);
   // A WebSocket route's handler decides: the session to run, or (in `refusal`) its answer.
   std::optional<WebSocketSession> upgrade(Request& request, Response& refusal);
-  asio::awaitable<Response> run_blocking(BlockingPool& pool, const Route& route, Request& request);
-  asio::awaitable<Response> run_async(BlockingPool& pool, const Route& route, Request& request);
-  asio::awaitable<Response> run_on(BlockingPool& pool, const Route& route, Request& request) {
-    return route.async_handler ? run_async(pool, route, request) : run_blocking(pool, route, request);
-  }
+  asio::awaitable<Response> run_on(BlockingPool& pool, const Route& route, Request& request);
+  asio::awaitable<std::tuple<std::exception_ptr, Response>> run_blocking(BlockingPool& pool,
+                                                                         const Route& route,
+                                                                         Request& request);
+  asio::awaitable<std::tuple<std::exception_ptr, Response>> run_async(BlockingPool& pool,
+                                                                      const Route& route,
+                                                                      Request& request);
   AsyncReplies async_replies;
   void apply_cors(const Request& request, Response& response) const;
   std::optional<Response> preflight(const Request& request) const;
@@ -1169,51 +1172,53 @@ void Server::Impl::apply_cors(const Request& request, Response& response) const 
                       "ETag, Location, Retry-After, X-Request-Id");
 }
 
-asio::awaitable<Response> Server::Impl::run_blocking(BlockingPool& pool, const Route& route,
-                                                     Request& request) {
+// Runs the route's handler on `pool`; more than the pool's limit of requests waiting → 503. An
+// asynchronous route's request counts as waiting until it is answered, so the limit also bounds
+// the writes waiting for a group commit.
+asio::awaitable<Response> Server::Impl::run_on(BlockingPool& pool, const Route& route,
+                                               Request& request) {
   if (pool.pending.fetch_add(1) >= pool.limit) {
     pool.pending.fetch_sub(1);
     co_return problem_response(
         domain::make_error(domain::ErrorCode::kOverloaded, "Too many requests are waiting."),
         request.path);
   }
+  // Not a conditional expression of two co_awaits: GCC 12 mishandles the temporaries of one.
+  std::tuple<std::exception_ptr, Response> outcome;
+  if (route.async_handler) {
+    outcome = co_await run_async(pool, route, request);
+  } else {
+    outcome = co_await run_blocking(pool, route, request);
+  }
+  pool.pending.fetch_sub(1);
+  if (std::get<0>(outcome)) std::rethrow_exception(std::get<0>(outcome));
+  co_return std::move(std::get<1>(outcome));
+}
+
+asio::awaitable<std::tuple<std::exception_ptr, Response>> Server::Impl::run_blocking(
+    BlockingPool& pool, const Route& route, Request& request) {
   const RouteHandler* handler = &route.handler;
   Request* req = &request;
   auto work = [handler, req]() -> asio::awaitable<Response> { co_return (*handler)(*req); };
-  auto [error, response] =
-      co_await asio::co_spawn(pool.pool.get_executor(), std::move(work), kUseAwaitable);
-  pool.pending.fetch_sub(1);
-  if (error) std::rethrow_exception(error);
-  co_return response;
+  co_return co_await asio::co_spawn(pool.pool.get_executor(), std::move(work), kUseAwaitable);
 }
 
-// Like run_blocking, but the handler only starts the work; the request waits, holding no thread,
-// until the Reply answers. It counts as pending on the pool until then, so the pool's queue limit
-// also bounds the writes waiting for a group commit.
-asio::awaitable<Response> Server::Impl::run_async(BlockingPool& pool, const Route& route,
-                                                  Request& request) {
-  if (pool.pending.fetch_add(1) >= pool.limit) {
-    pool.pending.fetch_sub(1);
-    co_return problem_response(
-        domain::make_error(domain::ErrorCode::kOverloaded, "Too many requests are waiting."),
-        request.path);
-  }
+// The handler only starts the work; the request waits, holding no thread, until its Reply
+// answers.
+asio::awaitable<std::tuple<std::exception_ptr, Response>> Server::Impl::run_async(
+    BlockingPool& pool, const Route& route, Request& request) {
   const AsyncRouteHandler* handler = &route.async_handler;
   Request* req = &request;
-  auto [error, response] =
-      co_await asio::async_initiate<decltype(kUseAwaitable), void(std::exception_ptr, Response)>(
-          [this, &pool, handler, req](auto completion) {
-            using Target = PooledReply<decltype(completion)>;
-            auto target =
-                std::make_shared<Target>(std::move(completion), pool.pool.get_executor(),
-                                         async_replies);
-            Reply reply(target);
-            target->run([handler, req, reply = std::move(reply)] { (*handler)(*req, reply); });
-          },
-          kUseAwaitable);
-  pool.pending.fetch_sub(1);
-  if (error) std::rethrow_exception(error);
-  co_return response;
+  co_return co_await asio::async_initiate<decltype(kUseAwaitable),
+                                          void(std::exception_ptr, Response)>(
+      [this, &pool, handler, req](auto completion) {
+        using Target = PooledReply<decltype(completion)>;
+        auto target = std::make_shared<Target>(std::move(completion), pool.pool.get_executor(),
+                                               async_replies);
+        Reply reply(target);
+        target->run([handler, req, reply = std::move(reply)] { (*handler)(*req, reply); });
+      },
+      kUseAwaitable);
 }
 
 std::optional<WebSocketSession> Server::Impl::upgrade(Request& request, Response& refusal) {

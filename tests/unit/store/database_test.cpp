@@ -1000,33 +1000,6 @@ TEST_P(DatabaseTest, DataSurvivesReopening) {
   EXPECT_EQ(count_items(*db), 1);
 }
 
-TEST_P(DatabaseTest, ClosingFinishesQueuedWrites) {
-  auto db = open();
-  std::vector<std::thread> threads;
-  std::promise<void> inside;
-  std::promise<void> closing;
-  std::thread gated([&] {
-    db->write([&](Transaction&) {
-      inside.set_value();
-      closing.get_future().wait();
-    });
-  });
-  inside.get_future().wait();  // the writer thread is held; the next five writes queue up
-  for (std::int64_t k = 0; k < 5; ++k) {
-    threads.emplace_back([&, k] { db->write([&](Transaction& s) { insert(s, k); }); });
-  }
-  EXPECT_TRUE(eventually([&] { return stats(*db).pending >= 5; }));
-  std::thread closer([&] {
-    closing.set_value();
-    db.reset();  // returns once every queued write ran and its caller got its answer
-  });
-  closer.join();
-  gated.join();
-  for (auto& t : threads) t.join();
-  db = open();
-  EXPECT_EQ(count_items(*db), 5);
-}
-
 // The outcomes of asynchronous writes, as their `done` calls report them (on the writer thread).
 class AsyncOutcomes {
  public:
@@ -1050,8 +1023,41 @@ class AsyncOutcomes {
   std::map<std::int64_t, std::exception_ptr> errors_;
 };
 
-// One thread queues forty writes without waiting for any: they share one group commit (no thread
-// per write caps the batch), and each is told its own outcome.
+// Closing runs every queued write, waiting callers' and asynchronous ones alike, and tells each.
+TEST_P(DatabaseTest, ClosingFinishesQueuedWrites) {
+  auto db = open();
+  std::vector<std::thread> threads;
+  AsyncOutcomes outcomes;
+  std::promise<void> inside;
+  std::promise<void> closing;
+  std::thread gated([&] {
+    db->write([&](Transaction&) {
+      inside.set_value();
+      closing.get_future().wait();
+    });
+  });
+  inside.get_future().wait();  // the writer thread is held; the next six writes queue up
+  for (std::int64_t k = 0; k < 3; ++k) {
+    threads.emplace_back([&, k] { db->write([&](Transaction& s) { insert(s, k); }); });
+  }
+  for (std::int64_t k = 3; k < 6; ++k) {
+    db->write_async([k](Transaction& s) { insert(s, k); }, outcomes.done(k));
+  }
+  EXPECT_TRUE(eventually([&] { return stats(*db).pending >= 6; }));
+  std::thread closer([&] {
+    closing.set_value();
+    db.reset();  // returns once every queued write ran and its caller got its answer
+  });
+  closer.join();
+  gated.join();
+  for (auto& t : threads) t.join();
+  const auto errors = outcomes.wait_for(3);
+  ASSERT_EQ(errors.size(), 3u);
+  for (const auto& [k, error] : errors) EXPECT_FALSE(error) << k;
+  db = open();
+  EXPECT_EQ(count_items(*db), 6);
+}
+
 TEST_P(DatabaseTest, AsynchronousWritesOfOneThreadShareOneCommitAndEachHearsItsOutcome) {
   auto db = open();
   const auto before = stats(*db);
@@ -1084,35 +1090,6 @@ TEST_P(DatabaseTest, AsynchronousWritesOfOneThreadShareOneCommitAndEachHearsItsO
   }
   EXPECT_EQ(stats(*db).commits - before.commits, 2);  // the gate's, then all forty together
   EXPECT_EQ(count_items(*db), 36);
-}
-
-TEST_P(DatabaseTest, ClosingFinishesQueuedAsynchronousWrites) {
-  auto db = open();
-  AsyncOutcomes outcomes;
-  std::promise<void> inside;
-  std::promise<void> closing;
-  std::thread gated([&] {
-    db->write([&](Transaction&) {
-      inside.set_value();
-      closing.get_future().wait();
-    });
-  });
-  inside.get_future().wait();  // the writer thread is held; the next five writes queue up
-  for (std::int64_t k = 0; k < 5; ++k) {
-    db->write_async([k](Transaction& s) { insert(s, k); }, outcomes.done(k));
-  }
-  EXPECT_EQ(stats(*db).pending, 5);
-  std::thread closer([&] {
-    closing.set_value();
-    db.reset();  // returns once every queued write ran and was told so
-  });
-  closer.join();
-  gated.join();
-  const auto errors = outcomes.wait_for(5);
-  ASSERT_EQ(errors.size(), 5u);
-  for (const auto& [k, error] : errors) EXPECT_FALSE(error) << k;
-  db = open();
-  EXPECT_EQ(count_items(*db), 5);
 }
 
 TEST_P(DatabaseTest, EveryCommitListenerIsCalledAfterACommitUntilRemoved) {
