@@ -1,7 +1,9 @@
-// Frames of /ws/tasks rendered with Boost.JSON; client messages parsed strictly.
+// Frames of /ws/tasks written as text (domain::JsonWriter); client messages parsed strictly.
 #include "services/sync/frames.h"
 
 #include <boost/json.hpp>
+
+#include "domain/json_writer.h"
 
 namespace todo::services::sync {
 namespace {
@@ -26,8 +28,16 @@ std::optional<std::int64_t> integer_member(const json::object& o, std::string_vi
   return std::nullopt;
 }
 
+// A value of the event, as Boost.JSON writes it.
+void append_value(domain::JsonWriter& w, const json::value& value) {
+  w.raw_value() += json::serialize(value);
+}
+
 }  // namespace
 
+// The event is parsed (it must be checked anyway), but the frame is written straight as text:
+// no second document is built from the first one's values (the task's whole subtree was copied
+// into it before). Byte for byte what serializing that document gave (differential test).
 std::optional<Frame> frame_from_event(std::string_view cloud_event) {
   boost::system::error_code ec;
   json::value parsed = json::parse(cloud_event, ec);
@@ -43,46 +53,85 @@ std::optional<Frame> frame_from_event(std::string_view cloud_event) {
   Frame frame;
   frame.user_id = std::string(*user_id);
   frame.seq = integer_member(data, "user_seq");
-  json::object out;
+  frame.text.reserve(cloud_event.size());
+  domain::JsonWriter w(frame.text);
+  w.begin_object();
   if (*type == kTaskSync) {
     const json::string* action = string_member(data, "action");
     const json::string* task_id = string_member(data, "task_id");
     if (!action || !task_id || !frame.seq) return std::nullopt;
-    out["type"] = "task." + std::string(*action);
-    out["seq"] = *frame.seq;
-    out["task_id"] = *task_id;
-    if (const json::value* task = data.if_contains("task")) out["task"] = *task;
-    const json::value* changed = data.if_contains("changed_fields");
-    out["changed_fields"] = changed ? *changed : json::value(json::object{});
+    std::string frame_type = "task.";
+    frame_type += std::string_view(*action);
+    w.key("type").string(frame_type);
+    w.key("seq").integer(*frame.seq);
+    w.key("task_id").string(*task_id);
+    if (const json::value* task = data.if_contains("task")) append_value(w.key("task"), *task);
+    w.key("changed_fields");
+    if (const json::value* changed = data.if_contains("changed_fields")) {
+      append_value(w, *changed);
+    } else {
+      w.begin_object().end_object();
+    }
   } else {
     // Anything else on task-updates (com.todo.reminder.fired today) goes out as its data, typed
-    // by the CloudEvent type without the prefix; its seq too when it has one.
+    // by the CloudEvent type without the prefix; its seq too when it has one (a "seq" of the data
+    // takes that place, as it did when the frame was a document whose "seq" it replaced).
     std::string_view kind = *type;
     if (kind.starts_with(kTypePrefix)) kind.remove_prefix(kTypePrefix.size());
-    out["type"] = kind;
-    if (frame.seq) out["seq"] = *frame.seq;
+    w.key("type").string(kind);
+    if (frame.seq) {
+      w.key("seq");
+      if (const json::value* seq = data.if_contains("seq")) {
+        append_value(w, *seq);
+      } else {
+        w.integer(*frame.seq);
+      }
+    }
     for (const auto& member : data) {
       if (member.key() == "type" || member.key() == "user_seq") continue;
-      out[member.key()] = member.value();
+      if (frame.seq && member.key() == "seq") continue;  // written above
+      append_value(w.key(member.key()), member.value());
     }
   }
-  frame.text = json::serialize(out);
+  w.end_object();
   return frame;
 }
 
 std::string hello_frame(std::int64_t seq) {
-  return json::serialize(json::object{{"type", "hello"}, {"seq", seq}});
+  std::string out;
+  domain::JsonWriter(out).begin_object().key("type").string("hello").key("seq").integer(seq)
+      .end_object();
+  return out;
 }
 
 std::string pong_frame() { return R"({"type":"pong"})"; }
 
 std::string resync_required_frame(std::int64_t since, std::string_view reason) {
-  return json::serialize(
-      json::object{{"type", "resync-required"}, {"since", since}, {"reason", reason}});
+  std::string out;
+  domain::JsonWriter(out)
+      .begin_object()
+      .key("type")
+      .string("resync-required")
+      .key("since")
+      .integer(since)
+      .key("reason")
+      .string(reason)
+      .end_object();
+  return out;
 }
 
 std::string error_frame(std::string_view code, std::string_view message) {
-  return json::serialize(json::object{{"type", "error"}, {"code", code}, {"message", message}});
+  std::string out;
+  domain::JsonWriter(out)
+      .begin_object()
+      .key("type")
+      .string("error")
+      .key("code")
+      .string(code)
+      .key("message")
+      .string(message)
+      .end_object();
+  return out;
 }
 
 ClientMessage parse_client_message(std::string_view text) {
