@@ -494,7 +494,8 @@ std::chrono::microseconds LogBus::time_to_next_retry(const Consumer& c) const {
 }
 
 // Polls until stop(): again at once while there is more, else after a wake-up, `max_wait()` or the
-// safety-net interval. A std::exception from a poll is logged and the poll tried again later.
+// safety-net interval. A std::exception from a poll is logged and the poll tried again after a
+// wake-up or the whole interval (never sooner for `max_wait()`).
 template <class Poll, class Wait>
 void LogBus::run_loop(const std::string& name, const std::string& topic, Wakeup& wakeup,
                       Poll&& poll_fn, Wait&& max_wait) {
@@ -507,14 +508,20 @@ void LogBus::run_loop(const std::string& name, const std::string& topic, Wakeup&
       seen = wakeup.count;
     }
     int consumed = 0;
+    bool failed = false;
     try {
       consumed = poll_fn();
     } catch (const std::exception& e) {
+      failed = true;
       log::error("consumer poll failed; trying again after the poll interval",
                  {{"group", name}, {"topic", topic}, {"error", e.what()}});
     }
     if (consumed > 0) continue;  // there may be more right away
-    const auto timeout = std::min<std::chrono::microseconds>(options_.poll_interval, max_wait());
+    // After a failure, the whole interval: a retry or lease renewal that is due stays due while
+    // the database is unreachable, and waiting for it would poll (and log) without pause.
+    const auto timeout = failed ? std::chrono::microseconds(options_.poll_interval)
+                                : std::min<std::chrono::microseconds>(options_.poll_interval,
+                                                                      max_wait());
     std::unique_lock lock(mutex_);
     wakeup.cv.wait_for(lock, timeout, [&] { return stopping_ || wakeup.count != seen; });
   }

@@ -24,6 +24,11 @@ REQUEST_TIMEOUT = 15.0
 FAIL_FAST = 3.0  # seconds a refused request may take: libpq's 2 s connect timeout and a margin
 BACK_WITHIN = 2.0  # seconds after the server accepts connections again until writes succeed
 DEADLINE = 60.0
+POLL_INTERVAL = 1.0  # the log bus's safety-net poll (LogBusOptions::poll_interval)
+
+
+def failed_polls(server):
+    return server.stderr_text().count("consumer poll failed")
 
 
 class Load:
@@ -97,8 +102,10 @@ def test_postgres_restart_under_write_load(todo_bin, make_server, mode):
                    DEADLINE)
         with load.lock:
             acked_while_down = [t for t in load.successes if t > down_at + FAIL_FAST]
+        failed_polls_before = failed_polls(srv)
         pg.start()
         up_at = time.monotonic()
+        failed_polls_while_down = failed_polls(srv) - failed_polls_before
         first = poll_until(lambda: next((t for t in list(load.successes) if t > up_at), None),
                            "a write to succeed after PostgreSQL is back", DEADLINE)
         acked_before_end = load.count("acked")
@@ -113,6 +120,13 @@ def test_postgres_restart_under_write_load(todo_bin, make_server, mode):
     refused_after = [t for t, _ in load.refused if t > first]
     assert not refused_after, f"{len(refused_after)} requests sent after writes succeeded again were refused"
     assert "handler failed" not in srv.stderr_text(), srv.stderr_text()[-3000:]
+    # A consumer whose poll fails waits the poll interval (1 s) before the next, even when a lease
+    # renewal or a retry is due: no busy loop (and no flood of log lines) while the server is down.
+    down_for = up_at - down_at
+    consumers = srv.stderr_text().count('"consumer started"')
+    bound = consumers * (down_for / POLL_INTERVAL + 2)
+    assert failed_polls_while_down <= bound, \
+        f"{failed_polls_while_down} failed polls logged in {down_for:.1f} s down (at most {bound:.0f})"
     assert srv.alive()
 
     # Every acknowledged write is there, with exactly one creation event.
