@@ -92,8 +92,9 @@ AuditHead AuditRepository::head(Transaction& s) const {
 }
 
 void AuditRepository::append(Transaction& s, const AuditEntry& e) const {
-  s.execute(kAppend, {e.id, e.event_id, e.event_type, e.user_id, e.actor, e.task_id, e.sequence,
-                      micros(e.event_time), micros(e.recorded_at), e.payload, e.prev_hash, e.hash});
+  s.execute_unread(kAppend, {e.id, e.event_id, e.event_type, e.user_id, e.actor, e.task_id,
+                             e.sequence, micros(e.event_time), micros(e.recorded_at), e.payload,
+                             e.prev_hash, e.hash});
 }
 
 std::vector<AuditEntry> AuditRepository::query(Transaction& s, const AuditQuery& q) const {

@@ -116,6 +116,19 @@ class Transaction {
   std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {}) {
     return execute(sql, std::span<const Value>(params.begin(), params.size()));
   }
+  // A statement that changes data and whose answer the work does not read (an insert whose
+  // count nobody checks). A backend may send it later in the same transaction: PostgreSQL sends
+  // it together with the next statement whose answer the work waits for, or when the write ends,
+  // in one round trip. Its failure fails the write (as an uncaught failure of execute() would),
+  // and the work cannot catch it: it may surface from a later statement, or after the work
+  // returned. The default runs it at once.
+  virtual void execute_unread(std::string_view sql, std::span<const Value> params) {
+    execute(sql, params);
+  }
+  void execute_unread(std::string_view sql, std::initializer_list<Value> params = {}) {
+    execute_unread(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+
   // Calls `each` for every row of the result, in order, without building Rows first (the
   // backend's row, read in place). `each` must not run statements of this transaction. The
   // default goes through query().

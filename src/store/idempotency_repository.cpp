@@ -39,9 +39,9 @@ std::optional<StoredResponse> IdempotencyRepository::find(Transaction& s, std::s
 }
 
 void IdempotencyRepository::insert(Transaction& s, const StoredResponse& response) const {
-  s.execute(kInsertResponse,
-            {response.user_id, response.key, response.request_hash, std::int64_t{response.status},
-             response.headers, response.body, micros(response.created_at)});
+  s.execute_unread(kInsertResponse, {response.user_id, response.key, response.request_hash,
+                                     std::int64_t{response.status}, response.headers,
+                                     response.body, micros(response.created_at)});
 }
 
 std::int64_t IdempotencyRepository::purge(Transaction& s, domain::Timestamp created_before) const {

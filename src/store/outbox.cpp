@@ -70,6 +70,17 @@ LoggedMessage message_from_row(const Row& row) {
 
 }  // namespace
 
+void OutboxRepository::append_unread(Transaction& s, const OutboxMessage& message,
+                                     domain::Timestamp now) const {
+  if (s.dialect() != Dialect::kPostgres) {
+    append(s, message, now);
+    return;
+  }
+  s.execute_unread(kAppendPostgres, {message.topic, std::int64_t{message.partition}, message.key,
+                                     message.event_id, message.payload, sql::micros(now)});
+  s.announce_log_append(message.topic, message.partition);  // its consumers woken at commit
+}
+
 std::int64_t OutboxRepository::append(Transaction& s, const OutboxMessage& message,
                                       domain::Timestamp now) const {
   const std::int64_t partition = message.partition;

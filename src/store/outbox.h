@@ -35,6 +35,10 @@ class OutboxRepository {
  public:
   // Appends in the caller's transaction and returns the offset given: the partition's next one.
   std::int64_t append(Transaction& s, const OutboxMessage& message, domain::Timestamp now) const;
+  // The same append when the caller does not need the offset: on PostgreSQL it is an unread
+  // statement (Transaction::execute_unread), sent with the write's next one, so a failure (a
+  // duplicate event id) fails the write instead of being thrown here.
+  void append_unread(Transaction& s, const OutboxMessage& message, domain::Timestamp now) const;
   // Messages of one partition with offset >= from, ascending, at most limit.
   std::vector<LoggedMessage> read(Transaction& s, std::string_view topic, int partition,
                                   std::int64_t from, int limit) const;

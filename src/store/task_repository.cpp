@@ -366,7 +366,7 @@ void TaskRepository::update(Transaction& s, const domain::Task& task) const {
 void TaskRepository::insert(Transaction& s, const domain::Task& task,
                             const TaskSearchKeys& keys) const {
   const auto values = task_values(task, keys);
-  s.execute(kInsertTask, values);
+  s.execute_unread(kInsertTask, values);
 }
 
 void TaskRepository::update(Transaction& s, const domain::Task& task,

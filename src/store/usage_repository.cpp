@@ -64,10 +64,10 @@ std::map<std::string, std::int64_t, std::less<>> tag_tasks(Transaction& s, std::
 
 void add_tags(Transaction& s, std::string_view user_id, const std::vector<std::string>& tags) {
   if (tags.empty()) return;
-  s.execute("INSERT INTO user_tags (user_id, tag, tasks) VALUES " +
-                placeholders(tags.size(), "($1, ", ", 1)") +
-                " ON CONFLICT (user_id, tag) DO UPDATE SET tasks = user_tags.tasks + 1",
-            user_and_tags(user_id, tags));
+  s.execute_unread("INSERT INTO user_tags (user_id, tag, tasks) VALUES " +
+                       placeholders(tags.size(), "($1, ", ", 1)") +
+                       " ON CONFLICT (user_id, tag) DO UPDATE SET tasks = user_tags.tasks + 1",
+                   user_and_tags(user_id, tags));
 }
 
 std::vector<std::string> distinct(std::vector<std::string> tags) {
@@ -101,7 +101,7 @@ domain::Result<void> UsageRepository::apply(Transaction& s, std::string_view use
   for (const auto& tag : removed) {
     if (tasks_with(tag) == 1) --tags_delta;
   }
-  s.execute(kEnsureUsage, {text(user_id)});
+  s.execute_unread(kEnsureUsage, {text(user_id)});
   const std::int64_t moved =
       s.execute(kMoveUsage, {text(user_id), change.tasks, tags_delta, change.bytes, limits.tasks,
                              limits.tags, limits.bytes});
@@ -118,7 +118,7 @@ domain::Result<void> UsageRepository::apply(Transaction& s, std::string_view use
   add_tags(s, user_id, added);
   for (const auto& tag : removed) {
     if (s.execute(kReleaseTag, {text(user_id), text(tag)}) == 0) {
-      s.execute(kDropTag, {text(user_id), text(tag)});
+      s.execute_unread(kDropTag, {text(user_id), text(tag)});
     }
   }
   return {};

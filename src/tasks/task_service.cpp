@@ -170,10 +170,10 @@ domain::Result<std::optional<domain::Task>> TaskService::write_prepared(
     tasks_.insert(s, task, write.keys);
   }
   for (const domain::PendingEvent& event : write.events) {
-    outbox_.append(s,
-                   store::OutboxMessage{event.topic, event.partition, event.key, event.id,
-                                        event.json(task.change_seq)},
-                   write.now);
+    outbox_.append_unread(s,
+                          store::OutboxMessage{event.topic, event.partition, event.key, event.id,
+                                               event.json(task.change_seq)},
+                          write.now);
   }
   return std::optional<domain::Task>(std::move(task));
 }

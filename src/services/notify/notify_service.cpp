@@ -491,7 +491,7 @@ void NotifyService::fire(std::vector<Firing>& firings, domain::Timestamp now) {
       if (!applied[i] || f.kind != Firing::Kind::kFire) continue;
       for (const NewDelivery& d : f.deliveries)
         repository_.insert_delivery(tx, f.reminder.id, d, now);
-      outbox.append(tx, *f.fired_event, now);
+      outbox.append_unread(tx, *f.fired_event, now);
     }
   });
   for (std::size_t i = 0; i < firings.size(); ++i) {

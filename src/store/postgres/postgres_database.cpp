@@ -346,12 +346,14 @@ class Connection {
   // statement deferred with defer() goes first, in the same round trip (pipeline mode).
   Result run(std::string_view sql, std::span<const Value> values) {
     settle();
-    const Params params(values);
     if (!deferred_.empty()) {
-      Result r = run_pipelined(sql, params);
+      std::vector<Deferred> items = take_deferred();
+      items.push_back(Deferred{std::string(sql), std::make_unique<Params>(values), -1});
+      Result r = exchange(items);
       ++completed_;
       return r;
     }
+    const Params params(values);
     const std::string& name = prepared(sql, params);
     Result r(PQexecPrepared(conn_, name.c_str(), params.size(), params.values(), params.lengths(),
                             params.formats(), 0));
@@ -363,11 +365,11 @@ class Connection {
   // Parameterless statements through the simple protocol (several allowed).
   void command(const std::string& sql) {
     settle();
+    flush();
     if (!deferred_.empty()) {
       std::string all;
-      for (const auto& statement : deferred_) all += statement + "; ";
+      for (const auto& statement : take_deferred()) all += statement.sql + "; ";
       all += sql;
-      deferred_.clear();
       Result r(PQexec(conn_, all.c_str()));
       check(r.get(), all);
       ++completed_;
@@ -406,8 +408,36 @@ class Connection {
 
   // `sql` (parameterless: BEGIN, SAVEPOINT, RELEASE) is sent together with the next statement
   // run() or command(), in one round trip, or never if none runs (then cancel_deferred()).
-  void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+  void defer(std::string sql) { deferred_.push_back(Deferred{std::move(sql), nullptr, -1}); }
   void cancel_deferred() { deferred_.clear(); }
+
+  // A statement whose answer nobody reads (Transaction::execute_unread), of the write `owner`
+  // (set_owner()): sent with the next statement that waits, or by flush(), in the same round trip.
+  // Should it fail, the failure is thrown from there and kept for the writer (unread_failed()).
+  void defer_unread(std::string_view sql, std::span<const Value> values) {
+    deferred_.push_back(Deferred{std::string(sql), std::make_unique<Params>(values), owner_});
+  }
+  // The write (its place in the batch) whose unread statements defer_unread() queues from now on.
+  void set_owner(int owner) { owner_ = owner; }
+  // Sends the unread statements still waiting (with whatever was deferred before them) and reads
+  // their answers: one round trip, none when there are none.
+  void flush() {
+    settle();
+    const bool unread = std::any_of(deferred_.begin(), deferred_.end(),
+                                    [](const Deferred& d) { return d.params != nullptr; });
+    if (!unread) return;
+    std::vector<Deferred> items = take_deferred();
+    exchange(items);
+    ++completed_;
+  }
+  // An unread statement failed (not for a conflict, nor for a lost connection): whose it was.
+  bool unread_failed() const { return unread_failure_ != nullptr; }
+  int unread_failure_owner() const { return unread_failure_owner_; }
+  std::exception_ptr take_unread_failure() {
+    auto failure = std::move(unread_failure_);
+    unread_failure_ = nullptr;
+    return failure;
+  }
   // Savepoints cost no round trip of their own: SAVEPOINT and RELEASE go with the next
   // statement, and a savepoint nothing ran in is never sent at all.
   void open_savepoint(const std::string& name) { defer("SAVEPOINT " + name); }
@@ -416,7 +446,7 @@ class Connection {
   }
   // Takes back the last deferred statement if it is `sql` (a SAVEPOINT nothing ran in yet).
   bool take_back(const std::string& sql) {
-    if (deferred_.empty() || deferred_.back() != sql) return false;
+    if (deferred_.empty() || deferred_.back().params || deferred_.back().sql != sql) return false;
     deferred_.pop_back();
     return true;
   }
@@ -431,8 +461,9 @@ class Connection {
   // read-only transaction's COMMIT tells nothing the reader needs.
   void send_without_waiting(const std::string& sql) {
     settle();
-    std::vector<std::string> statements = std::move(deferred_);
-    deferred_.clear();
+    flush();
+    std::vector<std::string> statements;
+    for (const auto& statement : take_deferred()) statements.push_back(statement.sql);
     statements.push_back(sql);
     if (!pipeline(statements, /*sync_each=*/false) || PQpipelineSync(conn_) != 1) {
       fail(nullptr, sql);
@@ -458,6 +489,7 @@ class Connection {
   // the pool (see Pool::release).
   void rollback_if_open() noexcept {
     deferred_.clear();
+    unread_failure_ = nullptr;
     try {
       settle();
     } catch (...) {
@@ -475,10 +507,10 @@ class Connection {
     unread_ = false;
     std::string error;
     const bool synced = read_pipeline(1, [&](Result r) {
-      if (PQresultStatus(r.get()) == PGRES_COMMAND_OK || !error.empty()) return;
-      error = PQresultErrorMessage(r.get());
-      if (error.empty()) error = PQerrorMessage(conn_);
-    }) == 1;
+                          if (PQresultStatus(r.get()) == PGRES_COMMAND_OK || !error.empty()) return;
+                          error = PQresultErrorMessage(r.get());
+                          if (error.empty()) error = PQerrorMessage(conn_);
+                        }) == 1;
     if (!error.empty() || !synced) {
       while (!error.empty() && error.back() == '\n') error.pop_back();
       throw DatabaseUnavailable("the answer to a statement sent earlier on this connection: " +
@@ -486,52 +518,109 @@ class Connection {
     }
   }
 
-  // The deferred statement, then `sql` (prepared first if this connection has not yet), in one
-  // round trip: pipeline mode, one Sync. The first failure is thrown once every result is read.
-  Result run_pipelined(std::string_view sql, const Params& params) {
-    const std::vector<std::string> deferred = std::move(deferred_);
+  // A statement waiting to be sent: parameterless (BEGIN, SAVEPOINT, RELEASE), or with its
+  // parameters (an unread statement of the write `owner`, or the statement run() waits for).
+  struct Deferred {
+    std::string sql;
+    std::unique_ptr<Params> params;  // null: parameterless
+    int owner = -1;                  // the write an unread statement belongs to
+  };
+
+  std::vector<Deferred> take_deferred() {
+    std::vector<Deferred> items = std::move(deferred_);
     deferred_.clear();
-    const std::string key = statement_key(sql, params);
-    auto found = statements_.find(key);
-    const bool prepare = found == statements_.end();
-    if (prepare && statements_.size() >= kMaxPreparedStatements) {
-      command("DEALLOCATE ALL");
+    return items;
+  }
+
+  // `items` in one round trip: pipeline mode, one Sync, each statement with parameters prepared
+  // first where this connection has not yet (once, should the same one come twice). Returns the
+  // last item's result. The first failure is thrown once every result is read; when it is an
+  // unread statement's (and no conflict or lost connection), it is also kept for the writer
+  // (unread_failed()), whichever statement's call it is thrown from.
+  Result exchange(const std::vector<Deferred>& items) {
+    struct Slot {
+      std::size_t item;
+      std::string prepare_key;  // non-empty: the result of preparing the item's statement
+    };
+    std::vector<Slot> slots;
+    std::unordered_map<std::string, std::string> preparing;  // key -> name, in this pipeline
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    if (sent && statements_.size() + items.size() >= kMaxPreparedStatements) {
+      // The cache starts over (as in prepared()); what this pipeline prepares is kept.
+      sent =
+          PQsendQueryParams(conn_, "DEALLOCATE ALL", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
       statements_.clear();
+      slots.push_back(Slot{items.size(), {}});
     }
-    const std::string name = prepare ? next_statement_name() : found->second;
-    const std::string text(sql);
-    bool sent = pipeline(deferred, /*sync_each=*/false);
-    if (sent && prepare) {
-      sent = PQsendPrepare(conn_, name.c_str(), text.c_str(), params.size(), params.types()) == 1;
-    }
-    sent = sent &&
-           PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
-                               params.lengths(), params.formats(), 0) == 1 &&
-           PQpipelineSync(conn_) == 1;
-    if (!sent) {
-      fail(nullptr, sql);
-    }
-    // Results: the deferred statements', the preparation's (if any), the statement's, the Sync.
-    const int expected = static_cast<int>(deferred.size()) + (prepare ? 2 : 1);
-    Result failure;
-    std::string failed_sql;
-    Result last;
-    int seen = 0;
-    const bool synced = read_pipeline(1, [&](Result r) {
-      ++seen;
-      const auto status = PQresultStatus(r.get());
-      if (status == PGRES_PIPELINE_ABORTED) return;
-      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-        if (seen == expected) last = std::move(r);
-        return;
+    for (std::size_t i = 0; sent && i < items.size(); ++i) {
+      const Deferred& item = items[i];
+      if (!item.params) {
+        sent = PQsendQueryParams(conn_, item.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                                 0) == 1;
+        slots.push_back(Slot{i, {}});
+        continue;
       }
-      if (failure) return;
-      failed_sql = seen <= static_cast<int>(deferred.size()) ? deferred[seen - 1] : text;
-      failure = std::move(r);
-    }) == 1;
-    if (failure) fail(failure.get(), failed_sql);
-    if (!synced || !last) fail(nullptr, sql);
-    if (prepare) statements_.emplace(key, name);
+      const Params& params = *item.params;
+      std::string key = statement_key(item.sql, params);
+      std::string name;
+      if (auto found = statements_.find(key); found != statements_.end()) {
+        name = found->second;
+      } else if (auto pending = preparing.find(key); pending != preparing.end()) {
+        name = pending->second;
+      } else {
+        name = next_statement_name();
+        preparing.emplace(key, name);
+        sent = PQsendPrepare(conn_, name.c_str(), item.sql.c_str(), params.size(),
+                             params.types()) == 1;
+        slots.push_back(Slot{i, std::move(key)});
+      }
+      sent = sent && PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
+                                         params.lengths(), params.formats(), 0) == 1;
+      slots.push_back(Slot{i, {}});
+    }
+    const std::string_view last_sql = items.empty() ? std::string_view() : items.back().sql;
+    if (!sent || PQpipelineSync(conn_) != 1) fail(nullptr, last_sql);
+    Result failure;
+    std::size_t failed_item = items.size();
+    Result last;
+    std::size_t seen = 0;
+    const bool synced = read_pipeline(1, [&](Result r) {
+                          const std::size_t at = seen++;
+                          if (at >= slots.size()) return;
+                          const Slot& slot = slots[at];
+                          const auto status = PQresultStatus(r.get());
+                          if (status == PGRES_PIPELINE_ABORTED) return;
+                          if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+                            if (!slot.prepare_key.empty()) {
+                              statements_.emplace(slot.prepare_key, preparing.at(slot.prepare_key));
+                            } else if (slot.item + 1 == items.size()) {
+                              last = std::move(r);
+                            }
+                            return;
+                          }
+                          if (failure) return;
+                          failed_item = slot.item;
+                          failure = std::move(r);
+                        }) == 1;
+    if (failure) {
+      const bool unread = failed_item < items.size() && items[failed_item].owner >= 0;
+      const std::string_view sql =
+          failed_item < items.size() ? std::string_view(items[failed_item].sql) : "DEALLOCATE ALL";
+      try {
+        fail(failure.get(), sql);
+      } catch (const WriteConflict&) {
+        throw;
+      } catch (const DatabaseUnavailable&) {
+        throw;
+      } catch (...) {
+        if (unread && healthy()) {
+          unread_failure_ = std::current_exception();
+          unread_failure_owner_ = items[failed_item].owner;
+        }
+        throw;
+      }
+    }
+    if (!synced || !last) fail(nullptr, last_sql);
     return last;
   }
 
@@ -627,7 +716,10 @@ class Connection {
   int pid_ = 0;
   std::unordered_map<std::string, std::string> statements_;  // sql + types -> prepared name
   std::uint64_t statements_prepared_ = 0;
-  std::vector<std::string> deferred_;  // sent with the next statement (defer())
+  std::vector<Deferred> deferred_;     // sent with the next statement (defer(), defer_unread())
+  int owner_ = -1;                     // of the unread statements queued from now on
+  std::exception_ptr unread_failure_;  // an unread statement's failure, for the writer
+  int unread_failure_owner_ = -1;
   bool unread_ = false;  // an answer sent for by send_without_waiting() is still to be read
   std::uint64_t completed_ = 0;
   bool poisoned_ = false;
@@ -646,6 +738,7 @@ class PostgresTransaction final : public Transaction {
         isolate_statements_(isolate_statements),
         appends_(appends) {}
   using Transaction::execute;
+  using Transaction::execute_unread;
   using Transaction::query;
 
   Dialect dialect() const override { return Dialect::kPostgres; }
@@ -663,6 +756,25 @@ class PostgresTransaction final : public Transaction {
       rows.emplace_back(std::move(values));
     }
     return rows;
+  }
+
+  // In a write (not one whose statements each run in a savepoint), queued on the connection and
+  // sent with the next statement that waits, or when the write ends (flush()): its failure is the
+  // write's, whichever call it surfaces from (Connection::unread_failed()).
+  void execute_unread(std::string_view sql, std::span<const Value> params) override {
+    if (!writable_ || isolate_statements_) {
+      execute(sql, params);
+      return;
+    }
+    checked_shape(sql, params);
+    went_on_if_failed(sql);
+    connection_.defer_unread(sql, params);
+    changed_ = true;
+  }
+
+  // Sends the unread statements still queued and reads their answers.
+  void flush() {
+    guarded([&] { connection_.flush(); });
   }
 
   std::int64_t execute(std::string_view sql, std::span<const Value> params) override {
@@ -724,25 +836,34 @@ class PostgresTransaction final : public Transaction {
   bool changed() const { return changed_ || used_savepoints_; }
 
  private:
-  Result run(std::string_view sql, std::span<const Value> params) {
-    const auto shape = scan_sql(sql);
+  // Checked here, before the server sees it: a refused statement would abort the transaction.
+  static postgres::SqlShape checked_shape(std::string_view sql, std::span<const Value> params) {
+    auto shape = scan_sql(sql);
     refuse_transaction_control(shape, sql);
-    // Checked here, before the server sees it: a refused statement would abort the transaction.
     if (shape.leading_keywords.size() != 1) {
       throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
                           std::to_string(shape.leading_keywords.size()));
     }
     check_placeholders(shape, params.size(), sql);
+    return shape;
+  }
+
+  // A statement after one that failed outside a savepoint: the write runs again.
+  void went_on_if_failed(std::string_view sql) {
+    if (!failed_unisolated_) return;
+    went_on_after_failure_ = true;
+    throw DatabaseError(excerpt(sql) +
+                        ": an earlier statement of this write failed; it runs again");
+  }
+
+  Result run(std::string_view sql, std::span<const Value> params) {
+    const auto shape = checked_shape(sql, params);
     // In a write, a statement that changes data runs in its own savepoint, so a constraint
     // violation the work catches leaves the transaction usable, as on SQLite. Or, first, without
     // (two round trips fewer per statement): a failure then makes the write run again with them.
     const bool changes =
         writable_ && !shape.leading_keywords.empty() && shape.leading_keywords.front() != "SELECT";
-    if (failed_unisolated_) {
-      went_on_after_failure_ = true;
-      throw DatabaseError(excerpt(sql) +
-                          ": an earlier statement of this write failed; it runs again");
-    }
+    went_on_if_failed(sql);
     Result r;
     guarded([&] {
       if (!changes || !isolate_statements_) {
@@ -818,15 +939,15 @@ class PostgresDatabase final : public Database {
     // Commits of other processes (and other Database objects) wake this one's listeners too.
     if (options_.hear_other_processes) {
       notifications_ = std::make_unique<postgres::NotificationListener>(
-          postgres::NotificationListenerOptions{
-              .url = options_.url,
-              .connect_timeout_s = options_.connect_timeout_s,
-              .is_own_backend =
-                  [this](int pid) {
-                    if (!own_backends_.contains(pid)) return false;
-                    ++own_notifications_dropped_;
-                    return true;
-                  }},
+          postgres::NotificationListenerOptions{.url = options_.url,
+                                                .connect_timeout_s = options_.connect_timeout_s,
+                                                .is_own_backend =
+                                                    [this](int pid) {
+                                                      if (!own_backends_.contains(pid))
+                                                        return false;
+                                                      ++own_notifications_dropped_;
+                                                      return true;
+                                                    }},
           [this] { listeners_.notify(LogAppends::anything()); });
     }
     // Last: nothing below may throw, or the destructor that joins it would never run.
@@ -1039,6 +1160,8 @@ class PostgresDatabase final : public Database {
     kUseSavepoints,  // a write caught a failed statement: the batch runs again, each write in
                      // a savepoint of its own
     kDropped,        // a write failed with effects to undo: the batch runs again without it
+    kUnreadFailed,   // an unread statement failed (Connection::unread_failure_owner() says
+                     // whose): the batch runs again without that write
   };
 
   // Runs the batch in one transaction until it commits, conflicts once too often, or fails as a
@@ -1117,15 +1240,34 @@ class PostgresDatabase final : public Database {
       }
     } writer_lock{&*lease, take_turns};
     bool announces = false;
+    // The write whose unread statement failed is answered with that failure; the transaction is
+    // aborted, so the batch runs again without it.
+    const auto drop_unread_failure = [&] {
+      Job& failed = batch.at(static_cast<std::size_t>(lease->unread_failure_owner()));
+      failed.write->error = lease->take_unread_failure();
+      failed.failed = true;
+      lease->rollback_if_open();
+      return Outcome::kDropped;
+    };
     try {
-      for (Job& job : batch) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        Job& job = batch[i];
         if (job.failed) continue;
+        lease->set_owner(static_cast<int>(i));
         const Outcome outcome = savepoints ? run_in_savepoint(*lease, job, announces, appends)
                                            : run_as_is(*lease, job, announces, appends);
+        if (outcome == Outcome::kUnreadFailed) return drop_unread_failure();
         if (outcome != Outcome::kCommitted) {
           lease->rollback_if_open();
           return outcome;
         }
+      }
+      // The last writes' unread statements, before COMMIT: a failure is still one write's.
+      try {
+        lease->flush();
+      } catch (const DatabaseError&) {
+        if (!lease->unread_failed()) throw;
+        return drop_unread_failure();
       }
       // One round trip: the notification, the commit and the lock's release in one message.
       const std::string commit = announces ? kAnnounceAndCommit : std::string("COMMIT");
@@ -1151,6 +1293,7 @@ class PostgresDatabase final : public Database {
     } catch (...) {
       if (tx.conflicted()) return Outcome::kConflicted;
       if (!connection.healthy()) connection_lost();  // the batch fails
+      if (connection.unread_failed()) return Outcome::kUnreadFailed;
       if (tx.went_on_after_failure()) {
         job.isolate = true;
         return Outcome::kUseSavepoints;
@@ -1163,6 +1306,7 @@ class PostgresDatabase final : public Database {
       return Outcome::kCommitted;
     }
     if (tx.conflicted()) return Outcome::kConflicted;
+    if (connection.unread_failed()) return Outcome::kUnreadFailed;
     if (tx.failed_unisolated() || connection.status() != PQTRANS_INTRANS) {
       if (tx.failed_unisolated()) job.isolate = true;
       return Outcome::kUseSavepoints;
@@ -1179,7 +1323,10 @@ class PostgresDatabase final : public Database {
       bool again = false;  // with its statements in savepoints
       try {
         (*job.write->work)(tx);
-        if (tx.failed_unisolated()) {
+        tx.flush();  // its unread statements, inside its savepoint
+        if (connection.unread_failed()) {
+          job.write->error = connection.take_unread_failure();
+        } else if (tx.failed_unisolated()) {
           again = true;
         } else if (connection.status() == PQTRANS_INERROR && !tx.conflicted()) {
           job.write->error = std::make_exception_ptr(DatabaseError(
@@ -1188,8 +1335,12 @@ class PostgresDatabase final : public Database {
       } catch (...) {
         if (tx.conflicted()) return Outcome::kConflicted;
         if (!connection.healthy()) connection_lost();
-        again = tx.went_on_after_failure();
-        if (!again) job.write->error = std::current_exception();
+        if (connection.unread_failed()) {
+          job.write->error = connection.take_unread_failure();
+        } else {
+          again = tx.went_on_after_failure();
+          if (!again) job.write->error = std::current_exception();
+        }
       }
       if (tx.conflicted()) return Outcome::kConflicted;
       if (again || job.write->error) {

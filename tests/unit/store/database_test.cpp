@@ -1094,6 +1094,70 @@ TEST_P(DatabaseTest, AsynchronousWritesOfOneThreadShareOneCommitAndEachHearsItsO
   EXPECT_EQ(count_items(*db), 36);
 }
 
+// An unread statement (Transaction::execute_unread) that fails fails its own write and no other
+// of its group commit, wherever the failure surfaces: at once (SQLite), from a later statement of
+// the write, even one whose failure the work catches, from the next write's first statement, or
+// just before COMMIT (PostgreSQL, which sends it with the next statement that waits).
+TEST_P(DatabaseTest, AnUnreadStatementsFailureFailsOnlyItsOwnWrite) {
+  auto db = open();
+  db->write([](Transaction& s) { insert(s, 100); });
+  const auto insert_unread = [](Transaction& s, std::int64_t k) {
+    s.execute_unread("INSERT INTO items (k, v) VALUES ($1, $2)", {k, "v" + std::to_string(k)});
+  };
+  const auto count = [](Transaction& s) { s.query("SELECT COUNT(*) FROM items"); };
+  AsyncOutcomes outcomes;
+  {
+    WriterGate gate(*db, 6);
+    db->write_async([](Transaction& s) { insert(s, 0); }, outcomes.done(0));
+    db->write_async(
+        [&](Transaction& s) {
+          insert_unread(s, 1);
+          insert_unread(s, 100);  // a duplicate key
+          count(s);
+        },
+        outcomes.done(1));
+    db->write_async(
+        [&](Transaction& s) {
+          insert_unread(s, 2);
+          count(s);
+        },
+        outcomes.done(2));
+    db->write_async(
+        [&](Transaction& s) {
+          insert_unread(s, 3);
+          insert_unread(s, 100);
+          try {
+            count(s);  // where PostgreSQL throws the failure: caught, yet the write fails
+          } catch (const DatabaseError&) {
+          }
+        },
+        outcomes.done(3));
+    db->write_async([&](Transaction& s) { insert_unread(s, 4); }, outcomes.done(4));
+    db->write_async(
+        [&](Transaction& s) {
+          insert_unread(s, 5);
+          insert_unread(s, 100);  // the batch's last statement: sent before COMMIT
+        },
+        outcomes.done(5));
+    EXPECT_TRUE(gate.join());
+  }
+  const auto heard = outcomes.wait_for(6);
+  ASSERT_EQ(heard.size(), 6u);
+  for (const auto& [k, outcome] : heard) {
+    if (k % 2 == 0) {
+      EXPECT_EQ(outcome, "") << k;
+    } else {
+      EXPECT_THAT(outcome, HasSubstr("items")) << k;  // the duplicate key's violation
+    }
+  }
+  const auto keys = read_value(*db, [](Transaction& s) {
+    std::vector<std::int64_t> out;
+    for (const auto& row : s.query("SELECT k FROM items ORDER BY k")) out.push_back(row.integer(0));
+    return out;
+  });
+  EXPECT_EQ(keys, (std::vector<std::int64_t>{0, 2, 4, 100}));
+}
+
 TEST_P(DatabaseTest, EveryCommitListenerIsCalledAfterACommitUntilRemoved) {
   auto db = open();
   std::atomic<int> first = 0;
@@ -1524,6 +1588,32 @@ TEST_P(PostgresDatabaseTest, AWriteRunsAgainWithSavepointsOnlyWhenItWentOnAfterA
                ConstraintViolation);
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(count_items(*db), 4);
+}
+
+// An unread statement costs no round trip of its own: it waits on the connection and goes with
+// the next statement that waits for its answer (so its failure surfaces there), or before COMMIT.
+TEST_P(PostgresDatabaseTest, UnreadStatementsGoWithTheNextStatementThatWaits) {
+  auto db = open();
+  db->write([](Transaction& s) { insert(s, 1); });
+  std::string surfaced;
+  EXPECT_THROW(db->write([&](Transaction& s) {
+    s.execute_unread("INSERT INTO items (k, v) VALUES ($1, $2)", {std::int64_t{1}, "again"});
+    surfaced = "not yet";  // no answer was waited for
+    try {
+      s.query("SELECT COUNT(*) FROM items");
+    } catch (const ConstraintViolation&) {
+      surfaced = "with the next statement";
+    }
+  }),
+               ConstraintViolation);
+  EXPECT_EQ(surfaced, "with the next statement");
+  // The same unread statement, prepared once, twice in one round trip; then the pool is in order.
+  db->write([](Transaction& s) {
+    for (std::int64_t k = 2; k <= 3; ++k) {
+      s.execute_unread("INSERT INTO items (k, v) VALUES ($1, $2)", {k, "v"});
+    }
+  });
+  EXPECT_EQ(count_items(*db), 3);
 }
 
 // A statement is prepared on its connection the first time it runs with its parameter types and
