@@ -800,10 +800,20 @@ class PostgresTransaction final : public Transaction {
       int& depth;
       ~Depth() { --depth; }
     } restore{depth_};
+    // Unread statements queued before are not the work's: they are sent first, and those the
+    // work queues are sent before its end, so their failure is the work's own, rolled back with
+    // it and thrown from here, as a failed statement of the work. (As one that ran outside a
+    // savepoint of its own: the write then runs again with each statement in one.)
+    flush();
     connection_.open_savepoint(name);
     try {
       work();
+      flush();
     } catch (...) {
+      if (connection_.unread_failed()) {
+        connection_.take_unread_failure();
+        failed_unisolated_ = true;
+      }
       if (connection_.healthy()) connection_.rollback_savepoint(name);
       throw;
     }

@@ -1158,6 +1158,34 @@ TEST_P(DatabaseTest, AnUnreadStatementsFailureFailsOnlyItsOwnWrite) {
   EXPECT_EQ(keys, (std::vector<std::int64_t>{0, 2, 4, 100}));
 }
 
+// A savepoint is where a work catches failures (the log bus runs each event's handler in one):
+// an unread statement queued inside it fails there, its effects rolled back with the savepoint's,
+// and the write goes on.
+TEST_P(DatabaseTest, AnUnreadStatementsFailureInsideASavepointIsThatSavepointsOwn) {
+  auto db = open();
+  db->write([](Transaction& s) { insert(s, 1); });
+  bool caught = false;
+  db->write([&](Transaction& s) {
+    caught = false;  // the work may run again
+    try {
+      s.savepoint([&] {
+        s.execute_unread("INSERT INTO items (k, v) VALUES ($1, $2)", {std::int64_t{2}, "v2"});
+        s.execute_unread("INSERT INTO items (k, v) VALUES ($1, $2)", {std::int64_t{1}, "again"});
+      });
+    } catch (const ConstraintViolation&) {
+      caught = true;
+    }
+    insert(s, 3);
+  });
+  EXPECT_TRUE(caught);
+  const auto keys = read_value(*db, [](Transaction& s) {
+    std::vector<std::int64_t> out;
+    for (const auto& row : s.query("SELECT k FROM items ORDER BY k")) out.push_back(row.integer(0));
+    return out;
+  });
+  EXPECT_EQ(keys, (std::vector<std::int64_t>{1, 3}));
+}
+
 TEST_P(DatabaseTest, EveryCommitListenerIsCalledAfterACommitUntilRemoved) {
   auto db = open();
   std::atomic<int> first = 0;
