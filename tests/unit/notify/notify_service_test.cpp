@@ -210,6 +210,45 @@ TEST_P(NotifyServiceTest, EachScheduleEventReplacesTheTasksSet) {
                             {"2026-12-07T07:50:00.000Z", "scheduled"}}));
 }
 
+// replace_schedule() reads the task's instants once and counts what it (re)scheduled: a new
+// instant and a cancelled one wanted again, not one already scheduled, nor one that fired, nor
+// the same instant twice.
+TEST_P(NotifyServiceTest, ReplacingAScheduleCountsTheInstantsItScheduled) {
+  const NotifyRepository repository;
+  const std::string task = "task-counted";
+  const auto at = [](int minutes) { return kStart + std::chrono::minutes(minutes); };
+  const auto replace = [&](std::vector<int> minutes) {
+    std::int64_t counted = 0;
+    database_->write([&](store::Transaction& tx) {
+      std::vector<NewReminder> instants;
+      for (int m : minutes) {
+        instants.push_back(NewReminder{"r-" + std::to_string(m) + "-" + std::to_string(++events_),
+                                       at(m), std::nullopt});
+      }
+      counted = repository.replace_schedule(tx, task, owner_.id, instants, clock_.now());
+    });
+    return counted;
+  };
+  EXPECT_EQ(replace({10, 20, 20}), 2);  // two new instants, one of them given twice
+  EXPECT_EQ(replace({10, 20, 30}), 1);  // 30 is new
+  const auto fired = store::read_value(*database_, [&](store::Transaction& r) {
+    for (const auto& reminder : repository.reminders_of_task(r, task, owner_.id)) {
+      if (reminder.fire_at == at(10)) return reminder.id;
+    }
+    return std::string();
+  });
+  database_->write([&](store::Transaction& tx) {
+    EXPECT_TRUE(repository.finish_reminder(tx, fired, reminder_status::kSent, false,
+                                           clock_.now()));
+    repository.cancel_schedule(tx, task, clock_.now());  // 20 and 30 cancelled
+  });
+  EXPECT_EQ(replace({10, 20}), 1);  // 10 fired (history), 20 cancelled and wanted again
+  EXPECT_EQ(rows(task), (std::vector<std::pair<std::string, std::string>>{
+                            {"2026-12-06T08:10:00.000Z", "sent"},
+                            {"2026-12-06T08:20:00.000Z", "scheduled"},
+                            {"2026-12-06T08:30:00.000Z", "cancelled"}}));
+}
+
 TEST_P(NotifyServiceTest, AnInstantAlreadyPastWhenTheTaskChangedIsNotScheduled) {
   const Timestamp due = kStart + 10min;
   const std::string task = insert_task(due, {60, 5});
