@@ -2,7 +2,6 @@
 #include "services/notify/notify_repository.h"
 
 #include <algorithm>
-#include <map>
 
 #include "domain/time_format.h"
 #include "store/sql_values.h"
@@ -19,8 +18,8 @@ using sql::micros;
 using sql::optional_time;
 using sql::text;
 
-constexpr std::string_view kInstantsOfTask =
-    "SELECT fire_at, status FROM reminders WHERE task_id = $1";
+constexpr std::string_view kScheduledOfTask =
+    "SELECT fire_at FROM reminders WHERE task_id = $1 AND status = 'scheduled'";
 constexpr std::string_view kDeleteScheduled =
     "DELETE FROM reminders WHERE task_id = $1 AND fire_at = $2 AND status = 'scheduled'";
 // A cancelled instant that is wanted again is scheduled again; one that fired or was missed is
@@ -142,31 +141,16 @@ std::int64_t NotifyRepository::replace_schedule(Transaction& s, std::string_view
                                                 std::string_view user_id,
                                                 const std::vector<NewReminder>& instants,
                                                 domain::Timestamp now) const {
-  // Every instant the task has a row for, with its status, read once: the changes below are
-  // then unread statements (Transaction::execute_unread), which cost no round trip of their own.
-  std::map<std::int64_t, std::string> status_at;
-  for (const Row& row : s.query(kInstantsOfTask, {text(task_id)})) {
-    status_at.emplace(row.integer(0), std::string(row.text(1)));
+  for (const Row& row : s.query(kScheduledOfTask, {text(task_id)})) {
+    const auto fire_at = domain::from_micros(row.integer(0));
+    const bool wanted = std::any_of(instants.begin(), instants.end(),
+                                    [&](const NewReminder& r) { return r.fire_at == fire_at; });
+    if (!wanted) s.execute(kDeleteScheduled, {text(task_id), micros(fire_at)});
   }
-  for (const auto& [fire_at, status] : status_at) {
-    const bool wanted =
-        std::any_of(instants.begin(), instants.end(),
-                    [&](const NewReminder& r) { return domain::to_micros(r.fire_at) == fire_at; });
-    if (!wanted && status == reminder_status::kScheduled) {
-      s.execute_unread(kDeleteScheduled, {text(task_id), fire_at});
-    }
-  }
-  // New instants are inserted and cancelled ones scheduled again (what kUpsertReminder changes);
-  // scheduled ones stay, and one that fired or was missed is history.
   std::int64_t scheduled = 0;
   for (const NewReminder& r : instants) {
-    const auto [row, is_new] =
-        status_at.emplace(domain::to_micros(r.fire_at), reminder_status::kScheduled);
-    if (!is_new && row->second != reminder_status::kCancelled) continue;
-    row->second = reminder_status::kScheduled;
-    s.execute_unread(kUpsertReminder, {r.id, text(task_id), text(user_id), micros(r.fire_at),
-                                       sql::optional_value(r.offset_minutes, [](auto m) { return Value(m); }), micros(now)});
-    ++scheduled;
+    scheduled += s.execute(kUpsertReminder, {r.id, text(task_id), text(user_id), micros(r.fire_at),
+                                             sql::optional_value(r.offset_minutes, [](auto m) { return Value(m); }), micros(now)});
   }
   return scheduled;
 }

@@ -348,7 +348,7 @@ class Connection {
     settle();
     if (!deferred_.empty()) {
       std::vector<Deferred> items = take_deferred();
-      items.push_back(Deferred{std::string(sql), std::make_unique<Params>(values), -1});
+      items.push_back(Deferred{std::string(sql), std::make_unique<Params>(values), -1, false});
       Result r = exchange(items);
       ++completed_;
       return r;
@@ -408,14 +408,18 @@ class Connection {
 
   // `sql` (parameterless: BEGIN, SAVEPOINT, RELEASE) is sent together with the next statement
   // run() or command(), in one round trip, or never if none runs (then cancel_deferred()).
-  void defer(std::string sql) { deferred_.push_back(Deferred{std::move(sql), nullptr, -1}); }
+  void defer(std::string sql) {
+    deferred_.push_back(Deferred{std::move(sql), nullptr, -1, false});
+  }
   void cancel_deferred() { deferred_.clear(); }
 
   // A statement whose answer nobody reads (Transaction::execute_unread), of the write `owner`
   // (set_owner()): sent with the next statement that waits, or by flush(), in the same round trip.
   // Should it fail, the failure is thrown from there and kept for the writer (unread_failed()).
-  void defer_unread(std::string_view sql, std::span<const Value> values) {
-    deferred_.push_back(Deferred{std::string(sql), std::make_unique<Params>(values), owner_});
+  // `in_savepoint`: queued inside a savepoint of the work, where the work means to catch failures.
+  void defer_unread(std::string_view sql, std::span<const Value> values, bool in_savepoint) {
+    deferred_.push_back(
+        Deferred{std::string(sql), std::make_unique<Params>(values), owner_, in_savepoint});
   }
   // The write (its place in the batch) whose unread statements defer_unread() queues from now on.
   void set_owner(int owner) { owner_ = owner; }
@@ -433,6 +437,9 @@ class Connection {
   // An unread statement failed (not for a conflict, nor for a lost connection): whose it was.
   bool unread_failed() const { return unread_failure_ != nullptr; }
   int unread_failure_owner() const { return unread_failure_owner_; }
+  // ... and it was queued inside a savepoint of the work: its write must run again with each
+  // statement in a savepoint, where the failure is the work's to catch (not the write's).
+  bool unread_failure_in_savepoint() const { return unread_failure_in_savepoint_; }
   std::exception_ptr take_unread_failure() {
     auto failure = std::move(unread_failure_);
     unread_failure_ = nullptr;
@@ -524,6 +531,7 @@ class Connection {
     std::string sql;
     std::unique_ptr<Params> params;  // null: parameterless
     int owner = -1;                  // the write an unread statement belongs to
+    bool in_savepoint = false;       // queued inside a savepoint of the work
   };
 
   std::vector<Deferred> take_deferred() {
@@ -616,6 +624,7 @@ class Connection {
         if (unread && healthy()) {
           unread_failure_ = std::current_exception();
           unread_failure_owner_ = items[failed_item].owner;
+          unread_failure_in_savepoint_ = items[failed_item].in_savepoint;
         }
         throw;
       }
@@ -720,6 +729,7 @@ class Connection {
   int owner_ = -1;                     // of the unread statements queued from now on
   std::exception_ptr unread_failure_;  // an unread statement's failure, for the writer
   int unread_failure_owner_ = -1;
+  bool unread_failure_in_savepoint_ = false;
   bool unread_ = false;  // an answer sent for by send_without_waiting() is still to be read
   std::uint64_t completed_ = 0;
   bool poisoned_ = false;
@@ -768,7 +778,7 @@ class PostgresTransaction final : public Transaction {
     }
     checked_shape(sql, params);
     went_on_if_failed(sql);
-    connection_.defer_unread(sql, params);
+    connection_.defer_unread(sql, params, depth_ > 0);
     changed_ = true;
   }
 
@@ -800,21 +810,16 @@ class PostgresTransaction final : public Transaction {
       int& depth;
       ~Depth() { --depth; }
     } restore{depth_};
-    // Unread statements queued before are not the work's: they are sent first, and those the
-    // work queues are sent before its end, so their failure is the work's own, rolled back with
-    // it and thrown from here, as a failed statement of the work. (As one that ran outside a
-    // savepoint of its own: the write then runs again with each statement in one.)
-    flush();
+    // Unread statements the work queues go on waiting after it: should one fail, wherever that
+    // surfaces, the write runs again with each statement in a savepoint of its own, where
+    // execute_unread() runs at once and the failure is this work's to catch (ADR 0028).
     connection_.open_savepoint(name);
     try {
       work();
-      flush();
     } catch (...) {
-      if (connection_.unread_failed()) {
-        connection_.take_unread_failure();
-        failed_unisolated_ = true;
+      if (connection_.healthy() && !connection_.unread_failed()) {
+        connection_.rollback_savepoint(name);
       }
-      if (connection_.healthy()) connection_.rollback_savepoint(name);
       throw;
     }
     connection_.release_savepoint(name);
@@ -1252,11 +1257,19 @@ class PostgresDatabase final : public Database {
     bool announces = false;
     // The write whose unread statement failed is answered with that failure; the transaction is
     // aborted, so the batch runs again without it.
+    // Or, when the statement was queued inside a savepoint of its work, that write runs again
+    // with a savepoint per statement, where the work sees the failure and may catch it.
     const auto drop_unread_failure = [&] {
       Job& failed = batch.at(static_cast<std::size_t>(lease->unread_failure_owner()));
-      failed.write->error = lease->take_unread_failure();
-      failed.failed = true;
+      const bool in_savepoint = lease->unread_failure_in_savepoint();
+      auto failure = lease->take_unread_failure();
       lease->rollback_if_open();
+      if (in_savepoint) {
+        failed.isolate = true;
+        return Outcome::kUseSavepoints;
+      }
+      failed.write->error = std::move(failure);
+      failed.failed = true;
       return Outcome::kDropped;
     };
     try {
@@ -1335,7 +1348,9 @@ class PostgresDatabase final : public Database {
         (*job.write->work)(tx);
         tx.flush();  // its unread statements, inside its savepoint
         if (connection.unread_failed()) {
-          job.write->error = connection.take_unread_failure();
+          again = connection.unread_failure_in_savepoint();
+          auto failure = connection.take_unread_failure();
+          if (!again) job.write->error = std::move(failure);
         } else if (tx.failed_unisolated()) {
           again = true;
         } else if (connection.status() == PQTRANS_INERROR && !tx.conflicted()) {
@@ -1346,7 +1361,9 @@ class PostgresDatabase final : public Database {
         if (tx.conflicted()) return Outcome::kConflicted;
         if (!connection.healthy()) connection_lost();
         if (connection.unread_failed()) {
-          job.write->error = connection.take_unread_failure();
+          again = connection.unread_failure_in_savepoint();
+          auto failure = connection.take_unread_failure();
+          if (!again) job.write->error = std::move(failure);
         } else {
           again = tx.went_on_after_failure();
           if (!again) job.write->error = std::current_exception();
