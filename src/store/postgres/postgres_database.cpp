@@ -514,10 +514,10 @@ class Connection {
     unread_ = false;
     std::string error;
     const bool synced = read_pipeline(1, [&](Result r) {
-                          if (PQresultStatus(r.get()) == PGRES_COMMAND_OK || !error.empty()) return;
-                          error = PQresultErrorMessage(r.get());
-                          if (error.empty()) error = PQerrorMessage(conn_);
-                        }) == 1;
+      if (PQresultStatus(r.get()) == PGRES_COMMAND_OK || !error.empty()) return;
+      error = PQresultErrorMessage(r.get());
+      if (error.empty()) error = PQerrorMessage(conn_);
+    }) == 1;
     if (!error.empty() || !synced) {
       while (!error.empty() && error.back() == '\n') error.pop_back();
       throw DatabaseUnavailable("the answer to a statement sent earlier on this connection: " +
@@ -593,23 +593,23 @@ class Connection {
     Result last;
     std::size_t seen = 0;
     const bool synced = read_pipeline(1, [&](Result r) {
-                          const std::size_t at = seen++;
-                          if (at >= slots.size()) return;
-                          const Slot& slot = slots[at];
-                          const auto status = PQresultStatus(r.get());
-                          if (status == PGRES_PIPELINE_ABORTED) return;
-                          if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-                            if (!slot.prepare_key.empty()) {
-                              statements_.emplace(slot.prepare_key, preparing.at(slot.prepare_key));
-                            } else if (slot.item + 1 == items.size()) {
-                              last = std::move(r);
-                            }
-                            return;
-                          }
-                          if (failure) return;
-                          failed_item = slot.item;
-                          failure = std::move(r);
-                        }) == 1;
+      const std::size_t at = seen++;
+      if (at >= slots.size()) return;
+      const Slot& slot = slots[at];
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_ABORTED) return;
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (!slot.prepare_key.empty()) {
+          statements_.emplace(slot.prepare_key, preparing.at(slot.prepare_key));
+        } else if (slot.item + 1 == items.size()) {
+          last = std::move(r);
+        }
+        return;
+      }
+      if (failure) return;
+      failed_item = slot.item;
+      failure = std::move(r);
+    }) == 1;
     if (failure) {
       const bool unread = failed_item < items.size() && items[failed_item].owner >= 0;
       const std::string_view sql =
@@ -954,15 +954,15 @@ class PostgresDatabase final : public Database {
     // Commits of other processes (and other Database objects) wake this one's listeners too.
     if (options_.hear_other_processes) {
       notifications_ = std::make_unique<postgres::NotificationListener>(
-          postgres::NotificationListenerOptions{.url = options_.url,
-                                                .connect_timeout_s = options_.connect_timeout_s,
-                                                .is_own_backend =
-                                                    [this](int pid) {
-                                                      if (!own_backends_.contains(pid))
-                                                        return false;
-                                                      ++own_notifications_dropped_;
-                                                      return true;
-                                                    }},
+          postgres::NotificationListenerOptions{
+              .url = options_.url,
+              .connect_timeout_s = options_.connect_timeout_s,
+              .is_own_backend =
+                  [this](int pid) {
+                    if (!own_backends_.contains(pid)) return false;
+                    ++own_notifications_dropped_;
+                    return true;
+                  }},
           [this] { listeners_.notify(LogAppends::anything()); });
     }
     // Last: nothing below may throw, or the destructor that joins it would never run.
@@ -1176,7 +1176,8 @@ class PostgresDatabase final : public Database {
                      // a savepoint of its own
     kDropped,        // a write failed with effects to undo: the batch runs again without it
     kUnreadFailed,   // an unread statement failed (Connection::unread_failure_owner() says
-                     // whose): the batch runs again without that write
+                     // whose): the batch runs again without that write, or with it in
+                     // savepoints when the statement was queued inside one of its own
   };
 
   // Runs the batch in one transaction until it commits, conflicts once too often, or fails as a
@@ -1256,10 +1257,10 @@ class PostgresDatabase final : public Database {
     } writer_lock{&*lease, take_turns};
     bool announces = false;
     // The write whose unread statement failed is answered with that failure; the transaction is
-    // aborted, so the batch runs again without it.
-    // Or, when the statement was queued inside a savepoint of its work, that write runs again
-    // with a savepoint per statement, where the work sees the failure and may catch it.
-    const auto drop_unread_failure = [&] {
+    // aborted, so the batch runs again without it. Or, when the statement was queued inside a
+    // savepoint of its work, that write runs again with a savepoint per statement, where the work
+    // sees the failure and may catch it.
+    const auto after_unread_failure = [&] {
       Job& failed = batch.at(static_cast<std::size_t>(lease->unread_failure_owner()));
       const bool in_savepoint = lease->unread_failure_in_savepoint();
       auto failure = lease->take_unread_failure();
@@ -1279,7 +1280,7 @@ class PostgresDatabase final : public Database {
         lease->set_owner(static_cast<int>(i));
         const Outcome outcome = savepoints ? run_in_savepoint(*lease, job, announces, appends)
                                            : run_as_is(*lease, job, announces, appends);
-        if (outcome == Outcome::kUnreadFailed) return drop_unread_failure();
+        if (outcome == Outcome::kUnreadFailed) return after_unread_failure();
         if (outcome != Outcome::kCommitted) {
           lease->rollback_if_open();
           return outcome;
@@ -1290,7 +1291,7 @@ class PostgresDatabase final : public Database {
         lease->flush();
       } catch (const DatabaseError&) {
         if (!lease->unread_failed()) throw;
-        return drop_unread_failure();
+        return after_unread_failure();
       }
       // One round trip: the notification, the commit and the lock's release in one message.
       const std::string commit = announces ? kAnnounceAndCommit : std::string("COMMIT");
