@@ -121,7 +121,9 @@ class Transaction {
   // it together with the next statement whose answer the work waits for, or when the write ends,
   // in one round trip. Its failure fails the write (as an uncaught failure of execute() would),
   // and the work cannot catch it: it may surface from a later statement, or after the work
-  // returned. The default runs it at once.
+  // returned. Inside savepoint() it is that savepoint's failure (PostgreSQL runs the write again,
+  // with execute_unread() run at once, so that it is thrown from there). The default runs it at
+  // once.
   virtual void execute_unread(std::string_view sql, std::span<const Value> params) {
     execute(sql, params);
   }
