@@ -434,15 +434,18 @@ class Connection {
     exchange(items);
     ++completed_;
   }
-  // An unread statement failed (not for a conflict, nor for a lost connection): whose it was.
-  bool unread_failed() const { return unread_failure_ != nullptr; }
-  int unread_failure_owner() const { return unread_failure_owner_; }
-  // ... and it was queued inside a savepoint of the work: its write must run again with each
-  // statement in a savepoint, where the failure is the work's to catch (not the write's).
-  bool unread_failure_in_savepoint() const { return unread_failure_in_savepoint_; }
-  std::exception_ptr take_unread_failure() {
-    auto failure = std::move(unread_failure_);
-    unread_failure_ = nullptr;
+  // An unread statement failed (not for a conflict, nor for a lost connection).
+  struct UnreadFailure {
+    std::exception_ptr error;
+    int owner = -1;  // the write it belongs to
+    // Queued inside a savepoint of the work: its write must run again with each statement in a
+    // savepoint, where the failure is the work's to catch (not the write's).
+    bool in_savepoint = false;
+  };
+  bool unread_failed() const { return unread_failure_.has_value(); }
+  UnreadFailure take_unread_failure() {
+    UnreadFailure failure = std::move(*unread_failure_);
+    unread_failure_.reset();
     return failure;
   }
   // Savepoints cost no round trip of their own: SAVEPOINT and RELEASE go with the next
@@ -496,7 +499,7 @@ class Connection {
   // the pool (see Pool::release).
   void rollback_if_open() noexcept {
     deferred_.clear();
-    unread_failure_ = nullptr;
+    unread_failure_.reset();
     try {
       settle();
     } catch (...) {
@@ -622,9 +625,8 @@ class Connection {
         throw;
       } catch (...) {
         if (unread && healthy()) {
-          unread_failure_ = std::current_exception();
-          unread_failure_owner_ = items[failed_item].owner;
-          unread_failure_in_savepoint_ = items[failed_item].in_savepoint;
+          unread_failure_ = UnreadFailure{std::current_exception(), items[failed_item].owner,
+                                          items[failed_item].in_savepoint};
         }
         throw;
       }
@@ -727,9 +729,7 @@ class Connection {
   std::uint64_t statements_prepared_ = 0;
   std::vector<Deferred> deferred_;     // sent with the next statement (defer(), defer_unread())
   int owner_ = -1;                     // of the unread statements queued from now on
-  std::exception_ptr unread_failure_;  // an unread statement's failure, for the writer
-  int unread_failure_owner_ = -1;
-  bool unread_failure_in_savepoint_ = false;
+  std::optional<UnreadFailure> unread_failure_;  // for the writer
   bool unread_ = false;  // an answer sent for by send_without_waiting() is still to be read
   std::uint64_t completed_ = 0;
   bool poisoned_ = false;
@@ -1175,7 +1175,7 @@ class PostgresDatabase final : public Database {
     kUseSavepoints,  // a write caught a failed statement: the batch runs again, each write in
                      // a savepoint of its own
     kDropped,        // a write failed with effects to undo: the batch runs again without it
-    kUnreadFailed,   // an unread statement failed (Connection::unread_failure_owner() says
+    kUnreadFailed,   // an unread statement failed (Connection::take_unread_failure() says
                      // whose): the batch runs again without that write, or with it in
                      // savepoints when the statement was queued inside one of its own
   };
@@ -1261,15 +1261,14 @@ class PostgresDatabase final : public Database {
     // savepoint of its work, that write runs again with a savepoint per statement, where the work
     // sees the failure and may catch it.
     const auto after_unread_failure = [&] {
-      Job& failed = batch.at(static_cast<std::size_t>(lease->unread_failure_owner()));
-      const bool in_savepoint = lease->unread_failure_in_savepoint();
       auto failure = lease->take_unread_failure();
+      Job& failed = batch.at(static_cast<std::size_t>(failure.owner));
       lease->rollback_if_open();
-      if (in_savepoint) {
+      if (failure.in_savepoint) {
         failed.isolate = true;
         return Outcome::kUseSavepoints;
       }
-      failed.write->error = std::move(failure);
+      failed.write->error = std::move(failure.error);
       failed.failed = true;
       return Outcome::kDropped;
     };
@@ -1345,13 +1344,18 @@ class PostgresDatabase final : public Database {
       connection.open_savepoint("todo_write");
       PostgresTransaction tx(connection, true, job.isolate, appends);
       bool again = false;  // with its statements in savepoints
+      // Its unread statement failed: its own failure, or, when queued inside a savepoint of the
+      // work, a reason to run it again with each statement in a savepoint.
+      const auto after_unread_failure = [&] {
+        auto failure = connection.take_unread_failure();
+        again = failure.in_savepoint;
+        if (!again) job.write->error = std::move(failure.error);
+      };
       try {
         (*job.write->work)(tx);
         tx.flush();  // its unread statements, inside its savepoint
         if (connection.unread_failed()) {
-          again = connection.unread_failure_in_savepoint();
-          auto failure = connection.take_unread_failure();
-          if (!again) job.write->error = std::move(failure);
+          after_unread_failure();
         } else if (tx.failed_unisolated()) {
           again = true;
         } else if (connection.status() == PQTRANS_INERROR && !tx.conflicted()) {
@@ -1362,9 +1366,7 @@ class PostgresDatabase final : public Database {
         if (tx.conflicted()) return Outcome::kConflicted;
         if (!connection.healthy()) connection_lost();
         if (connection.unread_failed()) {
-          again = connection.unread_failure_in_savepoint();
-          auto failure = connection.take_unread_failure();
-          if (!again) job.write->error = std::move(failure);
+          after_unread_failure();
         } else {
           again = tx.went_on_after_failure();
           if (!again) job.write->error = std::current_exception();

@@ -81,6 +81,14 @@ class DatabaseTest : public testing::BackendTest {
         db, [](Transaction& s) { return s.query_one("SELECT COUNT(*) FROM items")->integer(0); });
   }
 
+  static std::vector<std::int64_t> item_keys(Database& db) {
+    return read_value(db, [](Transaction& s) {
+      std::vector<std::int64_t> out;
+      for (const auto& row : s.query("SELECT k FROM items ORDER BY k")) out.push_back(row.integer(0));
+      return out;
+    });
+  }
+
   static void insert(Transaction& s, std::int64_t k) {
     s.execute("INSERT INTO items (k, v) VALUES ($1, $2)", {k, "v" + std::to_string(k)});
   }
@@ -1150,11 +1158,7 @@ TEST_P(DatabaseTest, AnUnreadStatementsFailureFailsOnlyItsOwnWrite) {
       EXPECT_THAT(outcome, HasSubstr("items")) << k;  // the duplicate key's violation
     }
   }
-  const auto keys = read_value(*db, [](Transaction& s) {
-    std::vector<std::int64_t> out;
-    for (const auto& row : s.query("SELECT k FROM items ORDER BY k")) out.push_back(row.integer(0));
-    return out;
-  });
+  const auto keys = item_keys(*db);
   EXPECT_EQ(keys, (std::vector<std::int64_t>{0, 2, 4, 100}));
 }
 
@@ -1186,11 +1190,7 @@ TEST_P(DatabaseTest, AnUnreadStatementsFailureInsideASavepointIsThatSavepointsOw
     insert(s, 3);
   });
   EXPECT_EQ(failed, (std::vector<std::string>{"first"}));
-  const auto keys = read_value(*db, [](Transaction& s) {
-    std::vector<std::int64_t> out;
-    for (const auto& row : s.query("SELECT k FROM items ORDER BY k")) out.push_back(row.integer(0));
-    return out;
-  });
+  const auto keys = item_keys(*db);
   EXPECT_EQ(keys, (std::vector<std::int64_t>{1, 3, 4}));
 }
 
