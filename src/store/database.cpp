@@ -29,6 +29,21 @@ std::string_view type_name(const Value& v) {
 }
 
 // A transaction that lets one statement through to `inner` and refuses a second.
+// PostgreSQL runs a one-statement read outside a READ ONLY transaction, so only a SELECT is let
+// through (a WITH could hide a data-modifying statement).
+void refuse_all_but_select(std::string_view sql) {
+  const auto start = sql.find_first_not_of(" \t\r\n");
+  const auto word = start == std::string_view::npos ? std::string_view{} : sql.substr(start, 7);
+  const bool select =
+      word.size() >= 6 &&
+      std::equal(word.begin(), word.begin() + 6, "SELECT",
+                 [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; }) &&
+      (word.size() == 6 || !std::isalnum(static_cast<unsigned char>(word[6])));
+  if (!select) {
+    throw DatabaseError("read_statement: only a SELECT (" + std::string(sql.substr(0, 60)) + ")");
+  }
+}
+
 class OneStatement final : public Transaction {
  public:
   explicit OneStatement(Transaction& inner) : inner_(inner) {}
@@ -56,24 +71,12 @@ class OneStatement final : public Transaction {
   }
 
  private:
-  // PostgreSQL runs the statement outside a READ ONLY transaction, so only a SELECT is let
-  // through (a WITH could hide a data-modifying statement).
   void count(std::string_view sql) {
     if (++statements_ > 1) {
       throw DatabaseError("read_statement: a second statement (" + std::string(sql.substr(0, 60)) +
                           ")");
     }
-    const auto start = sql.find_first_not_of(" \t\r\n");
-    const auto word = start == std::string_view::npos ? std::string_view{} : sql.substr(start, 7);
-    const bool select = word.size() >= 6 &&
-                        std::equal(word.begin(), word.begin() + 6, "SELECT",
-                                   [](char a, char b) {
-                                     return std::toupper(static_cast<unsigned char>(a)) == b;
-                                   }) &&
-                        (word.size() == 6 || !std::isalnum(static_cast<unsigned char>(word[6])));
-    if (!select) {
-      throw DatabaseError("read_statement: only a SELECT (" + std::string(sql.substr(0, 60)) + ")");
-    }
+    refuse_all_but_select(sql);
   }
   Transaction& inner_;
   int statements_ = 0;
@@ -91,6 +94,30 @@ void Database::read_statement(const std::function<void(Transaction&)>& work) {
     OneStatement one(tx);
     work(one);
   });
+}
+
+void Database::read_statement_async(std::string sql, std::vector<Value> params,
+                                    std::function<void(const RowView&)> each,
+                                    std::function<void(std::exception_ptr)> done) {
+  try {
+    refuse_all_but_select(sql);
+  } catch (...) {
+    done(std::current_exception());
+    return;
+  }
+  queue_one_statement(std::move(sql), std::move(params), std::move(each), std::move(done));
+}
+
+void Database::queue_one_statement(std::string sql, std::vector<Value> params,
+                                   std::function<void(const RowView&)> each,
+                                   std::function<void(std::exception_ptr)> done) {
+  std::exception_ptr error;
+  try {
+    read_statement([&](Transaction& s) { s.query_each(sql, params, each); });
+  } catch (...) {
+    error = std::current_exception();
+  }
+  done(error);
 }
 
 void Database::write_async(std::function<void(Transaction&)> work,

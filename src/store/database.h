@@ -261,6 +261,20 @@ class Database {
   // server fewer. A second statement throws DatabaseError, on every backend.
   void read_statement(const std::function<void(Transaction&)>& work);
 
+  // A one-statement read (one SELECT `sql` with `params`) that no thread waits for: `each` gets
+  // its rows in order, then `done` gets its error, or null. Never throws: a statement that is not
+  // one SELECT, a closing database and every failure reach `done`. PostgreSQL queues it for its
+  // reader threads, which send the reads waiting together in one pipeline (one round trip, and
+  // one wake-up of the server, for all of them) and call `each` and `done` there: both must be
+  // short and never block (decode the row, hand the result on). Other backends run it with
+  // read_statement() on the calling thread.
+  void read_statement_async(std::string sql, std::vector<Value> params,
+                            std::function<void(const RowView&)> each,
+                            std::function<void(std::exception_ptr)> done);
+  // True when read_statement_async() only queues the read (PostgreSQL), so it may be called
+  // from a thread that must not block; false when it runs the read on the calling thread.
+  virtual bool reads_in_background() const { return false; }
+
   // Runs `work` in a write transaction and returns once it is durably committed. Concurrent
   // writes may share one commit (group commit); each runs in its own savepoint, so when `work`
   // throws, only its own effects are rolled back and the exception reaches this caller.
@@ -302,6 +316,11 @@ class Database {
   // How the backend runs read_statement()'s work (already limited to one statement): read() by
   // default.
   virtual void read_one_statement(const std::function<void(Transaction&)>& work) { read(work); }
+  // How the backend runs read_statement_async()'s SELECT (already checked to be one): by default
+  // read_statement() on the calling thread, then `done`.
+  virtual void queue_one_statement(std::string sql, std::vector<Value> params,
+                                   std::function<void(const RowView&)> each,
+                                   std::function<void(std::exception_ptr)> done);
 };
 
 // Adds a commit listener for its own lifetime: the owner of a listener that captures `this`

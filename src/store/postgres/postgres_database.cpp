@@ -6,12 +6,14 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -259,6 +261,66 @@ class Params {
   std::vector<int> formats_;
 };
 
+// A row of a result as a RowView, read in place (Transaction::query_each's contract): the same
+// types as column_value() gives a Row, and the same errors for a wrong type or column.
+class ResultRow final : public RowView {
+ public:
+  explicit ResultRow(const PGresult* r) : r_(r), columns_(PQnfields(r)) {}
+  void set_row(int row) { row_ = row; }
+  std::size_t size() const override { return static_cast<std::size_t>(columns_); }
+  bool is_null(std::size_t i) const override { return PQgetisnull(r_, row_, column(i)) != 0; }
+  std::int64_t integer(std::size_t i) const override {
+    const Value v = column_value(r_, row_, column(i));
+    if (const auto* n = std::get_if<std::int64_t>(&v)) return *n;
+    throw DatabaseError("column " + std::to_string(i) + ": expected integer");
+  }
+  std::string_view text(std::size_t i) const override {
+    const int c = column(i);
+    if (PQgetisnull(r_, row_, c) != 0 || !is_text(PQftype(r_, c))) {
+      throw DatabaseError("column " + std::to_string(i) + ": expected text");
+    }
+    return {PQgetvalue(r_, row_, c), static_cast<std::size_t>(PQgetlength(r_, row_, c))};
+  }
+
+ private:
+  int column(std::size_t i) const {
+    if (i >= static_cast<std::size_t>(columns_)) {
+      throw DatabaseError("column " + std::to_string(i) + ": out of range (the row has " +
+                          std::to_string(columns_) + " columns)");
+    }
+    return static_cast<int>(i);
+  }
+  // column_value() gives such a column as text.
+  static bool is_text(Oid type) {
+    switch (type) {
+      case kInt2Oid:
+      case kInt4Oid:
+      case kInt8Oid:
+      case kOidOid:
+      case kBoolOid:
+      case kFloat4Oid:
+      case kFloat8Oid:
+      case kNumericOid:
+      case kByteaOid:
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  const PGresult* r_;
+  int columns_;
+  int row_ = 0;
+};
+
+// A read of one statement queued by read_statement_async() for the reader threads.
+struct PipelinedRead {
+  std::string sql;
+  std::unique_ptr<Params> params;
+  std::function<void(const RowView&)> each;
+  std::function<void(std::exception_ptr)> done;
+};
+
 // Every $k from $1 to $N is used, and nothing else, so a mistake in the parameters is an error
 // here instead of a value bound to the wrong place (the server would accept unused typed ones).
 void check_placeholders(const postgres::SqlShape& shape, std::size_t count, std::string_view sql) {
@@ -404,6 +466,114 @@ class Connection {
     if (failure) fail(failure.get(), failed_sql);
     if (synced < static_cast<int>(statements.size())) fail(nullptr, statements.front());
     ++completed_;
+  }
+
+  // Reads of one statement each, in one round trip (pipeline mode, one Sync: the server sends
+  // all the answers at once); a statement this connection has not prepared yet is prepared in the
+  // same pipeline. Calls each read's `each` with its rows, and sets `errors[i]` to read i's
+  // failure (null: it succeeded; a throwing `each` is its read's failure; a read the connection
+  // was lost before answering gets DatabaseUnavailable). A failure aborts the rest of its
+  // pipeline, so the reads after it run again in another one: each read fails for itself only.
+  // Throws, having called no `each`, when nothing could be sent or the connection was lost before
+  // any statement succeeded (the server closed it since it was pooled), so the reads may run
+  // again on a fresh connection.
+  void read_pipelined(std::span<PipelinedRead* const> reads,
+                      std::vector<std::exception_ptr>& errors) {
+    settle();
+    if (!deferred_.empty()) throw DatabaseError("statements are waiting to be sent");
+    errors.assign(reads.size(), nullptr);
+    if (statements_.size() + reads.size() >= kMaxPreparedStatements) {
+      command("DEALLOCATE ALL");  // the cache starts over (as in prepared())
+      statements_.clear();
+    }
+    std::vector<std::size_t> pending(reads.size());
+    for (std::size_t i = 0; i < reads.size(); ++i) pending[i] = i;
+    bool delivered = false;  // a statement succeeded (a row may have been given)
+    while (!pending.empty()) pending = pipeline_reads(reads, pending, errors, delivered);
+    if (!delivered && !healthy()) fail(nullptr, reads.front()->sql);
+    ++completed_;
+  }
+
+  // `reads[which]` in one pipeline with one Sync; returns those a failure before them aborted.
+  std::vector<std::size_t> pipeline_reads(std::span<PipelinedRead* const> reads,
+                                          const std::vector<std::size_t>& which,
+                                          std::vector<std::exception_ptr>& errors,
+                                          bool& delivered) {
+    struct Slot {
+      std::size_t read;
+      std::string prepare_key;  // set: the result of preparing the read's statement
+    };
+    std::vector<Slot> slots;
+    slots.reserve(which.size());
+    std::unordered_map<std::string, std::string> preparing;  // key -> name, in this pipeline
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    for (const std::size_t i : which) {
+      if (!sent) break;
+      const PipelinedRead& read = *reads[i];
+      const Params& params = *read.params;
+      std::string key = statement_key(read.sql, params);
+      std::string name;
+      if (auto found = statements_.find(key); found != statements_.end()) {
+        name = found->second;
+      } else if (auto pending = preparing.find(key); pending != preparing.end()) {
+        name = pending->second;
+      } else {
+        name = next_statement_name();
+        preparing.emplace(key, name);
+        sent = PQsendPrepare(conn_, name.c_str(), read.sql.c_str(), params.size(),
+                             params.types()) == 1;
+        slots.push_back(Slot{i, std::move(key)});
+      }
+      sent = sent && PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
+                                         params.lengths(), params.formats(), 0) == 1;
+      slots.push_back(Slot{i, {}});
+    }
+    if (!sent || PQpipelineSync(conn_) != 1) fail(nullptr, reads[which.front()]->sql);
+    std::vector<std::size_t> aborted;
+    std::vector<bool> answered(reads.size(), false);
+    std::size_t at = 0;
+    const auto on_result = [&](Result r) {
+      if (at >= slots.size()) return;
+      const Slot& slot = slots[at++];
+      const bool execute = slot.prepare_key.empty();
+      const auto status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_ABORTED) {
+        // After another read's failure (or its own statement's, whose error it has already).
+        if (execute && !errors[slot.read]) aborted.push_back(slot.read);
+        if (execute) answered[slot.read] = true;
+        return;
+      }
+      if (execute) answered[slot.read] = true;
+      if (errors[slot.read]) return;
+      const PipelinedRead& read = *reads[slot.read];
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        errors[slot.read] = failure(r.get(), read.sql);
+        return;
+      }
+      delivered = true;
+      if (!execute) {
+        statements_.emplace(slot.prepare_key, preparing.at(slot.prepare_key));
+        return;
+      }
+      try {
+        ResultRow row(r.get());
+        for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+          row.set_row(i);
+          read.each(row);
+        }
+      } catch (...) {
+        errors[slot.read] = std::current_exception();
+      }
+    };
+    if (read_pipeline(1, on_result) == 1) return aborted;
+    // The connection was lost: what it did not answer, or aborted, fails with it.
+    for (const std::size_t i : which) {
+      if (!errors[i] &&
+          (!answered[i] || std::find(aborted.begin(), aborted.end(), i) != aborted.end())) {
+        errors[i] = failure(nullptr, reads[i]->sql);
+      }
+    }
+    return {};
   }
 
   // `sql` (parameterless: BEGIN, SAVEPOINT, RELEASE) is sent together with the next statement
@@ -721,6 +891,15 @@ class Connection {
     throw_result_error(r, conn_, sql);
   }
 
+  // What fail() would throw, as a value.
+  std::exception_ptr failure(const PGresult* r, std::string_view sql) {
+    try {
+      fail(r, sql);
+    } catch (...) {
+      return std::current_exception();
+    }
+  }
+
   static constexpr std::size_t kMaxPreparedStatements = 1000;
   PGconn* conn_ = nullptr;
   BackendPids* pids_ = nullptr;
@@ -733,6 +912,85 @@ class Connection {
   bool unread_ = false;  // an answer sent for by send_without_waiting() is still to be read
   std::uint64_t completed_ = 0;
   bool poisoned_ = false;
+};
+
+// The threads that run read_statement_async()'s reads: each takes the reads waiting (at most
+// `max_batch`), runs them together through `run` (one pipeline) and calls each one's `done`,
+// until stopped with nothing left waiting.
+class PipelinedReaders {
+ public:
+  using Run =
+      std::function<void(std::span<PipelinedRead* const>, std::vector<std::exception_ptr>&)>;
+  PipelinedReaders(std::size_t max_batch, Run run) : max_batch_(max_batch), run_(std::move(run)) {}
+  ~PipelinedReaders() { stop(); }
+  PipelinedReaders(const PipelinedReaders&) = delete;
+  PipelinedReaders& operator=(const PipelinedReaders&) = delete;
+
+  void start(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  }
+  // Takes `read`; false, leaving it there, once stopping.
+  bool push(std::unique_ptr<PipelinedRead>& read) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+      waiting_.push_back(std::move(read));
+    }
+    changed_.notify_one();
+    return true;
+  }
+  // Runs the reads still waiting, then joins the threads.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  void loop() {
+    std::vector<std::unique_ptr<PipelinedRead>> batch;
+    std::vector<PipelinedRead*> reads;
+    std::vector<std::exception_ptr> errors;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !waiting_.empty() || stopping_; });
+        if (waiting_.empty()) return;
+        const std::size_t n = std::min(waiting_.size(), max_batch_);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(waiting_.front()));
+          waiting_.pop_front();
+        }
+      }
+      for (const auto& read : batch) reads.push_back(read.get());
+      try {
+        run_(reads, errors);
+      } catch (...) {
+        errors.assign(reads.size(), std::current_exception());
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        try {
+          batch[i]->done(i < errors.size() ? errors[i] : nullptr);
+        } catch (const std::exception& e) {
+          log::error("a read's completion threw", {{"error", e.what()}});
+        }
+      }
+      batch.clear();
+      reads.clear();
+    }
+  }
+
+  const std::size_t max_batch_;
+  const Run run_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::unique_ptr<PipelinedRead>> waiting_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
 
 class PostgresTransaction final : public Transaction {
@@ -852,8 +1110,9 @@ class PostgresTransaction final : public Transaction {
 
  private:
   // Checked here, before the server sees it: a refused statement would abort the transaction.
-  static postgres::SqlShape checked_shape(std::string_view sql, std::span<const Value> params) {
-    auto shape = scan_sql(sql);
+  static const postgres::SqlShape& checked_shape(std::string_view sql,
+                                                 std::span<const Value> params) {
+    const auto& shape = postgres::scan_sql_remembered(sql);
     refuse_transaction_control(shape, sql);
     if (shape.leading_keywords.size() != 1) {
       throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
@@ -872,7 +1131,7 @@ class PostgresTransaction final : public Transaction {
   }
 
   Result run(std::string_view sql, std::span<const Value> params) {
-    const auto shape = checked_shape(sql, params);
+    const auto& shape = checked_shape(sql, params);
     // In a write, a statement that changes data runs in its own savepoint, so a constraint
     // violation the work catches leaves the transaction usable, as on SQLite. Or, first, without
     // (two round trips fewer per statement): a failure then makes the write run again with them.
@@ -945,6 +1204,7 @@ class PostgresDatabase final : public Database {
             [this] { listeners_.notify(appends_); }) {
     if (options.pool_size < 1) throw DatabaseError("pool_size must be >= 1");
     if (options.max_batch < 1) throw DatabaseError("max_batch must be >= 1");
+    if (options.pipelined_readers < 1) throw DatabaseError("pipelined_readers must be >= 1");
     if (options.max_write_attempts < 1) throw DatabaseError("max_write_attempts must be >= 1");
     if (options.statement_timeout_ms < 0) throw DatabaseError("statement_timeout_ms must be >= 0");
     // One connection now, so a wrong URL or an unreachable server fails open_database().
@@ -965,11 +1225,13 @@ class PostgresDatabase final : public Database {
                   }},
           [this] { listeners_.notify(LogAppends::anything()); });
     }
+    readers_.start(options_.pipelined_readers);
     // Last: nothing below may throw, or the destructor that joins it would never run.
     writes_.start();
   }
 
   ~PostgresDatabase() override {
+    readers_.stop();         // every queued read runs, and its caller has its answer
     writes_.stop();          // every queued write runs, and its caller has its answer
     notifications_.reset();  // its thread calls the listeners: stopped before anything goes
     std::unique_lock lock(pool_mutex_);
@@ -977,6 +1239,7 @@ class PostgresDatabase final : public Database {
   }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
+  bool reads_in_background() const override { return true; }
 
   // BEGIN goes with the first statement and COMMIT without waiting for its answer, so a read of
   // one statement costs one round trip.
@@ -986,6 +1249,31 @@ class PostgresDatabase final : public Database {
   // One statement is its own transaction (and snapshot): no BEGIN, no COMMIT.
   void read_one_statement(const std::function<void(Transaction&)>& work) override {
     run_read(work, false);
+  }
+
+  // Checked on the calling thread, then queued for the reader threads (PipelinedReaders).
+  void queue_one_statement(std::string sql, std::vector<Value> params,
+                           std::function<void(const RowView&)> each,
+                           std::function<void(std::exception_ptr)> done) override {
+    auto read = std::make_unique<PipelinedRead>();
+    try {
+      const auto& shape = postgres::scan_sql_remembered(sql);
+      if (shape.leading_keywords.size() != 1) {
+        throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
+                            std::to_string(shape.leading_keywords.size()));
+      }
+      check_placeholders(shape, params.size(), sql);
+      read->params = std::make_unique<Params>(params);
+    } catch (...) {
+      done(std::current_exception());
+      return;
+    }
+    read->sql = std::move(sql);
+    read->each = std::move(each);
+    read->done = std::move(done);
+    if (!readers_.push(read)) {
+      read->done(std::make_exception_ptr(DatabaseError("the database is closing")));
+    }
   }
 
  public:
@@ -1013,7 +1301,12 @@ class PostgresDatabase final : public Database {
 
   PostgresStats stats() const {
     const auto w = writes_.stats();
-    return PostgresStats{w.commits, w.writes, w.pending, own_notifications_dropped_.load()};
+    return PostgresStats{w.commits,
+                         w.writes,
+                         w.pending,
+                         own_notifications_dropped_.load(),
+                         pipelined_reads_.load(),
+                         read_pipelines_.load()};
   }
 
   CommitListenerId add_commit_listener(CommitListener listener) override {
@@ -1065,6 +1358,25 @@ class PostgresDatabase final : public Database {
       } catch (...) {
         lease->rollback_if_open();
         throw;
+      }
+    }
+  }
+
+  // A reader thread's batch of one-statement reads, in one pipeline on a pooled connection. A
+  // pooled connection the server closed since it was last used fails before any read succeeded:
+  // the batch runs once more on a fresh one (as run_read() does).
+  void run_pipelined(std::span<PipelinedRead* const> reads,
+                     std::vector<std::exception_ptr>& errors) {
+    Lease lease(*this);
+    for (bool retried = false;; retried = true) {
+      try {
+        ++read_pipelines_;
+        pipelined_reads_ += static_cast<std::int64_t>(reads.size());
+        lease->read_pipelined(reads, errors);
+        return;
+      } catch (const DatabaseUnavailable&) {
+        if (lease->healthy() || retried) throw;
+        lease.replace();
       }
     }
   }
@@ -1423,10 +1735,18 @@ class PostgresDatabase final : public Database {
 
   BackendPids own_backends_;  // of the pool's connections: outlives them
   std::atomic<std::int64_t> own_notifications_dropped_{0};
+  std::atomic<std::int64_t> pipelined_reads_{0};
+  std::atomic<std::int64_t> read_pipelines_{0};
   std::mutex pool_mutex_;
   std::condition_variable pool_changed_;
   std::vector<std::unique_ptr<Connection>> free_;
   int open_ = 0;  // connections that exist or are being opened, free or leased
+  // read_statement_async()'s threads; after the pool, which they lease connections from.
+  PipelinedReaders readers_{
+      static_cast<std::size_t>(std::max(1, options_.max_batch)),
+      [this](std::span<PipelinedRead* const> reads, std::vector<std::exception_ptr>& errors) {
+        run_pipelined(reads, errors);
+      }};
 
   CommitListeners listeners_;
   LogAppends appends_;  // what the writer thread's batch appended (writer thread only)

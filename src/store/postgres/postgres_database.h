@@ -26,6 +26,9 @@ struct PostgresOptions {
   int connect_timeout_s = 2;
   int max_write_attempts = 10;  // a write's closure runs at most this often
   int max_batch = 64;           // most writes that share one transaction (group commit)
+  // Threads that send read_statement_async()'s reads, those waiting together in one pipeline
+  // (each batch of at most max_batch on a pooled connection).
+  int pipelined_readers = 1;
   // The writer threads of every process on this database take turns (a session advisory lock
   // held from just before each batch's BEGIN to just after its COMMIT), so their transactions
   // never conflict with one another. Off only in tests that need such a conflict.
@@ -35,13 +38,16 @@ struct PostgresOptions {
   bool hear_other_processes = true;
 };
 
-// Counters of the writer thread since open, for tests of group commit.
+// Counters since open, for tests of group commit and of pipelined reads.
 struct PostgresStats {
   std::int64_t commits = 0;  // group commits that succeeded
   std::int64_t writes = 0;   // write() calls the writer thread has run, committed or not
   std::int64_t pending = 0;  // write() calls waiting for the writer thread right now
   // Notifications the LISTEN connection dropped as the echo of this database's own commits.
   std::int64_t own_notifications_dropped = 0;
+  // read_statement_async()'s reads the reader threads ran, and the pipelines they were sent in.
+  std::int64_t pipelined_reads = 0;
+  std::int64_t read_pipelines = 0;
 };
 
 // nullopt when `db` was not opened by open_postgres.

@@ -3,6 +3,9 @@
 
 #include <array>
 #include <cctype>
+#include <cstddef>
+#include <functional>
+#include <unordered_map>
 
 namespace todo::store::postgres {
 namespace {
@@ -91,6 +94,20 @@ bool is_transaction_control(std::string_view keyword) {
     if (k == keyword) return true;
   }
   return false;
+}
+
+const SqlShape& scan_sql_remembered(std::string_view sql) {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  constexpr std::size_t kTexts = 512;
+  thread_local std::unordered_map<std::string, SqlShape, Hash, std::equal_to<>> remembered;
+  if (auto found = remembered.find(sql); found != remembered.end()) return found->second;
+  if (remembered.size() >= kTexts) remembered.clear();  // starts over, as the statement cache
+  return remembered.emplace(std::string(sql), scan_sql(sql)).first->second;
 }
 
 }  // namespace todo::store::postgres

@@ -17,6 +17,11 @@ struct SqlShape {
 
 SqlShape scan_sql(std::string_view sql);
 
+// scan_sql(), remembered on the calling thread for the texts it scanned last (the statements are
+// built from constant text and a bounded set of optional clauses, so few texts recur). The
+// reference is valid until this thread's next call.
+const SqlShape& scan_sql_remembered(std::string_view sql);
+
 // True when a statement starting with `keyword` would begin, end or name a transaction or a
 // savepoint: only the backend itself may run those.
 bool is_transaction_control(std::string_view keyword);

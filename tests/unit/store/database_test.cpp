@@ -89,6 +89,38 @@ class DatabaseTest : public testing::BackendTest {
     });
   }
 
+  // What read_statement_async() gave: the first column of each row, and the outcome.
+  struct AsyncRead {
+    std::vector<std::int64_t> keys;
+    std::exception_ptr error;
+    std::string message() const {
+      try {
+        if (error) std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        return e.what();
+      }
+      return "";
+    }
+  };
+  // Starts read_statement_async(); the future is set once its `done` ran.
+  static std::future<AsyncRead> start_read(Database& db, std::string sql,
+                                           std::vector<Value> params = {}) {
+    auto out = std::make_shared<AsyncRead>();
+    auto promise = std::make_shared<std::promise<AsyncRead>>();
+    auto future = promise->get_future();
+    db.read_statement_async(
+        std::move(sql), std::move(params),
+        [out](const RowView& row) { out->keys.push_back(row.integer(0)); },
+        [out, promise](std::exception_ptr error) {
+          out->error = error;
+          promise->set_value(std::move(*out));
+        });
+    return future;
+  }
+  static AsyncRead read_async(Database& db, std::string sql, std::vector<Value> params = {}) {
+    return start_read(db, std::move(sql), std::move(params)).get();
+  }
+
   static void insert(Transaction& s, std::int64_t k) {
     s.execute("INSERT INTO items (k, v) VALUES ($1, $2)", {k, "v" + std::to_string(k)});
   }
@@ -644,6 +676,107 @@ TEST_P(DatabaseTest, AOneStatementReadRunsOneSelectAndRefusesMore) {
   }),
                Refused);
   EXPECT_EQ(count_items(*db), 1);  // the one connection is free and nothing was written
+}
+
+// read_statement_async(): the rows of one SELECT, then its outcome; every refusal and failure
+// reaches `done` (nothing throws at the caller), and a throwing `each` fails its read only.
+TEST_P(DatabaseTest, AnAsynchronousReadGivesItsRowsThenItsOutcome) {
+  auto db = open();
+  db->write([](Transaction& s) {
+    for (int k = 1; k <= 3; ++k) insert(s, k);
+  });
+  auto all = read_async(*db, "SELECT k FROM items ORDER BY k DESC");
+  EXPECT_EQ(all.message(), "");
+  EXPECT_EQ(all.keys, (std::vector<std::int64_t>{3, 2, 1}));
+  auto some = read_async(*db, "SELECT k FROM items WHERE k >= $1 AND v <> $2 ORDER BY k",
+                         {std::int64_t{2}, "v3"});
+  EXPECT_EQ(some.message(), "");
+  EXPECT_EQ(some.keys, (std::vector<std::int64_t>{2}));
+  EXPECT_TRUE(read_async(*db, "SELECT k FROM items WHERE k > 9").keys.empty());
+
+  EXPECT_THAT(read_async(*db, "INSERT INTO items (k, v) VALUES (9, 'x')").message(),
+              HasSubstr("only a SELECT"));
+  EXPECT_THAT(read_async(*db, "SELECT 1; SELECT 2").message(), HasSubstr("one statement"));
+  EXPECT_THAT(read_async(*db, "SELECT k FROM items WHERE k = $1").message(),
+              HasSubstr("parameter"));
+  EXPECT_THAT(read_async(*db, "SELECT k FROM no_such_table").message(), HasSubstr("no_such_table"));
+
+  std::promise<std::exception_ptr> thrown;
+  db->read_statement_async(
+      "SELECT k FROM items", {}, [](const RowView&) { throw Refused(7); },
+      [&](std::exception_ptr e) { thrown.set_value(e); });
+  EXPECT_THROW(std::rethrow_exception(thrown.get_future().get()), Refused);
+  EXPECT_EQ(read_async(*db, "SELECT COUNT(*) FROM items").keys, (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(count_items(*db), 3);  // nothing was written
+}
+
+// Many reads at once from several threads (on PostgreSQL they go in pipelines together): each
+// gets its own rows, and one that fails fails alone.
+TEST_P(DatabaseTest, ConcurrentAsynchronousReadsEachGetTheirOwnAnswer) {
+  auto db = open();
+  db->write([](Transaction& s) {
+    for (int k = 1; k <= 20; ++k) insert(s, k);
+  });
+  constexpr int kThreads = 4;
+  constexpr int kReadsEach = 50;
+  std::vector<std::vector<std::future<AsyncRead>>> futures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kReadsEach; ++i) {
+        const std::int64_t k = 1 + (t * kReadsEach + i) % 20;
+        // Every third read overflows on the server: it fails, the others do not.
+        const std::int64_t added = i % 3 == 0 ? std::numeric_limits<std::int64_t>::min() : 0;
+        futures[t].push_back(
+            start_read(*db, "SELECT k + abs($2) FROM items WHERE k = $1", {k, added}));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kReadsEach; ++i) {
+      SCOPED_TRACE("thread " + std::to_string(t) + " read " + std::to_string(i));
+      const AsyncRead read = futures[t][i].get();
+      if (i % 3 == 0) {
+        EXPECT_THAT(read.message(), ::testing::AnyOf(HasSubstr("integer overflow"),
+                                                     HasSubstr("bigint out of range")));
+        EXPECT_TRUE(read.keys.empty());
+      } else {
+        EXPECT_EQ(read.message(), "");
+        EXPECT_EQ(read.keys, (std::vector<std::int64_t>{1 + (t * kReadsEach + i) % 20}));
+      }
+    }
+  }
+}
+
+// More distinct statement texts than the scans remembered per thread (PostgreSQL: 512, then they
+// start over): each is still checked, and runs with its own parameters.
+TEST_P(DatabaseTest, ManyDistinctStatementTextsAreEachCheckedAndRun) {
+  auto db = open();
+  for (std::int64_t i = 0; i < 600; ++i) {
+    const std::string sql = "SELECT $1 + " + std::to_string(i);
+    EXPECT_EQ(read_value(*db, [&](Transaction& s) { return s.query_one(sql, {i})->integer(0); }),
+              2 * i);
+    EXPECT_THROW(read_value(*db,
+                            [&](Transaction& s) {
+                              return s.query(sql, {i, i}).size();
+                            }),
+                 DatabaseError);
+  }
+}
+
+// Reads queued when the database closes are run and answered first.
+TEST_P(DatabaseTest, ClosingTheDatabaseAnswersTheAsynchronousReadsQueued) {
+  auto db = open();
+  db->write([](Transaction& s) { insert(s, 1); });
+  std::vector<std::future<AsyncRead>> futures;
+  for (int i = 0; i < 30; ++i) futures.push_back(start_read(*db, "SELECT k FROM items"));
+  db.reset();
+  for (auto& future : futures) {
+    const AsyncRead read = future.get();
+    EXPECT_EQ(read.message(), "");
+    EXPECT_EQ(read.keys, (std::vector<std::int64_t>{1}));
+  }
 }
 
 TEST_P(DatabaseTest, NestedReadIsDetected) {
@@ -1836,6 +1969,7 @@ TEST_P(PostgresDatabaseTest, ConnectionsAnImmediateShutdownClosedAreReplaced) {
       [&] { db->read_statement([](Transaction& s) { s.query_one("SELECT 1"); }); },
       [&] { EXPECT_EQ(count_items(*db), 0); },
       [&] { db->write([&](Transaction& s) { insert(s, ++key); }); },
+      [&] { EXPECT_EQ(read_async(*db, "SELECT k FROM items WHERE k = 1").message(), ""); },
   };
   for (std::size_t i = 0; i < first_uses.size(); ++i) {
     SCOPED_TRACE("first use " + std::to_string(i));
@@ -1846,6 +1980,41 @@ TEST_P(PostgresDatabaseTest, ConnectionsAnImmediateShutdownClosedAreReplaced) {
     EXPECT_EQ(relay.connections_accepted(), before + 1);
   }
   EXPECT_EQ(count_items(*db), 2);
+}
+
+// The reads that wait while a pipeline is out go together in the next one: one round trip for
+// all of them, each read in its own implicit transaction.
+TEST_P(PostgresDatabaseTest, AsynchronousReadsWaitingTogetherShareOnePipeline) {
+  auto o = postgres_options();
+  o.pipelined_readers = 1;
+  auto db = with_items(open_postgres(o));
+  db->write([](Transaction& s) { insert(s, 1); });
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::promise<void> first_done;
+  db->read_statement_async(
+      "SELECT k FROM items", {},
+      [&](const RowView&) {
+        entered.set_value();
+        released.wait();  // the one reader thread is held inside its first pipeline
+      },
+      [&](std::exception_ptr) { first_done.set_value(); });
+  entered.get_future().wait();
+  std::vector<std::future<AsyncRead>> futures;
+  for (std::int64_t i = 0; i < 40; ++i) {
+    futures.push_back(start_read(
+        *db, i % 2 == 0 ? "SELECT k + $1 FROM items" : "SELECT k - $1 FROM items WHERE k = 1",
+        {i}));
+  }
+  release.set_value();
+  first_done.get_future().wait();
+  for (std::int64_t i = 0; i < 40; ++i) {
+    EXPECT_EQ(futures[i].get().keys, (std::vector<std::int64_t>{i % 2 == 0 ? 1 + i : 1 - i}));
+  }
+  const auto stats = postgres_stats(*db);
+  EXPECT_EQ(stats->pipelined_reads, 41);
+  EXPECT_EQ(stats->read_pipelines, 2);
 }
 
 // A read's COMMIT is sent without waiting for its answer, which the connection's next user reads
