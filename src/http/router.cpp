@@ -158,12 +158,12 @@ void Router::add(Method method, std::string pattern, Executor executor, RouteHan
 }
 
 void Router::add_async(Method method, std::string pattern, Executor executor,
-                       AsyncRouteHandler handler) {
+                       AsyncRouteHandler handler, AsyncStart start) {
   if (executor == Executor::kInline) {
     throw std::invalid_argument("an asynchronous route runs on a pool: " + pattern);
   }
   tree_.add(pattern);
-  routes_.push_back(Route{method, std::move(pattern), executor, {}, std::move(handler)});
+  routes_.push_back(Route{method, std::move(pattern), executor, {}, std::move(handler), start});
 }
 
 void Router::add_websocket(std::string pattern, WebSocketHandler handler) {

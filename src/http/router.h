@@ -64,12 +64,22 @@ class Reply {
 // its executor, which must not be kInline.
 using AsyncRouteHandler = std::function<void(Request&, Reply)>;
 
+// Where an asynchronous route's handler runs (its Reply's steps always run on the route's pool).
+enum class AsyncStart {
+  kOnPool,  // on the route's pool: it may block
+  // On the I/O thread, where the request was read: for a handler that never blocks (it checks the
+  // request and queues work that answers from another thread), so the request costs no hop to
+  // the pool and back.
+  kInline,
+};
+
 struct Route {
   Method method;
   std::string pattern;
   Executor executor;
   RouteHandler handler;             // empty for an asynchronous route
   AsyncRouteHandler async_handler;  // set for an asynchronous route
+  AsyncStart start = AsyncStart::kOnPool;
 };
 
 struct RouteMatch {
@@ -87,7 +97,8 @@ class Router {
  public:
   void add(Method method, std::string pattern, Executor executor, RouteHandler handler);
   // An asynchronous route (see Reply). Throws std::invalid_argument for kInline.
-  void add_async(Method method, std::string pattern, Executor executor, AsyncRouteHandler handler);
+  void add_async(Method method, std::string pattern, Executor executor, AsyncRouteHandler handler,
+                 AsyncStart start = AsyncStart::kOnPool);
   // does not ask for an upgrade gets 426.
   void add_websocket(std::string pattern, WebSocketHandler handler);
   // The route of GET and HEAD requests no other route matches (the web app's files and client

@@ -1203,20 +1203,29 @@ asio::awaitable<std::tuple<std::exception_ptr, Response>> Server::Impl::run_bloc
   co_return co_await asio::co_spawn(pool.pool.get_executor(), std::move(work), kUseAwaitable);
 }
 
-// The handler only starts the work; the request waits, holding no thread, until its Reply
-// answers.
+// The handler only starts the work (on the pool, or here on the I/O thread: AsyncStart); the
+// request waits, holding no thread, until its Reply answers.
 asio::awaitable<std::tuple<std::exception_ptr, Response>> Server::Impl::run_async(
     BlockingPool& pool, const Route& route, Request& request) {
   const AsyncRouteHandler* handler = &route.async_handler;
+  const bool inline_start = route.start == AsyncStart::kInline;
   Request* req = &request;
   co_return co_await asio::async_initiate<decltype(kUseAwaitable),
                                           void(std::exception_ptr, Response)>(
-      [this, &pool, handler, req](auto completion) {
+      [this, &pool, handler, req, inline_start](auto completion) {
         using Target = PooledReply<decltype(completion)>;
         auto target = std::make_shared<Target>(std::move(completion), pool.pool.get_executor(),
                                                async_replies);
         Reply reply(target);
-        target->run([handler, req, reply = std::move(reply)] { (*handler)(*req, reply); });
+        if (!inline_start) {
+          target->run([handler, req, reply = std::move(reply)] { (*handler)(*req, reply); });
+          return;
+        }
+        try {
+          (*handler)(*req, reply);
+        } catch (...) {
+          target->complete(std::current_exception(), {});
+        }
       },
       kUseAwaitable);
 }

@@ -191,6 +191,26 @@ class AsyncRouteTest : public ConnectionTest {
                      });
     router.add_async(Method::kPost, "/dropped", Executor::kDatabaseWrite,
                      [](Request&, Reply) {});
+    // Started on the I/O thread; its step goes on on the route's pool.
+    router.add_async(
+        Method::kPost, "/inline", Executor::kDatabaseRead,
+        [this](Request&, Reply reply) {
+          handler_thread = std::this_thread::get_id();
+          reply.post([this, reply] {
+            step_thread = std::this_thread::get_id();
+            Response response;
+            response.body = "inline";
+            reply.send(std::move(response));
+          });
+        },
+        AsyncStart::kInline);
+    router.add_async(
+        Method::kPost, "/inline-refuses", Executor::kDatabaseRead,
+        [](Request&, Reply) {
+          throw domain::ErrorException(
+              domain::make_error(domain::ErrorCode::kTaskNotFound, "No such task."));
+        },
+        AsyncStart::kInline);
   }
   std::size_t waiting_count() {
     std::lock_guard lock(mutex);
@@ -198,6 +218,8 @@ class AsyncRouteTest : public ConnectionTest {
   }
   std::mutex mutex;
   std::vector<Reply> waiting;
+  std::thread::id handler_thread;  // of /inline
+  std::thread::id step_thread;
 };
 
 std::string post(std::string_view path) {
@@ -258,6 +280,21 @@ TEST_F(AsyncRouteTest, ErrorsAndDroppedRepliesAreAnsweredLikeAHandlersExceptions
     EXPECT_TRUE(out.starts_with("HTTP/1.1 500 ")) << path << ": " << out;
     EXPECT_NE(out.find("application/problem+json"), std::string::npos) << out;
   }
+}
+
+// AsyncStart::kInline: the handler runs on the I/O thread (here the test's own, which runs the
+// server), its steps on the route's pool; a handler that throws there is answered as any.
+TEST_F(AsyncRouteTest, AnInlineStartRunsTheHandlerOnTheIoThreadAndItsStepsOnThePool) {
+  auto server = make_server({});
+  const std::string out = send_and_read(*server, post("/inline"));
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
+  EXPECT_TRUE(out.ends_with("inline")) << out;
+  EXPECT_EQ(handler_thread, std::this_thread::get_id());
+  EXPECT_NE(step_thread, std::thread::id());
+  EXPECT_NE(step_thread, std::this_thread::get_id());
+  const std::string refused = send_and_read(*server, post("/inline-refuses"));
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 404 ")) << refused;
+  EXPECT_NE(refused.find("No such task."), std::string::npos) << refused;
 }
 
 TEST(AsyncRoute, AnInlineAsynchronousRouteIsRefused) {
