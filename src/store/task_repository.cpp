@@ -3,6 +3,7 @@
 #include "store/task_repository.h"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -391,6 +392,17 @@ std::optional<domain::Task> TaskRepository::find(Transaction& s, std::string_vie
   auto tasks = query_tasks(s, include_deleted ? kFindTaskOrTombstone : kFindTask, params, 1);
   if (tasks.empty()) return std::nullopt;
   return std::move(tasks.front());
+}
+
+void TaskRepository::find_async(Database& db, std::string_view user_id, std::string_view id,
+                                FoundTask done) const {
+  auto found = std::make_shared<std::optional<domain::Task>>();
+  db.read_statement_async(
+      std::string(kFindTask), {text(id), text(user_id)},
+      [found](const RowView& row) { found->emplace(task_from_row(row)); },
+      [found, done = std::move(done)](std::exception_ptr error) {
+        done(error, error ? std::optional<domain::Task>() : std::move(*found));
+      });
 }
 
 std::vector<domain::Task> TaskRepository::list(Transaction& s, const TaskQuery& query) const {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -87,6 +88,12 @@ class TaskRepository {
   std::optional<std::int64_t> version_of(Transaction& s, std::string_view user_id,
                                          std::string_view id) const;
   // The owner's task; tombstones only when include_deleted.
+  // find() of a live task without a thread waiting for it (Database::read_statement_async):
+  // `done` gets the task, nullopt, or the error, on the thread the database answers on (so it
+  // only hands the result on).
+  using FoundTask = std::function<void(std::exception_ptr, std::optional<domain::Task>)>;
+  void find_async(Database& db, std::string_view user_id, std::string_view id,
+                  FoundTask done) const;
   std::optional<domain::Task> find(Transaction& s, std::string_view user_id, std::string_view id,
                                    bool include_deleted = false) const;
   // At most query.limit tasks, never tombstones, in the query's order (ties broken by id in the

@@ -282,10 +282,21 @@ std::optional<domain::Task> TaskService::find_in(store::Transaction& s, const st
 }
 
 domain::Result<domain::Task> TaskService::get(const std::string& user_id, const std::string& id) {
-  auto task = store::read_statement_value(
-      deps_.database, [&](store::Transaction& s) { return tasks_.find(s, user_id, id); });
-  if (!task) return task_not_found();
-  return std::move(*task);
+  return wait_here<domain::Task>(
+      [&](const Resume&, const Done<domain::Task>& done) { get_async(user_id, id, done); });
+}
+
+void TaskService::get_async(const std::string& user_id, const std::string& id,
+                            Done<domain::Task> done) {
+  tasks_.find_async(
+      deps_.database, user_id, id,
+      [done = std::move(done)](std::exception_ptr error, std::optional<domain::Task> task) {
+        done([error, task = std::move(task)]() -> domain::Result<domain::Task> {
+          if (error) std::rethrow_exception(error);
+          if (!task) return task_not_found();
+          return *task;
+        });
+      });
 }
 
 void TaskService::change_async(std::string user_id, std::string id,

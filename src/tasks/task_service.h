@@ -109,6 +109,11 @@ class TaskService {
                     Done<domain::Task> done);
   void remove_async(const std::string& user_id, const std::string& id,
                     std::optional<std::int64_t> if_match, Resume resume, Done<void> done);
+  // A read that holds no thread while the database answers (Database::read_statement_async).
+  void get_async(const std::string& user_id, const std::string& id, Done<domain::Task> done);
+  // True when get_async() returns without waiting for the database (it may be called on a
+  // thread that must not block).
+  bool get_async_returns_at_once() const { return deps_.database.reads_in_background(); }
 
   domain::Result<CreatedTask> create(const std::string& user_id, const domain::TaskInput& input,
                                      const std::optional<IdempotencyKey>& idempotency,

@@ -1,8 +1,8 @@
 """PostgreSQL going away under write load (the postgres backend only: on SQLite there is no
 database server to lose).
 
-While the server is down every request fails fast with 503 problem+json `unavailable` (never a
-500, never a hang); once it is back the pool reconnects by itself and requests succeed again
+While the server is down every request, a read of one task as the writes, fails fast with 503
+problem+json `unavailable` (never a 500, never a hang); once it is back the pool reconnects by itself and requests succeed again
 within 2 s; afterwards every acknowledged write (201) is there with its event, and the audit
 consumer has caught up with a chain that verifies. Two rounds: a clean shutdown (`pg_ctl -m
 fast`: SIGINT, clients disconnected) and an immediate one (SIGQUIT: crash recovery at restart)."""
@@ -102,6 +102,11 @@ def test_postgres_restart_under_write_load(todo_bin, make_server, mode):
                    DEADLINE)
         with load.lock:
             acked_while_down = [t for t in load.successes if t > down_at + FAIL_FAST]
+            task_id, owner = load.acked[0]
+        # A read of one task (queued for the pipelined reader thread) is refused as fast.
+        read_started = time.monotonic()
+        read_while_down = srv.get(f"/api/tasks/{task_id}", token=owner.access_token)
+        read_took = time.monotonic() - read_started
         failed_polls_before = failed_polls(srv)
         pg.start()
         up_at = time.monotonic()
@@ -114,6 +119,8 @@ def test_postgres_restart_under_write_load(todo_bin, make_server, mode):
               if any(f'"{rid}"' in line for rid in load.unexpected_ids[:5] if rid)]
     assert not load.unexpected, "\n".join(load.unexpected[:5] + logged)
     assert not acked_while_down, "writes were acknowledged while PostgreSQL was down"
+    assert_problem(read_while_down, 503, "unavailable")
+    assert read_took <= FAIL_FAST, f"a read refused while PostgreSQL was down took {read_took:.2f} s"
     slowest = max(took for _, took in load.refused)
     assert slowest <= FAIL_FAST, f"a refused request took {slowest:.2f} s"
     assert first - up_at <= BACK_WITHIN, f"writes succeeded again only {first - up_at:.2f} s after the restart"

@@ -461,17 +461,33 @@ void create_task(const TaskRouteDependencies& deps, Request& req, const std::str
                                                      }));
 }
 
-Response get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
-                  TaskJsonStyle style) {
-  auto task = deps.tasks.get(user_id, std::string(req.path_param("id")));
-  if (!task) return problem(req, task.error());
-  if (auto none_match = req.header("if-none-match"); none_match && *none_match == etag(*task)) {
-    Response res;
-    res.status = 304;
-    res.set_header("etag", etag(*task));
-    return res;
-  }
-  return task_response(200, *task, style);
+// The response is made where the database answers (one task's JSON: short work), so a found
+// task goes to the I/O thread without a hop through the pool; an exception is answered from the
+// pool, as a handler's would be.
+void get_task(const TaskRouteDependencies& deps, Request& req, const std::string& user_id,
+              TaskJsonStyle style, const http::Reply& reply) {
+  std::optional<std::string> none_match;
+  if (auto header = req.header("if-none-match")) none_match = std::string(*header);
+  auto answer = [reply, style, path = req.path,
+                 none_match = std::move(none_match)](tasks::Outcome<domain::Task> outcome) {
+    std::optional<domain::Result<domain::Task>> task;
+    try {
+      task.emplace(outcome());
+    } catch (...) {
+      return reply(
+          [error = std::current_exception()]() -> Response { std::rethrow_exception(error); });
+    }
+    if (!*task) return reply.send(http::problem_response(task->error(), path));
+    const domain::Task& found = **task;
+    if (none_match && *none_match == etag(found)) {
+      Response res;
+      res.status = 304;
+      res.set_header("etag", etag(found));
+      return reply.send(std::move(res));
+    }
+    reply.send(task_response(200, found, style));
+  };
+  deps.tasks.get_async(user_id, std::string(req.path_param("id")), std::move(answer));
 }
 
 Response render_task(const domain::Task& task) { return task_response(200, task); }
@@ -661,26 +677,39 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   auto seed_route = [&read_route](Method method, std::string pattern, auto handler) {
     read_route(method, std::move(pattern), true, handler);
   };
-  // The write routes are asynchronous: a request holds no thread while its write waits for the
-  // group commit (http::Reply, TaskService's *_async calls).
-  auto write_route = [&router, &deps](Method method, std::string pattern, bool seed,
-                                      auto start) {
-    router.add_async(method, std::move(pattern), Executor::kDatabaseWrite,
-                     [deps, start, seed](Request& req, http::Reply reply) {
-                       auto user = acting_user(deps, req, seed);
-                       if (!user) return reply.send(problem(req, user.error()));
-                       start(deps, req, *user, reply);
-                     });
+  // The write routes, and the read of one task, are asynchronous: a request holds no thread
+  // while its write waits for the group commit, or its read for the database (http::Reply,
+  // TaskService's *_async calls).
+  auto async_route = [&router, &deps](Executor executor, Method method, std::string pattern,
+                                      bool seed, auto start,
+                                      http::AsyncStart where = http::AsyncStart::kOnPool) {
+    router.add_async(
+        method, std::move(pattern), executor,
+        [deps, start, seed](Request& req, http::Reply reply) {
+          auto user = acting_user(deps, req, seed);
+          if (!user) return reply.send(problem(req, user.error()));
+          start(deps, req, *user, reply);
+        },
+        where);
   };
+  auto write_route = [&async_route](Method method, std::string pattern, bool seed, auto start) {
+    async_route(Executor::kDatabaseWrite, method, std::move(pattern), seed, start);
+  };
+  // The read of one task starts on the I/O thread where the database only queues it (its token
+  // is checked there too: CPU only); elsewhere the read runs on the read pool.
+  const http::AsyncStart get_start = deps.tasks.get_async_returns_at_once()
+                                         ? http::AsyncStart::kInline
+                                         : http::AsyncStart::kOnPool;
   using D = const TaskRouteDependencies&;
   using R = const http::Reply&;
   route(Method::kGet, "/api/tasks", list_tasks);
   write_route(Method::kPost, "/api/tasks", false, [](D d, Request& r, const std::string& u, R y) {
     create_task(d, r, u, false, y);
   });
-  route(Method::kGet, "/api/tasks/{id}", [](D d, Request& r, const std::string& u) {
-    return get_task(d, r, u, TaskJsonStyle::kApi);
-  });
+  async_route(
+      Executor::kDatabaseRead, Method::kGet, "/api/tasks/{id}", false,
+      [](D d, Request& r, const std::string& u, R y) { get_task(d, r, u, TaskJsonStyle::kApi, y); },
+      get_start);
   write_route(Method::kPatch, "/api/tasks/{id}", false,
               [](D d, Request& r, const std::string& u, R y) { update_task(d, r, u, false, y); });
   write_route(Method::kPut, "/api/tasks/{id}", false,
@@ -699,9 +728,12 @@ void add_task_routes(http::Router& router, const TaskRouteDependencies& deps) {
   seed_route(Method::kGet, "/api/{user_id}/tasks", seed_list);
   write_route(Method::kPost, "/api/{user_id}/tasks", true,
               [](D d, Request& r, const std::string& u, R y) { create_task(d, r, u, true, y); });
-  seed_route(Method::kGet, "/api/{user_id}/tasks/{id}", [](D d, Request& r, const std::string& u) {
-    return get_task(d, r, u, TaskJsonStyle::kSeed);
-  });
+  async_route(
+      Executor::kDatabaseRead, Method::kGet, "/api/{user_id}/tasks/{id}", true,
+      [](D d, Request& r, const std::string& u, R y) {
+        get_task(d, r, u, TaskJsonStyle::kSeed, y);
+      },
+      get_start);
   write_route(Method::kPut, "/api/{user_id}/tasks/{id}", true, seed_update);
   write_route(Method::kDelete, "/api/{user_id}/tasks/{id}", true, delete_task);
   write_route(Method::kPatch, "/api/{user_id}/tasks/{id}/complete", true, seed_toggle);
