@@ -509,24 +509,9 @@ class Connection {
     bool sent = PQenterPipelineMode(conn_) == 1;
     for (const std::size_t i : which) {
       if (!sent) break;
-      const PipelinedRead& read = *reads[i];
-      const Params& params = *read.params;
-      std::string key = statement_key(read.sql, params);
-      std::string name;
-      if (auto found = statements_.find(key); found != statements_.end()) {
-        name = found->second;
-      } else if (auto pending = preparing.find(key); pending != preparing.end()) {
-        name = pending->second;
-      } else {
-        name = next_statement_name();
-        preparing.emplace(key, name);
-        sent = PQsendPrepare(conn_, name.c_str(), read.sql.c_str(), params.size(),
-                             params.types()) == 1;
+      sent = send_prepared(reads[i]->sql, *reads[i]->params, preparing, [&](std::string key) {
         slots.push_back(Slot{i, std::move(key)});
-      }
-      sent = sent && PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
-                                         params.lengths(), params.formats(), 0) == 1;
-      slots.push_back(Slot{i, {}});
+      });
     }
     if (!sent || PQpipelineSync(conn_) != 1) fail(nullptr, reads[which.front()]->sql);
     std::vector<std::size_t> aborted;
@@ -741,23 +726,9 @@ class Connection {
         slots.push_back(Slot{i, {}});
         continue;
       }
-      const Params& params = *item.params;
-      std::string key = statement_key(item.sql, params);
-      std::string name;
-      if (auto found = statements_.find(key); found != statements_.end()) {
-        name = found->second;
-      } else if (auto pending = preparing.find(key); pending != preparing.end()) {
-        name = pending->second;
-      } else {
-        name = next_statement_name();
-        preparing.emplace(key, name);
-        sent = PQsendPrepare(conn_, name.c_str(), item.sql.c_str(), params.size(),
-                             params.types()) == 1;
+      sent = send_prepared(item.sql, *item.params, preparing, [&](std::string key) {
         slots.push_back(Slot{i, std::move(key)});
-      }
-      sent = sent && PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
-                                         params.lengths(), params.formats(), 0) == 1;
-      slots.push_back(Slot{i, {}});
+      });
     }
     const std::string_view last_sql = items.empty() ? std::string_view() : items.back().sql;
     if (!sent || PQpipelineSync(conn_) != 1) fail(nullptr, last_sql);
@@ -803,6 +774,32 @@ class Connection {
     }
     if (!synced || !last) fail(nullptr, last_sql);
     return last;
+  }
+
+  // Queues the execution of `sql` in the pipeline being built, preceded by its preparation where
+  // this connection has not prepared it yet (once per pipeline: `preparing`, key -> name, holds
+  // those this pipeline prepares). Calls `expect` for each result to come, in order: with the
+  // statement's key for the preparation's, empty for the execution's. False when libpq refused.
+  template <typename Expect>
+  bool send_prepared(const std::string& sql, const Params& params,
+                     std::unordered_map<std::string, std::string>& preparing, Expect&& expect) {
+    std::string key = statement_key(sql, params);
+    std::string name;
+    bool sent = true;
+    if (auto found = statements_.find(key); found != statements_.end()) {
+      name = found->second;
+    } else if (auto pending = preparing.find(key); pending != preparing.end()) {
+      name = pending->second;
+    } else {
+      name = next_statement_name();
+      preparing.emplace(key, name);
+      sent = PQsendPrepare(conn_, name.c_str(), sql.c_str(), params.size(), params.types()) == 1;
+      expect(std::move(key));
+    }
+    sent = sent && PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(),
+                                       params.lengths(), params.formats(), 0) == 1;
+    expect(std::string());
+    return sent;
   }
 
   // Reads a pipeline's results up to its `syncs`-th Sync, gives every other result to
