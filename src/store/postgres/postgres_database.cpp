@@ -489,7 +489,17 @@ class Connection {
     std::vector<std::size_t> pending(reads.size());
     for (std::size_t i = 0; i < reads.size(); ++i) pending[i] = i;
     bool delivered = false;  // a statement succeeded (a row may have been given)
-    while (!pending.empty()) pending = pipeline_reads(reads, pending, errors, delivered);
+    while (!pending.empty()) {
+      try {
+        pending = pipeline_reads(reads, pending, errors, delivered);
+      } catch (...) {
+        // A later pipeline could not be sent: rows were given already, so the reads it held fail
+        // rather than all of them running again.
+        if (!delivered) throw;
+        for (const std::size_t i : pending) errors[i] = std::current_exception();
+        break;
+      }
+    }
     if (!delivered && !healthy()) fail(nullptr, reads.front()->sql);
     ++completed_;
   }

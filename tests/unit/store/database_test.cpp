@@ -2017,6 +2017,46 @@ TEST_P(PostgresDatabaseTest, AsynchronousReadsWaitingTogetherShareOnePipeline) {
   EXPECT_EQ(stats->read_pipelines, 2);
 }
 
+// A read that another's failure aborted runs again in a next pipeline; when the connection is
+// lost by then, it fails with it, and the reads whose rows were given are not run (nor given
+// their rows) again.
+TEST_P(PostgresDatabaseTest, ReadsAbortedThenLostFailWithoutRunningTheOthersAgain) {
+  testing::PostgresRelay relay(postgres_options().url);
+  auto db = open_through(relay);
+  db->write([](Transaction& s) { insert(s, 1); });
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  db->read_statement_async(
+      "SELECT k FROM items", {},
+      [&](const RowView&) {
+        entered.set_value();
+        released.wait();  // the reader is held: the reads below wait together
+      },
+      [](std::exception_ptr) {});
+  entered.get_future().wait();
+  std::atomic<int> rows_given{0};
+  std::promise<std::exception_ptr> first;
+  db->read_statement_async(
+      "SELECT k FROM items", {},
+      [&](const RowView&) {
+        ++rows_given;
+        relay.drop_all_like_an_immediate_shutdown();  // before the aborted read runs again
+      },
+      [&](std::exception_ptr e) { first.set_value(e); });
+  auto failing =
+      start_read(*db, "SELECT k + abs($1) FROM items", {std::numeric_limits<std::int64_t>::min()});
+  auto aborted = start_read(*db, "SELECT k FROM items WHERE k = $1", {std::int64_t{1}});
+  release.set_value();
+  EXPECT_EQ(first.get_future().get(), nullptr);
+  EXPECT_THAT(failing.get().message(), HasSubstr("bigint out of range"));
+  const AsyncRead lost = aborted.get();
+  EXPECT_NE(lost.message(), "");
+  EXPECT_TRUE(lost.keys.empty());
+  EXPECT_EQ(rows_given.load(), 1);
+  EXPECT_EQ(read_async(*db, "SELECT k FROM items").keys, (std::vector<std::int64_t>{1}));
+}
+
 // A read's COMMIT is sent without waiting for its answer, which the connection's next user reads
 // first. When the server is gone by then, libpq reports the failed send once and then only
 // nulls, never the Sync: reading on waited forever (a request that never ended, a server that
