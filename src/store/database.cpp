@@ -28,7 +28,6 @@ std::string_view type_name(const Value& v) {
                       ", got " + std::string(type_name(got)));
 }
 
-// A transaction that lets one statement through to `inner` and refuses a second.
 // PostgreSQL runs a one-statement read outside a READ ONLY transaction, so only a SELECT is let
 // through (a WITH could hide a data-modifying statement).
 void refuse_all_but_select(std::string_view sql) {
@@ -44,6 +43,7 @@ void refuse_all_but_select(std::string_view sql) {
   }
 }
 
+// A transaction that lets one statement through to `inner` and refuses a second.
 class OneStatement final : public Transaction {
  public:
   explicit OneStatement(Transaction& inner) : inner_(inner) {}

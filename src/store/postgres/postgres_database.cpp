@@ -343,6 +343,19 @@ void refuse_transaction_control(const postgres::SqlShape& shape, std::string_vie
   }
 }
 
+// The shape of `sql`, checked before the server sees it (a refused statement would abort a
+// transaction): exactly one statement, no transaction control, a parameter for each placeholder.
+const postgres::SqlShape& checked_statement(std::string_view sql, std::span<const Value> params) {
+  const auto& shape = postgres::scan_sql_remembered(sql);
+  refuse_transaction_control(shape, sql);
+  if (shape.leading_keywords.size() != 1) {
+    throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
+                        std::to_string(shape.leading_keywords.size()));
+  }
+  check_placeholders(shape, params.size(), sql);
+  return shape;
+}
+
 // The server process IDs of one pool's open connections, so its LISTEN connection can tell its
 // own commits' notifications (whose partitions the listeners already heard) from other
 // processes'. An ID leaves before its connection closes, so a server process that later reuses
@@ -525,7 +538,7 @@ class Connection {
     }
     if (!sent || PQpipelineSync(conn_) != 1) fail(nullptr, reads[which.front()]->sql);
     std::vector<std::size_t> aborted;
-    std::vector<bool> answered(reads.size(), false);
+    std::vector<bool> finished(reads.size(), false);  // its statement's answer was read
     std::size_t at = 0;
     const auto on_result = [&](Result r) {
       if (at >= slots.size()) return;
@@ -535,10 +548,9 @@ class Connection {
       if (status == PGRES_PIPELINE_ABORTED) {
         // After another read's failure (or its own statement's, whose error it has already).
         if (execute && !errors[slot.read]) aborted.push_back(slot.read);
-        if (execute) answered[slot.read] = true;
         return;
       }
-      if (execute) answered[slot.read] = true;
+      if (execute) finished[slot.read] = true;
       if (errors[slot.read]) return;
       const PipelinedRead& read = *reads[slot.read];
       if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -561,12 +573,9 @@ class Connection {
       }
     };
     if (read_pipeline(1, on_result) == 1) return aborted;
-    // The connection was lost: what it did not answer, or aborted, fails with it.
+    // The connection was lost: the reads it did not finish (aborted ones included) fail with it.
     for (const std::size_t i : which) {
-      if (!errors[i] &&
-          (!answered[i] || std::find(aborted.begin(), aborted.end(), i) != aborted.end())) {
-        errors[i] = failure(nullptr, reads[i]->sql);
-      }
+      if (!errors[i] && !finished[i]) errors[i] = failure(nullptr, reads[i]->sql);
     }
     return {};
   }
@@ -1041,7 +1050,7 @@ class PostgresTransaction final : public Transaction {
       execute(sql, params);
       return;
     }
-    checked_shape(sql, params);
+    checked_statement(sql, params);
     went_on_if_failed(sql);
     connection_.defer_unread(sql, params, depth_ > 0);
     changed_ = true;
@@ -1116,19 +1125,6 @@ class PostgresTransaction final : public Transaction {
   bool changed() const { return changed_ || used_savepoints_; }
 
  private:
-  // Checked here, before the server sees it: a refused statement would abort the transaction.
-  static const postgres::SqlShape& checked_shape(std::string_view sql,
-                                                 std::span<const Value> params) {
-    const auto& shape = postgres::scan_sql_remembered(sql);
-    refuse_transaction_control(shape, sql);
-    if (shape.leading_keywords.size() != 1) {
-      throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
-                          std::to_string(shape.leading_keywords.size()));
-    }
-    check_placeholders(shape, params.size(), sql);
-    return shape;
-  }
-
   // A statement after one that failed outside a savepoint: the write runs again.
   void went_on_if_failed(std::string_view sql) {
     if (!failed_unisolated_) return;
@@ -1138,7 +1134,7 @@ class PostgresTransaction final : public Transaction {
   }
 
   Result run(std::string_view sql, std::span<const Value> params) {
-    const auto& shape = checked_shape(sql, params);
+    const auto& shape = checked_statement(sql, params);
     // In a write, a statement that changes data runs in its own savepoint, so a constraint
     // violation the work catches leaves the transaction usable, as on SQLite. Or, first, without
     // (two round trips fewer per statement): a failure then makes the write run again with them.
@@ -1264,12 +1260,7 @@ class PostgresDatabase final : public Database {
                            std::function<void(std::exception_ptr)> done) override {
     auto read = std::make_unique<PipelinedRead>();
     try {
-      const auto& shape = postgres::scan_sql_remembered(sql);
-      if (shape.leading_keywords.size() != 1) {
-        throw DatabaseError(excerpt(sql) + ": expected exactly one statement, found " +
-                            std::to_string(shape.leading_keywords.size()));
-      }
-      check_placeholders(shape, params.size(), sql);
+      checked_statement(sql, params);
       read->params = std::make_unique<Params>(params);
     } catch (...) {
       done(std::current_exception());
